@@ -1,0 +1,77 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "dji-media-sync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dji-media-sync", targets: ["dji-media-sync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries, as system-library modules (Debian: libssl-dev, libsystemd-dev).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // Declarations of Linux calls that Swift's Glibc module hides (pipe2).
+        .systemLibrary(name: "CLinux"),
+
+        // Streaming SHA-256 over OpenSSL EVP.
+        .target(name: "Hashing", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // The local file system: stat identities, directory walks, reads, flock, atomic writes.
+        .target(name: "LocalFS", dependencies: [
+            "Hashing", "CLinux",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+        // media_sync_config.json: schema, defaults, validation with key-path errors.
+        .target(name: "Configuration", swiftSettings: strict),
+        // The domain (imports no C): discovery, layout, ledger, delete queue, the cycle.
+        .target(name: "MediaSync", dependencies: [
+            "Configuration", "LocalFS",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+        // The NAS destination: ssh ControlMaster, remote shell agent, tar streaming, verify, publish.
+        .target(name: "SSHTransport", dependencies: [
+            "MediaSync", "LocalFS", "Hashing",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+        // sd_notify and the journald LogHandler.
+        .target(name: "SystemdSupport", dependencies: [
+            "CSystemd",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // The command-line tool and daemon bootstrap.
+        .executableTarget(name: "dji-media-sync", dependencies: [
+            "MediaSync", "SSHTransport", "SystemdSupport", "Configuration", "LocalFS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+
+        // Shared by the tests: a private sshd on loopback, temp trees, waiting on conditions.
+        .target(name: "TestSupport", dependencies: [
+            "LocalFS",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+
+        .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
+        .testTarget(name: "LocalFSTests", dependencies: ["LocalFS", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strict),
+        .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "MediaSync", "LocalFS"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,56 @@
+import Foundation
+
+/// What one cycle did; printed by `sync --once`, kept in the cycles table, shown in STATUS.
+public struct CycleSummary: Sendable {
+    public enum Status: String, Sendable { case ok, partial, failed, aborted }
+
+    public var cycleID: Int64
+    public var startedAt: Double
+    public var finishedAt: Double = 0
+    public var status: Status = .ok
+    public var filesCopied = 0
+    public var filesAlreadyPresent = 0
+    public var bytesCopied: Int64 = 0
+    public var failed = 0
+    /// Files skipped this time: too young, or changed before/while being read.
+    public var skipped = 0
+    public var deleted = 0
+    public var kept = 0
+    public var deleteChecksFailed = 0
+    public var unavailableDestinations: [String] = []
+    public var messages: [String] = []
+
+    public init(cycleID: Int64, startedAt: Double) {
+        self.cycleID = cycleID
+        self.startedAt = startedAt
+    }
+
+    public var duration: Double { max(0, finishedAt - startedAt) }
+
+    public var throughputBytesPerSecond: Double { duration > 0 ? Double(bytesCopied) / duration : 0 }
+
+    /// "42 files, 3.1 GB in 1m12s, 0 failed"
+    public var shortLine: String {
+        "\(filesCopied) files, \(Format.bytes(bytesCopied)) in \(Format.duration(duration)), \(failed) failed"
+    }
+}
+
+public enum Format {
+    public static func bytes(_ n: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 { value /= 1000; unit += 1 }
+        return unit == 0 ? "\(n) B" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
+    }
+
+    public static func duration(_ seconds: Double) -> String {
+        if seconds < 10 { return String(format: "%.2fs", seconds) }
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m"
+    }
+
+    public static func rate(_ bytesPerSecond: Double) -> String { bytes(Int64(bytesPerSecond)) + "/s" }
+}

@@ -1,0 +1,149 @@
+import Hashing
+import LocalFS
+import Logging
+import SystemPackage
+
+/// Where copies go (a NAS over ssh; object storage later). The cycle, the delete queue's
+/// re-verification and the temp-file journal are written once against this protocol.
+public protocol Destination: Sendable {
+    /// Stable name; the ledger keys copies by it.
+    var name: String { get }
+    /// Human description for logs and status ("dms-nas@127.0.0.1:/volume1/dji").
+    var displayName: String { get }
+    /// Connects (and reclaims temp files a crashed run left, using `journal`).
+    func connect(journal: any TempJournal, logger: Logger) async throws(DestinationError) -> any DestinationSession
+}
+
+public protocol DestinationSession: Sendable {
+    /// Copies `items`, verifying each on both ends before it appears under its final name, and
+    /// reports each outcome through `onResult` as soon as it is known.
+    func transfer(_ items: [TransferItem], progress: any TransferProgress,
+                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError)
+    /// Checks copies again (exists, size, and SHA-256 when `mode` says so).
+    func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult]
+    func close() async
+}
+
+/// Receives byte counts as they move (drives the watchdog's "progress" and the status line).
+public protocol TransferProgress: Sendable {
+    func fileStarted(_ item: TransferItem)
+    func bytesMoved(_ count: Int)
+}
+
+public struct NoProgress: TransferProgress {
+    public init() {}
+    public func fileStarted(_ item: TransferItem) {}
+    public func bytesMoved(_ count: Int) {}
+}
+
+/// Temp names a transport has in flight, persisted so that the next run can remove exactly those
+/// after a crash (and never anything else).
+public protocol TempJournal: Sendable {
+    func record(destination: String, paths: [FilePath]) throws
+    func forget(destination: String, paths: [FilePath]) throws
+    func pending(destination: String) throws -> [FilePath]
+}
+
+public struct TransferItem: Sendable, Identifiable {
+    public let id: Int
+    public let localPath: FilePath
+    /// As observed at discovery; the transfer refuses a file that no longer matches.
+    public let identity: FileIdentity
+    /// Folder below the destination's base, e.g. "2025/01/01".
+    public let remoteDirectory: String
+    /// The wanted file name (bytes of the local name).
+    public let remoteName: [UInt8]
+
+    public init(id: Int, localPath: FilePath, identity: FileIdentity, remoteDirectory: String, remoteName: [UInt8]) {
+        self.id = id
+        self.localPath = localPath
+        self.identity = identity
+        self.remoteDirectory = remoteDirectory
+        self.remoteName = remoteName
+    }
+}
+
+public struct TransferResult: Sendable {
+    public enum Outcome: Sendable {
+        /// Copied, verified on both ends, published. `conflictIndex` > 0: stored as <stem>_N<ext>
+        /// because a different file already had the name.
+        case placed(remotePath: FilePath, sha256: SHA256Digest, conflictIndex: Int)
+        /// A file with the same name and SHA-256 was already there: recorded, not copied.
+        case alreadyPresent(remotePath: FilePath, sha256: SHA256Digest)
+        /// The local file changed before or while it was read: not recorded, tried again later.
+        case sourceChanged(SourceChanged)
+        case failed(DestinationError)
+    }
+
+    public let item: TransferItem
+    public let outcome: Outcome
+    /// Bytes sent over the wire for this file.
+    public let bytesSent: Int64
+
+    public init(item: TransferItem, outcome: Outcome, bytesSent: Int64) {
+        self.item = item
+        self.outcome = outcome
+        self.bytesSent = bytesSent
+    }
+}
+
+public enum VerifyMode: String, Sendable { case sha256, size }
+
+public struct RemoteCopy: Sendable {
+    public let remotePath: FilePath
+    public let size: Int64
+    public let sha256: SHA256Digest
+    public init(remotePath: FilePath, size: Int64, sha256: SHA256Digest) {
+        self.remotePath = remotePath
+        self.size = size
+        self.sha256 = sha256
+    }
+}
+
+public enum VerifyResult: Sendable, Equatable {
+    case verified
+    case missing
+    case sizeMismatch(found: Int64)
+    case hashMismatch(found: String)
+    case unknown(String)
+
+    public var isVerified: Bool { self == .verified }
+}
+
+/// A destination failure with what an operator needs: which kind, where, exit status, stderr tail.
+public struct DestinationError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case unreachable        // connection refused/reset/timed out; ssh exit 255 before auth
+        case hostKey            // host key unknown or changed
+        case authentication     // key refused
+        case transient          // worth retrying soon
+        case permanent          // permission denied, name too long, not a directory
+        case destinationFull    // ENOSPC / EDQUOT
+        case timeout            // no progress within the transfer timeout
+        case verificationFailed // checksums differ
+        case cancelled          // stopping
+        case misconfigured      // base path missing, no sha256 tool
+    }
+
+    public let kind: Kind
+    public let message: String
+    public var remotePath: String?
+    public var exitStatus: Int32?
+    public var stderrTail: String?
+
+    public init(_ kind: Kind, _ message: String, remotePath: String? = nil, exitStatus: Int32? = nil, stderrTail: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.remotePath = remotePath
+        self.exitStatus = exitStatus
+        self.stderrTail = stderrTail
+    }
+
+    public var description: String {
+        var parts = ["\(kind.rawValue): \(message)"]
+        if let remotePath { parts.append("remote path \(remotePath)") }
+        if let exitStatus { parts.append("exit status \(exitStatus)") }
+        if let stderrTail, !stderrTail.isEmpty { parts.append("stderr: \(stderrTail)") }
+        return parts.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import LocalFS
+
+/// Where a file goes: `<base>/YYYY/MM/DD/<name>`. The date is the DJI file-name timestamp
+/// (DJI_20250101123456_0001_V.MP4 → 2025/01/01) when there is a valid one, else the mtime in the
+/// edge computer's time zone.
+public struct RemoteLayout: Sendable {
+    public var timeZone: TimeZone
+
+    public init(timeZone: TimeZone = .current) { self.timeZone = timeZone }
+
+    public struct Day: Equatable, Sendable, CustomStringConvertible {
+        public var year: Int, month: Int, day: Int
+        public var description: String { String(format: "%04d/%02d/%02d", year, month, day) }
+    }
+
+    public func day(forName name: [UInt8], mtimeNanoseconds: Int64) -> Day {
+        Self.dayFromDJIName(name) ?? dayFromTime(mtimeNanoseconds)
+    }
+
+    /// "DJI_" followed by 14 digits YYYYMMDDhhmmss and "_" (the form current DJI aircraft write).
+    public static func dayFromDJIName(_ name: [UInt8]) -> Day? {
+        let prefix = Array("DJI_".utf8)
+        guard name.count >= prefix.count + 15, Array(name.prefix(4)) == prefix else { return nil }
+        let digits = name[4..<18]
+        guard digits.allSatisfy({ $0 >= 48 && $0 <= 57 }), name[18] == UInt8(ascii: "_") else { return nil }
+        func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + Int(name[$1] - 48) } }
+        let day = Day(year: number(4..<8), month: number(8..<10), day: number(10..<12))
+        let hour = number(12..<14), minute = number(14..<16), second = number(16..<18)
+        guard (1970...2200).contains(day.year), (1...12).contains(day.month), hour < 24, minute < 60, second < 61 else { return nil }
+        var components = DateComponents()
+        components.year = day.year; components.month = day.month
+        let calendar = Calendar(identifier: .gregorian)
+        guard let first = calendar.date(from: components),
+              let days = calendar.range(of: .day, in: .month, for: first), days.contains(day.day) else { return nil }
+        return day
+    }
+
+    public func dayFromTime(_ nanoseconds: Int64) -> Day {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let date = Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
+        let c = calendar.dateComponents([.year, .month, .day], from: date)
+        return Day(year: c.year!, month: c.month!, day: c.day!)
+    }
+
+    /// Names for `name` when it is taken by a different file: `<stem>_N<ext>` for N = 1, 2, ...
+    /// The stem is shortened (never cutting a UTF-8 sequence) so that every N up to 9999 fits
+    /// in 255 bytes; the transport builds the same names remotely from these two parts.
+    public static func conflictParts(_ name: [UInt8]) -> (stem: [UInt8], ext: [UInt8]) {
+        let dot = name.lastIndex(of: UInt8(ascii: ".")).flatMap { $0 > 0 ? $0 : nil }
+        var stem = Array(dot.map { name[..<$0] } ?? name[...])
+        let ext = Array(dot.map { name[$0...] } ?? [])
+        let maxStem = 255 - 5 - ext.count
+        if stem.count > maxStem {
+            let cut = max(0, maxStem)
+            // Step back to a character boundary: never leave a lead byte without its continuation.
+            var end = cut
+            while end > 0, stem[end] & 0xC0 == 0x80 { end -= 1 }
+            stem = Array(stem.prefix(end))
+        }
+        return (stem, ext)
+    }
+
+    public static func conflictName(_ name: [UInt8], index: Int) -> [UInt8] {
+        precondition(index > 0)
+        let (stem, ext) = conflictParts(name)
+        return stem + Array("_\(index)".utf8) + ext
+    }
+}

@@ -1,0 +1,366 @@
+import Foundation
+import GRDB
+import Hashing
+import LocalFS
+import SystemPackage
+
+/// The daemon's memory, in SQLite (WAL): the ledger of copies, the delayed-delete queue, cycle
+/// history and the journal of temp names in flight. Every change is one transaction, so the state
+/// survives kill -9 at any instant. Paths are stored as BLOBs (exact bytes) with a display copy.
+public final class StateStore: TempJournal, Sendable {
+    private let db: DatabaseQueue
+    public let path: FilePath
+
+    public init(directory: FilePath) throws {
+        try LocalFS.createDirectories(directory, mode: 0o750)
+        path = directory.appending("state.sqlite")
+        var configuration = GRDB.Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a commit survives a crash of this process at any instant; after a power
+            // cut the last commits may be lost, which costs only a re-check ("already there").
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        db = try DatabaseQueue(path: path.string, configuration: configuration)
+        try Self.migrator.migrate(db)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE ledger (
+                    id INTEGER PRIMARY KEY,
+                    destination TEXT NOT NULL,
+                    local_path BLOB NOT NULL,
+                    local_path_text TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    mtime_ns INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    device INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    remote_path BLOB NOT NULL,
+                    remote_path_text TEXT NOT NULL,
+                    outcome TEXT NOT NULL,            -- copied | already_present
+                    state TEXT NOT NULL DEFAULT 'present', -- present | lost
+                    synced_at REAL NOT NULL,
+                    verified_at REAL NOT NULL,
+                    cycle_id INTEGER,
+                    UNIQUE (destination, local_path, size, mtime_ns, inode)
+                );
+                CREATE INDEX ledger_remote ON ledger (destination, remote_path);
+                CREATE INDEX ledger_synced_at ON ledger (synced_at);
+                CREATE TABLE delete_queue (
+                    id INTEGER PRIMARY KEY,
+                    local_path BLOB NOT NULL,
+                    local_path_text TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    mtime_ns INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    device INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    queued_at REAL NOT NULL,
+                    due_at REAL NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'pending', -- pending | deleted | kept | gone | resync
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    last_attempt_at REAL,
+                    finished_at REAL,
+                    UNIQUE (local_path, size, mtime_ns, inode)
+                );
+                CREATE INDEX delete_queue_due ON delete_queue (state, due_at);
+                CREATE TABLE cycles (
+                    id INTEGER PRIMARY KEY,
+                    started_at REAL NOT NULL,
+                    finished_at REAL,
+                    status TEXT NOT NULL DEFAULT 'running', -- running | ok | partial | failed | aborted
+                    files_copied INTEGER NOT NULL DEFAULT 0,
+                    files_present INTEGER NOT NULL DEFAULT 0,
+                    bytes INTEGER NOT NULL DEFAULT 0,
+                    failed INTEGER NOT NULL DEFAULT 0,
+                    skipped INTEGER NOT NULL DEFAULT 0,
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    message TEXT
+                );
+                CREATE TABLE temp_journal (
+                    destination TEXT NOT NULL,
+                    path BLOB NOT NULL,
+                    recorded_at REAL NOT NULL,
+                    PRIMARY KEY (destination, path)
+                );
+                """)
+        }
+        return m
+    }
+
+    // MARK: meta
+
+    /// A short random id for this installation, used in temp names so that two docks sharing a NAS
+    /// folder never touch each other's temp files.
+    public func instanceID() throws -> String {
+        try db.write { db in
+            if let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'instance_id'") { return id }
+            let id = String((0..<8).map { _ in "0123456789abcdef".randomElement()! })
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('instance_id', ?)", arguments: [id])
+            return id
+        }
+    }
+
+    // MARK: ledger
+
+    public struct LedgerEntry: Sendable, Equatable {
+        public var id: Int64
+        public var destination: String
+        public var localPath: FilePath
+        public var identity: FileIdentity
+        public var sha256: String
+        public var remotePath: FilePath
+        public var outcome: String
+        public var state: String
+        public var syncedAt: Double
+    }
+
+    /// The destinations (among `destinations`) that already hold this version of the file.
+    public func destinationsHolding(_ path: FilePath, identity: FileIdentity, among destinations: [String]) throws -> Set<String> {
+        try db.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT destination FROM ledger
+                WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'present'
+                """, arguments: [Data(path.bytes), identity.size, identity.mtimeNanoseconds, Int64(bitPattern: identity.inode)])
+            return Set(rows.map { $0["destination"] as String }).intersection(destinations)
+        }
+    }
+
+    public struct Placement: Sendable {
+        public var item: TransferItem
+        public var remotePath: FilePath
+        public var sha256: SHA256Digest
+        public var alreadyPresent: Bool
+        public init(item: TransferItem, remotePath: FilePath, sha256: SHA256Digest, alreadyPresent: Bool) {
+            self.item = item; self.remotePath = remotePath; self.sha256 = sha256; self.alreadyPresent = alreadyPresent
+        }
+    }
+
+    /// Records verified copies on `destination` in one transaction, and queues for deletion every
+    /// source that is now held by all of `allDestinations`. Returns how many were queued.
+    @discardableResult
+    public func recordPlacements(_ placements: [Placement], destination: String, allDestinations: [String],
+                                 cycleID: Int64?, deleteDelaySeconds: Double, now: Double = Date().timeIntervalSince1970) throws -> Int {
+        try db.write { db in
+            var queued = 0
+            for p in placements {
+                let id = p.item.identity
+                let local = Data(p.item.localPath.bytes)
+                try db.execute(sql: """
+                    INSERT INTO ledger (destination, local_path, local_path_text, size, mtime_ns, inode, device, sha256,
+                                        remote_path, remote_path_text, outcome, state, synced_at, verified_at, cycle_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'present', ?, ?, ?)
+                    ON CONFLICT (destination, local_path, size, mtime_ns, inode) DO UPDATE SET
+                        sha256 = excluded.sha256, remote_path = excluded.remote_path,
+                        remote_path_text = excluded.remote_path_text, outcome = excluded.outcome,
+                        state = 'present', synced_at = excluded.synced_at, verified_at = excluded.verified_at,
+                        cycle_id = excluded.cycle_id
+                    """, arguments: [destination, local, p.item.localPath.displayString, id.size, id.mtimeNanoseconds,
+                                     Int64(bitPattern: id.inode), Int64(bitPattern: id.device), p.sha256.hex,
+                                     Data(p.remotePath.bytes), p.remotePath.displayString,
+                                     p.alreadyPresent ? "already_present" : "copied", now, now, cycleID])
+                let holders = try Int.fetchOne(db, sql: """
+                    SELECT COUNT(DISTINCT destination) FROM ledger
+                    WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'present'
+                      AND destination IN (\(allDestinations.map { _ in "?" }.joined(separator: ",")))
+                    """, arguments: StatementArguments([local, id.size, id.mtimeNanoseconds, Int64(bitPattern: id.inode)] as [any DatabaseValueConvertible]) + StatementArguments(allDestinations)) ?? 0
+                if holders == allDestinations.count {
+                    try db.execute(sql: """
+                        INSERT INTO delete_queue (local_path, local_path_text, size, mtime_ns, inode, device, sha256, queued_at, due_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (local_path, size, mtime_ns, inode) DO UPDATE SET
+                            state = 'pending', due_at = excluded.due_at, sha256 = excluded.sha256, finished_at = NULL
+                        WHERE delete_queue.state = 'resync'
+                        """, arguments: [local, p.item.localPath.displayString, id.size, id.mtimeNanoseconds,
+                                         Int64(bitPattern: id.inode), Int64(bitPattern: id.device), p.sha256.hex,
+                                         now, now + deleteDelaySeconds])
+                    queued += db.changesCount
+                }
+            }
+            return queued
+        }
+    }
+
+    public func ledgerEntries(destination: String? = nil, limit: Int = 1000) throws -> [LedgerEntry] {
+        try db.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM ledger \(destination == nil ? "" : "WHERE destination = ?") ORDER BY id DESC LIMIT ?
+                """, arguments: destination.map { [$0, limit] } ?? [limit])
+            return rows.map(Self.ledgerEntry)
+        }
+    }
+
+    static func ledgerEntry(_ row: Row) -> LedgerEntry {
+        LedgerEntry(id: row["id"], destination: row["destination"],
+                    localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
+                    identity: FileIdentity(size: row["size"], mtimeNanoseconds: row["mtime_ns"],
+                                           inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
+                    sha256: row["sha256"], remotePath: FilePath(bytes: [UInt8](row["remote_path"] as Data)),
+                    outcome: row["outcome"], state: row["state"], syncedAt: row["synced_at"])
+    }
+
+    // MARK: delete queue
+
+    public struct DeleteEntry: Sendable, Equatable {
+        public var id: Int64
+        public var localPath: FilePath
+        public var identity: FileIdentity
+        public var sha256: String
+        public var dueAt: Double
+        public var state: String
+        public var attempts: Int
+        public var lastError: String?
+    }
+
+    public func dueDeletes(now: Double = Date().timeIntervalSince1970, limit: Int = 5000) throws -> [DeleteEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM delete_queue WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
+                             arguments: [now, limit]).map(Self.deleteEntry)
+        }
+    }
+
+    public func deleteQueue(states: [String] = ["pending"], limit: Int = 1000) throws -> [DeleteEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM delete_queue WHERE state IN (\(states.map { _ in "?" }.joined(separator: ","))) ORDER BY due_at LIMIT ?
+                """, arguments: StatementArguments(states) + [limit]).map(Self.deleteEntry)
+        }
+    }
+
+    static func deleteEntry(_ row: Row) -> DeleteEntry {
+        DeleteEntry(id: row["id"], localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
+                    identity: FileIdentity(size: row["size"], mtimeNanoseconds: row["mtime_ns"],
+                                           inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
+                    sha256: row["sha256"], dueAt: row["due_at"], state: row["state"], attempts: row["attempts"],
+                    lastError: row["last_error"])
+    }
+
+    /// The verified copies of this source, one per destination that holds it.
+    public func copies(of entry: DeleteEntry) throws -> [LedgerEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM ledger WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'present'
+                """, arguments: [Data(entry.localPath.bytes), entry.identity.size, entry.identity.mtimeNanoseconds,
+                                 Int64(bitPattern: entry.identity.inode)]).map(Self.ledgerEntry)
+        }
+    }
+
+    public func noteDeleteAttemptFailed(_ id: Int64, error: String, now: Double = Date().timeIntervalSince1970) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE delete_queue SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? WHERE id = ?",
+                           arguments: [error, now, id])
+        }
+    }
+
+    /// Ends a queue entry: "deleted", "kept" (deletion off), "gone" (someone else removed it).
+    public func finishDelete(_ id: Int64, state: String, now: Double = Date().timeIntervalSince1970) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE delete_queue SET state = ?, finished_at = ?, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?",
+                           arguments: [state, now, now, id])
+        }
+    }
+
+    /// A remote copy is missing or wrong: forget it in the ledger so that the next cycle copies the
+    /// source again, and take the source off the queue until then. One transaction.
+    public func markCopyLost(_ ledgerID: Int64, deleteEntryID: Int64, reason: String, now: Double = Date().timeIntervalSince1970) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE ledger SET state = 'lost' WHERE id = ?", arguments: [ledgerID])
+            try db.execute(sql: "UPDATE delete_queue SET state = 'resync', last_error = ?, last_attempt_at = ?, attempts = attempts + 1 WHERE id = ?",
+                           arguments: [reason, now, deleteEntryID])
+        }
+    }
+
+    // MARK: cycles
+
+    public func beginCycle(now: Double = Date().timeIntervalSince1970) throws -> Int64 {
+        try db.write { db in
+            // A cycle still "running" was cut short (crash, kill -9): say so.
+            try db.execute(sql: "UPDATE cycles SET status = 'aborted', finished_at = started_at WHERE status = 'running'")
+            try db.execute(sql: "INSERT INTO cycles (started_at) VALUES (?)", arguments: [now])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func finishCycle(_ summary: CycleSummary) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                UPDATE cycles SET finished_at = ?, status = ?, files_copied = ?, files_present = ?, bytes = ?, failed = ?,
+                                  skipped = ?, deleted = ?, message = ? WHERE id = ?
+                """, arguments: [summary.finishedAt, summary.status.rawValue, summary.filesCopied, summary.filesAlreadyPresent,
+                                 summary.bytesCopied, summary.failed, summary.skipped, summary.deleted,
+                                 summary.messages.prefix(5).joined(separator: "; "), summary.cycleID])
+        }
+    }
+
+    public struct CycleRecord: Sendable, Equatable {
+        public var id: Int64
+        public var startedAt: Double
+        public var finishedAt: Double?
+        public var status: String
+        public var filesCopied: Int, filesPresent: Int, bytes: Int64, failed: Int, skipped: Int, deleted: Int
+        public var message: String?
+    }
+
+    public func recentCycles(limit: Int = 10) throws -> [CycleRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cycles ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                CycleRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
+                            filesCopied: row["files_copied"], filesPresent: row["files_present"], bytes: row["bytes"],
+                            failed: row["failed"], skipped: row["skipped"], deleted: row["deleted"], message: row["message"])
+            }
+        }
+    }
+
+    public struct Counts: Sendable, Equatable {
+        public var ledgerPresent: Int, ledgerLost: Int
+        public var queuePending: Int, queueDue: Int, queueDeleted: Int, queueKept: Int
+    }
+
+    public func counts(now: Double = Date().timeIntervalSince1970) throws -> Counts {
+        try db.read { db in
+            func count(_ sql: String, _ args: StatementArguments = []) throws -> Int { try Int.fetchOne(db, sql: sql, arguments: args) ?? 0 }
+            return Counts(
+                ledgerPresent: try count("SELECT COUNT(*) FROM ledger WHERE state = 'present'"),
+                ledgerLost: try count("SELECT COUNT(*) FROM ledger WHERE state = 'lost'"),
+                queuePending: try count("SELECT COUNT(*) FROM delete_queue WHERE state = 'pending'"),
+                queueDue: try count("SELECT COUNT(*) FROM delete_queue WHERE state = 'pending' AND due_at <= ?", [now]),
+                queueDeleted: try count("SELECT COUNT(*) FROM delete_queue WHERE state = 'deleted'"),
+                queueKept: try count("SELECT COUNT(*) FROM delete_queue WHERE state = 'kept'"))
+        }
+    }
+
+    // MARK: TempJournal
+
+    public func record(destination: String, paths: [FilePath]) throws {
+        let now = Date().timeIntervalSince1970
+        try db.write { db in
+            for p in paths {
+                try db.execute(sql: "INSERT OR IGNORE INTO temp_journal (destination, path, recorded_at) VALUES (?, ?, ?)",
+                               arguments: [destination, Data(p.bytes), now])
+            }
+        }
+    }
+
+    public func forget(destination: String, paths: [FilePath]) throws {
+        try db.write { db in
+            for p in paths {
+                try db.execute(sql: "DELETE FROM temp_journal WHERE destination = ? AND path = ?", arguments: [destination, Data(p.bytes)])
+            }
+        }
+    }
+
+    public func pending(destination: String) throws -> [FilePath] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT path FROM temp_journal WHERE destination = ?", arguments: [destination])
+                .map { FilePath(bytes: [UInt8]($0["path"] as Data)) }
+        }
+    }
+}

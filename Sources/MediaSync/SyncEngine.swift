@@ -1,0 +1,342 @@
+import Configuration
+import Foundation
+import Hashing
+import LocalFS
+import Logging
+import SystemPackage
+
+/// Observes a cycle as it runs: the daemon turns this into STATUS= lines and watchdog liveness;
+/// the CLI into a progress display.
+public protocol CycleObserver: TransferProgress {
+    func phase(_ text: String)
+    func planned(files: Int, bytes: Int64)
+    func filesFinished(_ results: [TransferResult])
+}
+
+extension CycleObserver {
+    public func phase(_ text: String) {}
+    public func planned(files: Int, bytes: Int64) {}
+    public func filesFinished(_ results: [TransferResult]) {}
+}
+
+public struct SilentObserver: CycleObserver {
+    public init() {}
+    public func fileStarted(_ item: TransferItem) {}
+    public func bytesMoved(_ count: Int) {}
+}
+
+/// One sync cycle: handle due deletions (re-verify, then delete), discover complete files, copy
+/// them to every destination, record what was verified and queue sources for delayed deletion.
+/// The caller holds the single-instance lock.
+public struct SyncEngine: Sendable {
+    public let config: MediaSyncConfig
+    public let store: StateStore
+    public let destinations: [any Destination]
+    public let logger: Logger
+    public var layout = RemoteLayout()
+
+    public init(config: MediaSyncConfig, store: StateStore, destinations: [any Destination], logger: Logger) {
+        self.config = config
+        self.store = store
+        self.destinations = destinations
+        self.logger = logger
+    }
+
+    var destinationNames: [String] { destinations.map(\.name) }
+
+    public func runCycle(dryRun: Bool = false, observer: any CycleObserver = SilentObserver()) async -> CycleSummary {
+        let started = Date().timeIntervalSince1970
+        var summary: CycleSummary
+        do {
+            summary = CycleSummary(cycleID: dryRun ? 0 : try store.beginCycle(now: started), startedAt: started)
+        } catch {
+            var failed = CycleSummary(cycleID: 0, startedAt: started)
+            failed.status = .failed
+            failed.messages.append("state database: \(error)")
+            failed.finishedAt = Date().timeIntervalSince1970
+            logger.error("cannot start a cycle: state database: \(error)")
+            return failed
+        }
+        var log = logger
+        log[metadataKey: "cycle_id"] = "\(summary.cycleID)"
+        log.info("cycle started", metadata: LogEvent.cycleStarted.metadata(["dry_run": "\(dryRun)"]))
+
+        await runPhases(&summary, dryRun: dryRun, observer: observer, log: log)
+
+        summary.finishedAt = Date().timeIntervalSince1970
+        if Task.isCancelled { summary.status = .aborted }
+        else if summary.failed > 0 || !summary.unavailableDestinations.isEmpty || summary.deleteChecksFailed > 0 {
+            summary.status = (summary.filesCopied + summary.filesAlreadyPresent) > 0 || summary.unavailableDestinations.count < destinations.count
+                ? .partial : .failed
+        }
+        if !dryRun {
+            do { try store.finishCycle(summary) } catch { log.error("cannot record the cycle: \(error)") }
+        }
+        log.log(level: summary.status == .ok ? .info : .warning,
+                "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
+                metadata: LogEvent.cycleFinished.metadata([
+                    "status": "\(summary.status.rawValue)", "files": "\(summary.filesCopied)", "bytes": "\(summary.bytesCopied)",
+                    "failed": "\(summary.failed)", "skipped": "\(summary.skipped)", "deleted": "\(summary.deleted)",
+                    "duration_s": "\(String(format: "%.3f", summary.duration))",
+                ]))
+        return summary
+    }
+
+    private func runPhases(_ summary: inout CycleSummary, dryRun: Bool, observer: any CycleObserver, log: Logger) async {
+        // 1. Connect; a destination that cannot be reached is skipped this cycle (nothing is
+        //    queued for deletion without it).
+        var sessions: [(destination: any Destination, session: any DestinationSession)] = []
+        if !dryRun {
+            observer.phase("connecting")
+            for destination in destinations {
+                do {
+                    sessions.append((destination, try await destination.connect(journal: store, logger: log)))
+                } catch {
+                    summary.unavailableDestinations.append(destination.name)
+                    summary.messages.append("\(destination.name): \(error)")
+                    log.error("destination \(destination.displayName) unavailable: \(error)",
+                              metadata: LogEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                }
+            }
+        }
+        defer { if !sessions.isEmpty { let s = sessions; Task { for entry in s { await entry.session.close() } } } }
+
+        // 2. Due deletions first: they free the edge disk.
+        if !dryRun, !Task.isCancelled {
+            observer.phase("verifying before delete")
+            await processDeleteQueue(&summary, sessions: sessions, log: log)
+        }
+
+        // 3. Discovery.
+        observer.phase("scanning")
+        let discovery = Discovery(config.local)
+        let report: Discovery.Report
+        do { report = try await runBlocking { discovery.scan() } } catch {
+            summary.messages.append("scan: \(error)")
+            return
+        }
+        for error in report.errors {
+            log.warning("scan: \(error)")
+            summary.messages.append("scan: \(error)")
+        }
+        summary.skipped += report.tooYoung
+
+        // 4. Plan per destination: what it does not hold yet.
+        var plans: [(Int, [TransferItem])] = []
+        var nextID = 0
+        for (index, destination) in destinations.enumerated() {
+            var items: [TransferItem] = []
+            for candidate in report.eligible {
+                let holders: Set<String>
+                do { holders = try store.destinationsHolding(candidate.path, identity: candidate.identity, among: [destination.name]) } catch {
+                    summary.messages.append("ledger: \(error)")
+                    return
+                }
+                if holders.contains(destination.name) { continue }
+                let day = layout.day(forName: candidate.name, mtimeNanoseconds: candidate.identity.mtimeNanoseconds)
+                items.append(TransferItem(id: nextID, localPath: candidate.path, identity: candidate.identity,
+                                          remoteDirectory: day.description, remoteName: candidate.name))
+                nextID += 1
+            }
+            plans.append((index, items))
+        }
+        let totalFiles = plans.reduce(0) { $0 + $1.1.count }
+        let totalBytes = plans.reduce(Int64(0)) { $0 + $1.1.reduce(0) { $0 + $1.identity.size } }
+        observer.planned(files: totalFiles, bytes: totalBytes)
+        log.info("\(report.eligible.count) complete media files found, \(totalFiles) to copy (\(Format.bytes(totalBytes))), \(report.tooYoung) too recent")
+
+        if dryRun {
+            for (index, items) in plans {
+                for item in items {
+                    log.notice("would copy \(item.localPath.displayString) → \(destinations[index].displayName)/\(item.remoteDirectory)/\(FilePath.display(item.remoteName))")
+                }
+            }
+            return
+        }
+
+        // 5. Transfer, recording every verified copy as soon as its batch is done.
+        for (index, items) in plans where !items.isEmpty {
+            guard !Task.isCancelled else { break }
+            let destination = destinations[index]
+            guard let session = sessions.first(where: { $0.destination.name == destination.name })?.session else { continue }
+            observer.phase("syncing to \(destination.name)")
+            let collector = ResultCollector()
+            let names = destinationNames
+            let cycleID = summary.cycleID
+            let delay = config.deletePolicy.delayMinutes * 60
+            do {
+                try await session.transfer(items, progress: observer) { results in
+                    let recorded = record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
+                                          delaySeconds: delay, log: log)
+                    observer.filesFinished(results)
+                    await collector.add(recorded)
+                }
+            } catch {
+                summary.messages.append("\(destination.name): \(error)")
+                log.error("transfer to \(destination.displayName) stopped: \(error)",
+                          metadata: LogEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                if !summary.unavailableDestinations.contains(destination.name) { summary.unavailableDestinations.append(destination.name) }
+            }
+            let tally = await collector.tally
+            summary.filesCopied += tally.copied
+            summary.filesAlreadyPresent += tally.present
+            summary.bytesCopied += tally.bytes
+            summary.failed += tally.failed
+            summary.skipped += tally.changed
+            summary.messages += tally.messages.prefix(10)
+        }
+    }
+
+    struct Tally: Sendable {
+        var copied = 0, present = 0, failed = 0, changed = 0
+        var bytes: Int64 = 0
+        var messages: [String] = []
+        static func + (a: Tally, b: Tally) -> Tally {
+            Tally(copied: a.copied + b.copied, present: a.present + b.present, failed: a.failed + b.failed,
+                  changed: a.changed + b.changed, bytes: a.bytes + b.bytes, messages: a.messages + b.messages)
+        }
+    }
+
+    actor ResultCollector {
+        var tally = Tally()
+        func add(_ t: Tally) { tally = tally + t }
+    }
+
+    /// Logs each outcome and records the verified copies in one transaction.
+    func record(_ results: [TransferResult], destination: String, allDestinations: [String], cycleID: Int64,
+                delaySeconds: Double, log: Logger) -> Tally {
+        var tally = Tally()
+        var placements: [StateStore.Placement] = []
+        for result in results {
+            let file = result.item.localPath.displayString
+            switch result.outcome {
+            case let .placed(remotePath, sha256, conflictIndex):
+                placements.append(.init(item: result.item, remotePath: remotePath, sha256: sha256, alreadyPresent: false))
+                tally.copied += 1
+                tally.bytes += result.item.identity.size
+                if conflictIndex > 0 {
+                    log.warning("a different file named \(FilePath.display(result.item.remoteName)) already exists on \(destination); stored this one as \(remotePath.displayString)",
+                                metadata: LogEvent.nameConflict.metadata(["file": "\(file)", "remote_path": "\(remotePath.displayString)"]))
+                }
+                log.info("synced \(file) → \(remotePath.displayString)", metadata: LogEvent.fileSynced.metadata([
+                    "file": "\(file)", "remote_path": "\(remotePath.displayString)", "bytes": "\(result.item.identity.size)",
+                    "sha256": "\(sha256.hex)", "destination": "\(destination)",
+                ]))
+            case let .alreadyPresent(remotePath, sha256):
+                placements.append(.init(item: result.item, remotePath: remotePath, sha256: sha256, alreadyPresent: true))
+                tally.present += 1
+                log.info("already on \(destination): \(file) = \(remotePath.displayString) (same SHA-256), not copied",
+                         metadata: LogEvent.fileSynced.metadata([
+                            "file": "\(file)", "remote_path": "\(remotePath.displayString)", "bytes": "0", "sha256": "\(sha256.hex)",
+                            "destination": "\(destination)", "already_present": "true",
+                         ]))
+            case let .sourceChanged(change):
+                tally.changed += 1
+                log.notice("skipped \(file): \(change); will try again next cycle", metadata: ["file": "\(file)"])
+            case let .failed(error):
+                tally.failed += 1
+                tally.messages.append("\(file): \(error)")
+                let event: LogEvent = error.kind == .verificationFailed ? .verificationFailed : .fileFailed
+                log.error("failed \(file): \(error)", metadata: event.metadata([
+                    "file": "\(file)", "destination": "\(destination)", "error_kind": "\(error.kind.rawValue)",
+                    "remote_path": "\(error.remotePath ?? "")",
+                ]))
+            }
+        }
+        if !placements.isEmpty {
+            do {
+                try store.recordPlacements(placements, destination: destination, allDestinations: allDestinations,
+                                           cycleID: cycleID, deleteDelaySeconds: delaySeconds)
+            } catch {
+                // The copies are on the destination but not recorded: nothing is queued for deletion,
+                // and the next cycle finds them "already there" and records them then.
+                tally.failed += placements.count
+                tally.copied = 0
+                tally.present = 0
+                tally.messages.append("state database: \(error)")
+                log.error("cannot record \(placements.count) verified copies: \(error); they will be re-checked next cycle")
+            }
+        }
+        return tally
+    }
+
+    // MARK: delayed delete
+
+    func processDeleteQueue(_ summary: inout CycleSummary, sessions: [(destination: any Destination, session: any DestinationSession)],
+                            log: Logger) async {
+        let due: [StateStore.DeleteEntry]
+        do { due = try store.dueDeletes() } catch {
+            summary.messages.append("delete queue: \(error)")
+            log.error("cannot read the delete queue: \(error)")
+            return
+        }
+        guard !due.isEmpty else { return }
+        let mode = VerifyMode(rawValue: config.integrity.verifyBeforeDelete) ?? .sha256
+        var copiesByEntry: [Int64: [StateStore.LedgerEntry]] = [:]
+        for entry in due { copiesByEntry[entry.id] = (try? store.copies(of: entry)) ?? [] }
+
+        // Verify all copies on each destination in one request.
+        var results: [Int64: VerifyResult] = [:]  // ledger id → result
+        for (destination, session) in sessions {
+            let copies = due.flatMap { copiesByEntry[$0.id] ?? [] }.filter { $0.destination == destination.name }
+            guard !copies.isEmpty else { continue }
+            let remote = copies.compactMap { c in SHA256Digest(hex: c.sha256).map { RemoteCopy(remotePath: c.remotePath, size: c.identity.size, sha256: $0) } }
+            do {
+                let verdicts = try await session.verify(remote, mode: mode)
+                for (copy, verdict) in zip(copies, verdicts) { results[copy.id] = verdict }
+            } catch {
+                log.warning("cannot re-verify copies on \(destination.displayName): \(error); deletions wait")
+            }
+        }
+
+        for entry in due {
+            let copies = copiesByEntry[entry.id] ?? []
+            let file = entry.localPath.displayString
+            // A copy that is gone or different is not a copy: re-sync the source.
+            if let bad = copies.first(where: { c in
+                guard let r = results[c.id] else { return false }
+                if case .missing = r { return true }
+                if case .sizeMismatch = r { return true }
+                if case .hashMismatch = r { return true }
+                return false
+            }) {
+                let reason = "remote copy \(bad.remotePath.displayString) on \(bad.destination) failed re-verification: \(results[bad.id].map { "\($0)" } ?? "")"
+                summary.deleteChecksFailed += 1
+                log.error("not deleting \(file): \(reason); the file will be copied again",
+                          metadata: LogEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(bad.remotePath.displayString)"]))
+                do { try store.markCopyLost(bad.id, deleteEntryID: entry.id, reason: reason) } catch {
+                    log.error("cannot record the lost copy of \(file): \(error)")
+                }
+                continue
+            }
+            let checks = copies.compactMap { c in results[c.id].map { SafeDeleter.Check(copy: c, result: $0) } }
+            let decision = SafeDeleter.deleteSource(entry, checks: checks, requiredDestinations: destinationNames,
+                                                    deleteEnabled: config.deletePolicy.deleteSources)
+            do {
+                switch decision {
+                case .deleted:
+                    summary.deleted += 1
+                    try store.finishDelete(entry.id, state: "deleted")
+                    log.info("deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
+                             metadata: LogEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256)", "bytes": "\(entry.identity.size)"]))
+                case .kept:
+                    summary.kept += 1
+                    try store.finishDelete(entry.id, state: "kept")
+                    log.info("verified and kept \(file) (delete_policy.delete_sources is false)", metadata: ["file": "\(file)"])
+                case .gone:
+                    try store.finishDelete(entry.id, state: "gone")
+                    log.notice("source \(file) was already removed by someone else", metadata: ["file": "\(file)"])
+                case let .changed(reason):
+                    try store.finishDelete(entry.id, state: "changed")
+                    log.warning("not deleting \(file): \(reason)", metadata: LogEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
+                case let .refused(reason):
+                    summary.deleteChecksFailed += 1
+                    try store.noteDeleteAttemptFailed(entry.id, error: reason)
+                    log.warning("not deleting \(file) yet: \(reason); will retry", metadata: LogEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
+                }
+            } catch {
+                log.error("cannot update the delete queue for \(file): \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Glibc
+import LocalFS
+import MediaSync
+
+/// Descriptor I/O with a stall deadline: if the peer takes no bytes (or sends none) for `stall`
+/// seconds, the operation fails with `.timeout` instead of hanging on a dead link.
+enum BlockingIO {
+    static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// Waits until `fd` is ready for `events`; false on timeout.
+    static func wait(_ fd: Int32, events: Int16, stall: Double) throws(DestinationError) -> Bool {
+        var pfd = pollfd(fd: fd, events: events, revents: 0)
+        let ms = stall <= 0 ? -1 : Int32(min(stall * 1000, Double(Int32.max)))
+        while true {
+            let rc = poll(&pfd, 1, ms)
+            if rc > 0 { return true }
+            if rc == 0 { return false }
+            if errno == EINTR { continue }
+            throw DestinationError(.transient, "poll failed (errno \(errno))")
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, stall: Double, what: String) throws(DestinationError) {
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n > 0 { offset += n; continue }
+            let err = errno
+            if n < 0 && err == EINTR { continue }
+            if n < 0 && (err == EAGAIN || err == EWOULDBLOCK) {
+                guard try wait(fd, events: Int16(POLLOUT), stall: stall) else {
+                    throw DestinationError(.timeout, "\(what): no progress for \(Int(stall)) s (transfer_timeout_seconds)")
+                }
+                continue
+            }
+            if err == EPIPE { throw DestinationError(.transient, "\(what): the remote side closed the connection") }
+            throw DestinationError(.transient, "\(what): write failed (errno \(err))")
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], stall: Double, what: String) throws(DestinationError) {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(DestinationError) in try writeAll(fd, raw, stall: stall, what: what) }
+        }
+        try result.get()
+    }
+}
+
+/// Splits a descriptor's bytes into lines (LF), with a stall deadline per read.
+final class LineReader {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var eof = false
+
+    init(fd: Int32) {
+        self.fd = fd
+        BlockingIO.setNonBlocking(fd)
+    }
+
+    /// The next line without its LF; nil at end of stream.
+    func nextLine(stall: Double, what: String) throws(DestinationError) -> [UInt8]? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: 10) {
+                let line = Array(buffer[start..<nl])
+                start = nl + 1
+                if start > 65536 { buffer.removeFirst(start); start = 0 }
+                return line
+            }
+            if eof {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n > 0 { buffer += chunk[..<n]; continue }
+            if n == 0 { eof = true; continue }
+            let err = errno
+            if err == EINTR { continue }
+            if err == EAGAIN || err == EWOULDBLOCK {
+                guard try BlockingIO.wait(fd, events: Int16(POLLIN), stall: stall) else {
+                    throw DestinationError(.timeout, "\(what): no answer for \(Int(stall)) s (transfer_timeout_seconds)")
+                }
+                continue
+            }
+            throw DestinationError(.transient, "\(what): read failed (errno \(err))")
+        }
+    }
+}

@@ -1,0 +1,621 @@
+import Configuration
+import Foundation
+import Glibc
+import Hashing
+import LocalFS
+import Logging
+import MediaSync
+import Synchronization
+import SystemPackage
+
+/// A NAS reached with the OpenSSH client.
+///
+/// Why this shape (see bench/): a new ssh connection costs 140–220 ms and even a multiplexed
+/// session ~20 ms with process start-up, so no file may pay for one. One connection per cycle
+/// (the ControlMaster) carries a persistent remote `sh -s` for small requests (probe, publish,
+/// verify, cleanup) and, per batch of files, one multiplexed session that receives a tar stream of
+/// temp files and hashes what it wrote. Files are read once locally (hashed while streamed) and
+/// published with an atomic no-clobber rename only when both hashes match.
+public struct NASDestination: Destination {
+    public let config: MediaSyncConfig.NAS
+    public let integrity: MediaSyncConfig.IntegrityChecks
+    public let concurrency: MediaSyncConfig.ConcurrencyControl
+    public let runtimeDirectory: String
+    public let instanceID: String
+    /// For tests: force the portable `mv -n` publisher instead of perl.
+    public var forceShellPublisher = false
+
+    public init(config: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
+                concurrency: MediaSyncConfig.ConcurrencyControl, runtimeDirectory: String, instanceID: String) {
+        self.config = config
+        self.integrity = integrity
+        self.concurrency = concurrency
+        self.runtimeDirectory = runtimeDirectory
+        self.instanceID = instanceID
+    }
+
+    public var name: String { config.name }
+
+    public var displayName: String {
+        "\(config.user.map { "\($0)@" } ?? "")\(config.host):\(config.port):\(config.basePath)"
+    }
+
+    static let connectionCounter = Atomic<Int>(0)
+
+    /// ssh's arguments up to and including the host; the remote command follows.
+    func sshArguments(controlPath: String, master: Bool) -> [String] {
+        func value(_ v: String) -> String { v.contains(where: \.isWhitespace) ? "\"\(v)\"" : v }
+        var a: [String] = []
+        if let file = config.sshConfigFile { a += ["-F", file] }
+        a += ["-p", String(config.port)]
+        if let user = config.user { a += ["-l", user] }
+        if let identity = config.identityFile { a += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
+        a += [
+            "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", "UserKnownHostsFile=\(value(config.knownHostsFile))",
+            "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=\(config.connectTimeoutSeconds)",
+            "-o", "ServerAliveInterval=\(config.serverAliveIntervalSeconds)",
+            "-o", "ServerAliveCountMax=\(config.serverAliveCountMax)",
+            "-o", "Compression=no",
+            "-o", "LogLevel=ERROR",
+            "-o", "ControlPath=\(value(controlPath))",
+            "-o", master ? "ControlMaster=yes" : "ControlMaster=no",
+            "-o", "ControlPersist=no",
+        ]
+        if let ciphers = config.ciphers, !ciphers.isEmpty { a += ["-c", ciphers] }
+        for option in config.extraSSHOptions { a += ["-o", option] }
+        a += ["-T", "--", config.host]
+        return a
+    }
+
+    public func connect(journal: any TempJournal, logger: Logger) async throws(DestinationError) -> any DestinationSession {
+        do {
+            try LocalFS.createDirectories(FilePath(runtimeDirectory), mode: 0o700)
+        } catch {
+            throw DestinationError(.misconfigured, "runtime directory: \(error)")
+        }
+        let n = Self.connectionCounter.add(1, ordering: .relaxed).newValue
+        let controlPath = "\(runtimeDirectory)/cm-\(getpid())-\(n)"
+        let process: SSHProcess
+        do {
+            process = try await SSHProcess.spawn(executable: config.sshCommand,
+                                                 arguments: sshArguments(controlPath: controlPath, master: true) + ["exec /bin/sh -s"],
+                                                 wantsStdin: true)
+        } catch {
+            throw DestinationError(.misconfigured, "cannot start \(config.sshCommand): \(error)")
+        }
+        let channel = ControlChannel(process: process)
+        let preference = config.remoteHashCommand == "auto" ? ["openssl", "sha256sum", "shasum", "sha256"] : [config.remoteHashCommand]
+        let lines = try await channel.request(RemoteScripts.prelude(basePath: Array(config.basePath.utf8), hashPreference: preference),
+                                              stall: Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds,
+                                              what: "connecting to \(displayName)")
+        guard let ready = lines.last.map({ String(decoding: $0, as: UTF8.self) }) else {
+            await channel.close()
+            throw DestinationError(.unreachable, "no answer from the NAS shell")
+        }
+        if ready.hasPrefix("@@ERR") {
+            await channel.close()
+            switch ready {
+            case "@@ERR base": throw DestinationError(.misconfigured, "base_path does not exist or is not a folder on the NAS (is its volume mounted?)", remotePath: config.basePath)
+            case "@@ERR basewrite": throw DestinationError(.permanent, "base_path is not writable by the NAS user", remotePath: config.basePath)
+            default: throw DestinationError(.misconfigured, "the NAS has none of \(preference.joined(separator: ", ")) to compute SHA-256 (remote_hash_command)")
+            }
+        }
+        let fields = ready.split(separator: " ").map(String.init)
+        guard fields.count == 3, fields[0] == "@@READY" else {
+            await channel.close()
+            throw DestinationError(.transient, "unexpected answer from the NAS shell: \(ready.prefix(200))")
+        }
+        let session = NASSession(destination: self, channel: channel, controlPath: controlPath, hashTool: fields[1],
+                                 perlPublisher: fields[2] == "perl" && !forceShellPublisher, journal: journal, logger: logger)
+        try await session.reclaimTemps()
+        logger.debug("connected to \(displayName) (remote hash: \(fields[1]), publisher: \(fields[2]))")
+        return session
+    }
+}
+
+/// One connection's worth of work against the NAS.
+final class NASSession: DestinationSession {
+    let destination: NASDestination
+    let channel: ControlChannel
+    let controlPath: String
+    let hashTool: String
+    let perlPublisher: Bool
+    let journal: any TempJournal
+    let logger: Logger
+    private let tempCounter = Atomic<Int>(0)
+    /// Data sessions in flight, so that cancellation can stop them at once.
+    private let live = Mutex<[Int: SSHProcess]>([:])
+
+    init(destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
+         journal: any TempJournal, logger: Logger) {
+        self.destination = destination
+        self.channel = channel
+        self.controlPath = controlPath
+        self.hashTool = hashTool
+        self.perlPublisher = perlPublisher
+        self.journal = journal
+        self.logger = logger
+    }
+
+    var base: [UInt8] { Array(destination.config.basePath.utf8) }
+    var stall: Double { destination.integrity.transferTimeoutSeconds }
+
+    func absolute(_ relative: [UInt8]) -> FilePath {
+        var b = base
+        if b.last != UInt8(ascii: "/") { b.append(UInt8(ascii: "/")) }
+        return FilePath(bytes: b + relative)
+    }
+
+    func close() async { await channel.close() }
+
+    // MARK: temp files
+
+    func newTempName(directory: String) -> [UInt8] {
+        let n = tempCounter.add(1, ordering: .relaxed).newValue
+        let unique = String(n, radix: 36) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        return Array("\(directory)/\(destination.integrity.tempPrefix)\(destination.instanceID)-\(unique)\(destination.integrity.tempSuffix)".utf8)
+    }
+
+    /// Removes the temp files a crashed run left (exactly the journaled names, nothing else).
+    func reclaimTemps() async throws(DestinationError) {
+        let leftovers: [FilePath]
+        do { leftovers = try journal.pending(destination: destination.name) } catch {
+            throw DestinationError(.transient, "temp journal: \(error)")
+        }
+        guard !leftovers.isEmpty else { return }
+        try await removeRemote(leftovers)
+        logger.notice("removed \(leftovers.count) temp files left by an interrupted run",
+                      metadata: LogEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
+    }
+
+    /// rm -f of absolute remote paths, then forgets them in the journal.
+    func removeRemote(_ paths: [FilePath]) async throws(DestinationError) {
+        for chunk in paths.chunked(by: 500) {
+            var script: [UInt8] = Array("rm -f --".utf8)
+            for p in chunk { script += [0x20] + ShellQuote.quote(p.bytes) }
+            _ = try await channel.request(script, stall: stall, what: "removing temp files")
+            do { try journal.forget(destination: destination.name, paths: Array(chunk)) } catch {
+                throw DestinationError(.transient, "temp journal: \(error)")
+            }
+        }
+    }
+
+    // MARK: verify
+
+    func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult] {
+        var results: [VerifyResult] = []
+        for (chunkIndex, chunk) in copies.chunked(by: 200).enumerated() {
+            var script: [UInt8] = []
+            for (i, copy) in chunk.enumerated() {
+                script += Array("ver \(i) ".utf8) + ShellQuote.quote(copy.remotePath.bytes) + Array(" \(mode.rawValue)\n".utf8)
+            }
+            let lines = try await channel.request(script, stall: stall, what: "verifying copies")
+            var byIndex: [Int: [String]] = [:]
+            for line in lines {
+                let f = String(decoding: line, as: UTF8.self).split(separator: " ").map(String.init)
+                if let i = f.first.flatMap(Int.init) { byIndex[i] = Array(f.dropFirst()) }
+            }
+            for (i, copy) in chunk.enumerated() {
+                guard let f = byIndex[i], let code = f.first else {
+                    results.append(.unknown("no answer for \(copy.remotePath.displayString) (batch \(chunkIndex))"))
+                    continue
+                }
+                switch code {
+                case "M": results.append(.missing)
+                case "Z":
+                    let size = f.count > 1 ? Int64(f[1]) : nil
+                    results.append(size == copy.size ? .verified : .sizeMismatch(found: size ?? -1))
+                case "H":
+                    let size = f.count > 1 ? Int64(f[1]) : nil
+                    let hash = f.count > 2 ? f[2] : ""
+                    if size != copy.size { results.append(.sizeMismatch(found: size ?? -1)) }
+                    else if hash != copy.sha256.hex { results.append(.hashMismatch(found: hash)) }
+                    else { results.append(.verified) }
+                default: results.append(.unknown(f.joined(separator: " ")))
+                }
+            }
+        }
+        return results
+    }
+
+    // MARK: transfer
+
+    func transfer(_ items: [TransferItem], progress: any TransferProgress,
+                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
+        // Two local files that want the same remote name go in different rounds, so the second
+        // sees the first's published file and takes <stem>_1<ext>.
+        var rounds: [[TransferItem]] = []
+        var seen: [String: Int] = [:]
+        for item in items {
+            let key = item.remoteDirectory + "/" + item.remoteName.map { String($0, radix: 16) }.joined(separator: ",")
+            let round = seen[key, default: 0]
+            seen[key] = round + 1
+            if rounds.count <= round { rounds.append([]) }
+            rounds[round].append(item)
+        }
+        for round in rounds {
+            let batches = makeBatches(round)
+            let queue = BatchQueue()
+            let workers = max(1, min(destination.concurrency.parallelTransfers, batches.count))
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<workers {
+                    group.addTask { [self] in
+                        while !Task.isCancelled {
+                            let index = queue.next.add(1, ordering: .relaxed).oldValue
+                            guard index < batches.count, queue.failure.withLock({ $0 }) == nil else { return }
+                            do {
+                                let results = try await runBatch(batches[index], progress: progress)
+                                await onResult(results)
+                            } catch {
+                                let error = (error as? DestinationError) ?? DestinationError(.transient, "\(error)")
+                                // The connection itself failed: report the batch, stop the rest.
+                                await onResult(batches[index].map { TransferResult(item: $0, outcome: .failed(error), bytesSent: 0) })
+                                queue.failure.withLock { if $0 == nil { $0 = error } }
+                                return
+                            }
+                        }
+                    }
+                }
+            }
+            if let error = queue.failure.withLock({ $0 }) { throw error }
+            if Task.isCancelled { throw DestinationError(.cancelled, "stopping") }
+        }
+    }
+
+    func makeBatches(_ items: [TransferItem]) -> [[TransferItem]] {
+        let maxFiles = max(1, destination.concurrency.batchMaxFiles)
+        let maxBytes = Int64(max(1, destination.concurrency.batchMaxMegabytes)) << 20
+        var batches: [[TransferItem]] = []
+        var current: [TransferItem] = []
+        var bytes: Int64 = 0
+        for item in items {
+            if !current.isEmpty && (current.count >= maxFiles || bytes + item.identity.size > maxBytes) {
+                batches.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(item)
+            bytes += item.identity.size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+
+    /// Probe → (hash locally where a same-size file exists) → stream → compare → publish.
+    func runBatch(_ batch: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
+        var results: [TransferResult] = []
+        let probes = try await probe(batch)
+        var toSend: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)] = []
+        for item in batch {
+            guard let probe = probes[item.id] else {
+                results.append(.init(item: item, outcome: .failed(DestinationError(.transient, "no probe answer")), bytesSent: 0))
+                continue
+            }
+            guard let free = probe.free else {
+                results.append(.init(item: item, outcome: .failed(DestinationError(.permanent, "more than 9999 files named like this one",
+                                                                                    remotePath: absolute(finalRelative(item, 0)).displayString)), bytesSent: 0))
+                continue
+            }
+            if !probe.sameSize.isEmpty {
+                // A same-size file with this name exists: compare contents before sending anything.
+                let local: SourceFile.Result
+                do { local = try await hashLocal(item) } catch let change as SourceChanged {
+                    results.append(.init(item: item, outcome: .sourceChanged(change), bytesSent: 0))
+                    continue
+                } catch {
+                    results.append(.init(item: item, outcome: .failed(DestinationError(.transient, "reading \(item.localPath.displayString): \(error)")), bytesSent: 0))
+                    continue
+                }
+                if let change = local.change {
+                    results.append(.init(item: item, outcome: .sourceChanged(change), bytesSent: 0))
+                    continue
+                }
+                if let match = probe.sameSize.first(where: { $0.hash == local.sha256.hex }) {
+                    results.append(.init(item: item, outcome: .alreadyPresent(remotePath: absolute(finalRelative(item, match.index)), sha256: local.sha256), bytesSent: 0))
+                    continue
+                }
+            }
+            toSend.append((item, finalRelative(item, free), free))
+        }
+        if !toSend.isEmpty {
+            results += try await sendAndPublish(toSend, progress: progress)
+        }
+        return results
+    }
+
+    func finalRelative(_ item: TransferItem, _ index: Int) -> [UInt8] {
+        let name = index == 0 ? item.remoteName : RemoteLayout.conflictName(item.remoteName, index: index)
+        return Array(item.remoteDirectory.utf8) + [UInt8(ascii: "/")] + name
+    }
+
+    struct Probe {
+        var free: Int?
+        var sameSize: [(index: Int, hash: String)] = []
+    }
+
+    func probe(_ batch: [TransferItem]) async throws(DestinationError) -> [Int: Probe] {
+        var script: [UInt8] = []
+        for item in batch {
+            let (stem, ext) = RemoteLayout.conflictParts(item.remoteName)
+            script += Array("pr \(item.id) ".utf8) + ShellQuote.quote(Array(item.remoteDirectory.utf8)) + [0x20]
+                + ShellQuote.quote(item.remoteName) + [0x20] + ShellQuote.quote(stem) + [0x20] + ShellQuote.quote(ext)
+                + Array(" \(item.identity.size)\n".utf8)
+        }
+        let lines = try await channel.request(script, stall: stall, what: "checking existing files")
+        var probes: [Int: Probe] = [:]
+        for line in lines {
+            let f = String(decoding: line, as: UTF8.self).split(separator: " ").map(String.init)
+            guard f.count >= 2, let id = Int(f[0]) else { continue }
+            var p = probes[id] ?? Probe()
+            switch f[1] {
+            case "F": p.free = f.count > 2 ? Int(f[2]) : nil
+            case "S": if f.count > 3, let n = Int(f[2]) { p.sameSize.append((n, f[3])) }
+            case "X": p.free = nil
+            default: continue
+            }
+            probes[id] = p
+        }
+        return probes
+    }
+
+    func hashLocal(_ item: TransferItem) async throws -> SourceFile.Result {
+        try await runBlocking {
+            let file = try SourceFile(path: item.localPath, expected: item.identity)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+            defer { buffer.deallocate() }
+            return try file.hashOnly(buffer: buffer)
+        }
+    }
+
+    struct Streamed: Sendable {
+        var index: Int
+        var temp: [UInt8]
+        var result: Result<SourceFile.Result, SourceStreamError>
+    }
+
+    struct SourceStreamError: Error, Sendable {
+        var change: SourceChanged?
+        var message: String
+    }
+
+    /// One multiplexed session: `tar -x` of temp files, then one hash command over all of them.
+    func sendAndPublish(_ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
+                        progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
+        let temps = files.map { newTempName(directory: $0.item.remoteDirectory) }
+        let tempPaths = temps.map { absolute($0) }
+        do { try journal.record(destination: destination.name, paths: tempPaths) } catch {
+            throw DestinationError(.transient, "temp journal: \(error)")
+        }
+        let directories = Array(Set(files.map(\.item.remoteDirectory))).sorted()
+        var command = "cd -- \(ShellQuote.quoted(destination.config.basePath)) && mkdir -p --"
+        for d in directories { command += " " + ShellQuote.quoted(d) }
+        command += " && tar -xof - && " + RemoteScripts.batchHashCommand(tool: hashTool)
+        for t in temps { command += " " + String(decoding: t, as: UTF8.self) }
+
+        let process: SSHProcess
+        do {
+            process = try await SSHProcess.spawn(executable: destination.config.sshCommand,
+                                                 arguments: destination.sshArguments(controlPath: controlPath, master: false) + [command],
+                                                 wantsStdin: true)
+        } catch {
+            throw DestinationError(.misconfigured, "cannot start \(destination.config.sshCommand): \(error)")
+        }
+        let key = Int(process.pid)
+        live.withLock { $0[key] = process }
+        defer { _ = live.withLock { $0.removeValue(forKey: key) } }
+
+        let stdoutFD = process.stdoutFD
+        let stall = self.stall
+        async let hashLines: Result<[[UInt8]], DestinationError> = {
+            do {
+                return try await runBlocking {
+                    let reader = LineReader(fd: stdoutFD)
+                    var lines: [[UInt8]] = []
+                    do {
+                        // The hashes come only after the whole stream was written: no stall bound here
+                        // beyond the stream's own, plus time to hash (bounded below by the wait).
+                        while let line = try reader.nextLine(stall: 0, what: "reading remote hashes") { lines.append(line) }
+                    } catch { return .failure((error as? DestinationError) ?? DestinationError(.transient, "\(error)")) }
+                    return .success(lines)
+                }
+            } catch { return .failure(DestinationError(.transient, "\(error)")) }
+        }()
+
+        let stdinFD = process.stdin
+        let items = files.map(\.item)
+        let streamResult: Result<[Streamed], DestinationError> = await withTaskCancellationHandler {
+            do {
+                return try await runBlocking {
+                    BlockingIO.setNonBlocking(stdinFD)
+                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+                    defer { buffer.deallocate() }
+                    var streamed: [Streamed] = []
+                    do {
+                        for (index, item) in items.enumerated() {
+                            let file: SourceFile
+                            do { file = try SourceFile(path: item.localPath, expected: item.identity) } catch let change as SourceChanged {
+                                streamed.append(Streamed(index: index, temp: temps[index], result: .failure(SourceStreamError(change: change, message: "\(change)"))))
+                                continue
+                            } catch {
+                                streamed.append(Streamed(index: index, temp: temps[index], result: .failure(SourceStreamError(change: nil, message: "\(error)"))))
+                                continue
+                            }
+                            progress.fileStarted(item)
+                            let header = TarWriter.fileHeader(name: temps[index], size: item.identity.size,
+                                                              mode: 0o644, mtime: item.identity.mtimeNanoseconds / 1_000_000_000)
+                            try BlockingIO.writeAll(stdinFD, header, stall: stall, what: "sending \(item.localPath.displayString)")
+                            let result = try file.stream(buffer: buffer, progress: { progress.bytesMoved($0) }) { chunk in
+                                try BlockingIO.writeAll(stdinFD, chunk, stall: stall, what: "sending \(item.localPath.displayString)")
+                            }
+                            let pad = TarWriter.padding(for: item.identity.size)
+                            if pad > 0 { try BlockingIO.writeAll(stdinFD, [UInt8](repeating: 0, count: pad), stall: stall, what: "sending") }
+                            streamed.append(Streamed(index: index, temp: temps[index], result: .success(result)))
+                        }
+                        try BlockingIO.writeAll(stdinFD, TarWriter.endOfArchive, stall: stall, what: "finishing the batch")
+                        return .success(streamed)
+                    } catch let error as DestinationError {
+                        return .failure(error)
+                    } catch {
+                        return .failure(DestinationError(.transient, "reading a local file: \(error)"))
+                    }
+                }
+            } catch {
+                return .failure(DestinationError(.transient, "\(error)"))
+            }
+        } onCancel: {
+            process.terminate(grace: .milliseconds(500))
+        }
+        process.closeStdin()
+        // Hashing a large batch remotely takes a while; a silent remote is bounded by the stall
+        // limit since the last byte went out.
+        let exitStatus = await waitWithStall(process)
+        let lines = await hashLines
+        let stderr = await process.stderrTail()
+
+        var results: [TransferResult] = []
+        var toRemove: [FilePath] = []
+        var toPublish: [(file: (item: TransferItem, finalName: [UInt8], conflictIndex: Int), temp: [UInt8], sha: SHA256Digest)] = []
+
+        let streamed: [Streamed]
+        switch streamResult {
+        case let .success(s): streamed = s
+        case var .failure(error):
+            if Task.isCancelled { error = DestinationError(.cancelled, "stopped while sending; temp files removed") }
+            else if error.kind != .timeout { error = SSHErrors.classify(stderr, exitStatus: exitStatus, context: error.message) }
+            try? await removeRemoteLogged(tempPaths)
+            return files.map { TransferResult(item: $0.item, outcome: .failed(error), bytesSent: 0) }
+        }
+        var remoteHashes: [String: String] = [:]
+        if case let .success(hashOutput) = lines {
+            for line in hashOutput where line.count > 64 {
+                let hex = String(decoding: line[..<64], as: UTF8.self).lowercased()
+                var rest = line[64...]
+                while let first = rest.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "*") { rest = rest.dropFirst() }
+                remoteHashes[String(decoding: rest, as: UTF8.self)] = hex
+            }
+        }
+        let sessionError: DestinationError? = exitStatus == 0 ? nil
+            : SSHErrors.classify(stderr, exitStatus: exitStatus, context: "the NAS could not store the batch")
+
+        for s in streamed {
+            let file = files[s.index]
+            switch s.result {
+            case let .failure(problem):
+                toRemove.append(absolute(s.temp))
+                if let change = problem.change {
+                    results.append(.init(item: file.item, outcome: .sourceChanged(change), bytesSent: 0))
+                } else {
+                    results.append(.init(item: file.item, outcome: .failed(DestinationError(.transient, problem.message)), bytesSent: 0))
+                }
+            case let .success(local):
+                if let change = local.change {
+                    toRemove.append(absolute(s.temp))
+                    results.append(.init(item: file.item, outcome: .sourceChanged(change), bytesSent: file.item.identity.size))
+                    continue
+                }
+                guard let remote = remoteHashes[String(decoding: s.temp, as: UTF8.self)] else {
+                    toRemove.append(absolute(s.temp))
+                    var e = sessionError ?? DestinationError(.transient, "the NAS returned no checksum")
+                    e.remotePath = absolute(file.finalName).displayString
+                    results.append(.init(item: file.item, outcome: .failed(e), bytesSent: file.item.identity.size))
+                    continue
+                }
+                if remote != local.sha256.hex {
+                    toRemove.append(absolute(s.temp))
+                    results.append(.init(item: file.item, outcome: .failed(DestinationError(
+                        .verificationFailed, "SHA-256 differs: local \(local.sha256.hex), remote \(remote); not published",
+                        remotePath: absolute(file.finalName).displayString)), bytesSent: file.item.identity.size))
+                    continue
+                }
+                toPublish.append((file, s.temp, local.sha256))
+            }
+        }
+        // Files not reached (the stream stopped early) were never written: remove their temps too.
+        let reached = Set(streamed.map(\.index))
+        for (i, file) in files.enumerated() where !reached.contains(i) {
+            toRemove.append(absolute(temps[i]))
+            results.append(.init(item: file.item, outcome: .failed(sessionError ?? DestinationError(.transient, "not sent")), bytesSent: 0))
+        }
+
+        if !toPublish.isEmpty {
+            let published = try await publish(toPublish.map { ($0.file.item.id, $0.temp, $0.file.finalName) })
+            for p in toPublish {
+                let final = absolute(p.file.finalName)
+                switch published[p.file.item.id] {
+                case .some("P"):
+                    results.append(.init(item: p.file.item, outcome: .placed(remotePath: final, sha256: p.sha, conflictIndex: p.file.conflictIndex),
+                                         bytesSent: p.file.item.identity.size))
+                case .some("E"):
+                    results.append(.init(item: p.file.item, outcome: .failed(DestinationError(
+                        .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
+                        remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
+                case let other:
+                    toRemove.append(absolute(p.temp))
+                    results.append(.init(item: p.file.item, outcome: .failed(DestinationError(
+                        .permanent, "rename failed: \(other ?? "no answer")", remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
+                }
+            }
+        }
+        try await removeRemote(toRemove)
+        // Published temps no longer exist under their temp names.
+        do { try journal.forget(destination: destination.name, paths: tempPaths) } catch {
+            throw DestinationError(.transient, "temp journal: \(error)")
+        }
+        return results
+    }
+
+    /// Removing temps after a failure is best effort: if the connection is gone, the journal keeps
+    /// the names and the next connection removes them.
+    func removeRemoteLogged(_ paths: [FilePath]) async throws {
+        do { try await removeRemote(paths) } catch {
+            logger.warning("could not remove \(paths.count) temp files now (\(error)); they are journaled and will be removed on the next connection")
+        }
+    }
+
+    func waitWithStall(_ process: SSHProcess) async -> Int32 {
+        let stall = self.stall
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(max(1, stall)))
+            process.terminate()
+        }
+        let status = await process.wait()
+        watchdog.cancel()
+        return status
+    }
+
+    /// "P" published, "E" the final name exists (not overwritten), "X ..." failed.
+    func publish(_ entries: [(id: Int, temp: [UInt8], final: [UInt8])]) async throws(DestinationError) -> [Int: String] {
+        var outcome: [Int: String] = [:]
+        for chunk in entries.chunked(by: 400) {
+            var script: [UInt8] = []
+            if perlPublisher {
+                script += Array(RemoteScripts.perlPublisher.utf8)
+                for e in chunk { script += Array(" \(e.id) ".utf8) + ShellQuote.quote(e.temp) + [0x20] + ShellQuote.quote(e.final) }
+                script += [0x0A]
+            } else {
+                for e in chunk { script += Array("pb \(e.id) ".utf8) + ShellQuote.quote(e.temp) + [0x20] + ShellQuote.quote(e.final) + [0x0A] }
+            }
+            for line in try await channel.request(script, stall: stall, what: "publishing verified files") {
+                let text = String(decoding: line, as: UTF8.self)
+                let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+                if parts.count == 2, let id = Int(parts[0]) { outcome[id] = parts[1] }
+            }
+        }
+        return outcome
+    }
+}
+
+/// Hands out batch indexes to the workers and records the first connection-level failure.
+final class BatchQueue: Sendable {
+    let next = Atomic<Int>(0)
+    let failure = Mutex<DestinationError?>(nil)
+}
+
+extension Array {
+    func chunked(by size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

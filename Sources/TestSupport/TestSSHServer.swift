@@ -1,0 +1,166 @@
+import Glibc
+import LocalFS
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// A private OpenSSH sshd on 127.0.0.1 that plays the NAS, run by `scripts/test-sshd.sh`.
+///
+/// The remote user is `dms-nas`, whose login shell is `/bin/sh` (no rc files run per command).
+/// Use ``shared()`` for the one server of the test process; tests that stop or kill the server use
+/// their own with ``start(privateDirectory:)``. A missing sshd is an error, never a skip.
+public struct TestSSHServer: Sendable {
+    public let host: String
+    public let port: Int
+    public let user: String
+    /// The client's private key (mode 0600, owned by root).
+    public let identityFile: String
+    /// A known_hosts file holding this server's host key for `[127.0.0.1]:port`.
+    public let knownHostsFile: String
+    /// The sshd listener's pid.
+    public let pid: Int32
+    /// The folder holding the server's keys, config, pid file and log (`sshd.log`).
+    public let stateDirectory: String
+
+    /// Where the shared server keeps its state; `scripts/test.sh` stops it when the run ends.
+    public static let sharedStateDirectory = "/tmp/dms-test-sshd"
+    /// Parent of the folders ``makeRemoteBase(name:)`` creates.
+    public static let remoteBaseRoot = "/tmp/dms-test-nas"
+    static let sshdPath = "/usr/sbin/sshd"
+
+    private static let sharedServer = Mutex<Task<TestSSHServer, any Error>?>(nil)
+
+    /// The server shared by the whole test process: started on first use (or reused if one from an
+    /// earlier run still answers logins); concurrent callers all get the same one.
+    public static func shared() async throws -> TestSSHServer {
+        let task = sharedServer.withLock { started in
+            if let started { return started }
+            let task = Task { try await start(stateDirectory: sharedStateDirectory) }
+            started = task
+            return task
+        }
+        return try await task.value
+    }
+
+    /// A server of the caller's own, with its state in `privateDirectory` (absolute; created if
+    /// missing). Stop it with ``stop()``.
+    public static func start(privateDirectory: String) async throws -> TestSSHServer {
+        precondition(privateDirectory.hasPrefix("/"), "privateDirectory must be absolute")
+        precondition(privateDirectory != sharedStateDirectory, "that is the shared server's directory")
+        return try await start(stateDirectory: privateDirectory)
+    }
+
+    /// Stops the server (SIGTERM, SIGKILL after a bound) and drops its open connections.
+    /// Never call this on the shared server.
+    public func stop() async throws {
+        _ = try await Self.runScript("stop", stateDirectory)
+    }
+
+    /// The ssh client options that log in to this server, as dji-media-sync and rsync use them.
+    public var sshOptions: [String] {
+        [
+            "-F", "none", "-p", String(port), "-i", identityFile,
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", "UserKnownHostsFile=\(knownHostsFile)", "-o", "LogLevel=ERROR",
+        ]
+    }
+
+    /// `user@host`, the ssh destination.
+    public var destination: String { "\(user)@\(host)" }
+
+    /// The outcome of one remote command.
+    public struct RemoteResult: Sendable {
+        public let status: TerminationStatus
+        public let standardOutput: String
+        public let standardError: String
+    }
+
+    /// Runs `command` through the remote user's login shell over a new ssh connection (for checking
+    /// remote state in tests; the command string goes to the remote shell as it is).
+    public func runRemote(_ command: String) async throws -> RemoteResult {
+        let result = try await Subprocess.run(
+            .name("ssh"),
+            arguments: Arguments(sshOptions + ["--", destination, command]),
+            output: .string(limit: 1 << 20),
+            error: .string(limit: 1 << 20)
+        )
+        return RemoteResult(
+            status: result.terminationStatus,
+            standardOutput: result.standardOutput,
+            standardError: result.standardError)
+    }
+
+    /// Creates a fresh, empty folder `/tmp/dms-test-nas/<name>-XXXXXX` owned by the remote user
+    /// (mode 0755) and returns its absolute path: a NAS base path for one test.
+    public func makeRemoteBase(name: String) throws -> String {
+        precondition(!name.isEmpty && !name.contains("/"), "name must be a single name component")
+        let root = FilePath(Self.remoteBaseRoot)
+        try LocalFS.createDirectories(root)
+        guard chmod(Self.remoteBaseRoot, 0o755) == 0 else {
+            throw LocalFSError("chmod", path: root, errno: errno)
+        }
+        let path = try TemporaryDirectory.makeUniqueDirectory("\(Self.remoteBaseRoot)/\(name)-XXXXXX")
+        let (uid, gid) = try Self.userIDs(user)
+        guard chown(path, uid, gid) == 0 else { throw LocalFSError("chown to \(user)", path: path, errno: errno) }
+        guard chmod(path, 0o755) == 0 else { throw LocalFSError("chmod", path: path, errno: errno) }
+        return path
+    }
+
+    // MARK: - Starting
+
+    private static func start(stateDirectory: String) async throws -> TestSSHServer {
+        guard access(sshdPath, X_OK) == 0 else {
+            throw TestSupportError(
+                "openssh-server is not installed (\(sshdPath) is missing); the tests need a real sshd: "
+                    + "run scripts/install-deps.sh as root")
+        }
+        let output = try await runScript("start", stateDirectory)
+        var values: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        func value(_ key: String) throws -> String {
+            guard let found = values[key], !found.isEmpty else {
+                throw TestSupportError("scripts/test-sshd.sh start printed no \(key); its output:\n\(output)")
+            }
+            return found
+        }
+        guard let port = Int(try value("DMS_SSH_PORT")), let pid = Int32(try value("DMS_SSHD_PID")) else {
+            throw TestSupportError("scripts/test-sshd.sh start printed a bad port or pid:\n\(output)")
+        }
+        return TestSSHServer(
+            host: try value("DMS_SSH_HOST"), port: port, user: try value("DMS_SSH_USER"),
+            identityFile: try value("DMS_SSH_KEY"), knownHostsFile: try value("DMS_SSH_KNOWN_HOSTS"),
+            pid: pid, stateDirectory: stateDirectory)
+    }
+
+    /// Runs `scripts/test-sshd.sh <command> <directory>`; returns its standard output, or throws
+    /// with its exit status and standard error.
+    private static func runScript(_ command: String, _ directory: String) async throws -> String {
+        let script = try repositoryRoot() + "/scripts/test-sshd.sh"
+        let result = try await Subprocess.run(
+            .path(FilePath(script)),
+            arguments: [command, directory],
+            output: .string(limit: 1 << 20),
+            error: .string(limit: 1 << 20)
+        )
+        guard result.terminationStatus.isSuccess else {
+            throw TestSupportError(
+                "\(script) \(command) \(directory) failed (\(result.terminationStatus)):\n"
+                    + (result.standardError))
+        }
+        return result.standardOutput
+    }
+
+    private static func userIDs(_ name: String) throws -> (uid_t, gid_t) {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let rc = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
+        guard rc == 0, result != nil else {
+            throw TestSupportError("no user \(name) (getpwnam_r: \(rc)); scripts/test-sshd.sh start creates it")
+        }
+        return (entry.pw_uid, entry.pw_gid)
+    }
+}

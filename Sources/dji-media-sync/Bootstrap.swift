@@ -1,0 +1,56 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import LocalFS
+import Logging
+import MediaSync
+import SSHTransport
+import SystemPackage
+import SystemdSupport
+
+/// What every command needs: the validated config, the state, the destinations, a logger.
+struct Runtime: Sendable {
+    let config: MediaSyncConfig
+    let store: StateStore
+    let destinations: [any Destination]
+    let logger: Logger
+
+    /// Loads the config or exits 78 with the loader's message (it names the key).
+    static func loadConfig(_ path: String) throws -> MediaSyncConfig {
+        do { return try ConfigLoader.load(path: path) } catch {
+            FileHandle.standardError.write(Data("dji-media-sync: \(error)\n".utf8))
+            throw ExitCode(ExitStatus.config)
+        }
+    }
+
+    static func logLevel(_ config: MediaSyncConfig) -> Logger.Level {
+        Logger.Level(rawValue: config.logging.level) ?? .info
+    }
+
+    static func make(configPath: String) throws -> Runtime {
+        let config = try loadConfig(configPath)
+        LoggingBootstrap.bootstrap(level: logLevel(config))
+        LocalFS.ignoreSIGPIPE()
+        var logger = Logger(label: "dji-media-sync")
+        logger.logLevel = logLevel(config)
+        let store: StateStore
+        do { store = try StateStore(directory: FilePath(config.state.directory)) } catch {
+            logger.critical("cannot open the state database in \(config.state.directory): \(error)")
+            throw ExitCode(ExitStatus.failed)
+        }
+        return Runtime(config: config, store: store, destinations: try makeDestinations(config, store: store), logger: logger)
+    }
+
+    static func makeDestinations(_ config: MediaSyncConfig, store: StateStore) throws -> [any Destination] {
+        let instance = try store.instanceID()
+        return config.destinations.map { destination -> any Destination in
+            switch destination {
+            case let .nas(nas):
+                NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
+                               runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
+            }
+        }
+    }
+
+    func engine() -> SyncEngine { SyncEngine(config: config, store: store, destinations: destinations, logger: logger) }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Glibc
+import LocalFS
+import MediaSync
+import SystemPackage
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Run one sync cycle now (the daemon is `run`).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Run one cycle and exit (required; the periodic daemon is `dji-media-sync run`).")
+    var once = false
+
+    @Flag(name: .long, help: "Show what would be copied; copy and delete nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "If a cycle is running (the daemon's, or another sync), wait for it instead of exiting with 75.")
+    var wait = false
+
+    func run() async throws {
+        guard once else {
+            throw ValidationError("`sync` runs a single cycle: pass --once (the periodic daemon is `dji-media-sync run`)")
+        }
+        let runtime = try Runtime.make(configPath: global.config)
+        let lock: FileLock
+        switch try acquireLock(runtime.config.concurrency.lockFile, wait: wait) {
+        case let .acquired(l): lock = l
+        case let .busy(pid):
+            print("A sync cycle is already running\(pid.map { " (pid \($0))" } ?? ""); not starting another. Use --wait to wait for it.")
+            throw ExitCode(ExitStatus.lockBusy)
+        }
+        let progress = ConsoleProgress(enabled: isatty(STDERR_FILENO) == 1)
+        let engine = runtime.engine()
+        let cycle = Task { await engine.runCycle(dryRun: dryRun, observer: progress) }
+        // Ctrl-C / TERM: stop the cycle cleanly (transfers aborted, temps removed, state kept).
+        let signals = SignalSources([SIGINT, SIGTERM]) { _ in cycle.cancel() }
+        let summary = await cycle.value
+        signals.cancel()
+        progress.finish()
+        withExtendedLifetime(lock) {}
+        print(Self.render(summary, dryRun: dryRun))
+        if summary.status == .aborted { throw ExitCode(ExitStatus.failed) }
+        if summary.failed > 0 || !summary.unavailableDestinations.isEmpty { throw ExitCode(ExitStatus.someFailed) }
+    }
+
+    static func render(_ s: CycleSummary, dryRun: Bool) -> String {
+        var lines: [String] = []
+        if dryRun {
+            lines.append("dry run: nothing was copied or deleted")
+        }
+        lines.append("cycle \(s.cycleID): \(s.status.rawValue) in \(Format.duration(s.duration))")
+        lines.append("  copied:          \(s.filesCopied) files, \(Format.bytes(s.bytesCopied)) (\(Format.rate(s.throughputBytesPerSecond)))")
+        lines.append("  already there:   \(s.filesAlreadyPresent)")
+        lines.append("  skipped:         \(s.skipped) (too recent or still changing; retried next cycle)")
+        lines.append("  failed:          \(s.failed)")
+        lines.append("  sources deleted: \(s.deleted)\(s.kept > 0 ? ", verified and kept: \(s.kept)" : "")")
+        if !s.unavailableDestinations.isEmpty { lines.append("  unavailable:     \(s.unavailableDestinations.joined(separator: ", "))") }
+        for m in s.messages.prefix(10) { lines.append("  ! \(m)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func acquireLock(_ path: String, wait: Bool) throws -> FileLock.Outcome {
+    do { return try FileLock.acquire(FilePath(path), wait: wait) } catch {
+        FileHandle.standardError.write(Data("dji-media-sync: lock file: \(error)\n".utf8))
+        throw ExitCode(ExitStatus.failed)
+    }
+}
+
+/// Turns signals into calls on a Dispatch queue (the default action is disabled while watched).
+final class SignalSources {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ signals: [Int32], queue: DispatchQueue = .global(), handler: @escaping @Sendable (Int32) -> Void) {
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { handler(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { for s in sources { s.cancel() } }
+}

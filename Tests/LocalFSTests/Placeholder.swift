@@ -1,0 +1,1 @@
+// Placeholder so the package loads; delete when this target has real tests.

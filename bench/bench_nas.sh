@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Benchmark: dji-media-sync's NAS destination against rsync over ssh, on loopback, with the
+# private test sshd (scripts/test-sshd.sh) as the NAS.
+#
+#   bench/bench_nas.sh [--runs N] [--sets small,medium,large] [--cache DIR] [--scratch-path PATH]
+#                      [--tools rsync,dms]   (one tool only: its half alone; the other's fields are NA)
+#
+# Data sets (generated once into the cache, random content, DJI-like names, mtimes an hour old):
+#   small_2000x64KiB   2000 files of 64 KiB   DJI_20250101hhmmss_NNNN_D.JPG
+#   medium_300x4MiB     300 files of 4 MiB    DJI_20250102hhmmss_NNNN_D.MP4
+#   large_1x1GiB          1 file  of 1 GiB    DJI_20250103hhmmss_NNNN_D.MP4
+#
+# For each set and run the two tools alternate (which goes first flips every run), each into an
+# emptied destination from a fresh hard-linked copy of the set, after reading the source once so
+# both start from the same warm page cache (dropping caches is not allowed in every container).
+# Only the tool's own process is timed (monotonic clock); preparing and checking is outside.
+# Ends with one line per set:
+#   RESULT set=<name> dms_median_s=<x> rsync_median_s=<y> ratio=<x/y> dms_peak_rss_mib=<z>
+# dms_peak_rss_mib is the largest peak RSS of the dji-media-sync process over the runs, from
+# /usr/bin/time %M. Its ssh children are separate processes whose memory is not added to it (%M is
+# the peak of the single largest process of the tree it waited for: dji-media-sync, unless an ssh
+# child ever outgrew it).
+#
+# Needs root (the test sshd creates the user dms-nas and runs as root). Environment:
+#   DMS_BENCH_CACHE    data cache (default /var/tmp/dms-bench-cache)
+#   DMS_SCRATCH_PATH   swift build scratch path (default .build)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+runs=3
+sets_arg=small,medium,large
+tools_arg=rsync,dms
+cache=${DMS_BENCH_CACHE:-/var/tmp/dms-bench-cache}
+scratch=${DMS_SCRATCH_PATH:-.build}
+readonly sshd_dir=/tmp/dms-bench-sshd
+readonly work=/tmp/dms-bench-work
+readonly dest=/tmp/dms-bench-nas/dest
+
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
+    exit 2
+}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --runs) runs=${2:?--runs needs a number}; shift 2 ;;
+        --sets) sets_arg=${2:?--sets needs a list}; shift 2 ;;
+        --tools) tools_arg=${2:?--tools needs a list}; shift 2 ;;
+        --cache) cache=${2:?--cache needs a folder}; shift 2 ;;
+        --scratch-path) scratch=${2:?--scratch-path needs a path}; shift 2 ;;
+        -h | --help) usage ;;
+        *) echo "bench: unknown argument: $1" >&2; usage ;;
+    esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs must be a positive integer" >&2; exit 2; }
+
+declare -A set_name=([small]=small_2000x64KiB [medium]=medium_300x4MiB [large]=large_1x1GiB)
+declare -A set_count=([small]=2000 [medium]=300 [large]=1)
+declare -A set_size=([small]=65536 [medium]=4194304 [large]=1073741824)
+declare -A set_day=([small]=20250101 [medium]=20250102 [large]=20250103)
+declare -A set_ext=([small]=JPG [medium]=MP4 [large]=MP4)
+IFS=, read -r -a sets <<<"$sets_arg"
+for s in "${sets[@]}"; do
+    [[ -n "${set_name[$s]:-}" ]] || { echo "bench: unknown set '$s' (small, medium, large)" >&2; exit 2; }
+done
+IFS=, read -r -a tools <<<"$tools_arg"
+for t in "${tools[@]}"; do
+    [[ "$t" == rsync || "$t" == dms ]] || { echo "bench: unknown tool '$t' (rsync, dms)" >&2; exit 2; }
+done
+uses_dms() { [[ ",$tools_arg," == *,dms,* ]]; }
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "bench: FAILED: $*"; exit 1; }
+
+[[ "$(id -u)" -eq 0 ]] || die "run as root (the test sshd needs it)"
+"$repo/scripts/install-deps.sh" >&2
+
+# --- the NAS: a private sshd on loopback, stopped however the script ends ---------------------------
+cleanup() {
+    "$repo/scripts/test-sshd.sh" stop "$sshd_dir" || true
+    rm -rf -- "$work" "$dest"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+sshd_env=$("$repo/scripts/test-sshd.sh" start "$sshd_dir")
+eval "$sshd_env"
+ssh_opts="-F none -p $DMS_SSH_PORT -i $DMS_SSH_KEY -o IdentitiesOnly=yes -o UserKnownHostsFile=$DMS_SSH_KNOWN_HOSTS"
+ssh_opts+=" -o StrictHostKeyChecking=yes -o BatchMode=yes"
+# The same cipher preference for both tools (the bench config names it for dji-media-sync too).
+readonly ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com
+ssh_opts+=" -o Ciphers=$ciphers"
+log "NAS: $DMS_SSH_USER@$DMS_SSH_HOST:$DMS_SSH_PORT (sshd pid $DMS_SSHD_PID)"
+
+# --- data, generated once ----------------------------------------------------------------------------
+generate_set() { # generate_set KEY: fills $cache/<name> unless a complete copy is there
+    local key=$1 name=${set_name[$1]} target
+    target="$cache/$name"
+    if [[ -f "$target/.complete" ]]; then
+        return 0
+    fi
+    log "generating $name into $target (once) ..."
+    rm -rf -- "$target" "$target.partial"
+    mkdir -p -- "$target.partial"
+    python3 - "$target.partial" "${set_count[$key]}" "${set_size[$key]}" "${set_day[$key]}" "${set_ext[$key]}" <<'PY'
+import datetime, os, sys, time
+folder, count, size, day, ext = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+start = datetime.datetime.strptime(day + "080000", "%Y%m%d%H%M%S")
+mtime = time.time() - 3600
+chunk = 4 << 20
+for i in range(count):
+    stamp = (start + datetime.timedelta(seconds=7 * i)).strftime("%Y%m%d%H%M%S")
+    path = os.path.join(folder, f"DJI_{stamp}_{i + 1:04d}_D.{ext}")
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(chunk, left)
+            f.write(os.urandom(n))
+            left -= n
+    os.utime(path, (mtime, mtime))
+PY
+    mv -- "$target.partial" "$target"
+    touch -- "$target/.complete"
+}
+mkdir -p -- "$cache"
+for s in "${sets[@]}"; do generate_set "$s"; done
+
+# --- the tool, built once -----------------------------------------------------------------------------
+dms=
+if uses_dms; then
+    log "building dji-media-sync (release, scratch path $scratch) ..."
+    (cd "$repo" && swift build -c release --scratch-path "$scratch" --product dji-media-sync >&2)
+    dms="$(cd "$repo" && swift build -c release --scratch-path "$scratch" --show-bin-path)/dji-media-sync"
+    [[ -x "$dms" ]] || die "no binary at $dms"
+fi
+
+# --- one run of one tool -------------------------------------------------------------------------------
+# Runs a command and writes its wall time, from the monotonic clock, to the file named first.
+timer_py='import subprocess, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.monotonic()
+rc = subprocess.call(cmd)
+elapsed = time.monotonic() - t0
+with open(out, "w") as f:
+    f.write(f"{elapsed:.6f}\n")
+sys.exit(rc)'
+
+fresh_dest() {
+    rm -rf -- "$dest"
+    install -d -m 0755 -o "$DMS_SSH_USER" -g "$DMS_SSH_USER" "$dest"
+}
+
+fresh_source() { # a hard-linked copy: cheap, and the cache survives if a tool deletes sources
+    rm -rf -- "$work/src"
+    mkdir -p -- "$work"
+    cp -al -- "$cache/$1" "$work/src"
+    rm -f -- "$work/src/.complete"
+    find "$work/src" -type f -exec cat -- {} + >/dev/null # warm the page cache the same way for both
+}
+
+write_config() {
+    rm -rf -- "$work/state" "$work/run"
+    mkdir -p -- "$work/state" "$work/run"
+    cat >"$work/config.json" <<JSON
+{
+  "local": { "media_roots": ["$work/src"], "min_file_age_seconds": 0 },
+  "destinations": [ { "type": "nas", "name": "nas", "host": "$DMS_SSH_HOST", "port": $DMS_SSH_PORT,
+      "user": "$DMS_SSH_USER", "identity_file": "$DMS_SSH_KEY", "known_hosts_file": "$DMS_SSH_KNOWN_HOSTS",
+      "base_path": "$dest", "ciphers": "$ciphers" } ],
+  "delete_policy": { "delete_sources": false, "delay_minutes": 10080 },
+  "concurrency_control": { "lock_file": "$work/run/sync.lock" },
+  "state": { "directory": "$work/state", "runtime_directory": "$work/run" }
+}
+JSON
+}
+
+check_dest() { # check_dest TOOL EXPECTED_COUNT EXPECTED_BYTES LAYOUT(dated|flat)
+    local tool=$1 want=$2 bytes=$3 layout=$4 total placed temps size pattern
+    total=$(find "$dest" -type f | wc -l)
+    if [[ "$layout" == dated ]]; then
+        pattern="$dest/[0-9]{4}/[0-9]{2}/[0-9]{2}/[^/]+"
+    else
+        pattern="$dest/[^/]+"
+    fi
+    placed=$(find "$dest" -regextype posix-extended -type f -regex "$pattern" | wc -l)
+    temps=$(find "$dest" -name '.dms-*' | wc -l)
+    size=$(find "$dest" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
+    [[ "$placed" -eq "$want" ]] || die "$tool: $placed files in the expected layout under $dest, expected $want"
+    [[ "$temps" -eq 0 ]] || die "$tool: $temps temporary .dms-* entries left under $dest"
+    [[ "$size" -eq "$bytes" ]] || die "$tool: $size bytes under $dest, expected $bytes"
+    [[ "$total" -eq "$want" ]] || log "bench: note: $tool left $((total - want)) other files under $dest"
+}
+
+run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to the results file
+    local tool=$1 key=$2 run=$3 name=${set_name[$2]} rc seconds rss
+    local want=${set_count[$2]} bytes=$((set_count[$2] * set_size[$2]))
+    fresh_dest
+    fresh_source "$name"
+    rc=0
+    # The timer (python) runs /usr/bin/time, which runs the tool: %M is then the tool's own peak.
+    if [[ "$tool" == rsync ]]; then
+        python3 -c "$timer_py" "$work/seconds" \
+            /usr/bin/time -f %M -o "$work/rss" \
+            rsync -a -e "ssh $ssh_opts" "$work/src/" "$DMS_SSH_USER@$DMS_SSH_HOST:$dest/" || rc=$?
+        [[ "$rc" -eq 0 ]] || die "rsync exited with $rc"
+        check_dest rsync "$want" "$bytes" flat
+    else
+        write_config
+        python3 -c "$timer_py" "$work/seconds" \
+            /usr/bin/time -f %M -o "$work/rss" \
+            "$dms" sync --once --config "$work/config.json" >"$work/dms.out" 2>&1 || rc=$?
+        if [[ "$rc" -ne 0 ]]; then
+            cat "$work/dms.out" >&2
+            die "dji-media-sync exited with $rc"
+        fi
+        check_dest dji-media-sync "$want" "$bytes" dated
+    fi
+    seconds=$(<"$work/seconds")
+    rss=$(tail -n 1 "$work/rss")
+    printf 'run set=%s tool=%s run=%d seconds=%.3f peak_rss_mib=%.1f\n' \
+        "$name" "$tool" "$run" "$seconds" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+    echo "$seconds $rss" >>"$work/results.$key.$tool"
+}
+
+# --- the runs --------------------------------------------------------------------------------------------
+mkdir -p -- "$work"
+for s in "${sets[@]}"; do
+    rm -f -- "$work/results.$s.rsync" "$work/results.$s.dms"
+    for ((r = 1; r <= runs; r++)); do
+        if ((r % 2 == 1)); then order=(rsync dms); else order=(dms rsync); fi
+        for tool in "${order[@]}"; do
+            if [[ ",$tools_arg," == *,"$tool",* ]]; then run_tool "$tool" "$s" "$r"; fi
+        done
+    done
+done
+
+for s in "${sets[@]}"; do
+    python3 - "${set_name[$s]}" "$work/results.$s.dms" "$work/results.$s.rsync" <<'PY'
+import statistics, sys
+name, dms_file, rsync_file = sys.argv[1:]
+def load(path):
+    try:
+        with open(path) as f:
+            return [tuple(float(x) for x in line.split()) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []  # that tool was not run (--tools)
+dms, rsync = load(dms_file), load(rsync_file)
+dms_median = statistics.median(s for s, _ in dms) if dms else None
+rsync_median = statistics.median(s for s, _ in rsync) if rsync else None
+fmt = lambda value, spec: "NA" if value is None else format(value, spec)
+ratio = dms_median / rsync_median if dms and rsync else None
+peak_mib = max(k for _, k in dms) / 1024 if dms else None
+print(f"RESULT set={name} dms_median_s={fmt(dms_median, '.3f')} rsync_median_s={fmt(rsync_median, '.3f')} "
+      f"ratio={fmt(ratio, '.2f')} dms_peak_rss_mib={fmt(peak_mib, '.1f')}")
+PY
+done

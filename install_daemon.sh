@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Installs dji-media-sync as the systemd service `dji-media-sync`. Safe to run again (upgrade):
+# the binary and the unit are replaced atomically, an existing config is never touched.
+#
+#   sudo ./install_daemon.sh                     build (release, static Swift stdlib) and install
+#   sudo ./install_daemon.sh --binary PATH       install a prebuilt binary instead of building
+#   sudo ./install_daemon.sh --config PATH       first-time config source (default: ./media_sync_config.json)
+#   sudo ./install_daemon.sh --no-start          install and enable, but do not (re)start
+#
+# Exit status: 0 installed (and started unless --no-start); 1 refused, failed, or installed but
+# not started because `dji-media-sync config check` rejected the config.
+# Operations guide: docs/operations.md
+set -euo pipefail
+
+readonly SERVICE=dji-media-sync
+readonly BIN_DEST=/usr/local/bin/dji-media-sync
+readonly UNIT_DEST=/etc/systemd/system/dji-media-sync.service
+readonly CONFIG_DIR=/etc/dji-media-sync
+readonly CONFIG_DEST=$CONFIG_DIR/media_sync_config.json
+readonly STATE_DIR=/var/lib/dji-media-sync
+readonly DOC_DIR=/usr/local/share/doc/dji-media-sync
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+binary=""
+config_src="$repo/media_sync_config.json"
+start=yes
+
+usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+die() { echo "install_daemon.sh: $*" >&2; exit 1; }
+say() { echo "==> $*"; }
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --binary) [[ $# -ge 2 ]] || die "--binary needs a path"; binary="$2"; shift 2 ;;
+        --binary=*) binary="${1#*=}"; shift ;;
+        --config) [[ $# -ge 2 ]] || die "--config needs a path"; config_src="$2"; shift 2 ;;
+        --config=*) config_src="${1#*=}"; shift ;;
+        --no-start) start=no; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+
+[[ "$(id -u)" -eq 0 ]] || die "must run as root (try: sudo $0${*:+ $*})"
+command -v systemctl >/dev/null || die "systemctl not found: this installs a systemd service"
+[[ -f "$repo/systemd/$SERVICE.service" ]] || die "missing $repo/systemd/$SERVICE.service"
+
+# Temp files next to their destination, removed if we stop half-way.
+tmp_files=()
+cleanup() { if [[ ${#tmp_files[@]} -gt 0 ]]; then rm -f -- "${tmp_files[@]}"; fi; }
+trap cleanup EXIT
+
+# install_atomic SRC DEST MODE: copy to a temp name in DEST's folder, then rename over DEST, so
+# DEST is always either the old or the new file (a running binary keeps its old inode).
+install_atomic() {
+    local src="$1" dest="$2" mode="$3" tmp
+    tmp="$(dirname "$dest")/.$(basename "$dest").new.$$"
+    tmp_files+=("$tmp")
+    install -m "$mode" -- "$src" "$tmp"
+    mv -f -- "$tmp" "$dest"
+}
+
+# 1. The binary.
+if [[ -z "$binary" ]]; then
+    command -v swift >/dev/null || die "swift not found; install the toolchain or pass --binary PATH"
+    say "building $SERVICE (release, static Swift stdlib)"
+    (cd "$repo" && swift build -c release --static-swift-stdlib --product dji-media-sync)
+    binary="$(cd "$repo" && swift build -c release --static-swift-stdlib --show-bin-path)/dji-media-sync"
+fi
+[[ -f "$binary" && -x "$binary" ]] || die "not an executable file: $binary"
+say "installing $binary -> $BIN_DEST"
+install -d -m 0755 "$(dirname "$BIN_DEST")"
+install_atomic "$binary" "$BIN_DEST" 0755
+
+# 2. The unit (and the guide its Documentation= points at).
+say "installing unit -> $UNIT_DEST"
+install_atomic "$repo/systemd/$SERVICE.service" "$UNIT_DEST" 0644
+if [[ -f "$repo/docs/operations.md" ]]; then
+    install -d -m 0755 "$DOC_DIR"
+    install_atomic "$repo/docs/operations.md" "$DOC_DIR/operations.md" 0644
+fi
+
+# 3. The config: only when there is none. It may name keys, so not world-readable.
+install -d -m 0750 "$CONFIG_DIR"
+new_config=no
+config_invalid=no
+if [[ -e "$CONFIG_DEST" ]]; then
+    say "keeping existing config $CONFIG_DEST"
+elif [[ -f "$config_src" ]]; then
+    say "installing first config $config_src -> $CONFIG_DEST"
+    install_atomic "$config_src" "$CONFIG_DEST" 0640
+    new_config=yes
+else
+    echo "install_daemon.sh: warning: no config at $CONFIG_DEST and no source $config_src; not starting" >&2
+    start=no
+fi
+
+# 4. State (state.sqlite). StateDirectory= would create it too; created here so it exists before
+#    the first start and for `dji-media-sync` run by hand.
+install -d -m 0750 "$STATE_DIR"
+
+# 5. Check the config before starting a service that would exit 78 on it.
+if [[ "$start" == yes && -e "$CONFIG_DEST" ]]; then
+    rc=0
+    "$BIN_DEST" config check --config "$CONFIG_DEST" || rc=$?
+    if [[ $rc -eq 78 ]]; then
+        echo "install_daemon.sh: $CONFIG_DEST is invalid (see above); installed but not started" >&2
+        start=no
+        config_invalid=yes
+    elif [[ $rc -ne 0 ]]; then
+        echo "install_daemon.sh: warning: could not check the config (exit $rc); starting anyway" >&2
+    fi
+fi
+
+# 6. systemd. Without a running systemd (an image being built, a chroot) only enable.
+if [[ -d /run/systemd/system ]]; then
+    systemctl daemon-reload
+    systemctl enable "$SERVICE"
+    if [[ "$start" == yes ]]; then
+        if systemctl is-active --quiet "$SERVICE"; then
+            say "restarting $SERVICE (new binary and unit)"
+            systemctl restart "$SERVICE"
+        else
+            say "starting $SERVICE"
+            systemctl start "$SERVICE"
+        fi
+        systemctl --no-pager --lines=5 status "$SERVICE" || true
+    else
+        say "enabled, not started: sudo systemctl start $SERVICE"
+    fi
+else
+    systemctl enable "$SERVICE"
+    say "systemd is not running here: enabled only; it starts at the next boot"
+fi
+
+if [[ "$new_config" == yes ]]; then
+    say "edit $CONFIG_DEST (NAS host, base_path, identity_file), then: sudo systemctl restart $SERVICE"
+fi
+if [[ "$config_invalid" == yes ]]; then
+    die "installed, but not started: fix $CONFIG_DEST, check it with '$BIN_DEST config check --config $CONFIG_DEST', then: sudo systemctl start $SERVICE"
+fi
+say "done. Logs: journalctl -u $SERVICE -f"
