@@ -96,11 +96,11 @@ log "NAS: $DMS_SSH_USER@$DMS_SSH_HOST:$DMS_SSH_PORT (sshd pid $DMS_SSHD_PID)"
 generate_set() { # generate_set KEY: fills $cache/<name> unless a complete copy is there
     local key=$1 name=${set_name[$1]} target
     target="$cache/$name"
-    if [[ -f "$target/.complete" ]]; then
+    if [[ -f "$target.complete" && -d "$target" ]]; then
         return 0
     fi
     log "generating $name into $target (once) ..."
-    rm -rf -- "$target" "$target.partial"
+    rm -rf -- "$target" "$target.partial" "$target.complete"
     mkdir -p -- "$target.partial"
     python3 - "$target.partial" "${set_count[$key]}" "${set_size[$key]}" "${set_day[$key]}" "${set_ext[$key]}" <<'PY'
 import datetime, os, sys, time
@@ -120,7 +120,7 @@ for i in range(count):
     os.utime(path, (mtime, mtime))
 PY
     mv -- "$target.partial" "$target"
-    touch -- "$target/.complete"
+    touch -- "$target.complete"
 }
 mkdir -p -- "$cache"
 for s in "${sets[@]}"; do generate_set "$s"; done
@@ -154,7 +154,6 @@ fresh_source() { # a hard-linked copy: cheap, and the cache survives if a tool d
     rm -rf -- "$work/src"
     mkdir -p -- "$work"
     cp -al -- "$cache/$1" "$work/src"
-    rm -f -- "$work/src/.complete"
     find "$work/src" -type f -exec cat -- {} + >/dev/null # warm the page cache the same way for both
 }
 

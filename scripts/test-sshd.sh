@@ -110,8 +110,13 @@ ensure_user() {
 write_keys_and_config() {
     local port=$1
     install -d -m 0755 -o root -g root "$dir"
-    [[ -s "$host_key" ]] || ssh-keygen -q -t ed25519 -N '' -C "dms-test-sshd host" -f "$host_key"
-    [[ -s "$client_key" ]] || ssh-keygen -q -t ed25519 -N '' -C "dms-test-sshd client" -f "$client_key"
+    local key
+    for key in "$host_key" "$client_key"; do
+        if [[ ! -s "$key" || ! -s "$key.pub" ]]; then
+            rm -f -- "$key" "$key.pub"
+            ssh-keygen -q -t ed25519 -N '' -C "dms-test-sshd $(basename "$key")" -f "$key"
+        fi
+    done
     chown root:root "$host_key" "$client_key"
     chmod 0600 "$host_key" "$client_key"
     chmod 0644 "$host_key.pub" "$client_key.pub"
@@ -266,7 +271,8 @@ cmd_env() {
 }
 
 case "$cmd" in
-    start | stop)
+    stop | start)
+        if [[ "$cmd" == stop && ! -d "$dir" ]]; then exit 0; fi
         # Serialise start/stop on DIR across processes (parallel test processes share one DIR).
         mkdir -p "$dir"
         exec 9>"$dir/.lock"

@@ -68,11 +68,14 @@ struct ConfigReader {
 
     func unknownKey(_ key: String, at path: ConfigKeyPath, known: [String]) -> ConfigError {
         let found = JSONText.quoted(key)
-        if let suggestion = KeySuggestion.closest(to: key, among: known) {
-            return ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
-                               message: "unknown key; did you mean \(JSONText.quoted(suggestion))?",
-                               expected: "one of the known keys", found: found, suggestion: suggestion)
+        func didYouMean(_ suggestion: String) -> ConfigError {
+            ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
+                        message: "unknown key; did you mean \(JSONText.quoted(suggestion))?",
+                        expected: "one of the known keys", found: found, suggestion: suggestion)
         }
+        // A near-miss spelling here, then a key of another section, then a key of this object
+        // that contains (or is contained in) the unknown one.
+        if let suggestion = KeySuggestion.closest(to: key, among: known) { return didYouMean(suggestion) }
         let parent = path.components.dropLast()
         let here = parent.isEmpty ? "at the top level" : "in \(ConfigKeyPath(components: Array(parent)))"
         if let home = ConfigLoader.sections.first(where: { $0.keys.contains(key) && $0.keys != known }) {
@@ -81,6 +84,7 @@ struct ConfigReader {
                                message: "unknown key \(here); \(found) belongs in \(place)",
                                expected: "a key of \(place)", found: found)
         }
+        if let suggestion = KeySuggestion.containing(key, among: known) { return didYouMean(suggestion) }
         let list = known.joined(separator: ", ")
         return ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
                            message: "unknown key; expected one of: \(list)",

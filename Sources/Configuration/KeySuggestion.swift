@@ -3,10 +3,7 @@ enum KeySuggestion {
     /// The known key an operator most likely meant by `key`, or nil when none is close.
     /// Spelling variants (`delayMinutes`, `Delay-Minutes`) match exactly; otherwise the closest
     /// key by edit distance (a swap of two neighbours counts as one edit) within a limit that
-    /// grows with the key's length, ties going to the key listed first; otherwise a key that
-    /// contains `key` or is contained in it (`interval` → `interval_minutes`, `log_level` →
-    /// `level`) when that points at one key only (a key starting with `key` wins: `dir` →
-    /// `directory` rather than `runtime_directory`).
+    /// grows with the key's length, ties going to the key listed first.
     static func closest(to key: String, among known: [String]) -> String? {
         let normalized = normalize(key)
         if let exact = known.first(where: { normalize($0) == normalized }) { return exact }
@@ -20,8 +17,14 @@ enum KeySuggestion {
             let distance = editDistance(Array(normalized), Array(normalize(candidate)))
             if distance <= limit, distance < (best?.distance ?? .max) { best = (candidate, distance) }
         }
-        if let best { return best.key }
+        return best?.key
+    }
 
+    /// The one known key that contains `key` or is contained in it (`interval` →
+    /// `interval_minutes`, `log_level` → `level`), or nil. When several do, one starting with
+    /// `key` wins if it is the only one (`dir` → `directory` rather than `runtime_directory`).
+    static func containing(_ key: String, among known: [String]) -> String? {
+        let normalized = normalize(key)
         let containing = known.filter { candidate in
             let other = normalize(candidate)
             return (normalized.count >= 3 && other.contains(normalized))

@@ -278,6 +278,11 @@ public final class StateStore: TempJournal, Sendable {
         }
     }
 
+    /// Tests only: make an entry due now, instead of waiting out the delay.
+    func overrideDueForTesting(_ id: Int64, dueAt: Double) throws {
+        try db.write { db in try db.execute(sql: "UPDATE delete_queue SET due_at = ? WHERE id = ?", arguments: [dueAt, id]) }
+    }
+
     // MARK: cycles
 
     public func beginCycle(now: Double = Date().timeIntervalSince1970) throws -> Int64 {

@@ -59,7 +59,7 @@ public struct SyncEngine: Sendable {
         }
         var log = logger
         log[metadataKey: "cycle_id"] = "\(summary.cycleID)"
-        log.info("cycle started", metadata: LogEvent.cycleStarted.metadata(["dry_run": "\(dryRun)"]))
+        log.info("cycle started", metadata: SyncEvent.cycleStarted.metadata(["dry_run": "\(dryRun)"]))
 
         await runPhases(&summary, dryRun: dryRun, observer: observer, log: log)
 
@@ -74,7 +74,7 @@ public struct SyncEngine: Sendable {
         }
         log.log(level: summary.status == .ok ? .info : .warning,
                 "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
-                metadata: LogEvent.cycleFinished.metadata([
+                metadata: SyncEvent.cycleFinished.metadata([
                     "status": "\(summary.status.rawValue)", "files": "\(summary.filesCopied)", "bytes": "\(summary.bytesCopied)",
                     "failed": "\(summary.failed)", "skipped": "\(summary.skipped)", "deleted": "\(summary.deleted)",
                     "duration_s": "\(String(format: "%.3f", summary.duration))",
@@ -95,7 +95,7 @@ public struct SyncEngine: Sendable {
                     summary.unavailableDestinations.append(destination.name)
                     summary.messages.append("\(destination.name): \(error)")
                     log.error("destination \(destination.displayName) unavailable: \(error)",
-                              metadata: LogEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                              metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
                 }
             }
         }
@@ -174,7 +174,7 @@ public struct SyncEngine: Sendable {
             } catch {
                 summary.messages.append("\(destination.name): \(error)")
                 log.error("transfer to \(destination.displayName) stopped: \(error)",
-                          metadata: LogEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                          metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
                 if !summary.unavailableDestinations.contains(destination.name) { summary.unavailableDestinations.append(destination.name) }
             }
             let tally = await collector.tally
@@ -216,9 +216,9 @@ public struct SyncEngine: Sendable {
                 tally.bytes += result.item.identity.size
                 if conflictIndex > 0 {
                     log.warning("a different file named \(FilePath.display(result.item.remoteName)) already exists on \(destination); stored this one as \(remotePath.displayString)",
-                                metadata: LogEvent.nameConflict.metadata(["file": "\(file)", "remote_path": "\(remotePath.displayString)"]))
+                                metadata: SyncEvent.nameConflict.metadata(["file": "\(file)", "remote_path": "\(remotePath.displayString)"]))
                 }
-                log.info("synced \(file) → \(remotePath.displayString)", metadata: LogEvent.fileSynced.metadata([
+                log.info("synced \(file) → \(remotePath.displayString)", metadata: SyncEvent.fileSynced.metadata([
                     "file": "\(file)", "remote_path": "\(remotePath.displayString)", "bytes": "\(result.item.identity.size)",
                     "sha256": "\(sha256.hex)", "destination": "\(destination)",
                 ]))
@@ -226,7 +226,7 @@ public struct SyncEngine: Sendable {
                 placements.append(.init(item: result.item, remotePath: remotePath, sha256: sha256, alreadyPresent: true))
                 tally.present += 1
                 log.info("already on \(destination): \(file) = \(remotePath.displayString) (same SHA-256), not copied",
-                         metadata: LogEvent.fileSynced.metadata([
+                         metadata: SyncEvent.fileSynced.metadata([
                             "file": "\(file)", "remote_path": "\(remotePath.displayString)", "bytes": "0", "sha256": "\(sha256.hex)",
                             "destination": "\(destination)", "already_present": "true",
                          ]))
@@ -236,7 +236,7 @@ public struct SyncEngine: Sendable {
             case let .failed(error):
                 tally.failed += 1
                 tally.messages.append("\(file): \(error)")
-                let event: LogEvent = error.kind == .verificationFailed ? .verificationFailed : .fileFailed
+                let event: SyncEvent = error.kind == .verificationFailed ? .verificationFailed : .fileFailed
                 log.error("failed \(file): \(error)", metadata: event.metadata([
                     "file": "\(file)", "destination": "\(destination)", "error_kind": "\(error.kind.rawValue)",
                     "remote_path": "\(error.remotePath ?? "")",
@@ -303,7 +303,7 @@ public struct SyncEngine: Sendable {
                 let reason = "remote copy \(bad.remotePath.displayString) on \(bad.destination) failed re-verification: \(results[bad.id].map { "\($0)" } ?? "")"
                 summary.deleteChecksFailed += 1
                 log.error("not deleting \(file): \(reason); the file will be copied again",
-                          metadata: LogEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(bad.remotePath.displayString)"]))
+                          metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(bad.remotePath.displayString)"]))
                 do { try store.markCopyLost(bad.id, deleteEntryID: entry.id, reason: reason) } catch {
                     log.error("cannot record the lost copy of \(file): \(error)")
                 }
@@ -318,7 +318,7 @@ public struct SyncEngine: Sendable {
                     summary.deleted += 1
                     try store.finishDelete(entry.id, state: "deleted")
                     log.info("deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
-                             metadata: LogEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256)", "bytes": "\(entry.identity.size)"]))
+                             metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256)", "bytes": "\(entry.identity.size)"]))
                 case .kept:
                     summary.kept += 1
                     try store.finishDelete(entry.id, state: "kept")
@@ -328,11 +328,11 @@ public struct SyncEngine: Sendable {
                     log.notice("source \(file) was already removed by someone else", metadata: ["file": "\(file)"])
                 case let .changed(reason):
                     try store.finishDelete(entry.id, state: "changed")
-                    log.warning("not deleting \(file): \(reason)", metadata: LogEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
+                    log.warning("not deleting \(file): \(reason)", metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
                 case let .refused(reason):
                     summary.deleteChecksFailed += 1
                     try store.noteDeleteAttemptFailed(entry.id, error: reason)
-                    log.warning("not deleting \(file) yet: \(reason); will retry", metadata: LogEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
+                    log.warning("not deleting \(file) yet: \(reason); will retry", metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
                 }
             } catch {
                 log.error("cannot update the delete queue for \(file): \(error)")

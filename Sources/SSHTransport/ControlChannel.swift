@@ -57,6 +57,9 @@ final class ControlChannel: Sendable {
                         process.terminate()
                         return .failure((error as? DestinationError) ?? DestinationError(.transient, "\(error)"))
                     }
+                    // The remote shell ends itself after a fatal prelude check ("@@ERR ..."): that
+                    // line is the answer, not a broken connection.
+                    if lines.contains(where: { $0.starts(with: Array("@@ERR".utf8)) }) { return .success(lines) }
                     if let e = writeError.withLock({ $0 }) { return .failure(e) }
                     return .failure(DestinationError(.unreachable, "\(what): the connection to the NAS closed", exitStatus: nil))
                 }

@@ -24,6 +24,9 @@ public struct NASDestination: Destination {
     public let instanceID: String
     /// For tests: force the portable `mv -n` publisher instead of perl.
     public var forceShellPublisher = false
+    /// For fault-injection tests only: a shell snippet run on the NAS (in base_path) after the
+    /// batch's temp files are written and before they are hashed, e.g. to corrupt one.
+    public var faultInjectionAfterExtract: String?
 
     public init(config: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
                 concurrency: MediaSyncConfig.ConcurrencyControl, runtimeDirectory: String, instanceID: String) {
@@ -168,7 +171,7 @@ final class NASSession: DestinationSession {
         guard !leftovers.isEmpty else { return }
         try await removeRemote(leftovers)
         logger.notice("removed \(leftovers.count) temp files left by an interrupted run",
-                      metadata: LogEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
+                      metadata: SyncEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
     }
 
     /// rm -f of absolute remote paths, then forgets them in the journal.
@@ -287,7 +290,10 @@ final class NASSession: DestinationSession {
     /// Probe → (hash locally where a same-size file exists) → stream → compare → publish.
     func runBatch(_ batch: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
         var results: [TransferResult] = []
+        let clock = ContinuousClock()
+        let t0 = clock.now
         let probes = try await probe(batch)
+        let probeTime = clock.now - t0
         var toSend: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)] = []
         for item in batch {
             guard let probe = probes[item.id] else {
@@ -323,6 +329,7 @@ final class NASSession: DestinationSession {
         if !toSend.isEmpty {
             results += try await sendAndPublish(toSend, progress: progress)
         }
+        logger.debug("batch of \(batch.count) files: probe \(probeTime), total \(clock.now - t0)")
         return results
     }
 
@@ -392,7 +399,9 @@ final class NASSession: DestinationSession {
         let directories = Array(Set(files.map(\.item.remoteDirectory))).sorted()
         var command = "cd -- \(ShellQuote.quoted(destination.config.basePath)) && mkdir -p --"
         for d in directories { command += " " + ShellQuote.quoted(d) }
-        command += " && tar -xof - && " + RemoteScripts.batchHashCommand(tool: hashTool)
+        command += " && tar -xof - && "
+        if let fault = destination.faultInjectionAfterExtract { command += "{ \(fault); } && " }
+        command += RemoteScripts.batchHashCommand(tool: hashTool)
         for t in temps { command += " " + String(decoding: t, as: UTF8.self) }
 
         let process: SSHProcess
@@ -403,6 +412,7 @@ final class NASSession: DestinationSession {
         } catch {
             throw DestinationError(.misconfigured, "cannot start \(destination.config.sshCommand): \(error)")
         }
+        let spawnedAt = ContinuousClock.now
         let key = Int(process.pid)
         live.withLock { $0[key] = process }
         defer { _ = live.withLock { $0.removeValue(forKey: key) } }
@@ -468,12 +478,14 @@ final class NASSession: DestinationSession {
         } onCancel: {
             process.terminate(grace: .milliseconds(500))
         }
+        let streamedAt = ContinuousClock.now
         process.closeStdin()
         // Hashing a large batch remotely takes a while; a silent remote is bounded by the stall
         // limit since the last byte went out.
         let exitStatus = await waitWithStall(process)
         let lines = await hashLines
         let stderr = await process.stderrTail()
+        let hashedAt = ContinuousClock.now
 
         var results: [TransferResult] = []
         var toRemove: [FilePath] = []
@@ -559,7 +571,9 @@ final class NASSession: DestinationSession {
                 }
             }
         }
+        let publishedAt = ContinuousClock.now
         try await removeRemote(toRemove)
+        logger.debug("data session: \(files.count) files; stream until \(streamedAt - spawnedAt), remote hash \(hashedAt - streamedAt), publish \(publishedAt - hashedAt)")
         // Published temps no longer exist under their temp names.
         do { try journal.forget(destination: destination.name, paths: tempPaths) } catch {
             throw DestinationError(.transient, "temp journal: \(error)")

@@ -9,14 +9,10 @@ public struct TemporaryDirectory: Sendable {
 
     public var filePath: FilePath { FilePath(path) }
 
-    /// Creates `/tmp/<prefix>-XXXXXX`, mode 0700 as mkdtemp makes it (0755 when `worldReadable`,
-    /// e.g. when another user, such as the test NAS's `dms-nas`, has to look inside).
-    public init(prefix: String = "dms-test", worldReadable: Bool = false) throws {
+    /// Creates `/tmp/<prefix>-XXXXXX` (mode 0700, as mkdtemp makes it).
+    public init(prefix: String = "dms-test") throws {
         precondition(!prefix.contains("/"), "prefix must be a single name component")
         path = try Self.makeUniqueDirectory("/tmp/\(prefix)-XXXXXX")
-        if worldReadable {
-            guard chmod(path, 0o755) == 0 else { throw LocalFSError("chmod", path: path, errno: errno) }
-        }
     }
 
     /// `relative` (slash-separated) inside this directory.

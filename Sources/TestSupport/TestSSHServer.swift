@@ -43,7 +43,8 @@ public struct TestSSHServer: Sendable {
     }
 
     /// A server of the caller's own, with its state in `privateDirectory` (absolute; created if
-    /// missing). Stop it with ``stop()``.
+    /// missing, e.g. a ``TemporaryDirectory``; the script makes it mode 0755 so that sshd can read
+    /// the authorized keys as the remote user). Stop it with ``stop()``.
     public static func start(privateDirectory: String) async throws -> TestSSHServer {
         precondition(privateDirectory.hasPrefix("/"), "privateDirectory must be absolute")
         precondition(privateDirectory != sharedStateDirectory, "that is the shared server's directory")

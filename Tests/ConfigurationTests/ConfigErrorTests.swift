@@ -238,6 +238,15 @@ let errorCases: [ErrorCase] = [
           "logging.interval_minutes", [#"unknown key in logging; "interval_minutes" belongs in "schedule""#]),
     .init("destination key at the top level", Doc.make(extra: #""host": "nas.local""#), .unknownKey, "host",
           [#"unknown key at the top level; "host" belongs in each element of "destinations""#]),
+    .init("part of a key", Doc.with("schedule", #""interval": 5"#), .unknownKey, "schedule.interval",
+          [#"did you mean "interval_minutes"?"#]),
+    .init("key with more words", Doc.with("logging", #""log_level": "info""#), .unknownKey, "logging.log_level",
+          [#"did you mean "level"?"#]),
+    .init("start of a key", Doc.with("state", #""dir": "/x""#), .unknownKey, "state.dir", [#"did you mean "directory"?"#]),
+    .init("start of a section", Doc.make(extra: #""concurrency": {}"#), .unknownKey, "concurrency",
+          [#"did you mean "concurrency_control"?"#]),
+    .init("word of a destination key", Doc.nas(#""timeout": 3"#), .unknownKey, "destinations[0].timeout",
+          [#"did you mean "connect_timeout_seconds"?"#]),
     .init("unrelated key", Doc.with("schedule", #""frobnicate": 1"#), .unknownKey, "schedule.frobnicate",
           ["unknown key; expected one of: interval_minutes"]),
     .init("odd key", Doc.with("schedule", #""every day": 1"#), .unknownKey, #"schedule["every day"]"#,
@@ -317,6 +326,8 @@ let errorCases: [ErrorCase] = [
         (#"{"local": {}} x"#, "not valid JSON"),
         (#"{"local": "#, "not valid JSON"),
         ("{\"a\": \"\u{0}\"}", "NUL byte at line 1, column 8"),
+        (#"{"local": {"media_roots": ["/x",]}}"#, "comma before a closing bracket at line 1, column 32"),
+        ("{\n \"local\": {},\n}", "comma before a closing bracket at line 2, column 13"),
     ])
     func invalidJSON(_ json: String, _ phrase: String) throws {
         let error = try #require(parseError(json))

@@ -62,6 +62,27 @@ func documentedSections() throws -> [DocumentedSection] {
         }
     }
 
+    /// `null` is accepted exactly where the Type column says "or null".
+    @Test func documentedNullsMatchTheCode() throws {
+        for section in try documentedSections() {
+            for row in section.rows where row.defaultValue != "*required*" {
+                let field = "\"\(row.key)\": null"
+                let json = switch section.name {
+                case "local": Doc.make(local: Doc.local + ", " + field)
+                case "destinations": Doc.nas(field)
+                default: Doc.with(section.name, field)
+                }
+                let error = parseError(json)
+                if row.type.hasSuffix("or null") {
+                    #expect(error == nil, "\(section.name).\(row.key): \(String(describing: error))")
+                } else {
+                    #expect(error?.kind == .wrongType, "\(section.name).\(row.key) accepts null")
+                    #expect(error?.found == "null")
+                }
+            }
+        }
+    }
+
     /// A file built from the documented defaults (plus the required keys) loads to the same
     /// configuration as a minimal file: the Default column matches the code.
     @Test func documentedDefaultsMatchTheCode() throws {

@@ -46,7 +46,8 @@ struct SSHDHarnessTests {
 
     @Test("a private server stops, and its logins fail afterwards")
     func privateServerStops() async throws {
-        let state = try TemporaryDirectory(prefix: "dms-private-sshd", worldReadable: true)
+        // mkdtemp makes it 0700; the script opens it up so that sshd can read the keys as dms-nas.
+        let state = try TemporaryDirectory(prefix: "dms-private-sshd")
         defer { try? state.remove() }
         let server = try await TestSSHServer.start(privateDirectory: state.path)
         let shared = try await TestSSHServer.shared()

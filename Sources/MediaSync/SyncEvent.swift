@@ -3,7 +3,7 @@ import Logging
 /// Fixed MESSAGE_IDs, so that `journalctl -u dji-media-sync MESSAGE_ID=<id>` finds each kind of
 /// event. Never change an id once released: operators' alerting depends on them.
 /// Documented in docs/operations.md.
-public enum LogEvent: String, CaseIterable, Sendable {
+public enum SyncEvent: String, CaseIterable, Sendable {
     case cycleStarted = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c01"
     case cycleFinished = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c02"
     case fileSynced = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c03"
@@ -17,7 +17,7 @@ public enum LogEvent: String, CaseIterable, Sendable {
     case nameConflict = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c0b"
     case tempReclaimed = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c0c"
 
-    /// Metadata to attach to a log line: `logger.info("...", metadata: LogEvent.fileSynced.metadata(...))`.
+    /// Metadata to attach to a log line: `logger.info("...", metadata: SyncEvent.fileSynced.metadata(...))`.
     public func metadata(_ extra: Logger.Metadata = [:]) -> Logger.Metadata {
         var m = extra
         m["message_id"] = .string(rawValue)

@@ -1,1 +1,0 @@
-// Placeholder so the package loads; delete when this target has real tests.

@@ -1,0 +1,74 @@
+import Foundation
+import Hashing
+import LocalFS
+import MediaSync
+import SystemPackage
+import Testing
+import TestSupport
+
+@Suite struct StateStoreTests {
+    static func item(_ path: FilePath, _ identity: FileIdentity) -> TransferItem {
+        TransferItem(id: 0, localPath: path, identity: identity, remoteDirectory: "2025/01/01", remoteName: Array(path.lastComponent!.string.utf8))
+    }
+
+    @Test func ledgerSurvivesReopeningAndQueuesOnlyWhenEveryDestinationHoldsTheFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let odd = FilePath(bytes: Array("/media/a'b\n".utf8) + [0xfe] + Array(".JPG".utf8))
+        let identity = FileIdentity(size: 10, mtimeNanoseconds: 123, inode: 9, device: 1)
+        let sha = SHA256Hasher.hash([1, 2, 3])
+        do {
+            let store = try StateStore(directory: dir.filePath)
+            try store.recordPlacements([.init(item: Self.item(odd, identity), remotePath: "/nas/2025/01/01/x", sha256: sha, alreadyPresent: false)],
+                                       destination: "nas", allDestinations: ["nas", "s3"], cycleID: nil, deleteDelaySeconds: 60)
+            #expect(try store.counts().queuePending == 0)   // s3 does not hold it yet
+        }
+        let store = try StateStore(directory: dir.filePath)   // reopened: nothing lost
+        #expect(try store.destinationsHolding(odd, identity: identity, among: ["nas", "s3"]) == ["nas"])
+        var other = identity
+        other.mtimeNanoseconds += 1
+        #expect(try store.destinationsHolding(odd, identity: other, among: ["nas"]).isEmpty)  // another version
+        let queued = try store.recordPlacements([.init(item: Self.item(odd, identity), remotePath: "s3://b/x", sha256: sha, alreadyPresent: false)],
+                                                destination: "s3", allDestinations: ["nas", "s3"], cycleID: nil, deleteDelaySeconds: 60)
+        #expect(queued == 1)
+        let now = Date().timeIntervalSince1970
+        #expect(try store.dueDeletes(now: now).isEmpty)
+        let due = try store.dueDeletes(now: now + 61)
+        #expect(due.count == 1)
+        #expect(due.first?.localPath == odd)
+        #expect(try store.copies(of: due[0]).map(\.destination).sorted() == ["nas", "s3"])
+    }
+
+    @Test func aLostCopyTakesTheSourceOffTheQueueAndMakesItEligibleAgain() throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let store = try StateStore(directory: dir.filePath)
+        let path: FilePath = "/media/DJI_1.JPG"
+        let identity = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
+        try store.recordPlacements([.init(item: Self.item(path, identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        let entry = try #require(try store.dueDeletes().first)
+        let copy = try #require(try store.copies(of: entry).first)
+        try store.markCopyLost(copy.id, deleteEntryID: entry.id, reason: "missing")
+        #expect(try store.dueDeletes().isEmpty)
+        #expect(try store.destinationsHolding(path, identity: identity, among: ["nas"]).isEmpty)
+        // Copied again: queued again.
+        try store.recordPlacements([.init(item: Self.item(path, identity), remotePath: "/nas/a_1", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        #expect(try store.dueDeletes().count == 1)
+    }
+
+    @Test func tempJournalAndInterruptedCycles() throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let store = try StateStore(directory: dir.filePath)
+        try store.record(destination: "nas", paths: ["/nas/2025/.dms-1.part", "/nas/2025/.dms-2.part"])
+        try store.forget(destination: "nas", paths: ["/nas/2025/.dms-1.part"])
+        #expect(try store.pending(destination: "nas") == ["/nas/2025/.dms-2.part"])
+        #expect(try store.pending(destination: "other").isEmpty)
+        let first = try store.beginCycle()
+        _ = try store.beginCycle()   // the first never finished (crash): marked aborted
+        #expect(try store.recentCycles().first(where: { $0.id == first })?.status == "aborted")
+        #expect(try store.instanceID() == (try StateStore(directory: dir.filePath).instanceID()))
+    }
+}

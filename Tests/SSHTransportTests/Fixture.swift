@@ -1,0 +1,153 @@
+import Configuration
+import Foundation
+import Glibc
+import Hashing
+import LocalFS
+import Logging
+@testable import MediaSync
+import SSHTransport
+import Synchronization
+import SystemPackage
+import Testing
+import TestSupport
+
+/// A source folder, a NAS base on the test sshd, a state folder, and an engine wired to them.
+struct NASFixture {
+    let server: TestSSHServer
+    let source: TemporaryDirectory
+    let state: TemporaryDirectory
+    let remoteBase: String
+    var config: MediaSyncConfig
+    var tweak: @Sendable (inout NASDestination) -> Void = { _ in }
+    let logs = LogCapture()
+
+    init(_ name: String, server: TestSSHServer? = nil) async throws {
+        let server = try await Self.serverOrShared(server)
+        self.server = server
+        source = try TemporaryDirectory(prefix: "dms-src")
+        state = try TemporaryDirectory(prefix: "dms-state")
+        remoteBase = try server.makeRemoteBase(name: name)
+        var nas = MediaSyncConfig.NAS(host: server.host, basePath: remoteBase)
+        nas.port = server.port
+        nas.user = server.user
+        nas.identityFile = server.identityFile
+        nas.knownHostsFile = server.knownHostsFile
+        nas.sshConfigFile = "none"
+        nas.connectTimeoutSeconds = 5
+        var local = MediaSyncConfig.Local(mediaRoots: [source.path])
+        local.minFileAgeSeconds = 0
+        config = MediaSyncConfig(local: local, destinations: [.nas(nas)])
+        config.state.directory = state.path
+        config.state.runtimeDirectory = state.path + "/run"
+        config.concurrency.lockFile = state.path + "/run/sync.lock"
+        config.deletePolicy.delayMinutes = 0
+        config.integrity.transferTimeoutSeconds = 20
+    }
+
+    static func serverOrShared(_ server: TestSSHServer?) async throws -> TestSSHServer {
+        if let server { return server }
+        return try await TestSSHServer.shared()
+    }
+
+    var nas: MediaSyncConfig.NAS {
+        get { if case let .nas(n) = config.destinations[0] { return n }; fatalError() }
+        set { config.destinations[0] = .nas(newValue) }
+    }
+
+    func store() throws -> StateStore { try StateStore(directory: state.filePath) }
+
+    func engine() throws -> SyncEngine {
+        let store = try store()
+        var destination = NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
+                                         runtimeDirectory: config.state.runtimeDirectory, instanceID: try store.instanceID())
+        tweak(&destination)
+        var logger = Logger(label: "test", factory: { _ in logs.handler() })
+        logger.logLevel = .debug
+        return SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
+    }
+
+    func cycle(observer: any CycleObserver = SilentObserver()) async throws -> CycleSummary {
+        await try engine().runCycle(observer: observer)
+    }
+
+    /// Writes a source file with an old mtime (so it is "complete").
+    @discardableResult
+    func add(_ name: String, size: Int, seed: UInt64 = 1) throws -> FilePath {
+        let path = source.appending(name)
+        try LocalFS.createDirectories(path.removingLastComponent())
+        try TestFiles.write(size: size, seed: seed, to: path, modified: .secondsAgo(3600))
+        return path
+    }
+
+    @discardableResult
+    func add(rawName: [UInt8], bytes: [UInt8]) throws -> FilePath {
+        let path = source.appending(name: rawName)
+        try TestFiles.write(bytes, to: path, modified: .secondsAgo(3600))
+        return path
+    }
+
+    /// Every regular file below the remote base (read directly: the test sshd is this machine),
+    /// keyed by its path relative to the base, as raw bytes.
+    func remoteFiles() throws -> [[UInt8]: [UInt8]] {
+        var files: [[UInt8]: [UInt8]] = [:]
+        let baseBytes = FilePath(remoteBase).bytes
+        DirectoryWalker.walk(FilePath(remoteBase), onError: { Issue.record("\($0)") }) { entry in
+            let rel = Array(entry.path.bytes.dropFirst(baseBytes.count + 1))
+            files[rel] = (try? FileIO.readWholeFile(entry.path, limit: 1 << 30)) ?? []
+        }
+        return files
+    }
+
+    /// Writes a file on the NAS as its user would (folders owned by the NAS user).
+    func putRemote(_ relative: String, _ bytes: [UInt8]) throws {
+        guard let pw = getpwnam(server.user) else { throw LocalFSError("getpwnam \(server.user)", path: "-", errno: ENOENT) }
+        var folder = remoteBase
+        for part in relative.split(separator: "/").dropLast() {
+            folder += "/\(part)"
+            if !LocalFS.exists(FilePath(folder)) { try LocalFS.createDirectories(FilePath(folder)) }
+            _ = chown(folder, pw.pointee.pw_uid, pw.pointee.pw_gid)
+        }
+        let path = FilePath(remoteBase + "/" + relative)
+        try TestFiles.write(bytes, to: path)
+        _ = chown(path.string, pw.pointee.pw_uid, pw.pointee.pw_gid)
+    }
+
+    func remoteNames() throws -> Set<String> {
+        Set(try remoteFiles().keys.map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    func cleanUp() {
+        try? source.remove()
+        try? state.remove()
+        try? TemporaryDirectory.remove(path: remoteBase)
+    }
+}
+
+/// Keeps log lines for assertions (message + metadata).
+final class LogCapture: Sendable {
+    struct Line: Sendable { var level: Logger.Level; var message: String; var metadata: [String: String] }
+    let lines = Mutex<[Line]>([])
+
+    func handler() -> Handler { Handler(capture: self) }
+
+    func contains(_ messageID: SyncEvent) -> Bool { lines.withLock { $0.contains { $0.metadata["message_id"] == messageID.rawValue } } }
+
+    func messages(_ messageID: SyncEvent) -> [String] { lines.withLock { $0.filter { $0.metadata["message_id"] == messageID.rawValue }.map(\.message) } }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            let all = self.metadata.merging(explicit ?? [:]) { $1 }
+            capture.lines.withLock { $0.append(Line(level: level, message: "\(message)", metadata: all.mapValues { "\($0)" })) }
+        }
+    }
+}
+
+func sha(_ bytes: [UInt8]) -> String { SHA256Hasher.hash(bytes).hex }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The one test command (what CI runs): installs the Debian packages, builds, runs every test.
+#
+#   scripts/test.sh [extra swift test arguments, e.g. --filter SSHDHarnessTests]
+#
+# Run as root on Debian 12 (the tests start a private sshd and create its user). The shared test
+# sshd (/tmp/dms-test-sshd, started by the tests on first use) is stopped when this script ends,
+# whatever the outcome. DMS_SCRATCH_PATH picks the swift build scratch path (default .build).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+scratch=${DMS_SCRATCH_PATH:-.build}
+cd "$repo"
+
+stop_shared_sshd() {
+    scripts/test-sshd.sh stop /tmp/dms-test-sshd || echo "test.sh: could not stop the test sshd" >&2
+}
+trap stop_shared_sshd EXIT
+
+scripts/install-deps.sh
+
+# Remote base folders of earlier runs (TestSSHServer.makeRemoteBase); an hour's grace so that a
+# run going on beside this one keeps its folders.
+if [[ -d /tmp/dms-test-nas ]]; then
+    find /tmp/dms-test-nas -mindepth 1 -maxdepth 1 -mmin +60 -exec rm -rf -- {} +
+fi
+
+echo "== swift build --build-tests"
+swift build --scratch-path "$scratch" --build-tests
+
+echo "== swift test"
+# swift-testing runs tests in parallel by default; a failure makes swift test exit non-zero.
+swift test --scratch-path "$scratch" --skip-build "$@"
+
+# ---------------------------------------------------------------------------------------------
+# SYSTEMD END-TO-END SUITE: to be called here once it exists (it boots a real systemd with
+# systemd-nspawn on a debootstrapped root and drives the dji-media-sync unit), e.g.
+#   echo "== systemd end-to-end"
+#   scripts/test-systemd-e2e.sh
+# ---------------------------------------------------------------------------------------------
+
+echo "== all tests passed"
