@@ -72,6 +72,10 @@ let package = Package(
         .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "MediaSync", "LocalFS"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "TestSupport", "MediaSync", "LocalFS", "Hashing",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
     ]
 )

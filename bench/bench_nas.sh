@@ -222,6 +222,8 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
 }
 
 # --- the runs --------------------------------------------------------------------------------------------
+# Other work on the machine skews wall times: say how busy it was (1/5/15-minute load averages).
+log "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 mkdir -p -- "$work"
 for s in "${sets[@]}"; do
     rm -f -- "$work/results.$s.rsync" "$work/results.$s.dms"
@@ -233,6 +235,7 @@ for s in "${sets[@]}"; do
     done
 done
 
+log "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in "${sets[@]}"; do
     python3 - "${set_name[$s]}" "$work/results.$s.dms" "$work/results.$s.rsync" <<'PY'
 import statistics, sys

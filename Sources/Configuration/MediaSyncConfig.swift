@@ -102,6 +102,9 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var lockFile: String = "/run/dji-media-sync/sync.lock" // "lock_file"
         /// A cycle running longer than this is stopped cleanly and reported.
         public var maxSyncDurationSeconds: Double = 7200 // "max_sync_duration_seconds"
+        /// On SIGTERM the transfer in flight is aborted and cleaned up within this bound; keep it
+        /// below the unit's TimeoutStopSec (60).
+        public var stopTimeoutSeconds: Double = 30       // "stop_timeout_seconds"
         /// Data sessions in flight at once (per destination).
         public var parallelTransfers: Int = 2            // "parallel_transfers"
         /// A batch (one data session) carries at most this many files ...

@@ -10,8 +10,9 @@ public protocol Destination: Sendable {
     var name: String { get }
     /// Human description for logs and status ("dms-nas@127.0.0.1:/volume1/dji").
     var displayName: String { get }
-    /// Connects (and reclaims temp files a crashed run left, using `journal`).
-    func connect(journal: any TempJournal, logger: Logger) async throws(DestinationError) -> any DestinationSession
+    /// Connects (and reclaims temp files a crashed run left, using `journal`). The session reports
+    /// liveness to `progress` (heartbeats) for as long as it lives.
+    func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession
 }
 
 public protocol DestinationSession: Sendable {
@@ -24,10 +25,17 @@ public protocol DestinationSession: Sendable {
     func close() async
 }
 
-/// Receives byte counts as they move (drives the watchdog's "progress" and the status line).
+/// Receives byte counts as they move and a heartbeat whenever the destination answers (drives
+/// the watchdog's "progress" and the status line). Called from any thread: keep it cheap.
 public protocol TransferProgress: Sendable {
     func fileStarted(_ item: TransferItem)
     func bytesMoved(_ count: Int)
+    /// The destination answered something (a verified file, a probe line): work is moving.
+    func heartbeat()
+}
+
+extension TransferProgress {
+    public func heartbeat() {}
 }
 
 public struct NoProgress: TransferProgress {

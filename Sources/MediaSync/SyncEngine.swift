@@ -83,31 +83,7 @@ public struct SyncEngine: Sendable {
     }
 
     private func runPhases(_ summary: inout CycleSummary, dryRun: Bool, observer: any CycleObserver, log: Logger) async {
-        // 1. Connect; a destination that cannot be reached is skipped this cycle (nothing is
-        //    queued for deletion without it).
-        var sessions: [(destination: any Destination, session: any DestinationSession)] = []
-        if !dryRun {
-            observer.phase("connecting")
-            for destination in destinations {
-                do {
-                    sessions.append((destination, try await destination.connect(journal: store, logger: log)))
-                } catch {
-                    summary.unavailableDestinations.append(destination.name)
-                    summary.messages.append("\(destination.name): \(error)")
-                    log.error("destination \(destination.displayName) unavailable: \(error)",
-                              metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
-                }
-            }
-        }
-        defer { if !sessions.isEmpty { let s = sessions; Task { for entry in s { await entry.session.close() } } } }
-
-        // 2. Due deletions first: they free the edge disk.
-        if !dryRun, !Task.isCancelled {
-            observer.phase("verifying before delete")
-            await processDeleteQueue(&summary, sessions: sessions, log: log)
-        }
-
-        // 3. Discovery.
+        // 1. Discovery (local only).
         observer.phase("scanning")
         let discovery = Discovery(config.local)
         let report: Discovery.Report
@@ -120,42 +96,59 @@ public struct SyncEngine: Sendable {
             summary.messages.append("scan: \(error)")
         }
         summary.skipped += report.tooYoung
-
-        // 4. Plan per destination: what it does not hold yet.
-        var plans: [(Int, [TransferItem])] = []
-        var nextID = 0
-        for (index, destination) in destinations.enumerated() {
-            var items: [TransferItem] = []
-            for candidate in report.eligible {
-                let holders: Set<String>
-                do { holders = try store.destinationsHolding(candidate.path, identity: candidate.identity, among: [destination.name]) } catch {
-                    summary.messages.append("ledger: \(error)")
-                    return
-                }
-                if holders.contains(destination.name) { continue }
-                let day = layout.day(forName: candidate.name, mtimeNanoseconds: candidate.identity.mtimeNanoseconds)
-                items.append(TransferItem(id: nextID, localPath: candidate.path, identity: candidate.identity,
-                                          remoteDirectory: day.description, remoteName: candidate.name))
-                nextID += 1
-            }
-            plans.append((index, items))
+        let due: [StateStore.DeleteEntry]
+        do { due = dryRun ? [] : try store.dueDeletes() } catch {
+            summary.messages.append("delete queue: \(error)")
+            log.error("cannot read the delete queue: \(error)")
+            return
         }
-        let totalFiles = plans.reduce(0) { $0 + $1.1.count }
-        let totalBytes = plans.reduce(Int64(0)) { $0 + $1.1.reduce(0) { $0 + $1.identity.size } }
-        observer.planned(files: totalFiles, bytes: totalBytes)
-        log.info("\(report.eligible.count) complete media files found, \(totalFiles) to copy (\(Format.bytes(totalBytes))), \(report.tooYoung) too recent")
-
+        var plans: [[TransferItem]]
+        do { plans = try plan(report) } catch {
+            summary.messages.append("ledger: \(error)")
+            log.error("cannot read the ledger: \(error)")
+            return
+        }
+        let (files, bytes) = Self.size(of: plans)
+        log.info("\(report.eligible.count) complete media files found, \(files) to copy (\(Format.bytes(bytes))), \(report.tooYoung) too recent, \(due.count) due for deletion")
         if dryRun {
-            for (index, items) in plans {
+            for (index, items) in plans.enumerated() {
                 for item in items {
                     log.notice("would copy \(item.localPath.displayString) → \(destinations[index].displayName)/\(item.remoteDirectory)/\(FilePath.display(item.remoteName))")
                 }
             }
             return
         }
+        // Nothing to copy and nothing to delete: do not even connect.
+        guard files > 0 || !due.isEmpty else { return }
 
-        // 5. Transfer, recording every verified copy as soon as its batch is done.
-        for (index, items) in plans where !items.isEmpty {
+        // 2. Connect; a destination that cannot be reached is skipped this cycle (nothing is
+        //    queued for deletion without it).
+        observer.phase("connecting")
+        var sessions: [(destination: any Destination, session: any DestinationSession)] = []
+        for (index, destination) in destinations.enumerated() where !due.isEmpty || !plans[index].isEmpty {
+            do {
+                sessions.append((destination, try await destination.connect(journal: store, progress: observer, logger: log)))
+            } catch {
+                summary.unavailableDestinations.append(destination.name)
+                summary.messages.append("\(destination.name): \(error)")
+                log.error("destination \(destination.displayName) unavailable: \(error)",
+                          metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+            }
+        }
+
+        // 3. Due deletions first: they free the edge disk. A copy that failed re-verification is
+        //    forgotten, so the plan is made again to copy its source in this same cycle.
+        if !due.isEmpty, !Task.isCancelled {
+            observer.phase("verifying before delete")
+            if await processDeleteQueue(&summary, due: due, sessions: sessions, log: log) {
+                do { plans = try plan(report) } catch { summary.messages.append("ledger: \(error)") }
+            }
+        }
+
+        // 4. Transfer, recording every verified copy as soon as its batch is done.
+        let (total, totalBytes) = Self.size(of: plans)
+        observer.planned(files: total, bytes: totalBytes)
+        for (index, items) in plans.enumerated() where !items.isEmpty {
             guard !Task.isCancelled else { break }
             let destination = destinations[index]
             guard let session = sessions.first(where: { $0.destination.name == destination.name })?.session else { continue }
@@ -185,6 +178,27 @@ public struct SyncEngine: Sendable {
             summary.skipped += tally.changed
             summary.messages += tally.messages.prefix(10)
         }
+        for entry in sessions { await entry.session.close() }
+    }
+
+    /// Per destination (same order as `destinations`): the files it does not hold yet.
+    func plan(_ report: Discovery.Report) throws -> [[TransferItem]] {
+        var nextID = 0
+        return try destinations.map { destination in
+            var items: [TransferItem] = []
+            for candidate in report.eligible {
+                if try store.destinationsHolding(candidate.path, identity: candidate.identity, among: [destination.name]).contains(destination.name) { continue }
+                let day = layout.day(forName: candidate.name, mtimeNanoseconds: candidate.identity.mtimeNanoseconds)
+                items.append(TransferItem(id: nextID, localPath: candidate.path, identity: candidate.identity,
+                                          remoteDirectory: day.description, remoteName: candidate.name))
+                nextID += 1
+            }
+            return items
+        }
+    }
+
+    static func size(of plans: [[TransferItem]]) -> (files: Int, bytes: Int64) {
+        (plans.reduce(0) { $0 + $1.count }, plans.reduce(Int64(0)) { $0 + $1.reduce(0) { $0 + $1.identity.size } })
     }
 
     struct Tally: Sendable {
@@ -262,18 +276,18 @@ public struct SyncEngine: Sendable {
 
     // MARK: delayed delete
 
-    func processDeleteQueue(_ summary: inout CycleSummary, sessions: [(destination: any Destination, session: any DestinationSession)],
-                            log: Logger) async {
-        let due: [StateStore.DeleteEntry]
-        do { due = try store.dueDeletes() } catch {
-            summary.messages.append("delete queue: \(error)")
-            log.error("cannot read the delete queue: \(error)")
-            return
-        }
-        guard !due.isEmpty else { return }
+    /// Re-verifies and deletes due sources; true when a copy was found lost (its source must be
+    /// copied again).
+    func processDeleteQueue(_ summary: inout CycleSummary, due: [StateStore.DeleteEntry],
+                            sessions: [(destination: any Destination, session: any DestinationSession)], log: Logger) async -> Bool {
+        var foundLost = false
         let mode = VerifyMode(rawValue: config.integrity.verifyBeforeDelete) ?? .sha256
         var copiesByEntry: [Int64: [StateStore.LedgerEntry]] = [:]
-        for entry in due { copiesByEntry[entry.id] = (try? store.copies(of: entry)) ?? [] }
+        for entry in due {
+            do { copiesByEntry[entry.id] = try store.copies(of: entry) } catch {
+                log.error("cannot read the copies of \(entry.localPath.displayString): \(error); not deleting it now")
+            }
+        }
 
         // Verify all copies on each destination in one request.
         var results: [Int64: VerifyResult] = [:]  // ledger id → result
@@ -304,6 +318,7 @@ public struct SyncEngine: Sendable {
                 summary.deleteChecksFailed += 1
                 log.error("not deleting \(file): \(reason); the file will be copied again",
                           metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(bad.remotePath.displayString)"]))
+                foundLost = true
                 do { try store.markCopyLost(bad.id, deleteEntryID: entry.id, reason: reason) } catch {
                     log.error("cannot record the lost copy of \(file): \(error)")
                 }
@@ -338,5 +353,6 @@ public struct SyncEngine: Sendable {
                 log.error("cannot update the delete queue for \(file): \(error)")
             }
         }
+        return foundLost
     }
 }

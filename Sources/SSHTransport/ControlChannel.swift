@@ -16,8 +16,12 @@ final class ControlChannel: Sendable {
         var sequence = 0
     }
 
-    init(process: SSHProcess) {
+    /// Called for every line the NAS sends: long remote work (hashing big files) is progress.
+    let heartbeat: @Sendable () -> Void
+
+    init(process: SSHProcess, heartbeat: @escaping @Sendable () -> Void = {}) {
         self.process = process
+        self.heartbeat = heartbeat
         state = Mutex(State(reader: LineReader(fd: process.stdoutFD)))
         BlockingIO.setNonBlocking(process.stdin)
     }
@@ -50,6 +54,7 @@ final class ControlChannel: Sendable {
                     var lines: [[UInt8]] = []
                     do {
                         while let line = try s.reader.nextLine(stall: stall, what: what) {
+                            heartbeat()
                             if line == marker { return .success(lines) }
                             if !line.isEmpty { lines.append(line) }
                         }

@@ -73,7 +73,7 @@ public struct NASDestination: Destination {
         return a
     }
 
-    public func connect(journal: any TempJournal, logger: Logger) async throws(DestinationError) -> any DestinationSession {
+    public func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
         do {
             try LocalFS.createDirectories(FilePath(runtimeDirectory), mode: 0o700)
         } catch {
@@ -89,7 +89,7 @@ public struct NASDestination: Destination {
         } catch {
             throw DestinationError(.misconfigured, "cannot start \(config.sshCommand): \(error)")
         }
-        let channel = ControlChannel(process: process)
+        let channel = ControlChannel(process: process, heartbeat: { progress.heartbeat() })
         let preference = config.remoteHashCommand == "auto" ? ["openssl", "sha256sum", "shasum", "sha256"] : [config.remoteHashCommand]
         let lines = try await channel.request(RemoteScripts.prelude(basePath: Array(config.basePath.utf8), hashPreference: preference),
                                               stall: Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds,
@@ -419,6 +419,7 @@ final class NASSession: DestinationSession {
 
         let stdoutFD = process.stdoutFD
         let stall = self.stall
+        let heartbeat = channel.heartbeat
         async let hashLines: Result<[[UInt8]], DestinationError> = {
             do {
                 return try await runBlocking {
@@ -427,7 +428,10 @@ final class NASSession: DestinationSession {
                     do {
                         // The hashes come only after the whole stream was written: no stall bound here
                         // beyond the stream's own, plus time to hash (bounded below by the wait).
-                        while let line = try reader.nextLine(stall: 0, what: "reading remote hashes") { lines.append(line) }
+                        while let line = try reader.nextLine(stall: 0, what: "reading remote hashes") {
+                            heartbeat()
+                            lines.append(line)
+                        }
                     } catch { return .failure((error as? DestinationError) ?? DestinationError(.transient, "\(error)")) }
                     return .success(lines)
                 }

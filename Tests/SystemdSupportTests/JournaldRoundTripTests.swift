@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import SystemdSupport
 
 /// journald is the only judge of what sd_journal_sendv produced; without one on the host
@@ -24,7 +25,7 @@ struct JournaldRoundTripTests {
         ])
 
         var entry: [String: Any]?
-        try await waitUntil(timeout: .seconds(10), "the entry in journalctl") {
+        try await waitUntil(timeout: .seconds(10), waitingFor: "the entry in journalctl") {
             entry = Self.readEntry(messageID: id)
             return entry != nil
         }

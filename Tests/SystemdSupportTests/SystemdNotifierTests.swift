@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import TestSupport
 @testable import SystemdSupport
 
 @Suite("SystemdNotifier sends sd_notify datagrams")
@@ -125,7 +126,7 @@ struct SystemdNotifierTests {
         let task = Task {
             await notifier.runWatchdog(gate: gate, stallLimit: .seconds(60)) { reports.add($0) }
         }
-        try await waitUntil { !reports.values.isEmpty }
+        try await waitUntil(timeout: .seconds(5)) { !reports.values.isEmpty }
         // Several more ping periods pass with no WATCHDOG=1.
         #expect(await listener.receiveAsync(within: .milliseconds(350)) == nil)
         #expect(reports.values == [.seconds(61)])

@@ -2,12 +2,12 @@ import Glibc
 
 /// A real `AF_UNIX SOCK_DGRAM` socket bound in a fresh temp dir, standing in for systemd's
 /// notification socket. `receive(within:)` waits with poll(2) up to a deadline.
-final class NotifyListener {
-    let directory: String
-    let path: String
+public final class NotifyListener {
+    public let directory: String
+    public let path: String
     private let fd: Int32
 
-    init() throws {
+    public init() throws {
         var template = Array("/tmp/dms-notify-XXXXXX".utf8CString)
         guard let dir = mkdtemp(&template) else { throw ListenerError.syscall("mkdtemp", errno) }
         directory = String(cString: dir)
@@ -33,7 +33,7 @@ final class NotifyListener {
     }
 
     /// The next datagram, or nil when none arrives before the deadline.
-    func receive(within timeout: Duration = .seconds(5)) -> String? {
+    public func receive(within timeout: Duration = .seconds(5)) -> String? {
         let deadline = ContinuousClock.now + timeout
         while true {
             let left = max(.zero, deadline - ContinuousClock.now)
@@ -54,7 +54,7 @@ final class NotifyListener {
     /// The next datagram, or nil when none arrives before the deadline; for async tests: it
     /// never blocks a thread of the cooperative pool (2 threads on a 2-core machine), which the
     /// task under test needs.
-    func receiveAsync(within timeout: Duration = .seconds(5)) async -> String? {
+    public func receiveAsync(within timeout: Duration = .seconds(5)) async -> String? {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let message = receive(within: .zero) { return message }
@@ -64,30 +64,7 @@ final class NotifyListener {
     }
 }
 
-enum ListenerError: Error {
+public enum ListenerError: Error {
     case syscall(String, Int32)
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Polls `condition` until it holds, failing after `timeout`.
-func waitUntil(timeout: Duration = .seconds(5), _ what: String = "condition",
-               _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else { throw TimedOut(description: "timed out waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
-/// A clock the test moves by hand.
-final class ManualClock: Sendable {
-    private let base = ContinuousClock.now
-    private let offset = Mutex<Duration>(.zero)
-    func now() -> ContinuousClock.Instant { base + offset.withLock { $0 } }
-    func advance(_ d: Duration) { offset.withLock { $0 += d } }
-}
-
-import Synchronization

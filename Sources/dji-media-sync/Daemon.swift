@@ -1,0 +1,279 @@
+import Configuration
+import Dispatch
+import Foundation
+import Glibc
+import LocalFS
+import Logging
+import MediaSync
+import Synchronization
+import SystemPackage
+import SystemdSupport
+
+/// The daemon's main loop. Everything that changes its state arrives as an event on one stream
+/// (timer, signals, a finished cycle, the tick that drives STATUS and the watchdog), so the loop
+/// itself needs no locks and a stuck loop stops the watchdog pings.
+final class Daemon: Sendable {
+    enum Event: Sendable {
+        case timer, runNow, reload, stop(Int32), tick
+        case cycleFinished(CycleSummary)
+    }
+
+    let configPath: String
+    let notifier: SystemdNotifier
+    let gate = WatchdogGate()
+    private let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    /// Replaced on a successful reload; read by the loop only.
+    private let runtime: Mutex<Runtime>
+
+    init(configPath: String, runtime: Runtime, notifier: SystemdNotifier) {
+        self.configPath = configPath
+        self.notifier = notifier
+        self.runtime = Mutex(runtime)
+        (events, continuation) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    var current: Runtime { runtime.withLock { $0 } }
+
+    /// Runs until SIGTERM/SIGINT; returns the exit status.
+    func run() async -> Int32 {
+        let log = current.logger
+        let queue = DispatchQueue(label: "dji-media-sync.events")
+        let continuation = self.continuation
+        let signals = SignalSources([SIGUSR1, SIGHUP, SIGTERM, SIGINT], queue: queue) { number in
+            switch number {
+            case SIGUSR1: continuation.yield(.runNow)
+            case SIGHUP: continuation.yield(.reload)
+            default: continuation.yield(.stop(number))
+            }
+        }
+        defer { signals.cancel() }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.setEventHandler { continuation.yield(.timer) }
+        timer.schedule(deadline: .now())          // the first cycle right after start
+        timer.resume()
+        defer { timer.cancel() }
+        // The tick drives STATUS updates and watchdog pings from this loop, so pings stop if the
+        // loop stops.
+        let tickPeriod = notifier.watchdogInterval.map { min($0 / 2, .seconds(2)) } ?? .seconds(2)
+        let ticker = DispatchSource.makeTimerSource(queue: queue)
+        ticker.setEventHandler { continuation.yield(.tick) }
+        let tickNanos = Int(tickPeriod.components.seconds * 1_000_000_000 + tickPeriod.components.attoseconds / 1_000_000_000)
+        ticker.schedule(deadline: .now(), repeating: .nanoseconds(max(tickNanos, 1_000_000)))
+        ticker.resume()
+        defer { ticker.cancel() }
+        let stallLimit = notifier.watchdogInterval ?? .seconds(120)
+
+        var trigger = CycleTrigger()
+        var cycleTask: Task<Void, Never>?
+        var cycleStarted: ContinuousClock.Instant?
+        var nextDue = Date()
+        var status = StatusLine()
+        let observer = DaemonObserver(gate: gate)
+
+        notifier.ready()
+        log.info("dji-media-sync started: \(current.destinations.map(\.displayName).joined(separator: ", ")); every \(Format.duration(current.config.schedule.intervalMinutes * 60))")
+        notifier.status("starting — first cycle now")
+
+        func startCycle() {
+            let runtime = current
+            let interval = runtime.config.schedule.intervalMinutes * 60
+            nextDue = Date().addingTimeInterval(interval)
+            timer.schedule(deadline: .now() + interval)
+            cycleStarted = .now
+            observer.reset()
+            gate.beginWork()
+            cycleTask = Task {
+                let summary = await Self.lockedCycle(runtime, observer: observer)
+                continuation.yield(.cycleFinished(summary))
+            }
+        }
+
+        for await event in events {
+            gate.progress()   // the loop turned
+            switch event {
+            case .timer, .runNow:
+                if case .runNow = event { log.notice("SIGUSR1: sync requested\(trigger.running ? "; one more cycle will follow the running one" : "")") }
+                if trigger.request() { startCycle() }
+            case let .cycleFinished(summary):
+                gate.endWork()
+                cycleTask = nil
+                cycleStarted = nil
+                status.record(summary)
+                if trigger.finished() { startCycle() }
+            case .reload:
+                reload(&status)
+            case .tick:
+                if let started = cycleStarted, ContinuousClock.now - started > .seconds(current.config.concurrency.maxSyncDurationSeconds) {
+                    log.error("cycle exceeded concurrency_control.max_sync_duration_seconds (\(Int(current.config.concurrency.maxSyncDurationSeconds)) s); stopping it cleanly")
+                    cycleTask?.cancel()
+                    cycleStarted = nil
+                }
+                if gate.shouldPing(stallLimit: stallLimit) {
+                    notifier.watchdog()
+                } else if !status.withheldLogged {
+                    status.withheldLogged = true
+                    log.critical("no progress for \(gate.stalledFor() ?? .zero): withholding watchdog pings so that systemd restarts the service")
+                }
+                if gate.shouldPing(stallLimit: stallLimit) { status.withheldLogged = false }
+                notifier.status(status.line(running: trigger.running ? observer.snapshot() : nil, nextDue: nextDue))
+            case let .stop(signal):
+                notifier.stopping()
+                log.notice("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): stopping\(trigger.running ? " — aborting the transfer in flight" : "")")
+                trigger.cancelPending()
+                if let task = cycleTask {
+                    task.cancel()
+                    let bound = current.config.concurrency.stopTimeoutSeconds
+                    let finished = await Self.waitFor(task, seconds: bound)
+                    if !finished {
+                        log.error("the cycle did not stop within concurrency_control.stop_timeout_seconds (\(Int(bound)) s); exiting anyway (its temp files are journaled and removed at the next start)")
+                    }
+                }
+                continuation.finish()
+                return 0
+            }
+        }
+        return 0
+    }
+
+    /// One cycle under the single-instance lock; waits its turn behind a `sync --once`.
+    static func lockedCycle(_ runtime: Runtime, observer: DaemonObserver) async -> CycleSummary {
+        let lockPath = FilePath(runtime.config.concurrency.lockFile)
+        let lock: FileLock
+        do {
+            lock = try await runBlocking {
+                guard case let .acquired(l) = try FileLock.acquire(lockPath, wait: true) else {
+                    throw LocalFSError("flock", path: lockPath, errno: EWOULDBLOCK)
+                }
+                return l
+            }
+        } catch {
+            var failed = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)
+            failed.status = .failed
+            failed.messages.append("lock file: \(error)")
+            failed.finishedAt = failed.startedAt
+            runtime.logger.error("cannot take the lock \(lockPath.displayString): \(error)")
+            return failed
+        }
+        let summary = await runtime.engine().runCycle(observer: observer)
+        withExtendedLifetime(lock) {}
+        return summary
+    }
+
+    static func waitFor(_ task: Task<Void, Never>, seconds: Double) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await task.value; return true }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// SIGHUP: a valid new config takes effect from the next cycle; an invalid one is rejected,
+    /// logged and shown, and the running one stays in force.
+    func reload(_ status: inout StatusLine) {
+        notifier.reloading()
+        defer { notifier.ready() }
+        let log = current.logger
+        let config: MediaSyncConfig
+        do {
+            config = try ConfigLoader.load(path: configPath)
+        } catch {
+            status.configProblem = "config rejected: \(error)"
+            log.error("reload rejected, keeping the running configuration: \(error)",
+                      metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
+            return
+        }
+        let old = current
+        if config.state.directory != old.config.state.directory || config.concurrency.lockFile != old.config.concurrency.lockFile {
+            status.configProblem = "config rejected: state.directory and concurrency_control.lock_file change only with a restart"
+            log.error("reload rejected: state.directory and concurrency_control.lock_file change only with a restart (systemctl restart dji-media-sync)",
+                      metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
+            return
+        }
+        do {
+            let destinations = try Runtime.makeDestinations(config, store: old.store)
+            runtime.withLock { $0 = Runtime(config: config, store: old.store, destinations: destinations, logger: old.logger) }
+        } catch {
+            status.configProblem = "config rejected: \(error)"
+            log.error("reload rejected: \(error)", metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
+            return
+        }
+        status.configProblem = nil
+        log.notice("configuration reloaded from \(configPath); it applies from the next cycle",
+                   metadata: SyncEvent.configReloaded.metadata(["config": "\(configPath)"]))
+    }
+}
+
+/// Counts what a running cycle does, for STATUS and the watchdog gate. Called from any thread.
+final class DaemonObserver: CycleObserver {
+    struct Snapshot: Sendable {
+        var phase = "starting"
+        var totalFiles = 0
+        var filesDone = 0
+        var bytes: Int64 = 0
+        var current = ""
+        var started = ContinuousClock.now
+    }
+
+    let gate: WatchdogGate
+    private let state = Mutex(Snapshot())
+
+    init(gate: WatchdogGate) { self.gate = gate }
+
+    func reset() { state.withLock { $0 = Snapshot() } }
+    func snapshot() -> Snapshot { state.withLock { $0 } }
+
+    func phase(_ text: String) { gate.progress(); state.withLock { $0.phase = text } }
+    func planned(files: Int, bytes: Int64) { gate.progress(); state.withLock { $0.totalFiles = files } }
+    func fileStarted(_ item: TransferItem) { gate.progress(); state.withLock { $0.current = FilePath.display(item.remoteName) } }
+    func bytesMoved(_ count: Int) { gate.progress(); state.withLock { $0.bytes += Int64(count) } }
+    func heartbeat() { gate.progress() }
+    func filesFinished(_ results: [TransferResult]) { gate.progress(); state.withLock { $0.filesDone += results.count } }
+}
+
+/// The one line `systemctl status` shows.
+struct StatusLine {
+    var last: CycleSummary?
+    var unreachableSince: Date?
+    var configProblem: String?
+    var withheldLogged = false
+
+    mutating func record(_ summary: CycleSummary) {
+        last = summary
+        if summary.unavailableDestinations.isEmpty { unreachableSince = nil }
+        else if unreachableSince == nil { unreachableSince = Date(timeIntervalSince1970: summary.startedAt) }
+    }
+
+    func line(running: DaemonObserver.Snapshot?, nextDue: Date) -> String {
+        var text: String
+        if let r = running {
+            let elapsed = ContinuousClock.now - r.started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let rate = seconds > 0 ? Double(r.bytes) / seconds : 0
+            text = r.totalFiles > 0
+                ? "syncing \(r.filesDone)/\(r.totalFiles) \(r.current) \(Format.rate(rate))"
+                : r.phase
+        } else {
+            text = "idle — next cycle \(Self.clock(nextDue))"
+            if let last {
+                text += " — last: \(last.shortLine)"
+            }
+        }
+        if let since = unreachableSince {
+            text += " — NAS unreachable since \(Self.clock(since)), retrying"
+        }
+        if let configProblem { text += " — \(configProblem.prefix(200)); running with the previous config" }
+        return text
+    }
+
+    static func clock(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm"
+        return f.string(from: date)
+    }
+}

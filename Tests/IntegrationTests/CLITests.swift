@@ -1,0 +1,145 @@
+import Foundation
+import Glibc
+import Hashing
+import LocalFS
+import Subprocess
+import SystemPackage
+import Testing
+import TestSupport
+
+/// The `dji-media-sync` executable as an operator runs it.
+@Suite struct CLITests {
+    /// The binary built next to this test bundle (`swift build --build-tests` builds it).
+    static func binary() throws -> String {
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let path = (exe as NSString).deletingLastPathComponent + "/dji-media-sync"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestSupportError("\(path) is missing: build it first (swift build --build-tests builds every product)")
+        }
+        return path
+    }
+
+    struct Setup {
+        let server: TestSSHServer
+        let source: TemporaryDirectory
+        let state: TemporaryDirectory
+        let remoteBase: String
+        let configPath: String
+
+        init(_ name: String, delayMinutes: Double = 60) async throws {
+            server = try await TestSSHServer.shared()
+            source = try TemporaryDirectory(prefix: "dms-cli-src")
+            state = try TemporaryDirectory(prefix: "dms-cli-state")
+            remoteBase = try server.makeRemoteBase(name: name)
+            configPath = state.path + "/config.json"
+            let config: [String: Any] = [
+                "local": ["media_roots": [source.path], "min_file_age_seconds": 0],
+                "destinations": [["type": "nas", "host": server.host, "port": server.port, "user": server.user,
+                                  "identity_file": server.identityFile, "known_hosts_file": server.knownHostsFile,
+                                  "ssh_config_file": "none", "base_path": remoteBase]],
+                "delete_policy": ["delay_minutes": delayMinutes],
+                "concurrency_control": ["lock_file": state.path + "/run/sync.lock"],
+                "state": ["directory": state.path + "/db", "runtime_directory": state.path + "/run"],
+            ]
+            let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted])
+            try TestFiles.write([UInt8](data), to: FilePath(configPath))
+        }
+
+        func remoteFiles() -> [String] {
+            var names: [String] = []
+            DirectoryWalker.walk(FilePath(remoteBase), onError: { _ in }) { names.append(String(decoding: $0.path.bytes.dropFirst(remoteBase.utf8.count + 1), as: UTF8.self)) }
+            return names.sorted()
+        }
+
+        func cleanUp() {
+            try? source.remove()
+            try? state.remove()
+            try? TemporaryDirectory.remove(path: remoteBase)
+        }
+    }
+
+    static func run(_ arguments: [String]) async throws -> (status: TerminationStatus, out: String, err: String) {
+        let r = try await Subprocess.run(.path(FilePath(try binary())), arguments: Arguments(arguments),
+                                         output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        return (r.terminationStatus, r.standardOutput, r.standardError)
+    }
+
+    @Test func killDashNineMidTransferLeavesNoPartialFileAndTheNextRunCompletesIt() async throws {
+        let s = try await Setup("kill9")
+        defer { s.cleanUp() }
+        // A large sparse file: cheap to make, slow enough to stream that the kill lands mid-file.
+        let video = s.source.appending("DJI_20250101120000_0001_V.MP4")
+        try TestFiles.write([], to: video, modified: .secondsAgo(3600))
+        _ = video.withPlatformString { truncate($0, 1 << 30) }
+        try TestFiles.setModificationTime(video, to: .secondsAgo(3600))
+        let identity = try LocalFS.status(video).identity
+
+        let binary = try Self.binary()
+        let child = Task {
+            try await Subprocess.run(.path(FilePath(binary)), arguments: ["sync", "--once", "--config", s.configPath],
+                                     input: .none, output: .discarded, error: .discarded) { execution in
+                // Wait until the temp file is being written on the NAS, then kill -9.
+                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file on the NAS") {
+                    s.remoteFiles().contains { $0.contains("/.dms-") }
+                }
+                try execution.send(signal: .kill)
+            }
+        }
+        let result = try await child.value
+        #expect(result.terminationStatus == .signaled(SIGKILL))
+        #expect(!s.remoteFiles().contains("2025/01/01/DJI_20250101120000_0001_V.MP4"), "a partial file under its final name")
+
+        // A new run reclaims the journaled temp file and completes the copy; nothing is deleted.
+        let second = try await Self.run(["sync", "--once", "--config", s.configPath])
+        #expect(second.status == .exited(0), "\(second.out)\n\(second.err)")
+        #expect(s.remoteFiles() == ["2025/01/01/DJI_20250101120000_0001_V.MP4"])
+        #expect(second.err.contains("temp files left by an interrupted run"))
+        #expect(try LocalFS.status(video).identity == identity)
+        let remote = FilePath(s.remoteBase + "/2025/01/01/DJI_20250101120000_0001_V.MP4")
+        #expect(try LocalFS.status(remote).identity.size == 1 << 30)
+    }
+
+    @Test func aSecondCycleWhileOneRunsSaysSoAndExits75() async throws {
+        let s = try await Setup("lock")
+        defer { s.cleanUp() }
+        guard case let .acquired(lock) = try FileLock.acquire(FilePath(s.state.path + "/run/sync.lock"), wait: false) else {
+            Issue.record("could not take the lock for the test")
+            return
+        }
+        let busy = try await Self.run(["sync", "--once", "--config", s.configPath])
+        #expect(busy.status == .exited(75))
+        #expect(busy.out.contains("already running"))
+        #expect(busy.out.contains("pid \(getpid())"))
+        withExtendedLifetime(lock) {}
+    }
+
+    @Test func aBadConfigNamesTheKeyAndExits78() async throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let path = dir.path + "/c.json"
+        try TestFiles.write(Array(#"{"local": {"media_roots": ["/data"]}, "destinations": [{"type": "nas", "host": "h", "base_path": "/b", "port": "22a"}]}"#.utf8), to: FilePath(path))
+        let check = try await Self.run(["config", "check", "--config", path])
+        #expect(check.status == .exited(78))
+        #expect(check.err.contains("destinations[0].port"))
+        let sync = try await Self.run(["sync", "--once", "--config", path])
+        #expect(sync.status == .exited(78))
+        let missing = try await Self.run(["config", "check", "--config", dir.path + "/nope.json"])
+        #expect(missing.status == .exited(78))
+        #expect(missing.err.contains("nope.json"))
+    }
+
+    @Test func statusAndQueueListReadTheState() async throws {
+        let s = try await Setup("status")
+        defer { s.cleanUp() }
+        try TestFiles.write(size: 1000, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        let sync = try await Self.run(["sync", "--once", "--config", s.configPath])
+        #expect(sync.status == .exited(0), "\(sync.err)")
+        #expect(sync.out.contains("copied:          1 files"))
+        let status = try await Self.run(["status", "--json", "--config", s.configPath])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any])
+        #expect((json["ledger"] as? [String: Any])?["present"] as? Int == 1)
+        #expect((json["delete_queue"] as? [String: Any])?["pending"] as? Int == 1)
+        let queue = try await Self.run(["queue", "list", "--config", s.configPath])
+        #expect(queue.out.contains("DJI_20250101120000_0001_D.JPG"))
+    }
+}
