@@ -2,7 +2,7 @@ import Glibc
 
 /// A real `AF_UNIX SOCK_DGRAM` socket bound in a fresh temp dir, standing in for systemd's
 /// notification socket. `receive(within:)` waits with poll(2) up to a deadline.
-public final class NotifyListener {
+public final class NotifyListener: Sendable {
     public let directory: String
     public let path: String
     private let fd: Int32

@@ -89,8 +89,10 @@ final class Daemon: Sendable {
             }
         }
 
+        // The loop's own events never count as progress: while a cycle runs, only the cycle's
+        // bytes and the NAS's answers do. Idle, the gate lets pings through, and they are sent
+        // from this loop, so a stuck loop stops them too.
         for await event in events {
-            gate.progress()   // the loop turned
             switch event {
             case .timer, .runNow:
                 if case .runNow = event { log.notice("SIGUSR1: sync requested\(trigger.running ? "; one more cycle will follow the running one" : "")") }

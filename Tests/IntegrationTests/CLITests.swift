@@ -26,12 +26,13 @@ import TestSupport
         let remoteBase: String
         let configPath: String
 
-        init(_ name: String, delayMinutes: Double = 60) async throws {
-            server = try await TestSSHServer.shared()
+        init(_ name: String, delayMinutes: Double = 60, server: TestSSHServer? = nil) async throws {
+            if let server { self.server = server } else { self.server = try await TestSSHServer.shared() }
             source = try TemporaryDirectory(prefix: "dms-cli-src")
             state = try TemporaryDirectory(prefix: "dms-cli-state")
-            remoteBase = try server.makeRemoteBase(name: name)
+            remoteBase = try self.server.makeRemoteBase(name: name)
             configPath = state.path + "/config.json"
+            let server = self.server
             let config: [String: Any] = [
                 "local": ["media_roots": [source.path], "min_file_age_seconds": 0],
                 "destinations": [["type": "nas", "host": server.host, "port": server.port, "user": server.user,
