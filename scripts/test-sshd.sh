@@ -4,6 +4,11 @@
 #   scripts/test-sshd.sh start DIR   start (or reuse) the sshd whose state lives in DIR; prints env lines
 #   scripts/test-sshd.sh stop DIR    stop it (TERM, then KILL after a bound); also drops its open sessions
 #   scripts/test-sshd.sh env DIR     print the env lines of the running sshd in DIR
+#   scripts/test-sshd.sh reap        stop the sshds under /tmp/*/ whose owner process has ended
+#
+# With DMS_SSHD_OWNER_PID set, `start` records that pid as the server's owner (DIR/owner.pid): the
+# test harness does so for a test's private server, so that one left behind by a test process that
+# crashed before stopping it is stopped by the next `reap` (scripts/test.sh and the harness run it).
 #
 # The env lines are shell-sourceable:
 #   DMS_SSH_HOST=127.0.0.1 DMS_SSH_PORT=… DMS_SSH_USER=dms-nas DMS_SSH_KEY=… DMS_SSH_KNOWN_HOSTS=… DMS_SSHD_PID=…
@@ -22,16 +27,19 @@ readonly STOP_DEADLINE_S=5             # from SIGTERM to SIGKILL
 die() { echo "test-sshd: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: $0 start|stop|env DIR" >&2
+    echo "usage: $0 start|stop|env DIR | $0 reap" >&2
     exit 2
 }
 
-[[ $# -eq 2 ]] || usage
-cmd=$1
-dir=$2
-[[ -n "$dir" ]] || usage
-# One spelling per directory: the pid check matches sshd's command line against this path.
-dir=$(realpath -m -- "$dir")
+cmd=${1:-}
+if [[ "$cmd" == reap ]]; then
+    [[ $# -eq 1 ]] || usage
+    dir=
+else
+    [[ $# -eq 2 && -n "$2" ]] || usage
+    # One spelling per directory: the pid check matches sshd's command line against this path.
+    dir=$(realpath -m -- "$2")
+fi
 
 config="$dir/sshd_config"
 pidfile="$dir/sshd.pid"
@@ -233,6 +241,9 @@ spawn_and_wait() {
 cmd_start() {
     require_root
     local port pid attempt
+    if [[ -n "${DMS_SSHD_OWNER_PID:-}" ]]; then
+        echo "$DMS_SSHD_OWNER_PID" >"$dir/owner.pid"
+    fi
     # Reuse: a live sshd of DIR that still answers logins.
     if pid=$(live_pid) && port=$(configured_port) && [[ -n "$port" ]] && try_login "$port"; then
         print_env "$port" "$pid"
@@ -263,6 +274,19 @@ cmd_stop() {
     rm -f "$pidfile"
 }
 
+# Stop each sshd whose owner has ended; its state folder is left for whoever made it.
+cmd_reap() {
+    local owner_file owner
+    for owner_file in /tmp/*/owner.pid; do
+        [[ -f "$owner_file" ]] || continue
+        owner=$(<"$owner_file")
+        if [[ "$owner" =~ ^[0-9]+$ ]] && alive "$owner"; then
+            continue
+        fi
+        "$0" stop "$(dirname "$owner_file")" && rm -f -- "$owner_file"
+    done
+}
+
 cmd_env() {
     local pid port
     pid=$(live_pid) || die "no running sshd in $dir (run: $0 start $dir)"
@@ -280,5 +304,6 @@ case "$cmd" in
         "cmd_$cmd"
         ;;
     env) cmd_env ;;
+    reap) cmd_reap ;;
     *) usage ;;
 esac

@@ -14,6 +14,8 @@ cd "$repo"
 
 stop_shared_sshd() {
     scripts/test-sshd.sh stop /tmp/dms-test-sshd || echo "test.sh: could not stop the test sshd" >&2
+    # Private servers of tests whose process ended without stopping them (a crash).
+    scripts/test-sshd.sh reap || echo "test.sh: could not reap private test sshds" >&2
 }
 trap stop_shared_sshd EXIT
 

@@ -11,13 +11,9 @@ extension FilePath {
     /// The path's raw bytes, without a terminating NUL.
     public var bytes: [UInt8] {
         withPlatformString { cString in
-            var out = [UInt8]()
-            var pointer = cString
-            while pointer.pointee != 0 {
-                out.append(UInt8(bitPattern: pointer.pointee))
-                pointer += 1
-            }
-            return out
+            var length = 0
+            while cString[length] != 0 { length += 1 }
+            return cString.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
         }
     }
 

@@ -184,10 +184,11 @@ public struct SyncEngine: Sendable {
     /// Per destination (same order as `destinations`): the files it does not hold yet.
     func plan(_ report: Discovery.Report) throws -> [[TransferItem]] {
         var nextID = 0
-        return try destinations.map { destination in
+        let holders = try store.destinationsHolding(report.eligible.map { ($0.path, $0.identity) }, among: destinationNames)
+        return destinations.map { destination in
             var items: [TransferItem] = []
-            for candidate in report.eligible {
-                if try store.destinationsHolding(candidate.path, identity: candidate.identity, among: [destination.name]).contains(destination.name) { continue }
+            for (candidate, held) in zip(report.eligible, holders) {
+                if held.contains(destination.name) { continue }
                 let day = layout.day(forName: candidate.name, mtimeNanoseconds: candidate.identity.mtimeNanoseconds)
                 items.append(TransferItem(id: nextID, localPath: candidate.path, identity: candidate.identity,
                                           remoteDirectory: day.description, remoteName: candidate.name))

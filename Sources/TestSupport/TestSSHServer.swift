@@ -31,11 +31,15 @@ public struct TestSSHServer: Sendable {
     private static let sharedServer = Mutex<Task<TestSSHServer, any Error>?>(nil)
 
     /// The server shared by the whole test process: started on first use (or reused if one from an
-    /// earlier run still answers logins); concurrent callers all get the same one.
+    /// earlier run still answers logins); concurrent callers all get the same one. Starting it also
+    /// stops private servers left behind by test processes that ended without stopping them.
     public static func shared() async throws -> TestSSHServer {
         let task = sharedServer.withLock { started in
             if let started { return started }
-            let task = Task { try await start(stateDirectory: sharedStateDirectory) }
+            let task = Task {
+                _ = try await runScript(["reap"])
+                return try await start(stateDirectory: sharedStateDirectory, owned: false)
+            }
             started = task
             return task
         }
@@ -45,16 +49,19 @@ public struct TestSSHServer: Sendable {
     /// A server of the caller's own, with its state in `privateDirectory` (absolute; created if
     /// missing, e.g. a ``TemporaryDirectory``; the script makes it mode 0755 so that sshd can read
     /// the authorized keys as the remote user). Stop it with ``stop()``.
+    ///
+    /// The server records this process as its owner: if the process ends without stopping it (a
+    /// crash), the next `scripts/test-sshd.sh reap` stops it, as long as the folder is in /tmp.
     public static func start(privateDirectory: String) async throws -> TestSSHServer {
         precondition(privateDirectory.hasPrefix("/"), "privateDirectory must be absolute")
         precondition(privateDirectory != sharedStateDirectory, "that is the shared server's directory")
-        return try await start(stateDirectory: privateDirectory)
+        return try await start(stateDirectory: privateDirectory, owned: true)
     }
 
     /// Stops the server (SIGTERM, SIGKILL after a bound) and drops its open connections.
     /// Never call this on the shared server.
     public func stop() async throws {
-        _ = try await Self.runScript("stop", stateDirectory)
+        _ = try await Self.runScript(["stop", stateDirectory])
     }
 
     /// The ssh client options that log in to this server, as dji-media-sync and rsync use them.
@@ -109,13 +116,14 @@ public struct TestSSHServer: Sendable {
 
     // MARK: - Starting
 
-    private static func start(stateDirectory: String) async throws -> TestSSHServer {
+    private static func start(stateDirectory: String, owned: Bool) async throws -> TestSSHServer {
         guard access(sshdPath, X_OK) == 0 else {
             throw TestSupportError(
                 "openssh-server is not installed (\(sshdPath) is missing); the tests need a real sshd: "
                     + "run scripts/install-deps.sh as root")
         }
-        let output = try await runScript("start", stateDirectory)
+        let output = try await runScript(
+            ["start", stateDirectory], ownerPID: owned ? getpid() : nil)
         var values: [String: String] = [:]
         for line in output.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
@@ -136,20 +144,24 @@ public struct TestSSHServer: Sendable {
             pid: pid, stateDirectory: stateDirectory)
     }
 
-    /// Runs `scripts/test-sshd.sh <command> <directory>`; returns its standard output, or throws
-    /// with its exit status and standard error.
-    private static func runScript(_ command: String, _ directory: String) async throws -> String {
+    /// Runs `scripts/test-sshd.sh <arguments>`; returns its standard output, or throws with its
+    /// exit status and standard error.
+    private static func runScript(_ arguments: [String], ownerPID: pid_t? = nil) async throws -> String {
         let script = try repositoryRoot() + "/scripts/test-sshd.sh"
+        let environment: Environment = ownerPID.map {
+            .inherit.updating(["DMS_SSHD_OWNER_PID": String($0)])
+        } ?? .inherit
         let result = try await Subprocess.run(
             .path(FilePath(script)),
-            arguments: [command, directory],
+            arguments: Arguments(arguments),
+            environment: environment,
             output: .string(limit: 1 << 20),
             error: .string(limit: 1 << 20)
         )
         guard result.terminationStatus.isSuccess else {
             throw TestSupportError(
-                "\(script) \(command) \(directory) failed (\(result.terminationStatus)):\n"
-                    + (result.standardError))
+                "\(script) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)):\n"
+                    + result.standardError)
         }
         return result.standardOutput
     }
