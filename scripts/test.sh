@@ -3,17 +3,21 @@
 #
 #   scripts/test.sh [extra swift test arguments, e.g. --filter SSHDHarnessTests]
 #
-# Run as root on Debian 12 (the tests start a private sshd and create its user). The shared test
-# sshd (/tmp/dms-test-sshd, started by the tests on first use) is stopped when this script ends,
-# whatever the outcome. DMS_SCRATCH_PATH picks the swift build scratch path (default .build).
+# Run as root on Debian 12 (the tests start a private sshd and create its user). The tests' shared
+# sshd (TestSSHServer.shared(), started on first use) gets a state folder of this run's own,
+# DMS_TEST_SSHD_DIR, and is stopped when this script ends, whatever the outcome: a run beside this
+# one (another checkout, a plain `swift test` using /tmp/dms-test-sshd) keeps its own server.
+# DMS_SCRATCH_PATH picks the swift build scratch path (default .build).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scratch=${DMS_SCRATCH_PATH:-.build}
 cd "$repo"
 
+export DMS_TEST_SSHD_DIR="/tmp/dms-test-sshd-run.$$"
 stop_shared_sshd() {
-    scripts/test-sshd.sh stop /tmp/dms-test-sshd || echo "test.sh: could not stop the test sshd" >&2
+    scripts/test-sshd.sh stop "$DMS_TEST_SSHD_DIR" || echo "test.sh: could not stop the test sshd" >&2
+    rm -rf -- "$DMS_TEST_SSHD_DIR"
     # Private servers of tests whose process ended without stopping them (a crash).
     scripts/test-sshd.sh reap || echo "test.sh: could not reap private test sshds" >&2
 }

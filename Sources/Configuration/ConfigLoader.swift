@@ -43,6 +43,13 @@ public enum ConfigLoader {
         Section(name: "logging",
                 keys: ["level"],
                 requiredKeys: []),
+        Section(name: "retry_policy",
+                keys: ["base_delay_seconds", "max_delay_seconds", "max_attempts", "jitter_fraction"],
+                requiredKeys: []),
+        Section(name: "storage_management",
+                keys: ["enable_space_check", "min_free_space_gb", "enable_retention", "cleanup_strategy",
+                       "preserve_recent_days", "extensions"],
+                requiredKeys: []),
     ]
 
     /// The keys of the top-level object: the section names.

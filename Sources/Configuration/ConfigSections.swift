@@ -13,6 +13,8 @@ extension ConfigReader {
         var schedule = Config.Schedule()
         var state = Config.State()
         var logging = Config.Logging()
+        var retryPolicy = Config.RetryPolicy()
+        var storage = Config.StorageManagement()
         for key in top.orderedKeys {
             let (value, path) = try entry(top, key)
             switch key {
@@ -24,13 +26,65 @@ extension ConfigReader {
             case "schedule": schedule = try readSchedule(value, path)
             case "state": state = try readState(value, path)
             case "logging": logging = try readLogging(value, path)
+            case "retry_policy": retryPolicy = try readRetryPolicy(value, path)
+            case "storage_management": storage = try readStorageManagement(value, path)
             default: unhandled(key)
             }
         }
         guard let local else { throw missing(.root.appending("local"), Self.localExpected) }
         guard let destinations else { throw missing(.root.appending("destinations"), Self.destinationsExpected) }
-        return Config(local: local, destinations: destinations, integrity: integrity, deletePolicy: deletePolicy,
-                      concurrency: concurrency, schedule: schedule, state: state, logging: logging)
+        var config = Config(local: local, destinations: destinations, integrity: integrity, deletePolicy: deletePolicy,
+                            concurrency: concurrency, schedule: schedule, state: state, logging: logging)
+        config.retryPolicy = retryPolicy
+        config.storageManagement = storage
+        return config
+    }
+
+    func readRetryPolicy(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.RetryPolicy {
+        let object = try section(value, path, "retry_policy")
+        var policy = Config.RetryPolicy()
+        for key in object.orderedKeys {
+            let (value, path) = try entry(object, key)
+            switch key {
+            case "base_delay_seconds": policy.baseDelaySeconds = try seconds(value, path, zeroAllowed: true)
+            case "max_delay_seconds": policy.maxDelaySeconds = try seconds(value, path, zeroAllowed: true)
+            case "max_attempts": policy.maxAttempts = try integer(value, path, 1...1000)
+            case "jitter_fraction": policy.jitterFraction = try number(value, path, unit: "fraction", minimum: 0, minimumAllowed: true, maximum: 1)
+            default: unhandled(key)
+            }
+        }
+        if policy.maxDelaySeconds < policy.baseDelaySeconds {
+            throw error(.outOfRange, path.appending("max_delay_seconds"),
+                        expected: "at least base_delay_seconds (\(JSONText.number(policy.baseDelaySeconds)))",
+                        found: JSONText.number(policy.maxDelaySeconds))
+        }
+        return policy
+    }
+
+    func readStorageManagement(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.StorageManagement {
+        let object = try section(value, path, "storage_management")
+        var storage = Config.StorageManagement()
+        for key in object.orderedKeys {
+            let (value, path) = try entry(object, key)
+            switch key {
+            case "enable_space_check": storage.enableSpaceCheck = try bool(value, path)
+            case "min_free_space_gb": storage.minFreeSpaceGB = try number(value, path, unit: "GB", minimum: 0, minimumAllowed: true, maximum: 1_000_000)
+            case "enable_retention": storage.enableRetention = try bool(value, path)
+            case "cleanup_strategy": storage.cleanupStrategy = try choice(value, path, ["oldest_first"])
+            case "preserve_recent_days": storage.preserveRecentDays = try number(value, path, unit: "days", minimum: 0, minimumAllowed: true, maximum: 36500)
+            case "extensions":
+                guard case .array(let items) = value else { throw wrongType(path, "an array of file extensions", value) }
+                var out: [String] = []
+                for (i, item) in items.enumerated() {
+                    var ext = try string(item, path.appending(index: i), "an extension such as \"jpg\"").lowercased()
+                    if ext.hasPrefix(".") { ext.removeFirst() }
+                    if !out.contains(ext) { out.append(ext) }
+                }
+                storage.extensions = out
+            default: unhandled(key)
+            }
+        }
+        return storage
     }
 
     func section(_ value: JSONValue, _ path: ConfigKeyPath, _ name: String,

@@ -12,6 +12,8 @@ public struct MediaSyncConfig: Sendable, Equatable {
     public var schedule: Schedule                  // "schedule"
     public var state: State                        // "state"
     public var logging: Logging                    // "logging"
+    public var retryPolicy: RetryPolicy = .init()  // "retry_policy"
+    public var storageManagement: StorageManagement = .init() // "storage_management"
 
     public init(local: Local, destinations: [Destination], integrity: IntegrityChecks = .init(),
                 deletePolicy: DeletePolicy = .init(), concurrency: ConcurrencyControl = .init(),
@@ -126,6 +128,36 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var directory: String = "/var/lib/dji-media-sync"
         /// Holds the ssh control sockets; keep the path short (unix sockets: 108 bytes).
         public var runtimeDirectory: String = "/run/dji-media-sync" // "runtime_directory"
+        public init() {}
+    }
+
+    /// "retry_policy": per file, exponential backoff with jitter; persisted across restarts.
+    public struct RetryPolicy: Sendable, Equatable {
+        /// Wait after the first failure; doubles with each further failure ...
+        public var baseDelaySeconds: Double = 60         // "base_delay_seconds"
+        /// ... up to this.
+        public var maxDelaySeconds: Double = 3600        // "max_delay_seconds"
+        /// After this many failed attempts a file is quarantined (permanent errors at once).
+        public var maxAttempts: Int = 10                 // "max_attempts"
+        /// Each wait is randomly shortened or lengthened by up to this fraction.
+        public var jitterFraction: Double = 0.2          // "jitter_fraction"
+        public init() {}
+    }
+
+    /// "storage_management": free space on the destination, and retention of old copies.
+    public struct StorageManagement: Sendable, Equatable {
+        /// Check the destination's free space before each cycle's transfers.
+        public var enableSpaceCheck: Bool = true         // "enable_space_check"
+        /// Keep at least this much free on the destination (decimal GB).
+        public var minFreeSpaceGB: Double = 10           // "min_free_space_gb"
+        /// When short of space, delete the oldest copies this daemon placed (never anything else).
+        public var enableRetention: Bool = false         // "enable_retention"
+        /// Only "oldest_first".
+        public var cleanupStrategy: String = "oldest_first" // "cleanup_strategy"
+        /// Copies younger than this are never deleted by retention.
+        public var preserveRecentDays: Double = 30       // "preserve_recent_days"
+        /// Retention deletes only these extensions (lower-case, no dot); empty: all media.
+        public var extensions: [String] = []
         public init() {}
     }
 

@@ -17,6 +17,10 @@ public struct CycleSummary: Sendable {
     public var deleted = 0
     public var kept = 0
     public var deleteChecksFailed = 0
+    /// Files not tried this cycle: waiting for their next attempt (backoff) or quarantined.
+    public var deferred = 0
+    /// Files quarantined during this cycle.
+    public var quarantined = 0
     public var unavailableDestinations: [String] = []
     public var messages: [String] = []
 

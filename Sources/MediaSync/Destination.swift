@@ -10,6 +10,8 @@ public protocol Destination: Sendable {
     var name: String { get }
     /// Human description for logs and status ("dms-nas@127.0.0.1:/volume1/dji").
     var displayName: String { get }
+    /// Changes whenever the destination's settings change (releases quarantined files).
+    var configurationFingerprint: String { get }
     /// Connects (and reclaims temp files a crashed run left, using `journal`). The session reports
     /// liveness to `progress` (heartbeats) for as long as it lives.
     func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession
@@ -131,6 +133,18 @@ public struct DestinationError: Error, Sendable, CustomStringConvertible {
         case verificationFailed // checksums differ
         case cancelled          // stopping
         case misconfigured      // base path missing, no sha256 tool
+
+        /// The connection dropped or stalled: worth reconnecting (with backoff) within the cycle.
+        public var isConnectionLoss: Bool { self == .unreachable || self == .timeout }
+
+        /// A problem of this file (retried with backoff, then quarantined), as opposed to one of
+        /// the whole destination.
+        public var isPerFile: Bool {
+            switch self {
+            case .transient, .permanent, .verificationFailed: true
+            case .unreachable, .timeout, .hostKey, .authentication, .destinationFull, .cancelled, .misconfigured: false
+            }
+        }
     }
 
     public let kind: Kind

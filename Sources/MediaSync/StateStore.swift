@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import GRDB
 import Hashing
@@ -7,6 +8,8 @@ import SystemPackage
 /// The daemon's memory, in SQLite (WAL): the ledger of copies, the delayed-delete queue, cycle
 /// history and the journal of temp names in flight. Every change is one transaction, so the state
 /// survives kill -9 at any instant. Paths are stored as BLOBs (exact bytes) with a display copy.
+public typealias RetryPolicy = MediaSyncConfig.RetryPolicy
+
 public final class StateStore: TempJournal, Sendable {
     private let db: DatabaseQueue
     public let path: FilePath
@@ -90,6 +93,27 @@ public final class StateStore: TempJournal, Sendable {
                     path BLOB NOT NULL,
                     recorded_at REAL NOT NULL,
                     PRIMARY KEY (destination, path)
+                );
+                """)
+        }
+        m.registerMigration("v2: per-file retries") { db in
+            try db.execute(sql: """
+                CREATE TABLE file_failures (
+                    destination TEXT NOT NULL,
+                    local_path BLOB NOT NULL,
+                    local_path_text TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    mtime_ns INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    error_kind TEXT NOT NULL,
+                    last_error TEXT NOT NULL,
+                    first_failed_at REAL NOT NULL,
+                    last_failed_at REAL NOT NULL,
+                    next_attempt_at REAL NOT NULL,
+                    quarantined INTEGER NOT NULL DEFAULT 0,
+                    config_fingerprint TEXT NOT NULL,
+                    PRIMARY KEY (destination, local_path, size, mtime_ns, inode)
                 );
                 """)
         }
@@ -181,6 +205,9 @@ public final class StateStore: TempJournal, Sendable {
                             state = 'pending', due_at = excluded.due_at, sha256 = excluded.sha256, finished_at = NULL
                         WHERE delete_queue.state = 'resync'
                         """)
+            let clearFailure = try db.cachedStatement(sql: """
+                DELETE FROM file_failures WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?
+                """)
             let wanted = Set(allDestinations)
             for p in placements {
                 let id = p.item.identity
@@ -189,6 +216,7 @@ public final class StateStore: TempJournal, Sendable {
                                                      Int64(bitPattern: id.inode), Int64(bitPattern: id.device), p.sha256.hex,
                                                      Data(p.remotePath.bytes), p.remotePath.displayString,
                                                      p.alreadyPresent ? "already_present" : "copied", now, now, cycleID])
+                try clearFailure.execute(arguments: [destination, local, id.size, id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
                 // Queued for deletion only once every destination holds this version.
                 let heldEverywhere = try wanted == [destination] || wanted.isSubset(of: Self.holders(db, local, id))
                 if heldEverywhere {
@@ -218,6 +246,97 @@ public final class StateStore: TempJournal, Sendable {
                                            inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
                     sha256: row["sha256"], remotePath: FilePath(bytes: [UInt8](row["remote_path"] as Data)),
                     outcome: row["outcome"], state: row["state"], syncedAt: row["synced_at"])
+    }
+
+    // MARK: retries
+
+    public struct Failure: Sendable, Equatable {
+        public var destination: String
+        public var localPath: FilePath
+        public var attempts: Int
+        public var errorKind: String
+        public var lastError: String
+        public var nextAttemptAt: Double
+        public var quarantined: Bool
+    }
+
+    /// Records a failed attempt and schedules the next one (exponential backoff with jitter), or
+    /// quarantines the file: at once for a permanent error, or after `maxAttempts`.
+    @discardableResult
+    public func recordFailure(destination: String, item: TransferItem, permanent: Bool, kind: String, message: String,
+                              policy: RetryPolicy, fingerprint: String, now: Double = Date().timeIntervalSince1970) throws -> Failure {
+        try db.write { db in
+            let local = Data(item.localPath.bytes)
+            let id = item.identity
+            let previous = try Row.fetchOne(db, sql: """
+                SELECT attempts, config_fingerprint FROM file_failures
+                WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?
+                """, arguments: [destination, local, id.size, id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
+            // A changed destination config starts the count again.
+            let attempts = (previous.map { ($0[1] as String) == fingerprint ? ($0[0] as Int) : 0 } ?? 0) + 1
+            let quarantined = permanent || attempts >= policy.maxAttempts
+            let next = now + policy.delay(afterAttempts: attempts)
+            try db.execute(sql: """
+                INSERT INTO file_failures (destination, local_path, local_path_text, size, mtime_ns, inode, attempts, error_kind,
+                                           last_error, first_failed_at, last_failed_at, next_attempt_at, quarantined, config_fingerprint)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (destination, local_path, size, mtime_ns, inode) DO UPDATE SET
+                    attempts = excluded.attempts, error_kind = excluded.error_kind, last_error = excluded.last_error,
+                    last_failed_at = excluded.last_failed_at, next_attempt_at = excluded.next_attempt_at,
+                    quarantined = excluded.quarantined, config_fingerprint = excluded.config_fingerprint
+                """, arguments: [destination, local, item.localPath.displayString, id.size, id.mtimeNanoseconds,
+                                 Int64(bitPattern: id.inode), attempts, kind, message, now, now, next, quarantined, fingerprint])
+            return Failure(destination: destination, localPath: item.localPath, attempts: attempts, errorKind: kind,
+                           lastError: message, nextAttemptAt: next, quarantined: quarantined)
+        }
+    }
+
+    /// For each file: true when it must not be tried now on `destination` (waiting for its next
+    /// attempt, or quarantined). A quarantine recorded under another destination config is lifted.
+    public func isDeferred(_ files: [(path: FilePath, identity: FileIdentity)], destination: String, fingerprint: String,
+                           now: Double = Date().timeIntervalSince1970) throws -> [Bool] {
+        try db.read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT next_attempt_at, quarantined, config_fingerprint FROM file_failures
+                WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?
+                """)
+            return try files.map { file in
+                guard let row = try Row.fetchOne(statement, arguments: [destination, Data(file.path.bytes), file.identity.size,
+                                                                        file.identity.mtimeNanoseconds, Int64(bitPattern: file.identity.inode)]) else { return false }
+                if (row[2] as String) != fingerprint { return false }
+                return (row[1] as Bool) || (row[0] as Double) > now
+            }
+        }
+    }
+
+    public func failures(quarantinedOnly: Bool = false, limit: Int = 10_000) throws -> [Failure] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM file_failures \(quarantinedOnly ? "WHERE quarantined = 1" : "") ORDER BY last_failed_at DESC LIMIT ?
+                """, arguments: [limit]).map { row in
+                Failure(destination: row["destination"], localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
+                        attempts: row["attempts"], errorKind: row["error_kind"], lastError: row["last_error"],
+                        nextAttemptAt: row["next_attempt_at"], quarantined: row["quarantined"])
+            }
+        }
+    }
+
+    /// `queue retry`: forget failures (all, or of the given local paths) so they are tried at the
+    /// next cycle. Returns how many were released.
+    @discardableResult
+    public func releaseFailures(paths: [FilePath]? = nil) throws -> Int {
+        try db.write { db in
+            if let paths {
+                var n = 0
+                for p in paths {
+                    try db.execute(sql: "DELETE FROM file_failures WHERE local_path = ?", arguments: [Data(p.bytes)])
+                    n += db.changesCount
+                }
+                return n
+            }
+            try db.execute(sql: "DELETE FROM file_failures")
+            return db.changesCount
+        }
     }
 
     // MARK: delete queue

@@ -44,6 +44,10 @@ public struct SyncEngine: Sendable {
 
     var destinationNames: [String] { destinations.map(\.name) }
 
+    /// How often a cycle reconnects after losing the NAS mid-transfer before giving up until the
+    /// next cycle.
+    static let reconnectsPerCycle = 3
+
     public func runCycle(dryRun: Bool = false, observer: any CycleObserver = SilentObserver()) async -> CycleSummary {
         let started = Date().timeIntervalSince1970
         var summary: CycleSummary
@@ -103,13 +107,13 @@ public struct SyncEngine: Sendable {
             return
         }
         var plans: [[TransferItem]]
-        do { plans = try plan(report) } catch {
+        do { (plans, summary.deferred) = try plan(report) } catch {
             summary.messages.append("ledger: \(error)")
             log.error("cannot read the ledger: \(error)")
             return
         }
         let (files, bytes) = Self.size(of: plans)
-        log.info("\(report.eligible.count) complete media files found, \(files) to copy (\(Format.bytes(bytes))), \(report.tooYoung) too recent, \(due.count) due for deletion")
+        log.info("\(report.eligible.count) complete media files found, \(files) to copy (\(Format.bytes(bytes))), \(report.tooYoung) too recent, \(summary.deferred) waiting to be retried, \(due.count) due for deletion")
         if dryRun {
             for (index, items) in plans.enumerated() {
                 for item in items {
@@ -141,34 +145,61 @@ public struct SyncEngine: Sendable {
         if !due.isEmpty, !Task.isCancelled {
             observer.phase("verifying before delete")
             if await processDeleteQueue(&summary, due: due, sessions: sessions, log: log) {
-                do { plans = try plan(report) } catch { summary.messages.append("ledger: \(error)") }
+                do { (plans, summary.deferred) = try plan(report) } catch { summary.messages.append("ledger: \(error)") }
             }
         }
 
         // 4. Transfer, recording every verified copy as soon as its batch is done.
         let (total, totalBytes) = Self.size(of: plans)
         observer.planned(files: total, bytes: totalBytes)
-        for (index, items) in plans.enumerated() where !items.isEmpty {
+        for (index, planned) in plans.enumerated() where !planned.isEmpty {
             guard !Task.isCancelled else { break }
             let destination = destinations[index]
-            guard let session = sessions.first(where: { $0.destination.name == destination.name })?.session else { continue }
+            guard var session = sessions.first(where: { $0.destination.name == destination.name })?.session else { continue }
             observer.phase("syncing to \(destination.name)")
             let collector = ResultCollector()
             let names = destinationNames
             let cycleID = summary.cycleID
+            let fingerprint = destination.configurationFingerprint
             let delay = config.deletePolicy.delayMinutes * 60
-            do {
-                try await session.transfer(items, progress: observer) { results in
-                    let recorded = record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
-                                          delaySeconds: delay, log: log)
-                    observer.filesFinished(results)
-                    await collector.add(recorded)
+            var items = planned
+            var reconnects = 0
+            while !items.isEmpty {
+                do {
+                    try await session.transfer(items, progress: observer) { results in
+                        let recorded = record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
+                                              delaySeconds: delay, fingerprint: fingerprint, log: log)
+                        observer.filesFinished(results)
+                        await collector.add(recorded)
+                    }
+                    break
+                } catch {
+                    // The link dropped mid-transfer: wait (backoff with jitter), reconnect, and go
+                    // on with what is not recorded yet. Nothing is lost: temps are journaled.
+                    if error.kind.isConnectionLoss, reconnects < Self.reconnectsPerCycle, !Task.isCancelled {
+                        reconnects += 1
+                        let wait = config.retryPolicy.delay(afterAttempts: reconnects)
+                        log.warning("connection to \(destination.displayName) lost (\(error)); reconnecting in \(Format.duration(wait)) (attempt \(reconnects) of \(Self.reconnectsPerCycle))",
+                                    metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                        await session.close()
+                        do {
+                            try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                            session = try await destination.connect(journal: store, progress: observer, logger: log)
+                            sessions = sessions.map { $0.destination.name == destination.name ? ($0.destination, session) : $0 }
+                            let remaining = try plan(report).plans[index]
+                            let ids = Set(planned.map(\.localPath))
+                            items = remaining.filter { ids.contains($0.localPath) }
+                            continue
+                        } catch {
+                            log.error("reconnecting to \(destination.displayName) failed: \(error)")
+                        }
+                    }
+                    summary.messages.append("\(destination.name): \(error)")
+                    log.error("transfer to \(destination.displayName) stopped: \(error)",
+                              metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                    if !summary.unavailableDestinations.contains(destination.name) { summary.unavailableDestinations.append(destination.name) }
+                    break
                 }
-            } catch {
-                summary.messages.append("\(destination.name): \(error)")
-                log.error("transfer to \(destination.displayName) stopped: \(error)",
-                          metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
-                if !summary.unavailableDestinations.contains(destination.name) { summary.unavailableDestinations.append(destination.name) }
             }
             let tally = await collector.tally
             summary.filesCopied += tally.copied
@@ -176,19 +207,25 @@ public struct SyncEngine: Sendable {
             summary.bytesCopied += tally.bytes
             summary.failed += tally.failed
             summary.skipped += tally.changed
+            summary.quarantined += tally.quarantined
             summary.messages += tally.messages.prefix(10)
         }
         for entry in sessions { await entry.session.close() }
     }
 
-    /// Per destination (same order as `destinations`): the files it does not hold yet.
-    func plan(_ report: Discovery.Report) throws -> [[TransferItem]] {
+    /// Per destination (same order as `destinations`): the files it does not hold yet and that
+    /// are not waiting for a retry; and how many are waiting.
+    func plan(_ report: Discovery.Report) throws -> (plans: [[TransferItem]], deferred: Int) {
         var nextID = 0
-        let holders = try store.destinationsHolding(report.eligible.map { ($0.path, $0.identity) }, among: destinationNames)
-        return destinations.map { destination in
+        var deferredCount = 0
+        let files = report.eligible.map { ($0.path, $0.identity) }
+        let holders = try store.destinationsHolding(files, among: destinationNames)
+        let plans = try destinations.map { destination in
+            let deferred = try store.isDeferred(files, destination: destination.name, fingerprint: destination.configurationFingerprint)
             var items: [TransferItem] = []
-            for (candidate, held) in zip(report.eligible, holders) {
+            for ((candidate, held), waiting) in zip(zip(report.eligible, holders), deferred) {
                 if held.contains(destination.name) { continue }
+                if waiting { deferredCount += 1; continue }
                 let day = layout.day(forName: candidate.name, mtimeNanoseconds: candidate.identity.mtimeNanoseconds)
                 items.append(TransferItem(id: nextID, localPath: candidate.path, identity: candidate.identity,
                                           remoteDirectory: day.description, remoteName: candidate.name))
@@ -196,6 +233,7 @@ public struct SyncEngine: Sendable {
             }
             return items
         }
+        return (plans, deferredCount)
     }
 
     static func size(of plans: [[TransferItem]]) -> (files: Int, bytes: Int64) {
@@ -203,12 +241,13 @@ public struct SyncEngine: Sendable {
     }
 
     struct Tally: Sendable {
-        var copied = 0, present = 0, failed = 0, changed = 0
+        var copied = 0, present = 0, failed = 0, changed = 0, quarantined = 0
         var bytes: Int64 = 0
         var messages: [String] = []
         static func + (a: Tally, b: Tally) -> Tally {
             Tally(copied: a.copied + b.copied, present: a.present + b.present, failed: a.failed + b.failed,
-                  changed: a.changed + b.changed, bytes: a.bytes + b.bytes, messages: a.messages + b.messages)
+                  changed: a.changed + b.changed, quarantined: a.quarantined + b.quarantined, bytes: a.bytes + b.bytes,
+                  messages: a.messages + b.messages)
         }
     }
 
@@ -219,7 +258,7 @@ public struct SyncEngine: Sendable {
 
     /// Logs each outcome and records the verified copies in one transaction.
     func record(_ results: [TransferResult], destination: String, allDestinations: [String], cycleID: Int64,
-                delaySeconds: Double, log: Logger) -> Tally {
+                delaySeconds: Double, fingerprint: String = "", log: Logger) -> Tally {
         var tally = Tally()
         var placements: [StateStore.Placement] = []
         for result in results {
@@ -256,6 +295,25 @@ public struct SyncEngine: Sendable {
                     "file": "\(file)", "destination": "\(destination)", "error_kind": "\(error.kind.rawValue)",
                     "remote_path": "\(error.remotePath ?? "")",
                 ]))
+                // Failures of the file itself are retried with backoff; failures of the whole
+                // destination (down, full, stopping) do not count against the file.
+                guard error.kind.isPerFile else { continue }
+                do {
+                    let f = try store.recordFailure(destination: destination, item: result.item, permanent: error.kind == .permanent,
+                                                    kind: error.kind.rawValue, message: error.description,
+                                                    policy: config.retryPolicy, fingerprint: fingerprint)
+                    if f.quarantined {
+                        tally.quarantined += 1
+                        log.error("quarantined \(file) after \(f.attempts) failed attempt\(f.attempts == 1 ? "" : "s") (\(error.kind.rawValue)); it is not retried until `dji-media-sync queue retry` or a change of the destination's settings",
+                                  metadata: SyncEvent.fileQuarantined.metadata(["file": "\(file)", "destination": "\(destination)",
+                                                                                "error_kind": "\(error.kind.rawValue)", "attempts": "\(f.attempts)"]))
+                    } else {
+                        log.notice("will retry \(file) in \(Format.duration(max(0, f.nextAttemptAt - Date().timeIntervalSince1970))) (attempt \(f.attempts) of \(config.retryPolicy.maxAttempts))",
+                                   metadata: ["file": "\(file)", "destination": "\(destination)"])
+                    }
+                } catch {
+                    log.error("cannot record the failure of \(file): \(error); it will be retried next cycle")
+                }
             }
         }
         if !placements.isEmpty {

@@ -16,6 +16,7 @@ public enum SyncEvent: String, CaseIterable, Sendable {
     case destinationUnavailable = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c0a"
     case nameConflict = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c0b"
     case tempReclaimed = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c0c"
+    case fileQuarantined = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c0d"
 
     /// Metadata to attach to a log line: `logger.info("...", metadata: SyncEvent.fileSynced.metadata(...))`.
     public func metadata(_ extra: Logger.Metadata = [:]) -> Logger.Metadata {

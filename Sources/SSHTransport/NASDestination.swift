@@ -39,6 +39,10 @@ public struct NASDestination: Destination {
 
     public var name: String { config.name }
 
+    public var configurationFingerprint: String {
+        String(SHA256Hasher.hash(Array("\(config)".utf8)).hex.prefix(16))
+    }
+
     public var displayName: String {
         "\(config.user.map { "\($0)@" } ?? "")\(config.host):\(config.port):\(config.basePath)"
     }
@@ -251,11 +255,20 @@ final class NASSession: DestinationSession {
                             guard index < batches.count, queue.failure.withLock({ $0 }) == nil else { return }
                             do {
                                 let results = try await runBatch(batches[index], progress: progress)
-                                await onResult(results)
+                                // Files cut off by a lost connection are not failures of their own:
+                                // report the rest, and let the caller reconnect for these.
+                                var lost: DestinationError?
+                                let kept = results.filter { result in
+                                    if case let .failed(e) = result.outcome, e.kind.isConnectionLoss { lost = lost ?? e; return false }
+                                    return true
+                                }
+                                if !kept.isEmpty { await onResult(kept) }
+                                if let lost { throw lost }
                             } catch {
                                 let error = (error as? DestinationError) ?? DestinationError(.transient, "\(error)")
-                                // The connection itself failed: report the batch, stop the rest.
-                                await onResult(batches[index].map { TransferResult(item: $0, outcome: .failed(error), bytesSent: 0) })
+                                // The connection itself failed: stop the other workers; the caller
+                                // reconnects or reports the destination unavailable. Files not
+                                // reported are not recorded, and are planned again.
                                 queue.failure.withLock { if $0 == nil { $0 = error } }
                                 return
                             }

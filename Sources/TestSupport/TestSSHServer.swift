@@ -22,8 +22,14 @@ public struct TestSSHServer: Sendable {
     /// The folder holding the server's keys, config, pid file and log (`sshd.log`).
     public let stateDirectory: String
 
-    /// Where the shared server keeps its state; `scripts/test.sh` stops it when the run ends.
-    public static let sharedStateDirectory = "/tmp/dms-test-sshd"
+    /// Where the shared server keeps its state: `$DMS_TEST_SSHD_DIR`, else /tmp/dms-test-sshd (kept
+    /// running between `swift test` runs, so later runs reuse it). `scripts/test.sh` gives each run
+    /// a folder of its own and stops that server when the run ends, so that runs going on side by
+    /// side never stop each other's server.
+    public static var sharedStateDirectory: String {
+        getenv("DMS_TEST_SSHD_DIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+            ?? "/tmp/dms-test-sshd"
+    }
     /// Parent of the folders ``makeRemoteBase(name:)`` creates.
     public static let remoteBaseRoot = "/tmp/dms-test-nas"
     static let sshdPath = "/usr/sbin/sshd"
@@ -117,6 +123,9 @@ public struct TestSSHServer: Sendable {
     // MARK: - Starting
 
     private static func start(stateDirectory: String, owned: Bool) async throws -> TestSSHServer {
+        // Tests write to ssh pipes: when a server goes away, that must be EPIPE, not a process
+        // killed by SIGPIPE without a word (what dji-media-sync itself does at start-up).
+        LocalFS.ignoreSIGPIPE()
         guard access(sshdPath, X_OK) == 0 else {
             throw TestSupportError(
                 "openssh-server is not installed (\(sshdPath) is missing); the tests need a real sshd: "

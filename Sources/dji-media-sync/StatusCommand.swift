@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import LocalFS
 import MediaSync
+import SystemPackage
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the last cycles, the delete queue and the ledger.")
@@ -40,8 +42,26 @@ struct StatusCommand: AsyncParsableCommand {
 }
 
 struct QueueCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue", abstract: "The delayed-delete queue.",
-                                                    subcommands: [List.self])
+    static let configuration = CommandConfiguration(commandName: "queue", abstract: "The delayed-delete queue and files waiting to be retried.",
+                                                    subcommands: [List.self, Retry.self])
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "retry",
+                                                        abstract: "Release quarantined files (and files waiting for their next attempt) so the next cycle tries them.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: .long, help: "Release every file.") var all = false
+        @Argument(help: "Local paths of the files to release.") var paths: [String] = []
+
+        func validate() throws {
+            if all == !paths.isEmpty { throw ValidationError("give --all or one or more local paths") }
+        }
+
+        func run() async throws {
+            let runtime = try Runtime.make(configPath: global.config)
+            let released = try runtime.store.releaseFailures(paths: all ? nil : paths.map { FilePath($0) })
+            print("released \(released) file\(released == 1 ? "" : "s"); they are tried at the next cycle (sync now: systemctl kill -s SIGUSR1 --kill-who=main dji-media-sync)")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List sources waiting for deletion.")
@@ -53,6 +73,11 @@ struct QueueCommand: AsyncParsableCommand {
             let states = all ? ["pending", "deleted", "kept", "gone", "changed", "resync"] : ["pending"]
             let entries = try runtime.store.deleteQueue(states: states, limit: 10_000)
             let formatter = ISO8601DateFormatter()
+            let failures = try runtime.store.failures()
+            for f in failures {
+                let next = f.quarantined ? "quarantined (dji-media-sync queue retry)" : "retry after \(formatter.string(from: Date(timeIntervalSince1970: f.nextAttemptAt)))"
+                print("failed\t\(f.destination)\t\(f.attempts) attempts\t\(next)\t\(f.localPath.displayString)\t(\(f.errorKind): \(f.lastError.prefix(200)))")
+            }
             if entries.isEmpty { print("the delete queue is empty") }
             for e in entries {
                 let due = formatter.string(from: Date(timeIntervalSince1970: e.dueAt))

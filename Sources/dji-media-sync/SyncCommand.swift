@@ -57,7 +57,8 @@ struct SyncCommand: AsyncParsableCommand {
         lines.append("  copied:          \(s.filesCopied) files, \(Format.bytes(s.bytesCopied)) (\(Format.rate(s.throughputBytesPerSecond)))")
         lines.append("  already there:   \(s.filesAlreadyPresent)")
         lines.append("  skipped:         \(s.skipped) (too recent or still changing; retried next cycle)")
-        lines.append("  failed:          \(s.failed)")
+        lines.append("  failed:          \(s.failed)\(s.quarantined > 0 ? " (\(s.quarantined) quarantined: dji-media-sync queue list)" : "")")
+        if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (retried after their backoff; queue list shows when)") }
         lines.append("  sources deleted: \(s.deleted)\(s.kept > 0 ? ", verified and kept: \(s.kept)" : "")")
         if !s.unavailableDestinations.isEmpty { lines.append("  unavailable:     \(s.unavailableDestinations.joined(separator: ", "))") }
         for m in s.messages.prefix(10) { lines.append("  ! \(m)") }

@@ -1,0 +1,98 @@
+import Configuration
+import Foundation
+import Glibc
+import LocalFS
+@testable import MediaSync
+import SSHTransport
+import SystemPackage
+import Testing
+import TestSupport
+
+@Suite struct ResilienceTests {
+    @Test func aPermanentErrorQuarantinesTheFileUntilItIsReleased() async throws {
+        var f = try await NASFixture("quarantine")
+        defer { f.cleanUp() }
+        f.config.retryPolicy.baseDelaySeconds = 0
+        try f.add("DJI_20250101000000_0001_D.JPG", size: 1000)
+        // The day folder exists but belongs to someone else: the NAS user cannot write there.
+        let day = f.remoteBase + "/2025/01/01"
+        try LocalFS.createDirectories(FilePath(day))
+        _ = chmod(f.remoteBase + "/2025", 0o755)
+        _ = chmod(day, 0o755)
+        let first = try await f.cycle()
+        #expect(first.failed == 1)
+        #expect(first.quarantined == 1)
+        #expect(f.logs.contains(.fileQuarantined))
+        #expect(f.logs.messages(.fileFailed).first?.contains("permanent") == true)
+        // Quarantined: not tried again, however often cycles run.
+        let second = try await f.cycle()
+        #expect(second.failed == 0 && second.filesCopied == 0 && second.deferred == 1)
+        // The operator fixes the folder and releases the file.
+        guard let pw = getpwnam(f.server.user) else { Issue.record("no NAS user"); return }
+        _ = chown(f.remoteBase + "/2025", pw.pointee.pw_uid, pw.pointee.pw_gid)
+        _ = chown(day, pw.pointee.pw_uid, pw.pointee.pw_gid)
+        #expect(try f.store().releaseFailures() == 1)
+        let third = try await f.cycle()
+        #expect(third.filesCopied == 1)
+        #expect(try f.store().failures().isEmpty)
+    }
+
+    @Test func aNASThatDiesMidTransferAndComesBackCompletesTheCycleAfterABackoff() async throws {
+        let dir = "/tmp/dms-test-sshd-restart-\(getpid())"
+        let nas = try await TestSSHServer.start(privateDirectory: dir)
+        var f = try await NASFixture("restart", server: nas)
+        defer {
+            f.cleanUp()
+            Task { try? await nas.stop() }
+        }
+        f.config.retryPolicy.baseDelaySeconds = 1
+        f.config.retryPolicy.jitterFraction = 0
+        f.config.concurrency.parallelTransfers = 1
+        f.config.concurrency.batchMaxMegabytes = 64
+        for i in 0..<4 { try f.add("DJI_2025010100000\(i)_000\(i)_V.MP4", size: 60_000_000, seed: UInt64(i)) }
+        let fixture = f
+        let killer = Task {
+            // Once the first batch is streaming, kill the NAS's sshd (listener and sessions) …
+            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file") {
+                (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
+            }
+            let sessions = DaemonProcessTree.descendants(of: nas.pid)
+            kill(nas.pid, SIGKILL)
+            for pid in sessions { kill(pid, SIGKILL) }
+            // … and bring it back on the same port with the same host key.
+            let sshd = Process()
+            sshd.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+            sshd.arguments = ["-f", dir + "/sshd_config", "-E", dir + "/sshd.log"]
+            try sshd.run()
+            sshd.waitUntilExit()
+        }
+        let summary = try await f.cycle()
+        try await killer.value
+        #expect(summary.filesCopied == 4, "\(summary.messages)")
+        #expect(summary.failed == 0)
+        #expect(f.logs.lines.withLock { $0.contains { $0.message.contains("reconnecting in") } })
+        let remote = try f.remoteNames()
+        #expect(remote.count == 4)
+        #expect(!remote.contains { $0.contains(".dms-") }, "no temp file is left behind")
+    }
+}
+
+enum DaemonProcessTree {
+    /// Every process below `pid` (not `pid` itself), from /proc.
+    static func descendants(of pid: Int32) -> [Int32] {
+        var children: [Int32: [Int32]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
+        }
+        var result: [Int32] = []
+        var stack = children[pid] ?? []
+        while let p = stack.popLast() {
+            result.append(p)
+            stack += children[p] ?? []
+        }
+        return result
+    }
+}

@@ -1,0 +1,606 @@
+#!/usr/bin/env bash
+# End-to-end suite of the dji-media-sync unit in a REAL systemd (Debian 12 in systemd-nspawn).
+#
+#   scripts/e2e-systemd.sh
+#
+# Boots a minimal debootstrapped Debian 12 with `systemd-nspawn --boot`, installs the daemon in it
+# with install_daemon.sh, and drives the unit the way an operator does (start, status, journal,
+# SIGUSR1, reload, restart, watchdog, stop, exit 78, uninstall). The NAS is the private test sshd
+# (scripts/test-sshd.sh) on the host's 127.0.0.1: the container shares the host network.
+# Prints one PASS/FAIL line per check and last `e2e-systemd: N passed, M failed`; exits 1 on any
+# failure. Run as root on Debian 12; it calls scripts/install-deps.sh first.
+#
+# Environment:
+#   DMS_E2E_BINARY   a prebuilt dji-media-sync (static Swift stdlib) instead of building one
+#   DMS_E2E_CACHE    where the Debian root is cached (default /var/cache/dms-e2e)
+#   DMS_E2E_MIRROR   Debian mirror for debootstrap (default http://deb.debian.org/debian)
+#   DMS_E2E_LOGS     where the container's console log and journal are kept (default /var/tmp/dms-e2e-logs)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly repo
+readonly SERVICE=dji-media-sync
+readonly CACHE=${DMS_E2E_CACHE:-/var/cache/dms-e2e}
+readonly MIRROR=${DMS_E2E_MIRROR:-http://deb.debian.org/debian}
+readonly LOGS=${DMS_E2E_LOGS:-/var/tmp/dms-e2e-logs}
+readonly SSHD_DIR=/tmp/dms-e2e-sshd
+readonly NAS_ROOT=/tmp/dms-test-nas     # test.sh removes folders here older than an hour
+readonly MEDIA=/data/dji/media          # in the container; the unit's ReadWritePaths=
+readonly CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Run-time packages of the daemon (ldd: libsqlite3, libcrypto, libsystemd, libstdc++; libcurl for
+# the S3 destination), ssh for the NAS, procps for ExecReload's /bin/kill.
+readonly PACKAGES=systemd,dbus,openssh-client,libsqlite3-0,libcurl4,libssl3,libsystemd0,libstdc++6,procps,ca-certificates
+readonly ID_PREFIX=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c   # MediaSync/SyncEvent.swift
+readonly ID_STARTED=${ID_PREFIX}01 ID_FINISHED=${ID_PREFIX}02 ID_SYNCED=${ID_PREFIX}03
+readonly ID_DELETED=${ID_PREFIX}05 ID_RELOADED=${ID_PREFIX}07 ID_REJECTED=${ID_PREFIX}08
+
+t_start=$(date +%s)
+passed=0
+failed=0
+why=""            # reason of the last failed step, set by the helpers
+work=""           # per-run folder (overlay upper/work/merged), removed at exit
+nspawn_pid=""
+pid1=""           # the container's PID 1, as seen from the host
+overlay_mounted=no
+nas_base=""
+stopped_pids=()   # sshd processes SIGSTOPped by the watchdog check; SIGCONT at exit whatever happens
+
+log() { echo "e2e-systemd: $*"; }
+die() { echo "e2e-systemd: $*" >&2; exit 1; }
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${why:+: $why}"; why=""; }
+# check NAME FUNCTION: runs FUNCTION (errexit is off inside a function called from `if`, so every
+# step in it ends with `|| { why=...; return 1; }`).
+check() {
+    local name=$1
+    shift
+    why=""
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+now_s() { date +%s.%N; }
+elapsed_ge() { awk -v a="$1" -v b="$(now_s)" -v d="$2" 'BEGIN { exit !(b - a >= d) }'; }
+# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds; 1 after SECONDS.
+wait_for() {
+    local limit=$1 t0
+    shift
+    t0=$(now_s)
+    until "$@"; do
+        elapsed_ge "$t0" "$limit" && return 1
+        sleep 0.2
+    done
+}
+
+# ct COMMAND...: run COMMAND inside the container (all its namespaces, a clean environment).
+ct() {
+    nsenter -t "$pid1" -a -- /usr/bin/env -i PATH="$CT_PATH" LANG=C.UTF-8 TERM=dumb \
+        SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
+}
+# The container's file system from the host (writes land in the per-run overlay).
+ctpath() { echo "/proc/$pid1/root$1"; }
+
+prop() { ct systemctl show -p "$1" --value "$SERVICE"; }
+is_active() { [[ "$(ct systemctl is-active "$SERVICE" 2>/dev/null || true)" == "$1" ]]; }
+
+# jcount MESSAGE_ID: how many entries of the unit carry it. The output is captured before counting
+# (under pipefail a reader that stops early would make journalctl fail).
+jcount() {
+    local out
+    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o json "MESSAGE_ID=$1") || return 1
+    if [[ -z "$out" ]]; then echo 0; else printf '%s\n' "$out" | wc -l; fi
+}
+count_above() { local n; n=$(jcount "$1") && [[ "$n" -gt "$2" ]]; }
+journal_has() {
+    local out
+    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o cat) || return 1
+    grep -qF -- "$1" <<<"$out"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup: always, whatever failed.
+
+# Cgroups nspawn --keep-unit creates under ours (payload/, supervisor/) stay behind empty when the
+# container is gone (no systemd on the host removes them); rmdir removes only empty ones.
+remove_leftover_cgroups() {
+    local line hierarchy path top base dir
+    while IFS= read -r line; do
+        hierarchy=${line#*:}
+        path=${hierarchy#*:}
+        hierarchy=${hierarchy%%:*}
+        case "$hierarchy" in
+            "") base=/sys/fs/cgroup/unified; [[ -d $base ]] || base=/sys/fs/cgroup ;;
+            name=systemd) base=/sys/fs/cgroup/systemd ;;
+            *) continue ;;
+        esac
+        for top in payload supervisor; do
+            dir="$base${path%/}/$top"
+            [[ -d "$dir" ]] || continue
+            find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+        done
+    done </proc/self/cgroup
+}
+
+descendants() {
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null || true); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
+stop_container() {
+    [[ -n "$nspawn_pid" ]] || return 0
+    if [[ -n "$pid1" ]] && kill -0 "$pid1" 2>/dev/null; then
+        kill -s RTMIN+3 "$pid1" 2>/dev/null || true     # systemd: halt
+    fi
+    if ! wait_for 30 bash -c "! kill -0 $nspawn_pid 2>/dev/null"; then
+        echo "e2e-systemd: the container did not halt within 30 s; killing it" >&2
+        kill -KILL "$nspawn_pid" ${pid1:+"$pid1"} 2>/dev/null || true
+        wait_for 10 bash -c "! kill -0 $nspawn_pid 2>/dev/null" || echo "e2e-systemd: systemd-nspawn $nspawn_pid survived SIGKILL" >&2
+    fi
+    wait "$nspawn_pid" 2>/dev/null || true
+    nspawn_pid=""
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    if [[ ${#stopped_pids[@]} -gt 0 ]]; then kill -CONT "${stopped_pids[@]}" 2>/dev/null; fi
+    if [[ -n "$pid1" ]] && kill -0 "$pid1" 2>/dev/null; then
+        mkdir -p "$LOGS"
+        ct journalctl --no-pager -o short-precise >"$LOGS/journal.txt" 2>&1
+        if [[ $failed -gt 0 ]]; then
+            echo "---- last 60 lines of journalctl -u $SERVICE (full journal: $LOGS/journal.txt) ----"
+            ct journalctl --no-pager -u "$SERVICE" -n 60 -o short-precise
+            echo "----"
+        fi
+    fi
+    stop_container
+    if [[ "$overlay_mounted" == yes ]]; then
+        umount "$work/merged" 2>/dev/null || umount -l "$work/merged"
+    fi
+    [[ -n "$work" ]] && rm -rf --one-file-system -- "$work"
+    remove_leftover_cgroups
+    "$repo/scripts/test-sshd.sh" stop "$SSHD_DIR" >/dev/null || echo "e2e-systemd: could not stop the test sshd" >&2
+    [[ -n "$nas_base" ]] && rm -rf -- "$nas_base"
+    if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; echo "FAIL setup (exit $rc; see above)"; fi
+    echo "e2e-systemd: $passed passed, $failed failed ($(($(date +%s) - t_start)) s)"
+    [[ $failed -eq 0 ]] || exit 1
+    exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Setup
+
+[[ "$(id -u)" -eq 0 ]] || die "must run as root (systemd-nspawn, debootstrap, the test sshd)"
+"$repo/scripts/install-deps.sh"
+
+# One run at a time on this machine: the container's cgroups (payload/, supervisor/ under ours),
+# the sshd folder and the root cache are shared.
+mkdir -p "$CACHE"
+exec 8>"$CACHE/.lock"
+flock -w 1800 8 || die "timed out waiting for another e2e-systemd run ($CACHE/.lock)"
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 1. The binary: release, Swift stdlib linked in (the container has no Swift toolchain).
+if [[ -n "${DMS_E2E_BINARY:-}" ]]; then
+    binary=$DMS_E2E_BINARY
+else
+    log "building dji-media-sync (release, static Swift stdlib, scratch .build-e2e)"
+    (cd "$repo" && swift build -c release --static-swift-stdlib --product "$SERVICE" --scratch-path .build-e2e) \
+        >"/tmp/dms-e2e-build.log" 2>&1 || { tail -n 40 /tmp/dms-e2e-build.log >&2; die "swift build failed (log: /tmp/dms-e2e-build.log)"; }
+    binary="$repo/.build-e2e/release/$SERVICE"
+fi
+[[ -f "$binary" && -x "$binary" ]] || die "not an executable file: $binary"
+libs=$(ldd "$binary") || die "ldd $binary failed"
+if grep -q 'libswift\|libFoundation\|libdispatch\|libBlocksRuntime' <<<"$libs"; then
+    echo "$libs" >&2
+    die "$binary needs Swift runtime libraries (build with --static-swift-stdlib)"
+fi
+
+# 2. The root: debootstrapped once into the cache, named after what it contains. Built in a temp
+#    folder and renamed into place, so an interrupted debootstrap never leaves a root that is reused.
+key=$(printf '%s\n' bookworm minbase "$PACKAGES" | sha256sum | cut -c1-12)
+root="$CACHE/bookworm-$key"
+if [[ ! -d "$root" ]]; then
+    log "debootstrap Debian 12 (minbase + $PACKAGES) into $root"
+    t0=$(date +%s)
+    rm -rf --one-file-system -- "$CACHE"/.bookworm-*.tmp
+    tmp_root=$(mktemp -d "$CACHE/.bookworm-$key.XXXXXX.tmp")
+    if ! debootstrap --variant=minbase --include="$PACKAGES" bookworm "$tmp_root/root" "$MIRROR" \
+        >"$tmp_root/debootstrap.log" 2>&1; then
+        tail -n 30 "$tmp_root/debootstrap.log" >&2
+        cp "$tmp_root/debootstrap.log" /tmp/dms-e2e-debootstrap.log
+        rm -rf --one-file-system -- "$tmp_root"
+        die "debootstrap failed (log: /tmp/dms-e2e-debootstrap.log)"
+    fi
+    # Nothing in the container needs apt's downloads.
+    rm -f "$tmp_root/root/var/cache/apt/archives/"*.deb
+    mv -T -- "$tmp_root/root" "$root"
+    rm -rf --one-file-system -- "$tmp_root"
+    # Roots of an older package list.
+    find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'bookworm-*' ! -path "$root" \
+        -exec rm -rf --one-file-system -- {} +
+    log "root ready in $(($(date +%s) - t0)) s"
+fi
+
+# 3. A writable root for this run: an overlay on the cached root (nothing copied, the cache stays
+#    pristine, the upper layer is thrown away at the end). nspawn's own --overlay cannot replace the
+#    root, and --ephemeral copies the whole tree on ext4; overlayfs is mounted here instead, with a
+#    plain copy as the fallback where overlayfs is unavailable.
+work=$(mktemp -d /var/tmp/dms-e2e.XXXXXX)
+mkdir -p "$work/upper" "$work/ovl" "$work/merged"
+if mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/ovl" "$work/merged" 2>"$work/mount.err"; then
+    overlay_mounted=yes
+else
+    log "overlayfs unavailable ($(cat "$work/mount.err")); copying the root"
+    cp -a --reflink=auto -T -- "$root" "$work/merged"
+fi
+
+# 4. The NAS: the private sshd on the host, and a base folder owned by its user.
+sshd_env=$("$repo/scripts/test-sshd.sh" start "$SSHD_DIR")
+while IFS='=' read -r name value; do
+    case "$name" in DMS_SSH_PORT | DMS_SSH_USER | DMS_SSH_KEY | DMS_SSH_KNOWN_HOSTS | DMS_SSHD_PID) printf -v "$name" '%s' "$value" ;; esac
+done <<<"$sshd_env"
+[[ -n "${DMS_SSH_PORT:-}" && -n "${DMS_SSHD_PID:-}" ]] || die "test-sshd.sh start printed no port/pid: $sshd_env"
+install -d -m 0755 "$NAS_ROOT"
+nas_base=$(mktemp -d "$NAS_ROOT/e2e-XXXXXX")
+chown "$DMS_SSH_USER:$DMS_SSH_USER" "$nas_base"
+chmod 0755 "$nas_base"
+
+# 5. Boot. --register=no --keep-unit: no system bus on this host (plain --boot fails on it). The
+#    container shares the host's network, so the daemon reaches the sshd on 127.0.0.1.
+mkdir -p "$LOGS"
+log "booting the container"
+systemd-nspawn --boot --register=no --keep-unit --quiet --console=read-only \
+    --machine="dms-e2e-$$" -D "$work/merged" --bind-ro="$repo:/e2e/repo" \
+    </dev/null >"$LOGS/console.log" 2>&1 &
+nspawn_pid=$!
+
+find_pid1() {
+    local p
+    for p in $(descendants "$nspawn_pid"); do
+        if grep -qE "^NSpid:[[:space:]]+$p[[:space:]]+1$" "/proc/$p/status" 2>/dev/null; then
+            pid1=$p
+            return 0
+        fi
+    done
+    kill -0 "$nspawn_pid" 2>/dev/null || { why="systemd-nspawn exited (console log: $LOGS/console.log)"; return 2; }
+    return 1
+}
+system_up() {
+    local state
+    kill -0 "$nspawn_pid" 2>/dev/null || return 2
+    state=$(ct systemctl is-system-running 2>/dev/null || true)
+    [[ "$state" == running || "$state" == degraded ]]
+}
+boot() {
+    wait_for 30 find_pid1 || { why=${why:-"no process with NSpid <pid> 1 under systemd-nspawn $nspawn_pid within 30 s"}; return 1; }
+    wait_for 90 system_up || { why="is-system-running: $(ct systemctl is-system-running 2>&1 || true) after 90 s (console log: $LOGS/console.log)"; return 1; }
+    local state
+    state=$(ct systemctl is-system-running 2>/dev/null || true)
+    if [[ "$state" == degraded ]]; then log "container degraded; failed units: $(ct systemctl --failed --plain --no-legend 2>&1 | tr '\n' ' ')"; fi
+}
+t_boot=$(now_s)
+check "boot: systemd in the container reaches running/degraded" boot
+[[ -n "$pid1" ]] && system_up || exit 1
+log "container PID 1 is host pid $pid1 (up in $(awk -v a="$t_boot" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }') s)"
+
+# ---------------------------------------------------------------------------------------------
+# Install inside the container
+
+config_json() { # config_json BASE: the test config
+    cat <<JSON
+{
+  "local": {
+    "media_roots": ["$MEDIA"],
+    "extensions": ["jpg", "dng", "mp4", "srt"],
+    "min_file_age_seconds": 30
+  },
+  "destinations": [
+    {
+      "type": "nas",
+      "name": "nas",
+      "host": "127.0.0.1",
+      "port": $DMS_SSH_PORT,
+      "user": "$DMS_SSH_USER",
+      "identity_file": "/etc/dji-media-sync/id_ed25519",
+      "known_hosts_file": "/etc/dji-media-sync/known_hosts",
+      "base_path": "$1",
+      "connect_timeout_seconds": 10,
+      "server_alive_interval_seconds": 15,
+      "server_alive_count_max": 4
+    }
+  ],
+  "delete_policy": { "delete_sources": true, "delay_minutes": 0 },
+  "concurrency_control": {
+    "lock_file": "/run/dji-media-sync/sync.lock",
+    "stop_timeout_seconds": 10
+  },
+  "schedule": { "interval_minutes": 10 },
+  "state": { "directory": "/var/lib/dji-media-sync", "runtime_directory": "/run/dji-media-sync" },
+  "logging": { "level": "info" }
+}
+JSON
+}
+
+# Sample media: DJI names (the date in the name decides the NAS folder), mtimes two hours old (older
+# than min_file_age_seconds). Their SHA-256 is recorded here before the daemon deletes them.
+declare -A sample_sha=()
+samples=(DJI_20240501120000_0001_D.JPG DJI_20240501120005_0002_D.MP4 DJI_20240501120005_0002_D.SRT DJI_20240502083000_0003_D.DNG)
+install_in_container() {
+    local stage name size=1
+    stage=$(ctpath /e2e/stage)
+    install -d -m 0755 "$stage" || { why="cannot create $stage"; return 1; }
+    install -m 0755 "$binary" "$stage/dji-media-sync" || { why="cannot copy the binary"; return 1; }
+    config_json "$nas_base" >"$stage/config.json"
+    install -d -m 0750 "$(ctpath /etc/dji-media-sync)"
+    install -m 0600 "$DMS_SSH_KEY" "$(ctpath /etc/dji-media-sync/id_ed25519)"
+    install -m 0644 "$DMS_SSH_KNOWN_HOSTS" "$(ctpath /etc/dji-media-sync/known_hosts)"
+    install -d -m 0755 "$(ctpath "$MEDIA")"
+    for name in "${samples[@]}"; do
+        head -c $((size * 317 * 1024 + size)) /dev/urandom >"$(ctpath "$MEDIA/$name")"
+        touch -d '2 hours ago' "$(ctpath "$MEDIA/$name")"
+        sample_sha[$name]=$(sha256sum <"$(ctpath "$MEDIA/$name")" | cut -d' ' -f1)
+        size=$((size * 3))
+    done
+    local out rc=0
+    out=$(ct /e2e/repo/install_daemon.sh --binary /e2e/stage/dji-media-sync --config /e2e/stage/config.json --no-start 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="install_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    [[ "$(ct systemctl is-enabled "$SERVICE" 2>&1)" == enabled ]] || { why="unit not enabled after install"; return 1; }
+    out=$(ct ldd /usr/local/bin/dji-media-sync 2>&1) || { why="ldd in the container failed: $out"; return 1; }
+    ! grep -q 'not found' <<<"$out" || { why="libraries missing in the container: $(grep 'not found' <<<"$out" | tr '\n' ' ')"; return 1; }
+}
+check "install: install_daemon.sh --binary --no-start installs and enables the unit; ldd resolves in the container" install_in_container
+
+# ---------------------------------------------------------------------------------------------
+# a. start, STATUS
+
+status_text() { ct systemctl status --no-pager -l "$SERVICE" 2>&1 || true; }
+status_idle() { grep -qF 'Status: "idle — next cycle' <<<"$(status_text)"; }
+check_a() {
+    local rc=0 out
+    out=$(ct systemctl start "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl start exited $rc: $out"; return 1; }
+    is_active active || { why="is-active: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    wait_for 60 count_above "$ID_FINISHED" 0 || { why="no cycle finished within 60 s"; return 1; }
+    wait_for 15 status_idle || { why="no 'Status: \"idle — next cycle' in systemctl status: $(grep -m1 'Status:' <<<"$(status_text)")"; return 1; }
+    log "  $(grep -m1 'Status:' <<<"$(status_text)" | sed 's/^ *//')"
+}
+check "a. systemctl start → active; systemctl status shows the daemon's STATUS line" check_a
+
+# ---------------------------------------------------------------------------------------------
+# b. journal: MESSAGE_IDs, structured fields; the files on the NAS
+
+check_b_ids() {
+    local id n
+    for id in "$ID_STARTED" "$ID_FINISHED" "$ID_SYNCED"; do
+        n=$(jcount "$id") || { why="journalctl failed"; return 1; }
+        [[ "$n" -gt 0 ]] || { why="no entry with MESSAGE_ID=$id"; return 1; }
+    done
+    n=$(jcount "$ID_SYNCED")
+    [[ "$n" -ge ${#samples[@]} ]] || { why="$n file-synced entries, expected ${#samples[@]}"; return 1; }
+}
+check "b. journalctl -u $SERVICE MESSAGE_ID= cycle started / cycle finished / file synced" check_b_ids
+
+# Each file-synced entry: FILE, REMOTE_PATH, SHA256; the NAS copy (host path = REMOTE_PATH) hashes
+# to SHA256, which is the sample's own hash.
+check_b_fields() {
+    local out rc=0 expected name
+    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o json "MESSAGE_ID=$ID_SYNCED") || { why="journalctl failed"; return 1; }
+    expected=""
+    for name in "${samples[@]}"; do expected+="$MEDIA/$name ${sample_sha[$name]}"$'\n'; done
+    why=$(python3 - "$nas_base" "$expected" 3<<<"$out" <<'PY'
+import hashlib, json, os, sys
+base, expected = sys.argv[1], dict(l.rsplit(" ", 1) for l in sys.argv[2].splitlines() if l)
+seen = {}
+for line in open(3):
+    e = json.loads(line)
+    missing = [k for k in ("FILE", "REMOTE_PATH", "SHA256") if k not in e]
+    if missing:
+        print("file-synced entry without " + ",".join(missing) + ": " + str(e.get("MESSAGE"))); sys.exit(1)
+    seen[e["FILE"]] = (e["REMOTE_PATH"], e["SHA256"])
+for f, sha in expected.items():
+    if f not in seen:
+        print("no file-synced entry with FILE=" + f); sys.exit(1)
+    remote, logged = seen[f]
+    if logged != sha:
+        print(f"{f}: SHA256 field {logged} != the sample's {sha}"); sys.exit(1)
+    if not remote.startswith(base + "/"):
+        print(f"{f}: REMOTE_PATH {remote} is not under {base}"); sys.exit(1)
+    h = hashlib.sha256()
+    try:
+        with open(remote, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""): h.update(chunk)
+    except OSError as err:
+        print(f"{f}: NAS copy {remote}: {err}"); sys.exit(1)
+    if h.hexdigest() != sha:
+        print(f"{f}: NAS copy {remote} hashes to {h.hexdigest()}, expected {sha}"); sys.exit(1)
+PY
+) || rc=$?
+    [[ $rc -eq 0 ]] || return 1
+    why=""
+}
+check "b. journalctl -o json: file-synced entries carry FILE, REMOTE_PATH, SHA256; NAS copies match (sha256)" check_b_fields
+
+sources_gone() {
+    local name
+    for name in "${samples[@]}"; do [[ ! -e "$(ctpath "$MEDIA/$name")" ]] || return 1; done
+}
+
+# ---------------------------------------------------------------------------------------------
+# c. SIGUSR1 = sync now
+
+check_c() {
+    local before finished rc=0 out
+    before=$(jcount "$ID_STARTED") && finished=$(jcount "$ID_FINISHED") || { why="journalctl failed"; return 1; }
+    out=$(ct systemctl kill -s SIGUSR1 --kill-who=main "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl kill exited $rc: $out"; return 1; }
+    wait_for 30 count_above "$ID_STARTED" "$before" || { why="no new 'cycle started' within 30 s ($before before)"; return 1; }
+    wait_for 60 count_above "$ID_FINISHED" "$finished" || { why="the cycle did not finish within 60 s"; return 1; }
+    is_active active || { why="not active after SIGUSR1"; return 1; }
+}
+check "c. systemctl kill -s SIGUSR1 --kill-who=main starts a cycle" check_c
+
+check_deleted() {
+    wait_for 30 sources_gone || { why="sources still in $MEDIA: $(ls "$(ctpath "$MEDIA")" | tr '\n' ' ')"; return 1; }
+    local n
+    n=$(jcount "$ID_DELETED") || { why="journalctl failed"; return 1; }
+    [[ "$n" -ge ${#samples[@]} ]] || { why="$n 'source deleted' entries (MESSAGE_ID=$ID_DELETED), expected ${#samples[@]}"; return 1; }
+}
+check "b. delay_minutes 0: sources deleted after the verified copy (MESSAGE_ID=$ID_DELETED)" check_deleted
+
+# ---------------------------------------------------------------------------------------------
+# d. reload
+
+config_file=/etc/dji-media-sync/media_sync_config.json
+check_d_good() {
+    local before pid rc=0 out
+    before=$(jcount "$ID_RELOADED") || { why="journalctl failed"; return 1; }
+    pid=$(prop MainPID)
+    out=$(ct systemctl reload "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl reload exited $rc: $out"; return 1; }
+    wait_for 20 count_above "$ID_RELOADED" "$before" || { why="no 'configuration reloaded' entry within 20 s"; return 1; }
+    is_active active || { why="not active after reload"; return 1; }
+    [[ "$(prop MainPID)" == "$pid" ]] || { why="MainPID changed on reload"; return 1; }
+}
+check "d. systemctl reload → 'configuration reloaded' (MESSAGE_ID=$ID_RELOADED)" check_d_good
+
+check_d_bad() {
+    local before pid rc=0 out
+    before=$(jcount "$ID_REJECTED") || { why="journalctl failed"; return 1; }
+    pid=$(prop MainPID)
+    cp -p "$(ctpath "$config_file")" "$work/config.good"
+    config_json "$nas_base" | sed 's/"interval_minutes": 10/"interval_minutes": "soon"/' >"$(ctpath "$config_file")"
+    out=$(ct systemctl reload "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl reload exited $rc: $out"; return 1; }
+    wait_for 20 count_above "$ID_REJECTED" "$before" || { why="no 'reload rejected' entry within 20 s"; return 1; }
+    is_active active || { why="not active after a rejected reload: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    [[ "$(prop MainPID)" == "$pid" ]] || { why="MainPID changed on a rejected reload"; return 1; }
+    cp -p "$work/config.good" "$(ctpath "$config_file")"
+    before=$(jcount "$ID_RELOADED")
+    ct systemctl reload "$SERVICE" >/dev/null 2>&1
+    wait_for 20 count_above "$ID_RELOADED" "$before" || { why="the good config was not reloaded again"; return 1; }
+}
+check "d. bad config + reload → rejected (MESSAGE_ID=$ID_REJECTED), service stays active" check_d_bad
+
+# ---------------------------------------------------------------------------------------------
+# e. restart
+
+check_e() {
+    local before rc=0 out after
+    before=$(prop MainPID)
+    out=$(ct systemctl restart "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl restart exited $rc: $out"; return 1; }
+    is_active active || { why="not active after restart"; return 1; }
+    after=$(prop MainPID)
+    [[ "$after" != 0 && "$after" != "$before" ]] || { why="MainPID $before → $after"; return 1; }
+}
+check "e. systemctl restart → new MainPID, active" check_e
+
+# ---------------------------------------------------------------------------------------------
+# f. watchdog: a transfer that stops moving bytes stops the pings; systemd kills and restarts.
+
+temp_on_nas() { [[ -n "$(find "$nas_base" -name '.dms-*' -print -quit 2>/dev/null)" ]]; }
+stop_sshd_sessions() {
+    local pids p changed=yes
+    # Until no new descendant appears (a session may fork while we stop its parent).
+    while [[ "$changed" == yes ]]; do
+        changed=no
+        mapfile -t pids < <(descendants "$DMS_SSHD_PID")
+        for p in "${pids[@]}"; do
+            [[ " ${stopped_pids[*]} " == *" $p "* ]] && continue
+            kill -STOP "$p" 2>/dev/null && stopped_pids+=("$p") && changed=yes
+        done
+    done
+    [[ ${#stopped_pids[@]} -gt 0 ]]
+}
+watchdog_fired() { journal_has "Watchdog timeout"; }
+restarted_since() { # restarted_since NRESTARTS MAINPID
+    [[ "$(prop NRestarts)" -gt "$1" ]] && [[ "$(prop MainPID)" != "$2" ]] && is_active active
+}
+check_f() {
+    local big="$MEDIA/DJI_20240503090000_0009_D.MP4" finished started nrestarts pid rc=0 out size
+    install -d "$(ctpath /etc/systemd/system/$SERVICE.service.d)"
+    printf '[Service]\nWatchdogSec=6s\n' >"$(ctpath "/etc/systemd/system/$SERVICE.service.d/e2e.conf")"
+    ct systemctl daemon-reload || { why="daemon-reload failed"; return 1; }
+    finished=$(jcount "$ID_FINISHED")
+    out=$(ct systemctl restart "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="restart with WatchdogSec=6s exited $rc: $out"; return 1; }
+    [[ "$(prop WatchdogUSec)" == 6s ]] || { why="WatchdogUSec=$(prop WatchdogUSec), expected 6s"; return 1; }
+    wait_for 60 count_above "$ID_FINISHED" "$finished" || { why="the cycle after restart did not finish"; return 1; }
+
+    truncate -s 2G "$(ctpath "$big")" && touch -d '2 hours ago' "$(ctpath "$big")" || { why="cannot create $big"; return 1; }
+    started=$(jcount "$ID_STARTED")
+    nrestarts=$(prop NRestarts)
+    pid=$(prop MainPID)
+    ct systemctl kill -s SIGUSR1 --kill-who=main "$SERVICE" || { why="SIGUSR1 failed"; return 1; }
+    wait_for 30 count_above "$ID_STARTED" "$started" || { why="no cycle started"; return 1; }
+    wait_for 60 temp_on_nas || { why="no .dms-* temp file under $nas_base within 60 s"; return 1; }
+    stop_sshd_sessions || { why="no sshd session process under listener $DMS_SSHD_PID"; return 1; }
+    size=$(find "$nas_base" -name '.dms-*' -printf '%s\n' | sort -n | tail -n1)
+    log "  stopped sshd sessions ${stopped_pids[*]} (temp file at ${size:-?} bytes of 2 GiB)"
+    wait_for 60 watchdog_fired || { why="no 'Watchdog timeout' in journalctl -u $SERVICE within 60 s"; return 1; }
+    # The restarted daemon would copy the 2 GiB file again: take it away while systemd waits RestartSec.
+    rm -f "$(ctpath "$big")"
+    wait_for 60 restarted_since "$nrestarts" "$pid" || { why="not restarted within 60 s: NRestarts=$(prop NRestarts) (was $nrestarts), MainPID=$(prop MainPID) (was $pid), $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    log "  $(ct journalctl -q --no-pager -u "$SERVICE" -o cat | grep -m1 -F 'Watchdog timeout')"
+    log "  Result before restart: $(ct journalctl -q --no-pager -u "$SERVICE" -o cat | grep -m1 -F "Failed with result 'watchdog'" || echo '?')"
+}
+check "f. watchdog: a stalled transfer → 'Watchdog timeout', the service is restarted" check_f
+if [[ ${#stopped_pids[@]} -gt 0 ]]; then kill -CONT "${stopped_pids[@]}" 2>/dev/null || true; stopped_pids=(); fi
+rm -f "$(ctpath "/etc/systemd/system/$SERVICE.service.d/e2e.conf")"
+ct systemctl daemon-reload || true
+
+# ---------------------------------------------------------------------------------------------
+# g. stop → exit 0; config error → 78, no restart loop
+
+check_g_stop() {
+    local rc=0 out
+    is_active active || wait_for 30 is_active active || { why="not active before stop"; return 1; }
+    out=$(ct systemctl stop "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl stop exited $rc: $out"; return 1; }
+    is_active inactive || { why="is-active: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    [[ "$(prop ExecMainStatus)" == 0 ]] || { why="ExecMainStatus=$(prop ExecMainStatus) ExecMainCode=$(prop ExecMainCode)"; return 1; }
+    [[ "$(prop Result)" == success ]] || { why="Result=$(prop Result)"; return 1; }
+}
+check "g. systemctl stop → inactive, ExecMainStatus=0" check_g_stop
+
+unit_failed() { [[ "$(prop ActiveState)" == failed ]]; }
+restarts_climb() { [[ "$(prop NRestarts)" -gt "$1" ]] || ! unit_failed; }
+check_g_78() {
+    local nrestarts rc=0
+    config_json "$nas_base" | sed 's/"interval_minutes": 10/"interval_minutes": "soon"/' >"$(ctpath "$config_file")"
+    nrestarts=$(prop NRestarts)
+    ct systemctl restart "$SERVICE" >/dev/null 2>&1 || rc=$?
+    [[ $rc -ne 0 ]] || { why="systemctl restart succeeded with an invalid config"; return 1; }
+    wait_for 10 unit_failed || { why="ActiveState=$(prop ActiveState) SubState=$(prop SubState), expected failed"; return 1; }
+    [[ "$(prop ExecMainStatus)" == 78 ]] || { why="ExecMainStatus=$(prop ExecMainStatus), expected 78"; return 1; }
+    # 'failed' (not 'activating (auto-restart)') already means no restart is scheduled; watch for
+    # RestartSec=10 plus a margin to see it stay that way.
+    if wait_for 13 restarts_climb "$nrestarts"; then
+        why="restarted: NRestarts $nrestarts → $(prop NRestarts), ActiveState=$(prop ActiveState)"
+        return 1
+    fi
+    cp -p "$work/config.good" "$(ctpath "$config_file")"
+}
+check "g. invalid config: systemctl restart → failed, ExecMainStatus=78, NRestarts does not climb" check_g_78
+
+# ---------------------------------------------------------------------------------------------
+# h. uninstall
+
+check_h() {
+    local rc=0 out f
+    out=$(ct /e2e/repo/uninstall_daemon.sh 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="uninstall_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    for f in /etc/systemd/system/$SERVICE.service /usr/local/bin/$SERVICE; do
+        [[ ! -e "$(ctpath "$f")" ]] || { why="$f still there"; return 1; }
+    done
+    [[ "$(prop LoadState)" == not-found ]] || { why="LoadState=$(prop LoadState) after uninstall"; return 1; }
+    for f in "$config_file" /etc/dji-media-sync/id_ed25519 /var/lib/dji-media-sync/state.sqlite; do
+        [[ -s "$(ctpath "$f")" ]] || { why="$f was removed"; return 1; }
+    done
+}
+check "h. uninstall_daemon.sh removes unit and binary, keeps config and state" check_h
