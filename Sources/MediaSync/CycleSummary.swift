@@ -21,6 +21,10 @@ public struct CycleSummary: Sendable {
     public var deferred = 0
     /// Files quarantined during this cycle.
     public var quarantined = 0
+    /// Files kept back because the destination is short of space (they wait; sources are kept).
+    public var waitingForSpace = 0
+    /// Copies removed from the destination by retention.
+    public var retentionRemoved = 0
     public var unavailableDestinations: [String] = []
     public var messages: [String] = []
 

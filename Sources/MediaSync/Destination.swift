@@ -24,6 +24,11 @@ public protocol DestinationSession: Sendable {
                   onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError)
     /// Checks copies again (exists, size, and SHA-256 when `mode` says so).
     func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult]
+    /// Free and total bytes where the copies go; nil when the destination cannot tell.
+    func space() async throws(DestinationError) -> DestinationSpace?
+    /// Deletes copies this daemon placed (retention), each only if it still has the recorded
+    /// size (otherwise it is not ours any more and is left alone).
+    func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult]
     func close() async
 }
 
@@ -98,6 +103,21 @@ public struct TransferResult: Sendable {
 }
 
 public enum VerifyMode: String, Sendable { case sha256, size }
+
+public struct DestinationSpace: Sendable, Equatable {
+    public var freeBytes: Int64
+    public var totalBytes: Int64
+    public init(freeBytes: Int64, totalBytes: Int64) { self.freeBytes = freeBytes; self.totalBytes = totalBytes }
+    public var usedFraction: Double { totalBytes > 0 ? Double(totalBytes - freeBytes) / Double(totalBytes) : 0 }
+}
+
+public enum RemovalResult: Sendable, Equatable {
+    case removed
+    case missing
+    /// The file there now has another size: not the copy we placed; left alone.
+    case notOurs(foundSize: Int64)
+    case failed(String)
+}
 
 public struct RemoteCopy: Sendable {
     public let remotePath: FilePath

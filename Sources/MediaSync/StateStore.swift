@@ -248,6 +248,30 @@ public final class StateStore: TempJournal, Sendable {
                     outcome: row["outcome"], state: row["state"], syncedAt: row["synced_at"])
     }
 
+    // MARK: retention
+
+    /// Copies on `destination` that retention may delete, oldest first: placed by this daemon
+    /// ("copied", not "already_present"), still recorded present, older than `olderThanNanoseconds`
+    /// (mtime), and whose local source is gone (deleted after verification, or removed by
+    /// someone) — a copy whose source is still here is never removed.
+    public func retentionCandidates(destination: String, olderThanNanoseconds: Int64, limit: Int = 1000) throws -> [LedgerEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT l.* FROM ledger l
+                WHERE l.destination = ? AND l.outcome = 'copied' AND l.state = 'present' AND l.mtime_ns < ?
+                  AND EXISTS (SELECT 1 FROM delete_queue q
+                              WHERE q.local_path = l.local_path AND q.size = l.size AND q.mtime_ns = l.mtime_ns
+                                AND q.inode = l.inode AND q.state IN ('deleted', 'gone'))
+                ORDER BY l.mtime_ns ASC, l.id ASC LIMIT ?
+                """, arguments: [destination, olderThanNanoseconds, limit]).map(Self.ledgerEntry)
+        }
+    }
+
+    /// A copy removed by retention ("expired") or found replaced by another file ("foreign").
+    public func markCopyRemoved(_ ledgerID: Int64, state: String) throws {
+        try db.write { db in try db.execute(sql: "UPDATE ledger SET state = ? WHERE id = ?", arguments: [state, ledgerID]) }
+    }
+
     // MARK: retries
 
     public struct Failure: Sendable, Equatable {

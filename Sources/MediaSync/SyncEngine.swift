@@ -162,7 +162,7 @@ public struct SyncEngine: Sendable {
             let cycleID = summary.cycleID
             let fingerprint = destination.configurationFingerprint
             let delay = config.deletePolicy.delayMinutes * 60
-            var items = planned
+            var items = await fitToSpace(planned, destination: destination, session: session, summary: &summary, log: log)
             var reconnects = 0
             while !items.isEmpty {
                 do {
@@ -176,6 +176,13 @@ public struct SyncEngine: Sendable {
                 } catch {
                     // The link dropped mid-transfer: wait (backoff with jitter), reconnect, and go
                     // on with what is not recorded yet. Nothing is lost: temps are journaled.
+                    if error.kind == .destinationFull {
+                        summary.messages.append("\(destination.name): full")
+                        log.error("\(destination.displayName) is full (\(error)); no more transfers to it this cycle, sources are kept",
+                                  metadata: SyncEvent.destinationLowSpace.metadata(["destination": "\(destination.name)"]))
+                        summary.waitingForSpace += items.count
+                        break
+                    }
                     if error.kind.isConnectionLoss, reconnects < Self.reconnectsPerCycle, !Task.isCancelled {
                         reconnects += 1
                         let wait = config.retryPolicy.delay(afterAttempts: reconnects)
@@ -211,6 +218,117 @@ public struct SyncEngine: Sendable {
             summary.messages += tally.messages.prefix(10)
         }
         for entry in sessions { await entry.session.close() }
+    }
+
+    // MARK: space
+
+    /// Keeps `storage_management.min_free_space_gb` free on the destination: when the planned
+    /// files would cut into it, runs retention (if enabled); what still does not fit waits for a
+    /// later cycle (oldest files first get the space there is).
+    func fitToSpace(_ items: [TransferItem], destination: any Destination, session: any DestinationSession,
+                    summary: inout CycleSummary, log: Logger) async -> [TransferItem] {
+        let storage = config.storageManagement
+        guard storage.enableSpaceCheck, !items.isEmpty else { return items }
+        let space: DestinationSpace
+        do {
+            guard let s = try await session.space() else { return items }
+            space = s
+        } catch {
+            log.warning("cannot read the free space of \(destination.displayName): \(error); copying anyway")
+            return items
+        }
+        let reserve = Int64(storage.minFreeSpaceGB * 1e9)
+        let pending = items.reduce(Int64(0)) { $0 + $1.identity.size }
+        var budget = space.freeBytes - reserve
+        if budget < pending, storage.enableRetention {
+            budget += await runRetention(destination: destination, session: session, bytesNeeded: pending - budget,
+                                         dryRun: false, summary: &summary, log: log).freed
+        }
+        guard budget < pending else { return items }
+        var fit: [TransferItem] = []
+        for item in items where item.identity.size <= budget {
+            fit.append(item)
+            budget -= item.identity.size
+        }
+        let waiting = items.count - fit.count
+        summary.waitingForSpace += waiting
+        summary.messages.append("\(destination.name): low on space")
+        log.error("\(destination.displayName) has \(Format.bytes(space.freeBytes)) free, reserve \(Format.bytes(reserve)) (storage_management.min_free_space_gb): \(waiting) files wait, their sources are kept\(storage.enableRetention ? "" : "; retention is off (storage_management.enable_retention)")",
+                  metadata: SyncEvent.destinationLowSpace.metadata([
+                    "destination": "\(destination.name)", "free_bytes": "\(space.freeBytes)", "reserve_bytes": "\(reserve)",
+                    "waiting_files": "\(waiting)",
+                  ]))
+        return fit
+    }
+
+    public struct RetentionReport: Sendable {
+        public var freed: Int64 = 0
+        public var removed: [StateStore.LedgerEntry] = []
+    }
+
+    /// Deletes the oldest copies this daemon placed until `bytesNeeded` are freed (see
+    /// `StateStore.retentionCandidates`: never a file it did not write, never a copy whose source
+    /// is still here, never one younger than `preserve_recent_days`).
+    public func runRetention(destination: any Destination, session: any DestinationSession, bytesNeeded: Int64,
+                             dryRun: Bool, summary: inout CycleSummary, log: Logger) async -> RetentionReport {
+        let storage = config.storageManagement
+        var report = RetentionReport()
+        let cutoff = LocalFS.currentTimeNanoseconds() - Int64(storage.preserveRecentDays * 86400 * 1e9)
+        let candidates: [StateStore.LedgerEntry]
+        do { candidates = try store.retentionCandidates(destination: destination.name, olderThanNanoseconds: cutoff) } catch {
+            log.error("retention: cannot read the ledger: \(error)")
+            return report
+        }
+        var chosen: [StateStore.LedgerEntry] = []
+        var planned: Int64 = 0
+        for c in candidates where planned < bytesNeeded {
+            if !storage.extensions.isEmpty {
+                let name = c.remotePath.lastComponent?.extension?.lowercased() ?? ""
+                guard storage.extensions.contains(name) else { continue }
+            }
+            chosen.append(c)
+            planned += c.identity.size
+        }
+        if dryRun {
+            report.removed = chosen
+            report.freed = planned
+            return report
+        }
+        guard !chosen.isEmpty else {
+            log.warning("retention: no copy may be removed from \(destination.displayName) (none older than \(Int(storage.preserveRecentDays)) days whose source is gone)")
+            return report
+        }
+        let copies = chosen.compactMap { c in SHA256Digest(hex: c.sha256).map { RemoteCopy(remotePath: c.remotePath, size: c.identity.size, sha256: $0) } }
+        let results: [RemovalResult]
+        do { results = try await session.removeCopies(copies) } catch {
+            log.error("retention on \(destination.displayName) failed: \(error)")
+            return report
+        }
+        for (entry, result) in zip(chosen, results) {
+            let path = entry.remotePath.displayString
+            do {
+                switch result {
+                case .removed, .missing:
+                    try store.markCopyRemoved(entry.id, state: "expired")
+                    if result == .removed {
+                        report.freed += entry.identity.size
+                        report.removed.append(entry)
+                        summary.retentionRemoved += 1
+                    }
+                    log.notice("retention: removed \(path) from \(destination.name) (\(Format.bytes(entry.identity.size)), oldest first)",
+                               metadata: SyncEvent.retentionDeleted.metadata(["remote_path": "\(path)", "bytes": "\(entry.identity.size)",
+                                                                             "destination": "\(destination.name)"]))
+                case let .notOurs(size):
+                    try store.markCopyRemoved(entry.id, state: "foreign")
+                    log.warning("retention: \(path) now has \(size) bytes, not the \(entry.identity.size) we placed; left alone")
+                case let .failed(why):
+                    log.error("retention: could not remove \(path): \(why)")
+                }
+            } catch {
+                log.error("retention: cannot record the removal of \(path): \(error)")
+            }
+        }
+        return report
     }
 
     /// Per destination (same order as `destinations`): the files it does not hold yet and that

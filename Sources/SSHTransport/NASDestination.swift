@@ -228,6 +228,41 @@ final class NASSession: DestinationSession {
         return results
     }
 
+    // MARK: space and retention
+
+    func space() async throws(DestinationError) -> DestinationSpace? {
+        let lines = try await channel.request(Array("spc\n".utf8), stall: stall, what: "reading free space")
+        // POSIX df -P: filesystem, 1024-blocks, used, available, capacity, mount point.
+        guard let line = lines.last.map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
+        let fields = line.split(whereSeparator: \.isWhitespace)
+        guard fields.count >= 4, let total = Int64(fields[1]), let available = Int64(fields[3]) else { return nil }
+        return DestinationSpace(freeBytes: available * 1024, totalBytes: total * 1024)
+    }
+
+    func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult] {
+        var results: [RemovalResult] = []
+        for chunk in copies.chunked(by: 200) {
+            var script: [UInt8] = []
+            for (i, copy) in chunk.enumerated() {
+                script += Array("rmv \(i) ".utf8) + ShellQuote.quote(copy.remotePath.bytes) + Array(" \(copy.size)\n".utf8)
+            }
+            var byIndex: [Int: [String]] = [:]
+            for line in try await channel.request(script, stall: stall, what: "removing old copies") {
+                let f = String(decoding: line, as: UTF8.self).split(separator: " ").map(String.init)
+                if let i = f.first.flatMap(Int.init) { byIndex[i] = Array(f.dropFirst()) }
+            }
+            for i in chunk.indices.map({ $0 - chunk.startIndex }) {
+                switch byIndex[i]?.first {
+                case "D": results.append(.removed)
+                case "M": results.append(.missing)
+                case "N": results.append(.notOurs(foundSize: Int64(byIndex[i]?.dropFirst().first ?? "") ?? -1))
+                default: results.append(.failed(byIndex[i]?.joined(separator: " ") ?? "no answer"))
+                }
+            }
+        }
+        return results
+    }
+
     // MARK: transfer
 
     func transfer(_ items: [TransferItem], progress: any TransferProgress,
@@ -259,7 +294,11 @@ final class NASSession: DestinationSession {
                                 // report the rest, and let the caller reconnect for these.
                                 var lost: DestinationError?
                                 let kept = results.filter { result in
-                                    if case let .failed(e) = result.outcome, e.kind.isConnectionLoss { lost = lost ?? e; return false }
+                                    // A full NAS stops the whole destination too: no retry storm.
+                                    if case let .failed(e) = result.outcome, e.kind.isConnectionLoss || e.kind == .destinationFull {
+                                        lost = lost ?? e
+                                        return false
+                                    }
                                     return true
                                 }
                                 if !kept.isEmpty { await onResult(kept) }

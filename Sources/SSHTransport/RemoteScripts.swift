@@ -46,6 +46,13 @@ enum RemoteScripts {
               s=$(sz "$2") || { printf '%s U size\\n' "$1"; return; }
               if [ "$3" = size ]; then printf '%s Z %s\\n' "$1" "$s"; else printf '%s H %s %s\\n' "$1" "$s" "$(h1 "$2")"; fi
             }
+            rmv() {
+              if [ ! -f "$2" ]; then printf '%s M\\n' "$1"; return; fi
+              s=$(sz "$2") || { printf '%s F size\\n' "$1"; return; }
+              if [ "$s" != "$3" ]; then printf '%s N %s\\n' "$1" "$s"; return; fi
+              if rm -f -- "$2"; then printf '%s D\\n' "$1"; else printf '%s F rm\\n' "$1"; fi
+            }
+            spc() { df -P -k . | tail -n 1; }
             printf '@@READY %s %s\\n' "$H" "$P"
 
             """.utf8)

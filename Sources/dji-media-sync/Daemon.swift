@@ -266,6 +266,9 @@ struct StatusLine {
                 text += " — last: \(last.shortLine)"
             }
         }
+        if let last, last.waitingForSpace > 0 {
+            text += " — NAS low on space: \(last.waitingForSpace) files wait"
+        }
         if let since = unreachableSince {
             text += " — NAS unreachable since \(Self.clock(since)), retrying"
         }

@@ -1,0 +1,53 @@
+import LocalFS
+import Synchronization
+
+/// A small HTTP client over one libcurl easy handle.
+///
+/// - One handle per client, reused for every request, so consecutive requests to a host share a
+///   connection (and TLS session). Requests run one at a time (the handle sits in a `Mutex`); for
+///   parallel transfers, use one client per worker.
+/// - curl_easy_perform blocks: it runs on a dedicated thread (`LocalFS.runBlocking`), never on the
+///   cooperative pool.
+/// - Bodies stream from a file descriptor range through curl's read callback (never the whole file
+///   in memory); response bodies are kept in memory up to a bound.
+/// - TLS verification is always on. Proxies: see ``HTTPClientConfiguration/Proxy``.
+/// - Cancelling the calling task aborts the transfer (curl's progress callback checks a flag).
+/// - A non-2xx status is a response, not an error; ``HTTPError`` is for requests that got no
+///   complete response.
+public final class HTTPClient: Sendable {
+    public let configuration: HTTPClientConfiguration
+    private let easy: Mutex<CurlEasy>
+
+    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
+        self.configuration = configuration
+        easy = Mutex(CurlEasy())
+    }
+
+    /// Sends `request` and returns the complete response.
+    ///
+    /// - Parameter onBodyBytesSent: called (on the transfer's thread) with each count of body bytes
+    ///   handed to curl; keep it cheap.
+    public func send(_ request: HTTPRequest, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil) async throws(HTTPError) -> HTTPResponse {
+        let cancellation = CancellationFlag()
+        let configuration = self.configuration
+        let result: Result<HTTPResponse, HTTPError>
+        do {
+            result = try await withTaskCancellationHandler {
+                try Task.checkCancellation()
+                return try await runBlocking { [self] in
+                    easy.withLock { handle in
+                        handle.perform(request, configuration: configuration, cancellation: cancellation,
+                                       onBodyBytesSent: onBodyBytesSent)
+                    }
+                }
+            } onCancel: {
+                cancellation.cancel()
+            }
+        } catch {
+            // Only Task.checkCancellation throws here (the blocking body returns a Result).
+            throw HTTPError(kind: .cancelled, message: "cancelled before it started",
+                            method: request.method.rawValue, url: request.url)
+        }
+        return try result.get()
+    }
+}

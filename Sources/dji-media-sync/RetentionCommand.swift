@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import LocalFS
+import MediaSync
+
+struct RetentionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "Free space on the destinations down to storage_management.min_free_space_gb by removing the oldest copies this daemon placed.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .long, help: "List what would be removed; remove nothing.") var dryRun = false
+
+    func run() async throws {
+        let runtime = try Runtime.make(configPath: global.config)
+        let lock: FileLock
+        switch try acquireLock(runtime.config.concurrency.lockFile, wait: false) {
+        case let .acquired(l): lock = l
+        case let .busy(pid):
+            print("A sync cycle is running\(pid.map { " (pid \($0))" } ?? ""); try again when it is done.")
+            throw ExitCode(ExitStatus.lockBusy)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let engine = runtime.engine()
+        var summary = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)
+        let reserve = Int64(runtime.config.storageManagement.minFreeSpaceGB * 1e9)
+        for destination in runtime.destinations {
+            let session = try await destination.connect(journal: runtime.store, progress: NoProgress(), logger: runtime.logger)
+            defer { Task { await session.close() } }
+            guard let space = try await session.space() else {
+                print("\(destination.name): cannot read its free space")
+                continue
+            }
+            let needed = max(0, reserve - space.freeBytes)
+            print("\(destination.name): \(Format.bytes(space.freeBytes)) free of \(Format.bytes(space.totalBytes)); reserve \(Format.bytes(reserve)); to free: \(Format.bytes(needed))")
+            guard needed > 0 else { continue }
+            let report = await engine.runRetention(destination: destination, session: session, bytesNeeded: needed, dryRun: dryRun,
+                                                   summary: &summary, log: runtime.logger)
+            for entry in report.removed {
+                print("\(dryRun ? "would remove" : "removed")\t\(Format.bytes(entry.identity.size))\t\(entry.remotePath.displayString)")
+            }
+            print("\(destination.name): \(dryRun ? "would free" : "freed") \(Format.bytes(report.freed)) in \(report.removed.count) files")
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Configuration
+import Foundation
+import Glibc
+import LocalFS
+@testable import MediaSync
+import SSHTransport
+import SystemPackage
+import Testing
+import TestSupport
+
+/// A NAS base on a size-limited tmpfs the test mounts (the tests run as root).
+struct SmallVolume {
+    let path: String
+    init(at path: String, megabytes: Int, owner: String) throws {
+        self.path = path
+        guard Glibc.mount("tmpfs", path, "tmpfs", 0, "size=\(megabytes)m,mode=0755") == 0 else {
+            throw LocalFSError("mount tmpfs (tests need root)", path: path, errno: errno)
+        }
+        guard let pw = getpwnam(owner) else { throw LocalFSError("getpwnam \(owner)", path: path, errno: ENOENT) }
+        _ = chown(path, pw.pointee.pw_uid, pw.pointee.pw_gid)
+    }
+    func unmount() { _ = umount2(path, Int32(MNT_DETACH)) }
+}
+
+@Suite struct StorageTests {
+    @Test func aFullNASIsClassifiedTheTempIsRemovedAndSourcesAreKeptWithoutARetryStorm() async throws {
+        var f = try await NASFixture("enospc")
+        let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
+        defer { volume.unmount(); f.cleanUp() }
+        f.config.storageManagement.enableSpaceCheck = false   // let the transfer hit ENOSPC itself
+        let big = try f.add("DJI_20250101000000_0001_V.MP4", size: 12_000_000, seed: 1)
+        let small = try f.add("DJI_20250101000001_0002_D.JPG", size: 1000, seed: 2)
+        let summary = try await f.cycle()
+        #expect(summary.filesCopied == 0)
+        #expect(summary.waitingForSpace == 2, "\(summary.messages)")
+        #expect(summary.failed == 0)
+        #expect(f.logs.contains(.destinationLowSpace))
+        #expect(try f.remoteFiles().isEmpty, "no temp or partial file stays on the full NAS")
+        #expect(try f.store().failures().isEmpty, "a full NAS does not count against the files")
+        #expect(try f.store().pending(destination: "nas").isEmpty)
+        #expect(LocalFS.exists(big) && LocalFS.exists(small))
+    }
+
+    @Test func theSpaceCheckRunsRetentionOnOldCopiesOfDeletedSourcesOnlyAndNeverTouchesForeignFiles() async throws {
+        var f = try await NASFixture("retention")
+        let volume = try SmallVolume(at: f.remoteBase, megabytes: 20, owner: f.server.user)
+        defer { volume.unmount(); f.cleanUp() }
+        f.config.storageManagement.minFreeSpaceGB = 0.005        // keep 5 MB free
+        f.config.storageManagement.enableRetention = true
+        f.config.storageManagement.preserveRecentDays = 30
+        f.config.deletePolicy.delayMinutes = 0
+        // A file the daemon did not write.
+        try f.putRemote("2024/01/01/FOREIGN.MP4", TestFiles.pseudoRandomBytes(count: 2_000_000, seed: 9))
+        // Two old flights, copied and then deleted locally (sources gone).
+        let day = Int64(86_400)
+        for i in 0..<2 {
+            let path = f.source.appending("DJI_20240201000000_000\(i)_V.MP4")
+            try TestFiles.write(size: 3_000_000, seed: UInt64(i), to: path, modified: .secondsAgo(60 * day))
+        }
+        #expect(try await f.cycle().filesCopied == 2)
+        #expect(try await f.cycle().deleted == 2)
+        // A recent copy whose source is still here must never be removed either.
+        try f.add("DJI_20250301000000_0009_D.JPG", size: 1_000_000, seed: 7)
+        #expect(try await f.cycle().filesCopied == 1)
+        // New footage that does not fit beside the 5 MB reserve: 20 − 2 − 6 − 1 = 11 MB free,
+        // 6 MB usable, 10 MB wanted.
+        try f.add("DJI_20250401000000_0010_V.MP4", size: 5_000_000, seed: 10)
+        try f.add("DJI_20250401000001_0011_V.MP4", size: 5_000_000, seed: 11)
+        // Dry run first: it lists the two old copies and removes nothing.
+        let engine = try f.engine()
+        let session = try await engine.destinations[0].connect(journal: try f.store(), progress: NoProgress(), logger: engine.logger)
+        var scratch = CycleSummary(cycleID: 0, startedAt: 0)
+        let preview = await engine.runRetention(destination: engine.destinations[0], session: session, bytesNeeded: 4_000_000,
+                                                dryRun: true, summary: &scratch, log: engine.logger)
+        await session.close()
+        #expect(preview.removed.map { $0.remotePath.lastComponent?.string } == ["DJI_20240201000000_0000_V.MP4", "DJI_20240201000000_0001_V.MP4"])
+        #expect(try f.remoteNames().contains("2024/02/01/DJI_20240201000000_0000_V.MP4"))
+
+        let summary = try await f.cycle()
+        #expect(summary.retentionRemoved == 2, "\(summary.messages)")
+        #expect(summary.filesCopied == 2)
+        #expect(summary.waitingForSpace == 0)
+        let names = try f.remoteNames()
+        #expect(names.contains("2024/01/01/FOREIGN.MP4"), "a file the daemon did not write is never deleted")
+        #expect(names.contains("2025/03/01/DJI_20250301000000_0009_D.JPG"), "a copy whose source is still here is kept")
+        #expect(!names.contains("2024/02/01/DJI_20240201000000_0000_V.MP4"))
+        #expect(f.logs.messages(.retentionDeleted).count == 2)
+    }
+
+    @Test func withoutRetentionFilesWaitAndSourcesAreKept() async throws {
+        var f = try await NASFixture("lowspace")
+        let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
+        defer { volume.unmount(); f.cleanUp() }
+        f.config.storageManagement.minFreeSpaceGB = 0.004
+        try f.add("DJI_20250101000000_0001_D.JPG", size: 2_000_000, seed: 1)
+        try f.add("DJI_20250101000001_0002_D.JPG", size: 3_000_000, seed: 2)
+        let summary = try await f.cycle()
+        // 8 MB − 4 MB reserve: the first (oldest) fits, the second waits.
+        #expect(summary.filesCopied == 1)
+        #expect(summary.waitingForSpace == 1)
+        #expect(f.logs.contains(.destinationLowSpace))
+    }
+}
