@@ -574,9 +574,11 @@ restarts_climb() { [[ "$(prop NRestarts)" -gt "$1" ]] || ! unit_failed; }
 check_g_78() {
     local nrestarts rc=0
     config_json "$nas_base" | sed 's/"interval_minutes": 10/"interval_minutes": "soon"/' >"$(ctpath "$config_file")"
-    nrestarts=$(prop NRestarts)
     ct systemctl restart "$SERVICE" >/dev/null 2>&1 || rc=$?
     [[ $rc -ne 0 ]] || { why="systemctl restart succeeded with an invalid config"; return 1; }
+    # NRestarts counts automatic restarts since the last manual start (systemd flushes it then), so
+    # it is read after this restart; a scheduled restart would raise it after RestartSec.
+    nrestarts=$(prop NRestarts)
     wait_for 10 unit_failed || { why="ActiveState=$(prop ActiveState) SubState=$(prop SubState) NRestarts=$(prop NRestarts) (was $nrestarts), expected failed"; return 1; }
     [[ "$(prop ExecMainStatus)" == 78 ]] || { why="ExecMainStatus=$(prop ExecMainStatus), expected 78"; return 1; }
     # 'failed' (not 'activating (auto-restart)') already means no restart is scheduled; watch for

@@ -28,7 +28,7 @@ public enum ConfigLoader {
                        "verify_before_delete"],
                 requiredKeys: []),
         Section(name: "delete_policy",
-                keys: ["delete_sources", "delay_minutes"],
+                keys: ["delete_sources", "delay_minutes", "enable_soft_delete", "trash_retention_days", "min_local_free_gb"],
                 requiredKeys: []),
         Section(name: "concurrency_control",
                 keys: ["lock_file", "max_sync_duration_seconds", "stop_timeout_seconds", "parallel_transfers",

@@ -361,6 +361,9 @@ extension ConfigReader {
             switch key {
             case "delete_sources": policy.deleteSources = try bool(value, path)
             case "delay_minutes": policy.delayMinutes = try minutes(value, path, zeroAllowed: true)
+            case "enable_soft_delete": policy.enableSoftDelete = try bool(value, path)
+            case "trash_retention_days": policy.trashRetentionDays = try number(value, path, unit: "days", minimum: 0, minimumAllowed: true, maximum: 36500)
+            case "min_local_free_gb": policy.minLocalFreeGB = try number(value, path, unit: "GB", minimum: 0, minimumAllowed: true, maximum: 1_000_000)
             default: unhandled(key)
             }
         }

@@ -95,6 +95,12 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var deleteSources: Bool = true            // "delete_sources"
         /// A verified source is deleted no sooner than this after it was verified.
         public var delayMinutes: Double = 60             // "delay_minutes"
+        /// Move deleted sources into `<media root>/.dms-trash/` instead of unlinking them.
+        public var enableSoftDelete: Bool = false        // "enable_soft_delete"
+        /// Trashed files are purged after this many days ...
+        public var trashRetentionDays: Double = 7        // "trash_retention_days"
+        /// ... or earlier, oldest first, while the edge disk has less than this many GB free.
+        public var minLocalFreeGB: Double = 5            // "min_local_free_gb"
         public init() {}
     }
 

@@ -25,6 +25,8 @@ public struct CycleSummary: Sendable {
     public var waitingForSpace = 0
     /// Copies removed from the destination by retention.
     public var retentionRemoved = 0
+    /// Files purged from the local trash.
+    public var purged = 0
     public var unavailableDestinations: [String] = []
     public var messages: [String] = []
 

@@ -37,7 +37,8 @@ public struct Discovery: Sendable {
     public func scan(now: Int64 = LocalFS.currentTimeNanoseconds()) -> Report {
         var report = Report()
         for root in roots {
-            DirectoryWalker.walk(root, descend: { !(skipHidden && isHidden($0)) },
+            // The trash is never rescanned, even with skip_hidden off.
+            DirectoryWalker.walk(root, descend: { !(skipHidden && isHidden($0)) && $0 != Self.trashName },
                                  onError: { report.errors.append($0) }) { entry in
                 guard isMedia(entry.name) else { return }
                 if now - entry.status.identity.mtimeNanoseconds < minimumAgeNanoseconds {
@@ -55,6 +56,8 @@ public struct Discovery: Sendable {
         }
         return report
     }
+
+    static let trashName = Array(SafeDeleter.Trash.folderName.utf8)
 
     func isHidden(_ name: [UInt8]) -> Bool { name.first == UInt8(ascii: ".") }
 

@@ -8,8 +8,27 @@ import SystemPackage
 /// copy just now with the recorded SHA-256, and the local file is still exactly the version that
 /// was copied (size, mtime, inode). On any doubt it deletes nothing.
 public enum SafeDeleter {
+    /// Purges a trashed file: only if it is still the file that was trashed (a rename keeps size,
+    /// mtime and inode). The other local deletion, and it too checks before it deletes.
+    public static func purge(_ entry: StateStore.TrashedEntry) -> Decision {
+        do {
+            guard let status = try LocalFS.statusIfExists(entry.trashPath) else { return .gone }
+            guard status.kind == .regular, status.identity.size == entry.identity.size,
+                  status.identity.mtimeNanoseconds == entry.identity.mtimeNanoseconds,
+                  status.identity.inode == entry.identity.inode else {
+                return .changed("\(entry.trashPath.displayString) is not the file that was trashed")
+            }
+            try LocalFS.unlink(entry.trashPath)
+            return .deleted
+        } catch {
+            return .refused("\(error)")
+        }
+    }
+
     public enum Decision: Sendable, Equatable {
         case deleted
+        /// Soft delete: moved into the trash, purged later.
+        case trashed(FilePath)
         /// Deletion is off in the config: verified, but kept.
         case kept
         /// Already gone (someone removed it); nothing to do.
@@ -26,8 +45,26 @@ public enum SafeDeleter {
         public init(copy: StateStore.LedgerEntry, result: VerifyResult) { self.copy = copy; self.result = result }
     }
 
+    /// Where a soft-deleted file goes: `<its media root>/.dms-trash/<its path below the root>`,
+    /// on the same file system, so moving it is one rename.
+    public struct Trash: Sendable {
+        public static let folderName = ".dms-trash"
+        public let mediaRoots: [FilePath]
+        public init(mediaRoots: [FilePath]) { self.mediaRoots = mediaRoots }
+
+        public func location(for source: FilePath) -> FilePath? {
+            let bytes = source.bytes
+            for root in mediaRoots.sorted(by: { $0.bytes.count > $1.bytes.count }) {
+                let prefix = root.bytes + [UInt8(ascii: "/")]
+                guard bytes.starts(with: prefix) else { continue }
+                return FilePath(bytes: prefix + Array(Self.folderName.utf8) + [UInt8(ascii: "/")] + bytes.dropFirst(prefix.count))
+            }
+            return nil
+        }
+    }
+
     public static func deleteSource(_ entry: StateStore.DeleteEntry, checks: [Check], requiredDestinations: [String],
-                                    deleteEnabled: Bool, now: Double = Date().timeIntervalSince1970) -> Decision {
+                                    deleteEnabled: Bool, trash: Trash? = nil, now: Double = Date().timeIntervalSince1970) -> Decision {
         guard now >= entry.dueAt else { return .refused("not due until \(entry.dueAt)") }
         let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 == entry.sha256 && $0.copy.state == "present" }
                             .map(\.copy.destination))
@@ -46,6 +83,26 @@ public enum SafeDeleter {
             return .changed("local file is not the version that was copied (expected \(entry.identity), found \(status.identity))")
         }
         guard deleteEnabled else { return .kept }
+        if let trash {
+            guard var target = trash.location(for: entry.localPath) else {
+                return .refused("\(entry.localPath.displayString) is under no media root; cannot place it in the trash")
+            }
+            do {
+                try LocalFS.createDirectories(target.removingLastComponent())
+                // Never replace an earlier trashed file of the same name.
+                var n = 1
+                let base = target
+                while LocalFS.exists(target) {
+                    target = FilePath(bytes: base.bytes + Array(".\(n)".utf8))
+                    n += 1
+                }
+                try LocalFS.rename(entry.localPath, to: target)
+                _ = try? LocalFS.syncDirectory(target.removingLastComponent())
+                return .trashed(target)
+            } catch {
+                return .refused("moving to the trash: \(error)")
+            }
+        }
         do {
             try LocalFS.unlink(entry.localPath)
             // If this fsync fails, a power cut may bring the file back: harmless (it would be

@@ -117,6 +117,13 @@ public final class StateStore: TempJournal, Sendable {
                 );
                 """)
         }
+        m.registerMigration("v3: soft delete") { db in
+            try db.execute(sql: """
+                ALTER TABLE delete_queue ADD COLUMN trash_path BLOB;
+                ALTER TABLE delete_queue ADD COLUMN trashed_at REAL;
+                CREATE INDEX delete_queue_trashed ON delete_queue (state, trashed_at);
+                """)
+        }
         return m
     }
 
@@ -261,7 +268,7 @@ public final class StateStore: TempJournal, Sendable {
                 WHERE l.destination = ? AND l.outcome = 'copied' AND l.state = 'present' AND l.mtime_ns < ?
                   AND EXISTS (SELECT 1 FROM delete_queue q
                               WHERE q.local_path = l.local_path AND q.size = l.size AND q.mtime_ns = l.mtime_ns
-                                AND q.inode = l.inode AND q.state IN ('deleted', 'gone'))
+                                AND q.inode = l.inode AND q.state IN ('deleted', 'gone', 'purged'))
                 ORDER BY l.mtime_ns ASC, l.id ASC LIMIT ?
                 """, arguments: [destination, olderThanNanoseconds, limit]).map(Self.ledgerEntry)
         }
@@ -397,6 +404,38 @@ public final class StateStore: TempJournal, Sendable {
                                            inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
                     sha256: row["sha256"], dueAt: row["due_at"], state: row["state"], attempts: row["attempts"],
                     lastError: row["last_error"])
+    }
+
+    /// Soft delete: the source now lives at `trashPath` (purged later).
+    public func markTrashed(_ id: Int64, trashPath: FilePath, now: Double = Date().timeIntervalSince1970) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                UPDATE delete_queue SET state = 'trashed', trash_path = ?, trashed_at = ?, finished_at = ?,
+                                        attempts = attempts + 1, last_attempt_at = ? WHERE id = ?
+                """, arguments: [Data(trashPath.bytes), now, now, now, id])
+        }
+    }
+
+    public struct TrashedEntry: Sendable, Equatable {
+        public var id: Int64
+        public var trashPath: FilePath
+        public var identity: FileIdentity
+        public var trashedAt: Double
+    }
+
+    /// Trashed files, oldest first.
+    public func trashed(limit: Int = 100_000) throws -> [TrashedEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, trash_path, size, mtime_ns, inode, device, trashed_at FROM delete_queue
+                WHERE state = 'trashed' ORDER BY trashed_at, id LIMIT ?
+                """, arguments: [limit]).map { row in
+                TrashedEntry(id: row[0], trashPath: FilePath(bytes: [UInt8](row[1] as Data)),
+                             identity: FileIdentity(size: row[2], mtimeNanoseconds: row[3], inode: UInt64(bitPattern: row[4]),
+                                                    device: UInt64(bitPattern: row[5])),
+                             trashedAt: row[6])
+            }
+        }
     }
 
     /// The verified copies of this source, one per destination that holds it.

@@ -44,6 +44,44 @@ public struct SyncEngine: Sendable {
 
     var destinationNames: [String] { destinations.map(\.name) }
 
+    var trash: SafeDeleter.Trash { SafeDeleter.Trash(mediaRoots: config.local.mediaRoots.map { FilePath($0) }) }
+
+    /// Purges trashed files past `trash_retention_days`, and earlier (oldest first) while an edge
+    /// disk holding a media root has less than `min_local_free_gb` free.
+    func purgeTrash(_ summary: inout CycleSummary, log: Logger, now: Double = Date().timeIntervalSince1970) {
+        let policy = config.deletePolicy
+        let entries: [StateStore.TrashedEntry]
+        do { entries = try store.trashed() } catch {
+            log.error("cannot read the trash list: \(error)")
+            return
+        }
+        guard !entries.isEmpty else { return }
+        let floor = Int64(policy.minLocalFreeGB * 1e9)
+        func lowOnSpace() -> Bool {
+            config.local.mediaRoots.contains { root in ((try? LocalFS.space(FilePath(root)))?.free ?? Int64.max) < floor }
+        }
+        for entry in entries {
+            let expired = now - entry.trashedAt >= policy.trashRetentionDays * 86400
+            guard expired || lowOnSpace() else { continue }
+            let decision = SafeDeleter.purge(entry)
+            do {
+                switch decision {
+                case .deleted, .gone:
+                    try store.finishDelete(entry.id, state: "purged")
+                    summary.purged += 1
+                    log.info("purged \(entry.trashPath.displayString) from the trash (\(expired ? "older than \(policy.trashRetentionDays) days" : "edge disk below \(policy.minLocalFreeGB) GB free"))",
+                             metadata: ["file": "\(entry.trashPath.displayString)", "bytes": "\(entry.identity.size)"])
+                case let .changed(why), let .refused(why):
+                    log.warning("not purging \(entry.trashPath.displayString): \(why)")
+                default:
+                    break
+                }
+            } catch {
+                log.error("cannot record the purge of \(entry.trashPath.displayString): \(error)")
+            }
+        }
+    }
+
     /// How often a cycle reconnects after losing the NAS mid-transfer before giving up until the
     /// next cycle.
     static let reconnectsPerCycle = 3
@@ -100,6 +138,7 @@ public struct SyncEngine: Sendable {
             summary.messages.append("scan: \(error)")
         }
         summary.skipped += report.tooYoung
+        if !dryRun { purgeTrash(&summary, log: log) }
         let due: [StateStore.DeleteEntry]
         do { due = dryRun ? [] : try store.dueDeletes() } catch {
             summary.messages.append("delete queue: \(error)")
@@ -503,7 +542,8 @@ public struct SyncEngine: Sendable {
             }
             let checks = copies.compactMap { c in results[c.id].map { SafeDeleter.Check(copy: c, result: $0) } }
             let decision = SafeDeleter.deleteSource(entry, checks: checks, requiredDestinations: destinationNames,
-                                                    deleteEnabled: config.deletePolicy.deleteSources)
+                                                    deleteEnabled: config.deletePolicy.deleteSources,
+                                                    trash: config.deletePolicy.enableSoftDelete ? trash : nil)
             do {
                 switch decision {
                 case .deleted:
@@ -511,6 +551,12 @@ public struct SyncEngine: Sendable {
                     try store.finishDelete(entry.id, state: "deleted")
                     log.info("deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
                              metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256)", "bytes": "\(entry.identity.size)"]))
+                case let .trashed(target):
+                    summary.deleted += 1
+                    try store.markTrashed(entry.id, trashPath: target)
+                    log.info("moved source \(file) to the trash \(target.displayString) (copies verified on \(destinationNames.joined(separator: ", ")))",
+                             metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256)", "bytes": "\(entry.identity.size)",
+                                                                        "trash_path": "\(target.displayString)"]))
                 case .kept:
                     summary.kept += 1
                     try store.finishDelete(entry.id, state: "kept")

@@ -70,7 +70,7 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             let runtime = try Runtime.make(configPath: global.config)
-            let states = all ? ["pending", "deleted", "kept", "gone", "changed", "resync"] : ["pending"]
+            let states = all ? ["pending", "trashed", "deleted", "purged", "kept", "gone", "changed", "resync"] : ["pending", "trashed"]
             let entries = try runtime.store.deleteQueue(states: states, limit: 10_000)
             let formatter = ISO8601DateFormatter()
             let failures = try runtime.store.failures()

