@@ -38,11 +38,8 @@ echo "== swift test"
 # swift-testing runs tests in parallel by default; a failure makes swift test exit non-zero.
 swift test --scratch-path "$scratch" --skip-build "$@"
 
-# ---------------------------------------------------------------------------------------------
-# SYSTEMD END-TO-END SUITE: to be called here once it exists (it boots a real systemd with
-# systemd-nspawn on a debootstrapped root and drives the dji-media-sync unit), e.g.
-#   echo "== systemd end-to-end"
-#   scripts/test-systemd-e2e.sh
-# ---------------------------------------------------------------------------------------------
+echo "== systemd end-to-end"
+# Boots Debian 12 with systemd-nspawn and drives the dji-media-sync unit (scripts/e2e-systemd.sh).
+scripts/e2e-systemd.sh
 
 echo "== all tests passed"

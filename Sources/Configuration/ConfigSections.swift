@@ -15,6 +15,7 @@ extension ConfigReader {
         var logging = Config.Logging()
         var retryPolicy = Config.RetryPolicy()
         var storage = Config.StorageManagement()
+        var consistency = Config.ConsistencyCheck()
         for key in top.orderedKeys {
             let (value, path) = try entry(top, key)
             switch key {
@@ -28,6 +29,7 @@ extension ConfigReader {
             case "logging": logging = try readLogging(value, path)
             case "retry_policy": retryPolicy = try readRetryPolicy(value, path)
             case "storage_management": storage = try readStorageManagement(value, path)
+            case "consistency_check": consistency = try readConsistencyCheck(value, path)
             default: unhandled(key)
             }
         }
@@ -37,7 +39,24 @@ extension ConfigReader {
                             concurrency: concurrency, schedule: schedule, state: state, logging: logging)
         config.retryPolicy = retryPolicy
         config.storageManagement = storage
+        config.consistencyCheck = consistency
         return config
+    }
+
+    func readConsistencyCheck(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.ConsistencyCheck {
+        let object = try section(value, path, "consistency_check")
+        var check = Config.ConsistencyCheck()
+        for key in object.orderedKeys {
+            let (value, path) = try entry(object, key)
+            switch key {
+            case "enable": check.enable = try bool(value, path)
+            case "interval_hours": check.intervalHours = try number(value, path, unit: "hours", minimum: 0, minimumAllowed: false, maximum: 87600)
+            case "lookback_hours": check.lookbackHours = try number(value, path, unit: "hours", minimum: 0, minimumAllowed: false, maximum: 87600)
+            case "mode": check.mode = try choice(value, path, ["sha256", "size"])
+            default: unhandled(key)
+            }
+        }
+        return check
     }
 
     func readRetryPolicy(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.RetryPolicy {

@@ -14,6 +14,7 @@ public struct MediaSyncConfig: Sendable, Equatable {
     public var logging: Logging                    // "logging"
     public var retryPolicy: RetryPolicy = .init()  // "retry_policy"
     public var storageManagement: StorageManagement = .init() // "storage_management"
+    public var consistencyCheck: ConsistencyCheck = .init() // "consistency_check"
 
     public init(local: Local, destinations: [Destination], integrity: IntegrityChecks = .init(),
                 deletePolicy: DeletePolicy = .init(), concurrency: ConcurrencyControl = .init(),
@@ -164,6 +165,18 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var preserveRecentDays: Double = 30       // "preserve_recent_days"
         /// Retention deletes only these extensions (lower-case, no dot); empty: all media.
         public var extensions: [String] = []
+        public init() {}
+    }
+
+    /// "consistency_check": re-verify recent copies on the destinations now and then.
+    public struct ConsistencyCheck: Sendable, Equatable {
+        public var enable: Bool = true
+        /// How often (at most) a cycle runs the check.
+        public var intervalHours: Double = 24            // "interval_hours"
+        /// Copies made within this many hours are checked.
+        public var lookbackHours: Double = 48            // "lookback_hours"
+        /// "sha256" (read every byte on the destination) or "size".
+        public var mode: String = "sha256"
         public init() {}
     }
 

@@ -27,6 +27,9 @@ public struct CycleSummary: Sendable {
     public var retentionRemoved = 0
     /// Files purged from the local trash.
     public var purged = 0
+    /// Consistency check: copies re-verified, and those found missing or different.
+    public var copiesChecked = 0
+    public var copiesBad = 0
     public var unavailableDestinations: [String] = []
     public var messages: [String] = []
 

@@ -255,6 +255,48 @@ public final class StateStore: TempJournal, Sendable {
                     outcome: row["outcome"], state: row["state"], syncedAt: row["synced_at"])
     }
 
+    // MARK: consistency
+
+    /// Copies recorded present on `destination` and made since `since` (seconds since 1970).
+    public func recentCopies(destination: String, since: Double, limit: Int = 100_000) throws -> [LedgerEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM ledger WHERE destination = ? AND state = 'present' AND synced_at >= ? ORDER BY synced_at LIMIT ?
+                """, arguments: [destination, since, limit]).map(Self.ledgerEntry)
+        }
+    }
+
+    public func markVerified(_ ledgerIDs: [Int64], now: Double = Date().timeIntervalSince1970) throws {
+        try db.write { db in
+            let update = try db.cachedStatement(sql: "UPDATE ledger SET verified_at = ? WHERE id = ?")
+            for id in ledgerIDs { try update.execute(arguments: [now, id]) }
+        }
+    }
+
+    /// A copy found missing or wrong: forget it (so the source, if still here, is copied again)
+    /// and hold back a pending deletion of its source.
+    public func markCopyLost(_ ledgerID: Int64, reason: String, now: Double = Date().timeIntervalSince1970) throws {
+        try db.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT local_path, size, mtime_ns, inode FROM ledger WHERE id = ?", arguments: [ledgerID]) else { return }
+            try db.execute(sql: "UPDATE ledger SET state = 'lost' WHERE id = ?", arguments: [ledgerID])
+            try db.execute(sql: """
+                UPDATE delete_queue SET state = 'resync', last_error = ?, last_attempt_at = ?
+                WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'pending'
+                """, arguments: [reason, now, row[0] as DatabaseValue, row[1] as DatabaseValue, row[2] as DatabaseValue, row[3] as DatabaseValue])
+        }
+    }
+
+    public func meta(_ key: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+        }
+    }
+
     // MARK: retention
 
     /// Copies on `destination` that retention may delete, oldest first: placed by this daemon

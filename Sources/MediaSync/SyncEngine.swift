@@ -44,6 +44,63 @@ public struct SyncEngine: Sendable {
 
     var destinationNames: [String] { destinations.map(\.name) }
 
+    static let lastCheckKey = "last_consistency_check"
+
+    func consistencyCheckDue(now: Double = Date().timeIntervalSince1970) -> Bool {
+        guard config.consistencyCheck.enable else { return false }
+        let last = (try? store.meta(Self.lastCheckKey)).flatMap { $0.flatMap(Double.init) } ?? 0
+        return now - last >= config.consistencyCheck.intervalHours * 3600
+    }
+
+    /// Re-verifies the copies made since `since` on each connected destination; returns how many
+    /// were missing or different. Those are forgotten in the ledger, so a source still on the edge
+    /// disk is copied again; one whose source is gone is reported loudly.
+    @discardableResult
+    public func runConsistencyCheck(since: Double, sessions: [(destination: any Destination, session: any DestinationSession)],
+                                    summary: inout CycleSummary, log: Logger) async -> Int {
+        let mode = VerifyMode(rawValue: config.consistencyCheck.mode) ?? .sha256
+        var bad = 0
+        for (destination, session) in sessions {
+            let copies: [StateStore.LedgerEntry]
+            do { copies = try store.recentCopies(destination: destination.name, since: since) } catch {
+                log.error("consistency check: cannot read the ledger: \(error)")
+                continue
+            }
+            guard !copies.isEmpty else { continue }
+            let remote = copies.compactMap { c in SHA256Digest(hex: c.sha256).map { RemoteCopy(remotePath: c.remotePath, size: c.identity.size, sha256: $0) } }
+            let results: [VerifyResult]
+            do { results = try await session.verify(remote, mode: mode) } catch {
+                log.error("consistency check on \(destination.displayName) failed: \(error)")
+                continue
+            }
+            var good: [Int64] = []
+            for (copy, result) in zip(copies, results) {
+                summary.copiesChecked += 1
+                switch result {
+                case .verified: good.append(copy.id)
+                case .unknown(let why): log.warning("consistency check: \(copy.remotePath.displayString): \(why)")
+                case .missing, .sizeMismatch, .hashMismatch:
+                    bad += 1
+                    summary.copiesBad += 1
+                    let local: FileStatus? = (try? LocalFS.statusIfExists(copy.localPath)) ?? nil
+                    let sourceHere = local?.identity == copy.identity
+                    let what = result == .missing ? "is missing" : "differs from what was copied (\(result))"
+                    log.error("consistency check: \(copy.remotePath.displayString) on \(destination.name) \(what); \(sourceHere ? "its source is still here and will be copied again" : "its source is gone: this copy is lost")",
+                              metadata: SyncEvent.consistencyMismatch.metadata([
+                                "remote_path": "\(copy.remotePath.displayString)", "file": "\(copy.localPath.displayString)",
+                                "destination": "\(destination.name)", "source_present": "\(sourceHere)",
+                              ]))
+                    do { try store.markCopyLost(copy.id, reason: "consistency check: \(what)") } catch {
+                        log.error("cannot record the lost copy \(copy.remotePath.displayString): \(error)")
+                    }
+                }
+            }
+            do { try store.markVerified(good) } catch { log.error("cannot record verification times: \(error)") }
+        }
+        log.info("consistency check: \(summary.copiesChecked) copies re-verified, \(bad) missing or different")
+        return bad
+    }
+
     var trash: SafeDeleter.Trash { SafeDeleter.Trash(mediaRoots: config.local.mediaRoots.map { FilePath($0) }) }
 
     /// Purges trashed files past `trash_retention_days`, and earlier (oldest first) while an edge
@@ -161,14 +218,15 @@ public struct SyncEngine: Sendable {
             }
             return
         }
-        // Nothing to copy and nothing to delete: do not even connect.
-        guard files > 0 || !due.isEmpty else { return }
+        let checkDue = consistencyCheckDue()
+        // Nothing to copy, delete or check: do not even connect.
+        guard files > 0 || !due.isEmpty || checkDue else { return }
 
         // 2. Connect; a destination that cannot be reached is skipped this cycle (nothing is
         //    queued for deletion without it).
         observer.phase("connecting")
         var sessions: [(destination: any Destination, session: any DestinationSession)] = []
-        for (index, destination) in destinations.enumerated() where !due.isEmpty || !plans[index].isEmpty {
+        for (index, destination) in destinations.enumerated() where !due.isEmpty || checkDue || !plans[index].isEmpty {
             do {
                 sessions.append((destination, try await destination.connect(journal: store, progress: observer, logger: log)))
             } catch {
@@ -188,7 +246,19 @@ public struct SyncEngine: Sendable {
             }
         }
 
-        // 4. Transfer, recording every verified copy as soon as its batch is done.
+        // 4. Now and then, re-verify recent copies; a lost one is copied again below.
+        if checkDue, !Task.isCancelled {
+            observer.phase("consistency check")
+            let since = Date().timeIntervalSince1970 - config.consistencyCheck.lookbackHours * 3600
+            if await runConsistencyCheck(since: since, sessions: sessions, summary: &summary, log: log) > 0 {
+                do { (plans, summary.deferred) = try plan(report) } catch { summary.messages.append("ledger: \(error)") }
+            }
+            do { try store.setMeta(Self.lastCheckKey, String(Date().timeIntervalSince1970)) } catch {
+                log.error("cannot record the consistency check time: \(error)")
+            }
+        }
+
+        // 5. Transfer, recording every verified copy as soon as its batch is done.
         let (total, totalBytes) = Self.size(of: plans)
         observer.planned(files: total, bytes: totalBytes)
         for (index, planned) in plans.enumerated() where !planned.isEmpty {

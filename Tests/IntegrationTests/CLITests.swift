@@ -129,6 +129,24 @@ import TestSupport
         #expect(missing.err.contains("nope.json"))
     }
 
+    @Test func verifyReportsADamagedCopyAndExits1() async throws {
+        let s = try await Setup("verify")
+        defer { s.cleanUp() }
+        try TestFiles.write(size: 4000, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        #expect(try await Self.run(["sync", "--once", "--config", s.configPath]).status == .exited(0))
+        let good = try await Self.run(["verify", "--since", "1h", "--config", s.configPath])
+        #expect(good.status == .exited(0), "\(good.out) \(good.err)")
+        #expect(good.out.contains("1 copies re-verified (sha256), 0 missing or different"))
+        let copy = FilePath(s.remoteBase + "/2025/01/01/DJI_20250101120000_0001_D.JPG")
+        let fd = copy.withPlatformString { open($0, O_WRONLY) }
+        _ = pwrite(fd, "X", 1, 100)
+        close(fd)
+        let bad = try await Self.run(["verify", "--since", "1h", "--config", s.configPath])
+        #expect(bad.status == .exited(1))
+        #expect(bad.out.contains("1 missing or different"))
+        #expect(bad.err.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c10"))
+    }
+
     @Test func statusAndQueueListReadTheState() async throws {
         let s = try await Setup("status")
         defer { s.cleanUp() }

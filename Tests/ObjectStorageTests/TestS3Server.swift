@@ -50,9 +50,7 @@ struct TestS3Server: Sendable {
 
     /// Creates a fresh bucket `dms-<label>-<random>` and returns a client of it.
     func makeBucket(_ label: String) async throws -> S3Client {
-        var random = [UInt8](repeating: 0, count: 5)
-        guard getrandom(&random, random.count, 0) == random.count else { throw TestSupportError("getrandom failed") }
-        let suffix = random.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let suffix = String(UInt64.random(in: 0..<(1 << 40)), radix: 16).leftPadded(to: 10)
         let client = try client(bucket: "dms-\(label)-\(suffix)")
         try await client.createBucket()
         return client
