@@ -15,6 +15,7 @@ public struct MediaSyncConfig: Sendable, Equatable {
     public var retryPolicy: RetryPolicy = .init()  // "retry_policy"
     public var storageManagement: StorageManagement = .init() // "storage_management"
     public var consistencyCheck: ConsistencyCheck = .init() // "consistency_check"
+    public var health: Health = .init()                   // "health"
 
     public init(local: Local, destinations: [Destination], integrity: IntegrityChecks = .init(),
                 deletePolicy: DeletePolicy = .init(), concurrency: ConcurrencyControl = .init(),
@@ -177,6 +178,25 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var lookbackHours: Double = 48            // "lookback_hours"
         /// "sha256" (read every byte on the destination) or "size".
         public var mode: String = "sha256"
+        public init() {}
+    }
+
+    /// "health": when the daemon calls itself unhealthy, and where alerts go.
+    public struct Health: Sendable, Equatable {
+        /// Critical when no cycle succeeded for this long.
+        public var maxMinutesWithoutSuccess: Double = 60 // "max_minutes_without_success"
+        /// Warning when fewer cycles than this fraction succeeded in the last 24 h.
+        public var minSuccessRate: Double = 0.8          // "min_success_rate"
+        /// Warning / critical above these fractions of a destination's space in use.
+        public var destinationUsageWarning: Double = 0.85  // "destination_usage_warning"
+        public var destinationUsageCritical: Double = 0.95 // "destination_usage_critical"
+        /// An alert that is still true is repeated at most this often.
+        public var alertSuppressionMinutes: Double = 60  // "alert_suppression_minutes"
+        /// JSON POST of every alert and resolution; nil: journald only.
+        public var webhookURL: String? = nil             // "webhook_url"
+        public var webhookTimeoutSeconds: Double = 10    // "webhook_timeout_seconds"
+        /// Prometheus text-format file for node_exporter's textfile collector; nil: none.
+        public var prometheusTextfile: String? = nil     // "prometheus_textfile"
         public init() {}
     }
 

@@ -30,6 +30,10 @@ public struct CycleSummary: Sendable {
     /// Consistency check: copies re-verified, and those found missing or different.
     public var copiesChecked = 0
     public var copiesBad = 0
+    /// Evaluated after the cycle was recorded; nil for a dry run.
+    public var health: HealthReport?
+    /// Alerts raised or resolved by this cycle (already logged; the caller delivers webhooks).
+    public var alerts: [AlertDecider.Alert] = []
     public var unavailableDestinations: [String] = []
     public var messages: [String] = []
 

@@ -124,6 +124,13 @@ public final class StateStore: TempJournal, Sendable {
                 CREATE INDEX delete_queue_trashed ON delete_queue (state, trashed_at);
                 """)
         }
+        m.registerMigration("v4: health") { db in
+            try db.execute(sql: """
+                ALTER TABLE cycles ADD COLUMN waiting_space INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE cycles ADD COLUMN unavailable TEXT NOT NULL DEFAULT '';
+                ALTER TABLE cycles ADD COLUMN copies_bad INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return m
     }
 
@@ -288,6 +295,21 @@ public final class StateStore: TempJournal, Sendable {
 
     public func meta(_ key: String) throws -> String? {
         try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func metaKeys(prefix: String) throws -> [String: String] {
+        try db.read { db in
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key LIKE ? ESCAPE '\\'",
+                                         arguments: [prefix.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"]) {
+                out[row[0]] = row[1]
+            }
+            return out
+        }
+    }
+
+    public func deleteMeta(_ key: String) throws {
+        try db.write { db in try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [key]) }
     }
 
     public func setMeta(_ key: String, _ value: String) throws {
@@ -535,10 +557,11 @@ public final class StateStore: TempJournal, Sendable {
         try db.write { db in
             try db.execute(sql: """
                 UPDATE cycles SET finished_at = ?, status = ?, files_copied = ?, files_present = ?, bytes = ?, failed = ?,
-                                  skipped = ?, deleted = ?, message = ? WHERE id = ?
+                                  skipped = ?, deleted = ?, message = ?, waiting_space = ?, unavailable = ?, copies_bad = ? WHERE id = ?
                 """, arguments: [summary.finishedAt, summary.status.rawValue, summary.filesCopied, summary.filesAlreadyPresent,
                                  summary.bytesCopied, summary.failed, summary.skipped, summary.deleted,
-                                 summary.messages.prefix(5).joined(separator: "; "), summary.cycleID])
+                                 summary.messages.prefix(5).joined(separator: "; "), summary.waitingForSpace,
+                                 summary.unavailableDestinations.joined(separator: ","), summary.copiesBad, summary.cycleID])
         }
     }
 
@@ -549,15 +572,49 @@ public final class StateStore: TempJournal, Sendable {
         public var status: String
         public var filesCopied: Int, filesPresent: Int, bytes: Int64, failed: Int, skipped: Int, deleted: Int
         public var message: String?
+        public var waitingForSpace = 0
+        public var unavailable: [String] = []
+        public var copiesBad = 0
+    }
+
+    /// Cycles that started at or after `since`, newest first.
+    public func cycles(since: Double) throws -> [CycleRecord] {
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM cycles WHERE started_at >= ? ORDER BY id DESC", arguments: [since]).map(Self.cycle) }
+    }
+
+    public func lastCycle(withStatusIn statuses: [String]) throws -> CycleRecord? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM cycles WHERE status IN (\(statuses.map { _ in "?" }.joined(separator: ","))) ORDER BY id DESC LIMIT 1",
+                             arguments: StatementArguments(statuses)).map(Self.cycle)
+        }
+    }
+
+    public func firstCycle() throws -> CycleRecord? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM cycles ORDER BY id LIMIT 1").map(Self.cycle) }
+    }
+
+    static func cycle(_ row: Row) -> CycleRecord {
+        CycleRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
+                    filesCopied: row["files_copied"], filesPresent: row["files_present"], bytes: row["bytes"],
+                    failed: row["failed"], skipped: row["skipped"], deleted: row["deleted"], message: row["message"],
+                    waitingForSpace: row["waiting_space"],
+                    unavailable: (row["unavailable"] as String).split(separator: ",").map(String.init), copiesBad: row["copies_bad"])
+    }
+
+    /// Failure counts by error kind, and how many files are quarantined.
+    public func failureCounts() throws -> (byKind: [String: Int], quarantined: Int) {
+        try db.read { db in
+            var byKind: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT error_kind, COUNT(*) FROM file_failures GROUP BY error_kind") {
+                byKind[row[0]] = row[1]
+            }
+            return (byKind, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM file_failures WHERE quarantined = 1") ?? 0)
+        }
     }
 
     public func recentCycles(limit: Int = 10) throws -> [CycleRecord] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM cycles ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
-                CycleRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
-                            filesCopied: row["files_copied"], filesPresent: row["files_present"], bytes: row["bytes"],
-                            failed: row["failed"], skipped: row["skipped"], deleted: row["deleted"], message: row["message"])
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM cycles ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.cycle)
         }
     }
 

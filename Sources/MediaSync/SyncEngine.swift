@@ -44,6 +44,29 @@ public struct SyncEngine: Sendable {
 
     var destinationNames: [String] { destinations.map(\.name) }
 
+    /// Rates the daemon after a cycle, logs alerts (raised/resolved, with suppression) and writes
+    /// the Prometheus textfile.
+    func assessHealth(_ summary: inout CycleSummary, log: Logger) {
+        do {
+            let report = try HealthEvaluator.evaluate(store: store, config: config)
+            summary.health = report
+            summary.alerts = try AlertDecider.decide(report, store: store, suppressionMinutes: config.health.alertSuppressionMinutes)
+            for alert in summary.alerts {
+                if alert.state == "raised" {
+                    log.log(level: alert.level == "critical" ? .critical : .warning, "ALERT \(alert.level): \(alert.message)",
+                            metadata: SyncEvent.alertRaised.metadata(["rule": "\(alert.rule)", "alert_level": "\(alert.level)"]))
+                } else {
+                    log.notice("alert resolved: \(alert.rule)", metadata: SyncEvent.alertResolved.metadata(["rule": "\(alert.rule)"]))
+                }
+            }
+            if let path = config.health.prometheusTextfile {
+                try AtomicFile.write(Array(MetricsText.render(report, last: summary).utf8), to: FilePath(path))
+            }
+        } catch {
+            log.error("cannot assess health: \(error)")
+        }
+    }
+
     static let lastCheckKey = "last_consistency_check"
 
     func consistencyCheckDue(now: Double = Date().timeIntervalSince1970) -> Bool {
@@ -170,6 +193,7 @@ public struct SyncEngine: Sendable {
         }
         if !dryRun {
             do { try store.finishCycle(summary) } catch { log.error("cannot record the cycle: \(error)") }
+            assessHealth(&summary, log: log)
         }
         log.log(level: summary.status == .ok ? .info : .warning,
                 "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
@@ -345,6 +369,9 @@ public struct SyncEngine: Sendable {
         } catch {
             log.warning("cannot read the free space of \(destination.displayName): \(error); copying anyway")
             return items
+        }
+        do { try store.setMeta("space:\(destination.name)", "\(space.freeBytes) \(space.totalBytes) \(Date().timeIntervalSince1970)") } catch {
+            log.warning("cannot record the free space of \(destination.name): \(error)")
         }
         let reserve = Int64(storage.minFreeSpaceGB * 1e9)
         let pending = items.reduce(Int64(0)) { $0 + $1.identity.size }

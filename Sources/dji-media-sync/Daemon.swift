@@ -264,6 +264,7 @@ struct StatusLine {
             text = "idle — next cycle \(Self.clock(nextDue))"
             if let last {
                 text += " — last: \(last.shortLine)"
+                if let health = last.health, health.level != .healthy { text += " — \(health.shortLine)" }
             }
         }
         if let last, last.waitingForSpace > 0 {

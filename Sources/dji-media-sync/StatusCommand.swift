@@ -14,6 +14,7 @@ struct StatusCommand: AsyncParsableCommand {
         let runtime = try Runtime.make(configPath: global.config)
         let counts = try runtime.store.counts()
         let cycles = try runtime.store.recentCycles(limit: 5)
+        let health = try HealthEvaluator.evaluate(store: runtime.store, config: runtime.config)
         if json {
             let object: [String: Any] = [
                 "ledger": ["present": counts.ledgerPresent, "lost": counts.ledgerLost],
@@ -24,6 +25,21 @@ struct StatusCommand: AsyncParsableCommand {
                      "failed": c.failed, "skipped": c.skipped, "deleted": c.deleted, "message": c.message as Any]
                 },
                 "destinations": runtime.destinations.map { ["name": $0.name, "target": $0.displayName] },
+                "health": [
+                    "level": health.level.rawValue,
+                    "reasons": health.findings.map { ["rule": $0.rule, "level": $0.level.rawValue, "message": $0.message] },
+                    "cycles_24h": health.cycles24h,
+                    "success_rate_24h": health.successRate24h as Any,
+                    "average_cycle_seconds": health.averageCycleSeconds as Any,
+                    "average_seconds_per_file": health.averageSecondsPerFile as Any,
+                    "files_24h": health.files24h,
+                    "bytes_24h": health.bytes24h,
+                    "last_success_at": health.lastSuccessAt as Any,
+                    "destination_usage": health.destinations.map { ["name": $0.name, "free_bytes": $0.freeBytes, "total_bytes": $0.totalBytes,
+                                                                    "used_ratio": $0.usedFraction, "measured_at": $0.measuredAt] },
+                    "failures_by_kind": health.failuresByKind,
+                    "quarantined": health.quarantined,
+                ] as [String: Any],
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -31,6 +47,17 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let formatter = ISO8601DateFormatter()
         func time(_ t: Double?) -> String { t.map { formatter.string(from: Date(timeIntervalSince1970: $0)) } ?? "-" }
+        print("health: \(health.level.rawValue)")
+        for finding in health.findings { print("  - \(finding.level.rawValue): \(finding.message)") }
+        let rate = health.successRate24h.map { String(format: "%.0f%%", $0 * 100) } ?? "-"
+        print("last 24 h: \(health.cycles24h) cycles, \(rate) succeeded, \(health.files24h) files, \(Format.bytes(health.bytes24h))\(health.averageCycleSeconds.map { ", average cycle \(Format.duration($0))" } ?? "")\(health.averageSecondsPerFile.map { String(format: ", %.2f s per file", $0) } ?? "")")
+        print("last successful sync: \(time(health.lastSuccessAt))")
+        for d in health.destinations {
+            print("destination \(d.name): \(Format.bytes(d.freeBytes)) free of \(Format.bytes(d.totalBytes)) (\(String(format: "%.0f%%", d.usedFraction * 100)) used, as of \(time(d.measuredAt)))")
+        }
+        if !health.failuresByKind.isEmpty {
+            print("files waiting for a retry: " + health.failuresByKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "; quarantined: \(health.quarantined)")
+        }
         print("destinations: " + runtime.destinations.map { "\($0.name) (\($0.displayName))" }.joined(separator: ", "))
         print("ledger: \(counts.ledgerPresent) verified copies\(counts.ledgerLost > 0 ? ", \(counts.ledgerLost) lost (being re-copied)" : "")")
         print("delete queue: \(counts.queuePending) pending (\(counts.queueDue) due), \(counts.queueDeleted) deleted, \(counts.queueKept) kept")

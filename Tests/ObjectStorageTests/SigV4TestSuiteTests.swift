@@ -159,9 +159,12 @@ struct SuiteInputs {
     static func inputs(section heading: String) throws -> SuiteInputs {
         let readme = try readme()
         guard let start = readme.range(of: "\n## " + heading) else { throw TestSupportError("README: no section \(heading)") }
-        guard let line = readme[start.upperBound...].split(separator: "\n").first(where: { $0.hasPrefix("Credentials") }) else {
-            throw TestSupportError("README: no Credentials line in \(heading)")
+        // The paragraph that starts with "Credentials" (it wraps over lines), up to a blank line.
+        let section = readme[start.upperBound...]
+        guard let from = section.range(of: "\nCredentials") else {
+            throw TestSupportError("README: no Credentials paragraph in \(heading)")
         }
+        let line = section[from.upperBound...].prefix { _ in true }.components(separatedBy: "\n\n")[0]
         let values = line.split(separator: "`", omittingEmptySubsequences: false).enumerated()
             .filter { $0.offset % 2 == 1 }.map { String($0.element) }
         guard values.count >= 5, let date = SigV4Date(amzDate: values[4]) else {

@@ -244,6 +244,18 @@ import TestSupport
         #expect(try f.remoteFiles()[Array("2025/01/01/DJI_20250101000000_0003_D_1.JPG".utf8)].map(sha) == sha(try FileIO.readWholeFile(corrupted)))
     }
 
+    @Test func aCycleWritesThePrometheusTextfileAndRecordsTheNASSpace() async throws {
+        var f = try await NASFixture("metrics")
+        defer { f.cleanUp() }
+        f.config.health.prometheusTextfile = f.state.path + "/dji.prom"
+        try f.add("DJI_20250101000000_0001_D.JPG", size: 1000)
+        let summary = try await f.cycle()
+        #expect(summary.health?.level == .healthy)
+        let text = String(decoding: try FileIO.readWholeFile(FilePath(f.state.path + "/dji.prom")), as: UTF8.self)
+        #expect(text.contains("dji_media_sync_last_cycle_files 1"))
+        #expect(text.contains("dji_media_sync_destination_free_bytes{destination=\"nas\"}"))
+    }
+
     @Test func withDeletionOffSourcesAreVerifiedAndKept() async throws {
         var f = try await NASFixture("keep")
         defer { f.cleanUp() }

@@ -1,0 +1,198 @@
+import Configuration
+import Foundation
+
+/// How the daemon is doing, from its own records (cycle history, ledger, failures, the last free
+/// space seen on each destination), and why.
+public struct HealthReport: Sendable {
+    public enum Level: String, Sendable, Comparable, Codable {
+        case healthy, warning, critical
+        public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
+        var rank: Int { switch self { case .healthy: 0; case .warning: 1; case .critical: 2 } }
+    }
+
+    /// One reason; `rule` is stable (alerts are keyed by it).
+    public struct Finding: Sendable, Equatable, Codable {
+        public var rule: String
+        public var level: Level
+        public var message: String
+        public init(rule: String, level: Level, message: String) { self.rule = rule; self.level = level; self.message = message }
+    }
+
+    public struct DestinationUsage: Sendable, Codable {
+        public var name: String
+        public var freeBytes: Int64
+        public var totalBytes: Int64
+        public var measuredAt: Double
+        public init(name: String, freeBytes: Int64, totalBytes: Int64, measuredAt: Double) {
+            self.name = name; self.freeBytes = freeBytes; self.totalBytes = totalBytes; self.measuredAt = measuredAt
+        }
+        public var usedFraction: Double { totalBytes > 0 ? Double(totalBytes - freeBytes) / Double(totalBytes) : 0 }
+    }
+
+    public var level: Level = .healthy
+    public var findings: [Finding] = []
+    public var cycles24h = 0
+    public var successfulCycles24h = 0
+    public var successRate24h: Double?
+    public var averageCycleSeconds: Double?
+    public var averageSecondsPerFile: Double?
+    public var files24h = 0
+    public var bytes24h: Int64 = 0
+    public var lastSuccessAt: Double?
+    public var destinations: [DestinationUsage] = []
+    public var failuresByKind: [String: Int] = [:]
+    public var quarantined = 0
+    public var queuePending = 0
+
+    public init() {}
+
+    /// For STATUS=: "healthy" or "warning: 2 files quarantined".
+    public var shortLine: String {
+        guard let worst = findings.max(by: { $0.level < $1.level }) else { return "healthy" }
+        return "\(level.rawValue): \(worst.message)" + (findings.count > 1 ? " (+\(findings.count - 1) more)" : "")
+    }
+}
+
+public enum HealthEvaluator {
+    public static func evaluate(store: StateStore, config: MediaSyncConfig, now: Double = Date().timeIntervalSince1970) throws -> HealthReport {
+        let rules = config.health
+        var report = HealthReport()
+        let day = try store.cycles(since: now - 86400).filter { $0.finishedAt != nil }
+        report.cycles24h = day.count
+        report.successfulCycles24h = day.filter { $0.status == "ok" }.count
+        if !day.isEmpty {
+            report.successRate24h = Double(report.successfulCycles24h) / Double(day.count)
+            let durations = day.compactMap { c in c.finishedAt.map { $0 - c.startedAt } }
+            report.averageCycleSeconds = durations.reduce(0, +) / Double(durations.count)
+            report.files24h = day.reduce(0) { $0 + $1.filesCopied }
+            report.bytes24h = day.reduce(0) { $0 + $1.bytes }
+            let busy = day.filter { $0.filesCopied > 0 }
+            let busyTime = busy.compactMap { c in c.finishedAt.map { $0 - c.startedAt } }.reduce(0, +)
+            if report.files24h > 0 { report.averageSecondsPerFile = busyTime / Double(report.files24h) }
+        }
+        // A cycle that reached its destinations and moved files counts as a sync that worked, even
+        // if some file failed (those have their own findings).
+        let lastGood = try store.lastCycle(withStatusIn: ["ok", "partial"])
+        report.lastSuccessAt = lastGood?.finishedAt
+        let failures = try store.failureCounts()
+        report.failuresByKind = failures.byKind
+        report.quarantined = failures.quarantined
+        report.queuePending = try store.counts(now: now).queuePending
+        for destination in config.destinations {
+            guard let text = try store.meta("space:\(destination.name)") else { continue }
+            let f = text.split(separator: " ").compactMap { Double($0) }
+            guard f.count == 3 else { continue }
+            report.destinations.append(.init(name: destination.name, freeBytes: Int64(f[0]), totalBytes: Int64(f[1]), measuredAt: f[2]))
+        }
+
+        func add(_ rule: String, _ level: HealthReport.Level, _ message: String) {
+            report.findings.append(.init(rule: rule, level: level, message: message))
+        }
+        // No working sync for too long (measured from the first cycle when there was never one).
+        let first = try store.firstCycle()
+        let since = report.lastSuccessAt ?? first?.startedAt
+        if let since, now - since > rules.maxMinutesWithoutSuccess * 60 {
+            add("no_recent_success", .critical, report.lastSuccessAt == nil
+                ? "no successful sync yet (first cycle \(Format.duration(now - since)) ago)"
+                : "no successful sync for \(Format.duration(now - since))")
+        }
+        if let rate = report.successRate24h, rate < rules.minSuccessRate {
+            add("low_success_rate", .warning, String(format: "%.0f%% of the last 24 h's cycles succeeded", rate * 100))
+        }
+        if let last = day.first {
+            for name in last.unavailable {
+                add("unreachable:\(name)", .critical, "\(name) unreachable in the last cycle")
+            }
+            if last.waitingForSpace > 0 {
+                add("full:\(config.destinations.first?.name ?? "destination")", .critical, "\(last.waitingForSpace) files wait for space on the destination")
+            }
+            if last.copiesBad > 0 {
+                add("consistency", .warning, "\(last.copiesBad) copies failed the consistency check")
+            }
+        }
+        for usage in report.destinations {
+            let pct = String(format: "%.0f%%", usage.usedFraction * 100)
+            if usage.usedFraction > rules.destinationUsageCritical {
+                add("usage:\(usage.name)", .critical, "\(usage.name) is \(pct) full")
+            } else if usage.usedFraction > rules.destinationUsageWarning {
+                add("usage:\(usage.name)", .warning, "\(usage.name) is \(pct) full")
+            }
+        }
+        if report.quarantined > 0 {
+            add("quarantined", .warning, "\(report.quarantined) file\(report.quarantined == 1 ? "" : "s") quarantined (dji-media-sync queue list)")
+        }
+        report.level = report.findings.map(\.level).max() ?? .healthy
+        return report
+    }
+}
+
+/// Which alerts to send now: findings not alerted within the suppression window are raised;
+/// alerts whose finding went away are resolved. State lives in the state database, so a restart
+/// neither repeats nor forgets them.
+public enum AlertDecider {
+    public struct Alert: Sendable, Codable, Equatable {
+        public var state: String   // "raised" | "resolved"
+        public var rule: String
+        public var level: String
+        public var message: String
+        public var time: Double
+    }
+
+    static let prefix = "alert:"
+
+    public static func decide(_ report: HealthReport, store: StateStore, suppressionMinutes: Double,
+                              now: Double = Date().timeIntervalSince1970) throws -> [Alert] {
+        var alerts: [Alert] = []
+        let active = try store.metaKeys(prefix: prefix)
+        for finding in report.findings {
+            let key = prefix + finding.rule
+            let last = active[key].flatMap(Double.init)
+            if let last, now - last < suppressionMinutes * 60 { continue }
+            alerts.append(Alert(state: "raised", rule: finding.rule, level: finding.level.rawValue, message: finding.message, time: now))
+            try store.setMeta(key, String(now))
+        }
+        let current = Set(report.findings.map { prefix + $0.rule })
+        for key in active.keys where !current.contains(key) {
+            alerts.append(Alert(state: "resolved", rule: String(key.dropFirst(prefix.count)), level: "healthy",
+                                message: "resolved", time: now))
+            try store.deleteMeta(key)
+        }
+        return alerts
+    }
+}
+
+/// Prometheus text exposition format, for node_exporter's textfile collector.
+public enum MetricsText {
+    public static func render(_ report: HealthReport, last: CycleSummary?) -> String {
+        var lines: [String] = []
+        func metric(_ name: String, _ help: String, _ type: String, _ samples: [(labels: String, value: Double)]) {
+            lines.append("# HELP dji_media_sync_\(name) \(help)")
+            lines.append("# TYPE dji_media_sync_\(name) \(type)")
+            for s in samples { lines.append("dji_media_sync_\(name)\(s.labels) \(s.value)") }
+        }
+        metric("health", "0 healthy, 1 warning, 2 critical", "gauge", [("", Double(report.level.rank))])
+        metric("cycles_24h", "Cycles finished in the last 24 hours", "gauge", [("", Double(report.cycles24h))])
+        metric("success_rate_24h", "Fraction of the last 24 hours' cycles that succeeded", "gauge", [("", report.successRate24h ?? 1)])
+        metric("files_24h", "Files copied in the last 24 hours", "gauge", [("", Double(report.files24h))])
+        metric("bytes_24h", "Bytes copied in the last 24 hours", "gauge", [("", Double(report.bytes24h))])
+        metric("last_success_timestamp_seconds", "When a sync last succeeded", "gauge", [("", report.lastSuccessAt ?? 0)])
+        metric("quarantined_files", "Files quarantined", "gauge", [("", Double(report.quarantined))])
+        metric("delete_queue_pending", "Sources waiting for deletion", "gauge", [("", Double(report.queuePending))])
+        metric("destination_free_bytes", "Free space last seen on each destination", "gauge",
+               report.destinations.map { ("{destination=\"\(escape($0.name))\"}", Double($0.freeBytes)) })
+        metric("destination_used_ratio", "Fraction of each destination in use", "gauge",
+               report.destinations.map { ("{destination=\"\(escape($0.name))\"}", $0.usedFraction) })
+        metric("file_failures", "Files waiting for a retry or quarantined, by error kind", "gauge",
+               report.failuresByKind.sorted { $0.key < $1.key }.map { ("{kind=\"\(escape($0.key))\"}", Double($0.value)) })
+        if let last {
+            metric("last_cycle_duration_seconds", "Duration of the last cycle", "gauge", [("", last.duration)])
+            metric("last_cycle_files", "Files copied by the last cycle", "gauge", [("", Double(last.filesCopied))])
+            metric("last_cycle_failed", "Files that failed in the last cycle", "gauge", [("", Double(last.failed))])
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
