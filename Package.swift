@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ObjectStorageTests", dependencies: [
-            "ObjectStorage", "Hashing", "LocalFS", "TestSupport",
+            "ObjectStorage", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),

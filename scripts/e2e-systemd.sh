@@ -262,7 +262,7 @@ nspawn_pid=$!
 find_pid1() {
     local p
     for p in $(descendants "$nspawn_pid"); do
-        if grep -qE "^NSpid:[[:space:]]+$p[[:space:]]+1$" "/proc/$p/status" 2>/dev/null; then
+        if grep -qE "^NSpid:[[:space:]]+${p}[[:space:]]+1$" "/proc/$p/status" 2>/dev/null; then
             pid1=$p
             return 0
         fi
@@ -440,7 +440,8 @@ sources_gone() {
 
 check_c() {
     local before finished rc=0 out
-    before=$(jcount "$ID_STARTED") && finished=$(jcount "$ID_FINISHED") || { why="journalctl failed"; return 1; }
+    before=$(jcount "$ID_STARTED") || { why="journalctl failed"; return 1; }
+    finished=$(jcount "$ID_FINISHED") || { why="journalctl failed"; return 1; }
     out=$(ct systemctl kill -s SIGUSR1 --kill-who=main "$SERVICE" 2>&1) || rc=$?
     [[ $rc -eq 0 ]] || { why="systemctl kill exited $rc: $out"; return 1; }
     wait_for 30 count_above "$ID_STARTED" "$before" || { why="no new 'cycle started' within 30 s ($before before)"; return 1; }
@@ -450,7 +451,7 @@ check_c() {
 check "c. systemctl kill -s SIGUSR1 --kill-who=main starts a cycle" check_c
 
 check_deleted() {
-    wait_for 30 sources_gone || { why="sources still in $MEDIA: $(ls "$(ctpath "$MEDIA")" | tr '\n' ' ')"; return 1; }
+    wait_for 30 sources_gone || { why="sources still in $MEDIA: $(find "$(ctpath "$MEDIA")" -maxdepth 1 -type f -printf '%f ')"; return 1; }
     local n
     n=$(jcount "$ID_DELETED") || { why="journalctl failed"; return 1; }
     [[ "$n" -ge ${#samples[@]} ]] || { why="$n 'source deleted' entries (MESSAGE_ID=$ID_DELETED), expected ${#samples[@]}"; return 1; }
@@ -533,7 +534,8 @@ check_f() {
     [[ "$(prop WatchdogUSec)" == 6s ]] || { why="WatchdogUSec=$(prop WatchdogUSec), expected 6s"; return 1; }
     wait_for 60 count_above "$ID_FINISHED" "$finished" || { why="the cycle after restart did not finish"; return 1; }
 
-    truncate -s 2G "$(ctpath "$big")" && touch -d '2 hours ago' "$(ctpath "$big")" || { why="cannot create $big"; return 1; }
+    truncate -s 2G "$(ctpath "$big")" || { why="cannot create $big"; return 1; }
+    touch -d '2 hours ago' "$(ctpath "$big")" || { why="cannot set the mtime of $big"; return 1; }
     started=$(jcount "$ID_STARTED")
     nrestarts=$(prop NRestarts)
     pid=$(prop MainPID)

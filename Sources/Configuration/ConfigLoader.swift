@@ -32,7 +32,7 @@ public enum ConfigLoader {
                 requiredKeys: []),
         Section(name: "concurrency_control",
                 keys: ["lock_file", "max_sync_duration_seconds", "stop_timeout_seconds", "parallel_transfers",
-                       "batch_max_files", "batch_max_megabytes"],
+                       "bandwidth_limit_bytes_per_second", "batch_max_files", "batch_max_megabytes"],
                 requiredKeys: []),
         Section(name: "schedule",
                 keys: ["interval_minutes"],

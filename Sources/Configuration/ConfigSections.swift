@@ -429,6 +429,8 @@ extension ConfigReader {
             case "lock_file": control.lockFile = try absoluteFile(value, path)
             case "max_sync_duration_seconds": control.maxSyncDurationSeconds = try seconds(value, path, zeroAllowed: false)
             case "stop_timeout_seconds": control.stopTimeoutSeconds = try seconds(value, path, zeroAllowed: false)
+            case "bandwidth_limit_bytes_per_second":
+                control.bandwidthLimitBytesPerSecond = try number(value, path, unit: "bytes per second", minimum: 0, minimumAllowed: true, maximum: 1e12)
             case "parallel_transfers": control.parallelTransfers = try integer(value, path, 1...32)
             case "batch_max_files": control.batchMaxFiles = try integer(value, path, 1...1_000_000)
             case "batch_max_megabytes": control.batchMaxMegabytes = try integer(value, path, 1...1_048_576)

@@ -117,6 +117,8 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var stopTimeoutSeconds: Double = 30       // "stop_timeout_seconds"
         /// Data sessions in flight at once (per destination).
         public var parallelTransfers: Int = 2            // "parallel_transfers"
+        /// All transfers together send at most this many bytes per second; 0: no limit.
+        public var bandwidthLimitBytesPerSecond: Double = 0 // "bandwidth_limit_bytes_per_second"
         /// A batch (one data session) carries at most this many files ...
         public var batchMaxFiles: Int = 500              // "batch_max_files"
         /// ... and at most this many MiB (a larger file travels alone).

@@ -22,6 +22,8 @@ public struct NASDestination: Destination {
     public let concurrency: MediaSyncConfig.ConcurrencyControl
     public let runtimeDirectory: String
     public let instanceID: String
+    /// Shared by every transfer of the process (the configured total rate).
+    public var limiter: BandwidthLimiter?
     /// For tests: force the portable `mv -n` publisher instead of perl.
     public var forceShellPublisher = false
     /// For fault-injection tests only: a shell snippet run on the NAS (in base_path) after the
@@ -492,6 +494,7 @@ final class NASSession: DestinationSession {
 
         let stdinFD = process.stdin
         let items = files.map(\.item)
+        let limiter = destination.limiter
         let streamResult: Result<[Streamed], DestinationError> = await withTaskCancellationHandler {
             do {
                 return try await runBlocking {
@@ -514,6 +517,7 @@ final class NASSession: DestinationSession {
                                                               mode: 0o644, mtime: item.identity.mtimeNanoseconds / 1_000_000_000)
                             try BlockingIO.writeAll(stdinFD, header, stall: stall, what: "sending \(item.localPath.displayString)")
                             let result = try file.stream(buffer: buffer, progress: { progress.bytesMoved($0) }) { chunk in
+                                limiter?.consume(chunk.count)
                                 try BlockingIO.writeAll(stdinFD, chunk, stall: stall, what: "sending \(item.localPath.displayString)")
                             }
                             let pad = TarWriter.padding(for: item.identity.size)

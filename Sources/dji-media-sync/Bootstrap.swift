@@ -43,11 +43,14 @@ struct Runtime: Sendable {
 
     static func makeDestinations(_ config: MediaSyncConfig, store: StateStore) throws -> [any Destination] {
         let instance = try store.instanceID()
+        let limiter = BandwidthLimiter(bytesPerSecond: config.concurrency.bandwidthLimitBytesPerSecond)
         return config.destinations.map { destination -> any Destination in
             switch destination {
             case let .nas(nas):
-                NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
-                               runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
+                var d = NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
+                                       runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
+                d.limiter = limiter.isUnlimited ? nil : limiter
+                return d
             }
         }
     }

@@ -153,7 +153,12 @@ struct S3ClientIntegrationTests {
             #expect(page.objects.count <= 2)
             #expect(page.requestID != nil)
             listed += page.objects
-            token = page.isTruncated ? try #require(page.nextContinuationToken) : nil
+            if page.isTruncated {
+                let next: String = try #require(page.nextContinuationToken)
+                token = next
+            } else {
+                token = nil
+            }
             pages += 1
         } while token != nil && pages < 10
         #expect(pages == 2)

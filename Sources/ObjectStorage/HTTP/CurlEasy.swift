@@ -46,6 +46,10 @@ final class CurlEasy {
     /// Runs `request` to completion on the calling thread (blocking).
     func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration,
                  cancellation: CancellationFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?) -> Result<HTTPResponse, HTTPError> {
+        if case .file(_, let offset, let length) = request.body, offset < 0 || length < 0 {
+            return .failure(HTTPError(kind: .bodyRead, message: "invalid file range: offset \(offset), length \(length)",
+                                      method: request.method.rawValue, url: request.url))
+        }
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let context = TransferContext(body: request.body, maximumResponseBodyBytes: configuration.maximumResponseBodyBytes,
