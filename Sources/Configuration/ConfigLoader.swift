@@ -25,7 +25,7 @@ public enum ConfigLoader {
                 requiredKeys: ["type", "host", "base_path"]),
         Section(name: "integrity_checks",
                 keys: ["checksum_algorithm", "temp_prefix", "temp_suffix", "transfer_timeout_seconds",
-                       "verify_before_delete"],
+                       "hash_while_writing", "verify_before_delete"],
                 requiredKeys: []),
         Section(name: "delete_policy",
                 keys: ["delete_sources", "delay_minutes", "enable_soft_delete", "trash_retention_days", "min_local_free_gb"],

@@ -393,6 +393,7 @@ extension ConfigReader {
                 checks.tempSuffix = suffix
             case "transfer_timeout_seconds": checks.transferTimeoutSeconds = try seconds(value, path, zeroAllowed: false)
             case "verify_before_delete": checks.verifyBeforeDelete = try choice(value, path, ConfigLoader.verifyMethods)
+            case "hash_while_writing": checks.hashWhileWriting = try bool(value, path)
             default: unhandled(key)
             }
         }

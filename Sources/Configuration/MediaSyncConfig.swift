@@ -86,6 +86,9 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var tempSuffix: String = ".part"           // "temp_suffix"
         /// A transfer with no progress for this long is aborted (temp removed, retried later).
         public var transferTimeoutSeconds: Double = 300  // "transfer_timeout_seconds"
+        /// A large file travelling alone is read back and hashed on the NAS while it is being
+        /// written (needs GNU tail there), instead of in a second pass afterwards.
+        public var hashWhileWriting: Bool = true         // "hash_while_writing"
         /// How a copy is re-checked before its source is deleted: "sha256" or "size".
         public var verifyBeforeDelete: String = "sha256" // "verify_before_delete"
         public init() {}

@@ -113,12 +113,13 @@ public struct NASDestination: Destination {
             }
         }
         let fields = ready.split(separator: " ").map(String.init)
-        guard fields.count == 3, fields[0] == "@@READY" else {
+        guard fields.count >= 3, fields[0] == "@@READY" else {
             await channel.close()
             throw DestinationError(.transient, "unexpected answer from the NAS shell: \(ready.prefix(200))")
         }
         let session = NASSession(destination: self, channel: channel, controlPath: controlPath, hashTool: fields[1],
-                                 perlPublisher: fields[2] == "perl" && !forceShellPublisher, journal: journal, logger: logger)
+                                 perlPublisher: fields[2] == "perl" && !forceShellPublisher, journal: journal, logger: logger,
+                                 gnuTar: fields.count > 3 && fields[3] == "1", gnuTail: fields.count > 4 && fields[4] == "1")
         try await session.reclaimTemps()
         logger.debug("connected to \(displayName) (remote hash: \(fields[1]), publisher: \(fields[2]))")
         return session
@@ -134,12 +135,20 @@ final class NASSession: DestinationSession {
     let perlPublisher: Bool
     let journal: any TempJournal
     let logger: Logger
+    /// GNU tar on the NAS: read 1 MiB records (-b 2048 -B) instead of 10 KiB ones.
+    let gnuTar: Bool
+    /// GNU tail on the NAS: a large file is read back and hashed while it is being written.
+    let gnuTail: Bool
+    /// Files at least this large, alone in their batch, are hashed while written (with GNU tail).
+    static let overlappedHashMinimum: Int64 = 64 << 20
     private let tempCounter = Atomic<Int>(0)
     /// Data sessions in flight, so that cancellation can stop them at once.
     private let live = Mutex<[Int: SSHProcess]>([:])
 
     init(destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
-         journal: any TempJournal, logger: Logger) {
+         journal: any TempJournal, logger: Logger, gnuTar: Bool = false, gnuTail: Bool = false) {
+        self.gnuTar = gnuTar
+        self.gnuTail = gnuTail
         self.destination = destination
         self.channel = channel
         self.controlPath = controlPath
@@ -453,10 +462,24 @@ final class NASSession: DestinationSession {
         let directories = Array(Set(files.map(\.item.remoteDirectory))).sorted()
         var command = "cd -- \(ShellQuote.quoted(destination.config.basePath)) && mkdir -p --"
         for d in directories { command += " " + ShellQuote.quoted(d) }
-        command += " && tar -xof - && "
-        if let fault = destination.faultInjectionAfterExtract { command += "{ \(fault); } && " }
-        command += RemoteScripts.batchHashCommand(tool: hashTool)
-        for t in temps { command += " " + String(decoding: t, as: UTF8.self) }
+        let tar = gnuTar ? "tar -b 2048 -B -xof -" : "tar -xof -"
+        // One large file: read it back from the NAS's disk and hash it while tar writes it (tail
+        // follows the temp file; head stops at its size), so the check ends with the last byte
+        // instead of costing a second pass. Otherwise: hash every temp file once it is written.
+        let overlapped = destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
+            && destination.faultInjectionAfterExtract == nil
+        if overlapped {
+            let temp = String(decoding: temps[0], as: UTF8.self)
+            // (An asynchronous command's stdin is /dev/null in sh: the stream goes in as fd 3.)
+            command += " && { \(tar) <&3 & t=$!; while [ ! -e \(temp) ] && kill -0 $t 2>/dev/null; do sleep 0.02; done; "
+                + "tail -c +1 -s 0.1 --pid=$t -f \(temp) 2>/dev/null | head -c \(files[0].item.identity.size) | "
+                + "\(RemoteScripts.stdinHashCommand(tool: hashTool)) | sed 's|^\\([0-9a-f]\\{64\\}\\).*|\\1 \(temp)|'; wait $t; } 3<&0"
+        } else {
+            command += " && \(tar) && "
+            if let fault = destination.faultInjectionAfterExtract { command += "{ \(fault); } && " }
+            command += RemoteScripts.batchHashCommand(tool: hashTool)
+            for t in temps { command += " " + String(decoding: t, as: UTF8.self) }
+        }
 
         let process: SSHProcess
         do {

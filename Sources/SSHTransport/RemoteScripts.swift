@@ -53,7 +53,9 @@ enum RemoteScripts {
               if rm -f -- "$2"; then printf '%s D\\n' "$1"; else printf '%s F rm\\n' "$1"; fi
             }
             spc() { df -P -k . | tail -n 1; }
-            printf '@@READY %s %s\\n' "$H" "$P"
+            G=0; tar --version 2>/dev/null | grep -q 'GNU tar' && G=1
+            F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
+            printf '@@READY %s %s %s %s\\n' "$H" "$P" "$G" "$F"
 
             """.utf8)
         return s
@@ -66,6 +68,16 @@ enum RemoteScripts {
     static let perlPublisher = #"""
         perl -e 'while (@ARGV) { my ($i, $t, $f) = splice(@ARGV, 0, 3); if (link($t, $f)) { unlink($t); print "$i P\n"; } elsif ($!{EEXIST}) { unlink($t); print "$i E\n"; } elsif (!-e $f && !-l $f && rename($t, $f)) { print "$i P\n"; } else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); print "$i X $e\n"; } }' --
         """#
+
+    /// Hashes standard input; the output line starts with 64 hex digits.
+    static func stdinHashCommand(tool: String) -> String {
+        switch tool {
+        case "openssl": "openssl dgst -sha256 -r"
+        case "shasum": "shasum -a 256"
+        case "sha256": "sha256 -q"
+        default: "sha256sum"
+        }
+    }
 
     /// The command that hashes named files in one process; its output lines start with 64 hex
     /// digits, then separator characters, then the name.

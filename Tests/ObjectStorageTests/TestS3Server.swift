@@ -9,8 +9,11 @@ import TestSupport
 ///
 /// ``shared()`` is the one server of the test process, with its state in ``sharedStateDirectory``,
 /// reused by the next test run while it still answers (a cold start takes a few seconds);
-/// `scripts/test-s3.sh stop DIR` stops it. Tests isolate themselves with a bucket each
-/// (``makeBucket(_:)``). A missing `weed` is an error, never a skip.
+/// `scripts/test-s3.sh stop DIR` stops it. A missing `weed` is an error, never a skip.
+///
+/// Tests share one bucket, ``sharedBucket``, and isolate themselves with a key prefix each
+/// (``makeScope(_:)``): SeaweedFS gives every bucket a collection of 7 volumes of its own, so a
+/// bucket per test would use up the server's `-volume.max=100` slots within a few runs.
 struct TestS3Server: Sendable {
     let endpoint: String
     let region: String
@@ -32,7 +35,9 @@ struct TestS3Server: Sendable {
             if let started { return started }
             let task = Task {
                 _ = try await runScript(["reap"])
-                return try await start(stateDirectory: sharedStateDirectory)
+                let server = try await start(stateDirectory: sharedStateDirectory)
+                try await server.client(bucket: sharedBucket).createBucket()
+                return server
             }
             started = task
             return task
@@ -52,12 +57,17 @@ struct TestS3Server: Sendable {
             credentials: credentials ?? self.credentials, clock: clock)
     }
 
-    /// Creates a fresh bucket `dms-<label>-<random>` and returns a client of it.
-    func makeBucket(_ label: String) async throws -> S3Client {
-        let suffix = String(UInt64.random(in: 0..<(1 << 40)), radix: 16).leftPadded(to: 10)
-        let client = try client(bucket: "dms-\(label)-\(suffix)")
-        try await client.createBucket()
-        return client
+    /// The bucket the tests share (created when the server is first used).
+    static let sharedBucket = "dms-test"
+
+    /// A client of the shared bucket and a fresh key prefix `<label>-<random>/` for one test.
+    func makeScope(_ label: String) throws -> (client: S3Client, prefix: String) {
+        (try client(bucket: Self.sharedBucket), "\(label)-\(Self.randomSuffix())/")
+    }
+
+    /// 10 hex digits.
+    static func randomSuffix() -> String {
+        String(UInt64.random(in: 0..<(1 << 40)), radix: 16).leftPadded(to: 10)
     }
 
     // MARK: - Starting

@@ -271,6 +271,19 @@ import TestSupport
         #expect(elapsed >= .milliseconds(1250), "\(elapsed)")
     }
 
+    @Test(arguments: [true, false])
+    func aLargeFileIsVerifiedWhetherHashedWhileWrittenOrAfterwards(whileWriting: Bool) async throws {
+        var f = try await NASFixture("large-\(whileWriting)")
+        defer { f.cleanUp() }
+        f.config.integrity.hashWhileWriting = whileWriting
+        let path = try f.add("DJI_20250101000000_0001_V.MP4", size: 70 << 20, seed: 3)
+        let summary = try await f.cycle()
+        #expect(summary.filesCopied == 1, "\(summary.messages)")
+        let remote = FilePath(f.remoteBase + "/2025/01/01/DJI_20250101000000_0001_V.MP4")
+        #expect(sha(try FileIO.readWholeFile(remote, limit: 1 << 30)) == sha(try FileIO.readWholeFile(path, limit: 1 << 30)))
+        #expect(try f.remoteNames().count == 1)
+    }
+
     @Test func withDeletionOffSourcesAreVerifiedAndKept() async throws {
         var f = try await NASFixture("keep")
         defer { f.cleanUp() }
