@@ -50,9 +50,14 @@ let package = Package(
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
-        // Object storage over the S3 API: HTTP over libcurl, SigV4, endpoints of the providers, S3 calls.
+        // HTTP over libcurl: one reused handle, streamed bodies, timeouts, proxy, TLS verified.
+        .target(name: "CurlHTTP", dependencies: [
+            "CCurl", "CCurlShims", "LocalFS",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+        // Object storage over the S3 API: SigV4, endpoints of the providers, S3 calls.
         .target(name: "ObjectStorage", dependencies: [
-            "CCurl", "CCurlShims", "Hashing", "LocalFS",
+            "CurlHTTP", "Hashing", "LocalFS",
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
         // sd_notify and the journald LogHandler.
@@ -62,7 +67,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The command-line tool and daemon bootstrap.
         .executableTarget(name: "dji-media-sync", dependencies: [
-            "MediaSync", "SSHTransport", "SystemdSupport", "Configuration", "LocalFS",
+            "MediaSync", "SSHTransport", "SystemdSupport", "Configuration", "LocalFS", "CurlHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
@@ -81,7 +86,7 @@ let package = Package(
         .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ObjectStorageTests", dependencies: [
-            "ObjectStorage", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport",
+            "ObjectStorage", "CurlHTTP", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),

@@ -56,4 +56,9 @@ struct Runtime: Sendable {
     }
 
     func engine() -> SyncEngine { SyncEngine(config: config, store: store, destinations: destinations, logger: logger) }
+
+    /// Where alerts go besides the journal (nil: nowhere else).
+    var webhook: WebhookSender? {
+        config.health.webhookURL.map { WebhookSender(url: $0, timeoutSeconds: config.health.webhookTimeoutSeconds, logger: logger) }
+    }
 }

@@ -98,6 +98,10 @@ final class Daemon: Sendable {
                 if case .runNow = event { log.notice("SIGUSR1: sync requested\(trigger.running ? "; one more cycle will follow the running one" : "")") }
                 if trigger.request() { startCycle() }
             case let .cycleFinished(summary):
+                if let webhook = current.webhook, !summary.alerts.isEmpty {
+                    // Delivered beside the loop: a slow or dead webhook never delays a cycle.
+                    Task { await webhook.deliver(summary.alerts) }
+                }
                 gate.endWork()
                 cycleTask = nil
                 cycleStarted = nil

@@ -44,6 +44,8 @@ struct SyncCommand: AsyncParsableCommand {
         progress.finish()
         withExtendedLifetime(lock) {}
         print(Self.render(summary, dryRun: dryRun))
+        // After the summary: a slow webhook delays only the exit, bounded by its timeout and retries.
+        if let webhook = runtime.webhook { await webhook.deliver(summary.alerts) }
         if summary.status == .aborted { throw ExitCode(ExitStatus.failed) }
         if summary.failed > 0 || !summary.unavailableDestinations.isEmpty { throw ExitCode(ExitStatus.someFailed) }
     }
@@ -64,6 +66,7 @@ struct SyncCommand: AsyncParsableCommand {
         if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (retried after their backoff; queue list shows when)") }
         lines.append("  sources deleted: \(s.deleted)\(s.kept > 0 ? ", verified and kept: \(s.kept)" : "")")
         if !s.unavailableDestinations.isEmpty { lines.append("  unavailable:     \(s.unavailableDestinations.joined(separator: ", "))") }
+        if let health = s.health { lines.append("  health:          \(health.shortLine)") }
         for m in s.messages.prefix(10) { lines.append("  ! \(m)") }
         return lines.joined(separator: "\n")
     }

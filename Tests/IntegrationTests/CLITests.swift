@@ -147,6 +147,83 @@ import TestSupport
         #expect(bad.err.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c10"))
     }
 
+    /// A real HTTP server on loopback (python3's http.server) that stores each POST body, or,
+    /// with `silent`, accepts connections and never answers.
+    static func webhookServer(_ dir: String, silent: Bool) async throws -> (port: Int, task: Task<Void, any Error>) {
+        let script = """
+            import http.server, os, sys, time, socket
+            d = sys.argv[1]
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers['Content-Length']))
+                    n = len(os.listdir(d))
+                    open(os.path.join(d, 'post-%03d.json' % n), 'wb').write(body)
+                    self.send_response(204); self.end_headers()
+                def log_message(self, *a): pass
+            if sys.argv[2] == 'silent':
+                s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(16)
+                open(os.path.join(d, 'port'), 'w').write(str(s.getsockname()[1]))
+                conns = []
+                while True:
+                    c, _ = s.accept(); conns.append(c)
+            srv = http.server.HTTPServer(('127.0.0.1', 0), H)
+            open(os.path.join(d, 'port'), 'w').write(str(srv.server_address[1]))
+            srv.serve_forever()
+            """
+        let task = Task {
+            _ = try await Subprocess.run(.name("python3"), arguments: ["-c", script, dir, silent ? "silent" : "normal"],
+                                         output: .discarded, error: .discarded)
+        }
+        try await waitUntil(timeout: .seconds(10), waitingFor: "the webhook server") { FileManager.default.fileExists(atPath: dir + "/port") }
+        let port = Int(try String(contentsOfFile: dir + "/port", encoding: .utf8))!
+        return (port, task)
+    }
+
+    @Test func alertsReachTheWebhookAndADeadWebhookDoesNotStallTheCycle() async throws {
+        let s = try await Setup("webhook")
+        defer { s.cleanUp() }
+        let hooks = try TemporaryDirectory(prefix: "dms-hook")
+        defer { try? hooks.remove() }
+        let (port, server) = try await Self.webhookServer(hooks.path, silent: false)
+        defer { server.cancel() }
+        // The NAS is unreachable (nothing listens on its port): a critical alert.
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.configPath))) as! [String: Any]
+        var nas = (config["destinations"] as! [[String: Any]])[0]
+        nas["port"] = 1
+        config["destinations"] = [nas]
+        config["health"] = ["webhook_url": "http://127.0.0.1:\(port)/alerts", "webhook_timeout_seconds": 2]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
+        try TestFiles.write(size: 10, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        let run = try await Self.run(["sync", "--once", "--config", s.configPath])
+        #expect(run.status == .exited(1))
+        #expect(run.out.contains("health:          critical"))
+        try await waitUntil(timeout: .seconds(10), waitingFor: "a POST") {
+            (try? FileManager.default.contentsOfDirectory(atPath: hooks.path))?.contains { $0.hasPrefix("post-") } == true
+        }
+        try await waitUntil(timeout: .seconds(10), waitingFor: "the unreachable alert") {
+            let posts = (try? FileManager.default.contentsOfDirectory(atPath: hooks.path).filter { $0.hasPrefix("post-") }) ?? []
+            return posts.contains { name in
+                let json = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: hooks.path + "/" + name)))) as? [String: Any]
+                return json?["rule"] as? String == "unreachable:nas" && json?["state"] as? String == "raised"
+                    && json?["level"] as? String == "critical" && json?["source"] as? String == "dji-media-sync"
+            }
+        }
+
+        // A webhook that never answers: the cycle itself is not held up (only the exit waits,
+        // bounded by the timeout and the retries).
+        let silentDir = try TemporaryDirectory(prefix: "dms-hook-silent")
+        defer { try? silentDir.remove() }
+        let (silentPort, silent) = try await Self.webhookServer(silentDir.path, silent: true)
+        defer { silent.cancel() }
+        config["health"] = ["webhook_url": "http://127.0.0.1:\(silentPort)/alerts", "webhook_timeout_seconds": 1, "alert_suppression_minutes": 0]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
+        let stalled = try await Self.run(["sync", "--once", "--config", s.configPath])
+        let cycleLine = try #require(stalled.out.split(separator: "\n").first { $0.hasPrefix("cycle ") })
+        let seconds = Double(cycleLine.split(separator: " ").last!.dropLast()) ?? 99
+        #expect(seconds < 3, "the cycle took \(seconds) s: \(cycleLine)")
+        #expect(stalled.err.contains("webhook: could not deliver"))
+    }
+
     @Test func statusAndQueueListReadTheState() async throws {
         let s = try await Setup("status")
         defer { s.cleanUp() }

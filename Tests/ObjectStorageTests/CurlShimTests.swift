@@ -1,3 +1,4 @@
+import CurlHTTP
 import CCurl
 import CCurlShims
 import Testing

@@ -1,3 +1,4 @@
+import CurlHTTP
 import ObjectStorage
 import Testing
 

@@ -1,3 +1,4 @@
+import CurlHTTP
 import Hashing
 import ObjectStorage
 import Testing

@@ -1,3 +1,4 @@
+import CurlHTTP
 import Glibc
 import ObjectStorage
 import Subprocess

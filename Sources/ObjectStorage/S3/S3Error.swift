@@ -1,3 +1,4 @@
+import CurlHTTP
 /// A failed S3 call, typed by what the caller does about it, with what an operator needs: the S3
 /// error code and message, HTTP status, the server's request id, method and URL (never its query).
 /// It never contains a secret: not the secret key, not a signature.

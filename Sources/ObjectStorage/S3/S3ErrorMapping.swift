@@ -1,3 +1,4 @@
+import CurlHTTP
 /// Turns a non-2xx S3 response into an ``S3Error`` whose message names the problem.
 enum S3ErrorMapping {
     static let throttlingCodes: Set<String> = [

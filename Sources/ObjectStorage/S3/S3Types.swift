@@ -1,3 +1,4 @@
+import CurlHTTP
 import Hashing
 
 /// Where the client sends its requests and how it connects.

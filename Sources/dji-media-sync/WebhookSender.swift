@@ -1,0 +1,52 @@
+import CurlHTTP
+import Foundation
+import LocalFS
+import Logging
+import MediaSync
+
+/// Posts alerts as JSON to `health.webhook_url` over libcurl (TLS verified, bounded time,
+/// a few retries). Never throws and never blocks a cycle: the daemon runs it in its own task.
+struct WebhookSender: Sendable {
+    let url: String
+    let timeoutSeconds: Double
+    let logger: Logger
+    let host = LocalFS.hostName()
+    static let attempts = 3
+
+    func deliver(_ alerts: [AlertDecider.Alert]) async {
+        guard !alerts.isEmpty else { return }
+        let client = HTTPClient(configuration: HTTPClientConfiguration(
+            connectTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up))),
+            totalTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up)))))
+        for alert in alerts {
+            let body: [String: Any] = [
+                "source": "dji-media-sync", "host": host, "state": alert.state, "rule": alert.rule,
+                "level": alert.level, "message": alert.message,
+                "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: alert.time)),
+            ]
+            guard let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) else { continue }
+            let request = HTTPRequest(method: HTTPMethod(rawValue: "POST"), url: url,
+                                      headers: ["Content-Type": "application/json"], body: .bytes([UInt8](data)))
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    let response = try await client.send(request)
+                    if (200..<300).contains(response.status) { break }
+                    throw WebhookError(status: response.status)
+                } catch {
+                    guard attempt < Self.attempts, !Task.isCancelled else {
+                        logger.warning("webhook: could not deliver the \(alert.state) alert \(alert.rule) after \(attempt) attempts: \(error)")
+                        break
+                    }
+                    try? await Task.sleep(for: .seconds(attempt))
+                }
+            }
+        }
+    }
+
+    struct WebhookError: Error, CustomStringConvertible {
+        let status: Int
+        var description: String { "the webhook answered HTTP \(status)" }
+    }
+}
