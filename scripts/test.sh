@@ -15,13 +15,18 @@ scratch=${DMS_SCRATCH_PATH:-.build}
 cd "$repo"
 
 export DMS_TEST_SSHD_DIR="/tmp/dms-test-sshd-run.$$"
-stop_shared_sshd() {
+# The same for the tests' S3 server (SeaweedFS, scripts/test-s3.sh).
+export DMS_TEST_S3_DIR="/tmp/dms-test-s3-run.$$"
+stop_test_servers() {
     scripts/test-sshd.sh stop "$DMS_TEST_SSHD_DIR" || echo "test.sh: could not stop the test sshd" >&2
     rm -rf -- "$DMS_TEST_SSHD_DIR"
     # Private servers of tests whose process ended without stopping them (a crash).
     scripts/test-sshd.sh reap || echo "test.sh: could not reap private test sshds" >&2
+    scripts/test-s3.sh stop "$DMS_TEST_S3_DIR" || echo "test.sh: could not stop the test S3 server" >&2
+    rm -rf -- "$DMS_TEST_S3_DIR"
+    scripts/test-s3.sh reap || echo "test.sh: could not reap test S3 servers" >&2
 }
-trap stop_shared_sshd EXIT
+trap stop_test_servers EXIT
 
 scripts/install-deps.sh
 
