@@ -133,17 +133,8 @@ public struct TestSSHServer: Sendable {
         }
         let output = try await runScript(
             ["start", stateDirectory], ownerPID: owned ? getpid() : nil)
-        var values: [String: String] = [:]
-        for line in output.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
-        }
-        func value(_ key: String) throws -> String {
-            guard let found = values[key], !found.isEmpty else {
-                throw TestSupportError("scripts/test-sshd.sh start printed no \(key); its output:\n\(output)")
-            }
-            return found
-        }
+        let env = ScriptEnvironment(output: output, script: "scripts/test-sshd.sh")
+        func value(_ key: String) throws -> String { try env.value(key) }
         guard let port = Int(try value("DMS_SSH_PORT")), let pid = Int32(try value("DMS_SSHD_PID")) else {
             throw TestSupportError("scripts/test-sshd.sh start printed a bad port or pid:\n\(output)")
         }

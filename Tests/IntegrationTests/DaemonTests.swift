@@ -171,7 +171,7 @@ import TestSupport
         let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 2) { execution, n, log in
             try await waitUntil(timeout: .seconds(30), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
             // Freeze the NAS side of the connection (sshd's session processes): the link is "dead".
-            let sessions = Self.descendants(of: nas.pid)
+            let sessions = ProcessTree.descendants(of: nas.pid)
             #expect(!sessions.isEmpty)
             for pid in sessions { kill(pid, SIGSTOP) }
             defer { for pid in sessions { kill(pid, SIGCONT) } }
@@ -188,25 +188,5 @@ import TestSupport
         }
         #expect(status == .exited(0))
         _ = log
-    }
-
-    /// Every process below `pid` (not `pid` itself).
-    static func descendants(of pid: Int32) -> [Int32] {
-        var children: [Int32: [Int32]] = [:]
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for entry in entries {
-            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8) else { continue }
-            // pid (comm) state ppid ...: comm may hold spaces, so parse after the last ')'.
-            guard let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
-        }
-        var result: [Int32] = []
-        var stack = children[pid] ?? []
-        while let p = stack.popLast() {
-            result.append(p)
-            stack += children[p] ?? []
-        }
-        return result
     }
 }

@@ -75,17 +75,8 @@ struct TestS3Server: Sendable {
 
     private static func start(stateDirectory: String) async throws -> TestS3Server {
         let output = try await runScript(["start", stateDirectory])
-        var values: [String: String] = [:]
-        for line in output.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
-        }
-        func value(_ key: String) throws -> String {
-            guard let found = values[key], !found.isEmpty else {
-                throw TestSupportError("scripts/test-s3.sh start printed no \(key); its output:\n\(output)")
-            }
-            return found
-        }
+        let env = ScriptEnvironment(output: output, script: "scripts/test-s3.sh")
+        func value(_ key: String) throws -> String { try env.value(key) }
         guard let pid = Int32(try value("DMS_S3_PID")) else {
             throw TestSupportError("scripts/test-s3.sh start printed a bad pid:\n\(output)")
         }

@@ -56,7 +56,7 @@ import TestSupport
             try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file") {
                 (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
             }
-            let sessions = DaemonProcessTree.descendants(of: nas.pid)
+            let sessions = ProcessTree.descendants(of: nas.pid)
             kill(nas.pid, SIGKILL)
             for pid in sessions { kill(pid, SIGKILL) }
             // … and bring it back on the same port with the same host key.
@@ -74,25 +74,5 @@ import TestSupport
         let remote = try f.remoteNames()
         #expect(remote.count == 4)
         #expect(!remote.contains { $0.contains(".dms-") }, "no temp file is left behind")
-    }
-}
-
-enum DaemonProcessTree {
-    /// Every process below `pid` (not `pid` itself), from /proc.
-    static func descendants(of pid: Int32) -> [Int32] {
-        var children: [Int32: [Int32]] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
-        }
-        var result: [Int32] = []
-        var stack = children[pid] ?? []
-        while let p = stack.popLast() {
-            result.append(p)
-            stack += children[p] ?? []
-        }
-        return result
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+
+/// The processes below a pid, read from /proc (for tests that freeze or kill a server's sessions).
+public enum ProcessTree {
+    /// Every process below `pid` (not `pid` itself).
+    public static func descendants(of pid: Int32) -> [Int32] {
+        var children: [Int32: [Int32]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
+        }
+        var result: [Int32] = []
+        var stack = children[pid] ?? []
+        while let p = stack.popLast() {
+            result.append(p)
+            stack += children[p] ?? []
+        }
+        return result
+    }
+}
+
+/// The `KEY=value` lines a scripts/test-*.sh `start` prints.
+public struct ScriptEnvironment: Sendable {
+    public let values: [String: String]
+    let script: String
+    let output: String
+
+    public init(output: String, script: String) {
+        var values: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        self.values = values
+        self.script = script
+        self.output = output
+    }
+
+    public func value(_ key: String) throws -> String {
+        guard let found = values[key], !found.isEmpty else {
+            throw TestSupportError("\(script) start printed no \(key); its output:\n\(output)")
+        }
+        return found
+    }
+}
