@@ -117,11 +117,11 @@ final class Daemon: Sendable {
                 }
                 if gate.shouldPing(stallLimit: stallLimit) {
                     notifier.watchdog()
+                    status.withheldLogged = false
                 } else if !status.withheldLogged {
                     status.withheldLogged = true
                     log.critical("no progress for \(gate.stalledFor() ?? .zero): withholding watchdog pings so that systemd restarts the service")
                 }
-                if gate.shouldPing(stallLimit: stallLimit) { status.withheldLogged = false }
                 notifier.status(status.line(running: trigger.running ? observer.snapshot() : nil, nextDue: nextDue))
             case let .stop(signal):
                 notifier.stopping()

@@ -101,46 +101,4 @@ struct SystemdNotifierTests {
         #expect(SystemdNotifier.duration(usec: 120_000_000) == .seconds(120))
         #expect(SystemdNotifier.duration(usec: 1) == .microseconds(1))
     }
-
-    @Test("runWatchdog pings while the gate allows and stops when cancelled")
-    func runWatchdogPings() async throws {
-        let listener = try NotifyListener()
-        let notifier = SystemdNotifier(socketPath: listener.path, watchdogInterval: .milliseconds(100))
-        let gate = WatchdogGate()
-        let task = Task { await notifier.runWatchdog(gate: gate, stallLimit: .seconds(60)) }
-        #expect(await listener.receiveAsync() == "WATCHDOG=1")
-        #expect(await listener.receiveAsync() == "WATCHDOG=1")
-        task.cancel()
-        await task.value
-    }
-
-    @Test("runWatchdog withholds pings from a stalled cycle and reports it once")
-    func runWatchdogWithholds() async throws {
-        let listener = try NotifyListener()
-        let notifier = SystemdNotifier(socketPath: listener.path, watchdogInterval: .milliseconds(100))
-        let clock = ManualClock()
-        let gate = WatchdogGate(now: { clock.now() })
-        gate.beginWork()
-        clock.advance(.seconds(61))
-        let reports = Reports()
-        let task = Task {
-            await notifier.runWatchdog(gate: gate, stallLimit: .seconds(60)) { reports.add($0) }
-        }
-        try await waitUntil(timeout: .seconds(5)) { !reports.values.isEmpty }
-        // Several more ping periods pass with no WATCHDOG=1.
-        #expect(await listener.receiveAsync(within: .milliseconds(350)) == nil)
-        #expect(reports.values == [.seconds(61)])
-        gate.progress()
-        #expect(await listener.receiveAsync() == "WATCHDOG=1")
-        task.cancel()
-        await task.value
-    }
 }
-
-final class Reports: Sendable {
-    private let box = Mutex<[Duration]>([])
-    func add(_ d: Duration) { box.withLock { $0.append(d) } }
-    var values: [Duration] { box.withLock { $0 } }
-}
-
-import Synchronization
