@@ -114,6 +114,36 @@ import TestSupport
         withExtendedLifetime(lock) {}
     }
 
+    @Test func withWaitASyncWaitsForTheRunningCycleThenRuns() async throws {
+        let s = try await Setup("wait")
+        defer { s.cleanUp() }
+        try TestFiles.write(size: 100, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        guard case let .acquired(lock) = try FileLock.acquire(FilePath(s.state.path + "/run/sync.lock"), wait: false) else {
+            Issue.record("could not take the lock for the test")
+            return
+        }
+        let waiting = Task { try await Self.run(["sync", "--once", "--wait", "--config", s.configPath]) }
+        // It is blocked on the lock: nothing has been copied.
+        #expect(s.remoteFiles().isEmpty)
+        _ = consume lock   // the other cycle ends
+        let result = try await waiting.value
+        #expect(result.status == .exited(0), "\(result.err)")
+        #expect(s.remoteFiles() == ["2025/01/01/DJI_20250101120000_0001_D.JPG"])
+    }
+
+    @Test func aDryRunCopiesAndDeletesNothing() async throws {
+        let s = try await Setup("dryrun", delayMinutes: 0)
+        defer { s.cleanUp() }
+        let path = s.source.appending("DJI_20250101120000_0001_D.JPG")
+        try TestFiles.write(size: 100, to: path, modified: .secondsAgo(3600))
+        let dry = try await Self.run(["sync", "--once", "--dry-run", "--config", s.configPath])
+        #expect(dry.status == .exited(0))
+        #expect(dry.out.contains("dry run: nothing was copied or deleted"))
+        #expect(dry.err.contains("would copy") && dry.err.contains("2025/01/01/DJI_20250101120000_0001_D.JPG"))
+        #expect(s.remoteFiles().isEmpty)
+        #expect(LocalFS.exists(path))
+    }
+
     @Test func aBadConfigNamesTheKeyAndExits78() async throws {
         let dir = try TemporaryDirectory()
         defer { try? dir.remove() }

@@ -162,6 +162,27 @@ import TestSupport
         _ = stopSent
     }
 
+    @Test func aCycleLongerThanMaxSyncDurationIsStoppedCleanlyAndReported() async throws {
+        let s = try await CLITests.Setup("daemon-maxdur")
+        defer { s.cleanUp() }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.configPath))) as! [String: Any]
+        var control = config["concurrency_control"] as! [String: Any]
+        control["max_sync_duration_seconds"] = 1
+        control["bandwidth_limit_bytes_per_second"] = 20_000_000   // 1 GiB would take ~50 s
+        config["concurrency_control"] = control
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
+        try Self.bigSparseFile(s)
+        let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, log in
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the cycle stopped") { log().contains("cycle finished: aborted") }
+            #expect(log().contains("exceeded concurrency_control.max_sync_duration_seconds"))
+            try await waitUntil(timeout: .seconds(10), waitingFor: "idle again") { n.all.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=idle") == true }
+            try execution.send(signal: .terminate)
+        }
+        #expect(status == .exited(0))
+        #expect(!s.remoteFiles().contains { $0.contains(".dms-") }, "the aborted transfer's temp file is removed")
+        _ = log
+    }
+
     @Test func aStalledTransferStopsTheWatchdogPingsAndTheyResumeWhenItMovesAgain() async throws {
         let nas = try await TestSSHServer.start(privateDirectory: "/tmp/dms-test-sshd-stall-\(getpid())")
         defer { Task { try? await nas.stop() } }
