@@ -144,6 +144,25 @@ import TestSupport
         #expect(LocalFS.exists(path))
     }
 
+    @Test func queueListShowsAQuarantinedFileAndQueueRetryReleasesIt() async throws {
+        let s = try await Setup("qretry")
+        defer { s.cleanUp() }
+        try TestFiles.write(size: 100, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        // The day folder is not writable by the NAS user: a permanent error, quarantined at once.
+        try LocalFS.createDirectories(FilePath(s.remoteBase + "/2025/01/01"))
+        let first = try await Self.run(["sync", "--once", "--config", s.configPath])
+        #expect(first.status == .exited(1))
+        #expect(first.out.contains("1 quarantined"))
+        let list = try await Self.run(["queue", "list", "--config", s.configPath])
+        #expect(list.out.contains("quarantined (dji-media-sync queue retry)"))
+        #expect(list.out.contains("DJI_20250101120000_0001_D.JPG"))
+        let retry = try await Self.run(["queue", "retry", "--all", "--config", s.configPath])
+        #expect(retry.status == .exited(0))
+        #expect(retry.out.contains("released 1 file"))
+        let after = try await Self.run(["queue", "list", "--config", s.configPath])
+        #expect(!after.out.contains("quarantined"))
+    }
+
     @Test func aBadConfigNamesTheKeyAndExits78() async throws {
         let dir = try TemporaryDirectory()
         defer { try? dir.remove() }
