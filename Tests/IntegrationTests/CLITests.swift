@@ -219,11 +219,20 @@ import TestSupport
             open(os.path.join(d, 'port'), 'w').write(str(srv.server_address[1]))
             srv.serve_forever()
             """
+        // Debian's python3 (scripts/install-deps.sh installs it); a PATH lookup may find a shim that
+        // needs an environment CI does not have.
+        let python: Executable = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? .path("/usr/bin/python3") : .name("python3")
+        let errors = try FileDescriptor.open(FilePath(dir + "/server.err"), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         let task = Task {
-            _ = try await Subprocess.run(.name("python3"), arguments: ["-c", script, dir, silent ? "silent" : "normal"],
-                                         output: .discarded, error: .discarded)
+            _ = try await Subprocess.run(python, arguments: ["-c", script, dir, silent ? "silent" : "normal"],
+                                         output: .discarded, error: .fileDescriptor(errors, closeAfterSpawningProcess: true))
         }
-        try await waitUntil(timeout: .seconds(10), waitingFor: "the webhook server") { FileManager.default.fileExists(atPath: dir + "/port") }
+        do {
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the webhook server") { FileManager.default.fileExists(atPath: dir + "/port") }
+        } catch {
+            Issue.record("the webhook server did not start: \((try? String(contentsOfFile: dir + "/server.err", encoding: .utf8)) ?? "")")
+            throw error
+        }
         let port = Int(try String(contentsOfFile: dir + "/port", encoding: .utf8))!
         return (port, task)
     }
@@ -251,7 +260,7 @@ import TestSupport
         }
         try await waitUntil(timeout: .seconds(10), waitingFor: "the unreachable alert") {
             let posts = (try? FileManager.default.contentsOfDirectory(atPath: hooks.path).filter { $0.hasPrefix("post-") }) ?? []
-            return posts.contains { name in
+            return posts.filter { $0.hasSuffix(".json") }.contains { name in
                 let json = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: hooks.path + "/" + name)))) as? [String: Any]
                 return json?["rule"] as? String == "unreachable:nas" && json?["state"] as? String == "raised"
                     && json?["level"] as? String == "critical" && json?["source"] as? String == "dji-media-sync"

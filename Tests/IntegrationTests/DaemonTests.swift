@@ -188,6 +188,12 @@ import TestSupport
         defer { Task { try? await nas.stop() } }
         let s = try await CLITests.Setup("daemon-stall", server: nas)
         defer { s.cleanUp() }
+        // Throttled, so that the transfer is certainly still moving when the NAS is frozen.
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.configPath))) as! [String: Any]
+        var control = config["concurrency_control"] as! [String: Any]
+        control["bandwidth_limit_bytes_per_second"] = 50_000_000
+        config["concurrency_control"] = control
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
         try Self.bigSparseFile(s)
         let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 2) { execution, n, log in
             try await waitUntil(timeout: .seconds(30), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
@@ -197,9 +203,14 @@ import TestSupport
             for pid in sessions { kill(pid, SIGSTOP) }
             defer { for pid in sessions { kill(pid, SIGCONT) } }
             // Within the stall limit (2 s) plus a tick, pings stop: wait for a 3-second silence.
-            try await waitUntil(timeout: .seconds(15), waitingFor: "watchdog pings to stop") {
-                guard let last = n.watchdogTimes().last else { return false }
-                return ContinuousClock.now - last > .seconds(3)
+            do {
+                try await waitUntil(timeout: .seconds(30), waitingFor: "watchdog pings to stop") {
+                    guard let last = n.watchdogTimes().last else { return false }
+                    return ContinuousClock.now - last > .seconds(3)
+                }
+            } catch {
+                Issue.record("pings did not stop; daemon log:\n\(log().suffix(3000))")
+                throw error
             }
             #expect(log().contains("withholding watchdog pings"))
             for pid in sessions { kill(pid, SIGCONT) }
