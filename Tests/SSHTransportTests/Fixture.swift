@@ -67,7 +67,7 @@ struct NASFixture {
     }
 
     func cycle(observer: any CycleObserver = SilentObserver()) async throws -> CycleSummary {
-        await try engine().runCycle(observer: observer)
+        try await engine().runCycle(observer: observer)
     }
 
     /// Writes a source file with an old mtime (so it is "complete").
@@ -142,10 +142,9 @@ final class LogCapture: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
-            let all = self.metadata.merging(explicit ?? [:]) { $1 }
-            capture.lines.withLock { $0.append(Line(level: level, message: "\(message)", metadata: all.mapValues { "\($0)" })) }
+        func log(event: Logging.LogEvent) {
+            let all = self.metadata.merging(event.metadata ?? [:]) { $1 }
+            capture.lines.withLock { $0.append(Line(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" })) }
         }
     }
 }
