@@ -45,11 +45,6 @@ extension TransferProgress {
     public func heartbeat() {}
 }
 
-public struct NoProgress: TransferProgress {
-    public init() {}
-    public func fileStarted(_ item: TransferItem) {}
-    public func bytesMoved(_ count: Int) {}
-}
 
 /// Temp names a transport has in flight, persisted so that the next run can remove exactly those
 /// after a crash (and never anything else).

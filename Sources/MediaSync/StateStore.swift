@@ -527,16 +527,6 @@ public final class StateStore: TempJournal, Sendable {
         }
     }
 
-    /// A remote copy is missing or wrong: forget it in the ledger so that the next cycle copies the
-    /// source again, and take the source off the queue until then. One transaction.
-    public func markCopyLost(_ ledgerID: Int64, deleteEntryID: Int64, reason: String, now: Double = Date().timeIntervalSince1970) throws {
-        try db.write { db in
-            try db.execute(sql: "UPDATE ledger SET state = 'lost' WHERE id = ?", arguments: [ledgerID])
-            try db.execute(sql: "UPDATE delete_queue SET state = 'resync', last_error = ?, last_attempt_at = ?, attempts = attempts + 1 WHERE id = ?",
-                           arguments: [reason, now, deleteEntryID])
-        }
-    }
-
     /// Tests only: make an entry due now, instead of waiting out the delay.
     func overrideDueForTesting(_ id: Int64, dueAt: Double) throws {
         try db.write { db in try db.execute(sql: "UPDATE delete_queue SET due_at = ? WHERE id = ?", arguments: [dueAt, id]) }

@@ -632,7 +632,7 @@ public struct SyncEngine: Sendable {
                 log.error("not deleting \(file): \(reason); the file will be copied again",
                           metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(bad.remotePath.displayString)"]))
                 foundLost = true
-                do { try store.markCopyLost(bad.id, deleteEntryID: entry.id, reason: reason) } catch {
+                do { try store.markCopyLost(bad.id, reason: reason) } catch {
                     log.error("cannot record the lost copy of \(file): \(error)")
                 }
                 continue

@@ -25,7 +25,7 @@ struct RetentionCommand: AsyncParsableCommand {
         var summary = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)
         let reserve = Int64(runtime.config.storageManagement.minFreeSpaceGB * 1e9)
         for destination in runtime.destinations {
-            let session = try await destination.connect(journal: runtime.store, progress: NoProgress(), logger: runtime.logger)
+            let session = try await destination.connect(journal: runtime.store, progress: SilentObserver(), logger: runtime.logger)
             defer { Task { await session.close() } }
             guard let space = try await session.space() else {
                 print("\(destination.name): cannot read its free space")

@@ -44,7 +44,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var sessions: [(destination: any Destination, session: any DestinationSession)] = []
         for destination in runtime.destinations {
             do {
-                sessions.append((destination, try await destination.connect(journal: runtime.store, progress: NoProgress(), logger: runtime.logger)))
+                sessions.append((destination, try await destination.connect(journal: runtime.store, progress: SilentObserver(), logger: runtime.logger)))
             } catch {
                 print("\(destination.name): unavailable: \(error)")
                 throw ExitCode(ExitStatus.failed)

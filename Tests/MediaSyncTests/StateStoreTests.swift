@@ -49,7 +49,7 @@ import TestSupport
                                    destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
         let entry = try #require(try store.dueDeletes().first)
         let copy = try #require(try store.copies(of: entry).first)
-        try store.markCopyLost(copy.id, deleteEntryID: entry.id, reason: "missing")
+        try store.markCopyLost(copy.id, reason: "missing")
         #expect(try store.dueDeletes().isEmpty)
         #expect(try store.destinationsHolding(path, identity: identity, among: ["nas"]).isEmpty)
         // Copied again: queued again.

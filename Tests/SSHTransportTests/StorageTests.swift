@@ -68,7 +68,7 @@ struct SmallVolume {
         try f.add("DJI_20250401000001_0011_V.MP4", size: 5_000_000, seed: 11)
         // Dry run first: it lists the two old copies and removes nothing.
         let engine = try f.engine()
-        let session = try await engine.destinations[0].connect(journal: try f.store(), progress: NoProgress(), logger: engine.logger)
+        let session = try await engine.destinations[0].connect(journal: try f.store(), progress: SilentObserver(), logger: engine.logger)
         var scratch = CycleSummary(cycleID: 0, startedAt: 0)
         let preview = await engine.runRetention(destination: engine.destinations[0], session: session, bytesNeeded: 4_000_000,
                                                 dryRun: true, summary: &scratch, log: engine.logger)
