@@ -1,4 +1,6 @@
 import Foundation
+import Subprocess
+import SystemPackage
 
 /// The processes below a pid, read from /proc (for tests that freeze or kill a server's sessions).
 public enum ProcessTree {
@@ -45,4 +47,19 @@ public struct ScriptEnvironment: Sendable {
         }
         return found
     }
+}
+
+/// Runs `scripts/<name> <arguments>` from the repository; returns its standard output, or throws
+/// with its exit status and standard error (the scripts say there how to install what is missing).
+public func runRepositoryScript(_ name: String, _ arguments: [String], environment extra: [String: String] = [:]) async throws -> String {
+    let script = try repositoryRoot() + "/scripts/" + name
+    var updates: [Environment.Key: String?] = [:]
+    for (key, value) in extra { updates[Environment.Key(rawValue: key)!] = value }
+    let environment: Environment = .inherit.updating(updates)
+    let result = try await Subprocess.run(.path(FilePath(script)), arguments: Arguments(arguments), environment: environment,
+                                          output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+    guard result.terminationStatus.isSuccess else {
+        throw TestSupportError("\(script) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)):\n" + result.standardError)
+    }
+    return result.standardOutput
 }

@@ -147,23 +147,8 @@ public struct TestSSHServer: Sendable {
     /// Runs `scripts/test-sshd.sh <arguments>`; returns its standard output, or throws with its
     /// exit status and standard error.
     private static func runScript(_ arguments: [String], ownerPID: pid_t? = nil) async throws -> String {
-        let script = try repositoryRoot() + "/scripts/test-sshd.sh"
-        let environment: Environment = ownerPID.map {
-            .inherit.updating(["DMS_SSHD_OWNER_PID": String($0)])
-        } ?? .inherit
-        let result = try await Subprocess.run(
-            .path(FilePath(script)),
-            arguments: Arguments(arguments),
-            environment: environment,
-            output: .string(limit: 1 << 20),
-            error: .string(limit: 1 << 20)
-        )
-        guard result.terminationStatus.isSuccess else {
-            throw TestSupportError(
-                "\(script) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)):\n"
-                    + result.standardError)
-        }
-        return result.standardOutput
+        try await runRepositoryScript("test-sshd.sh", arguments,
+                                      environment: ownerPID.map { ["DMS_SSHD_OWNER_PID": String($0)] } ?? [:])
     }
 
     private static func userIDs(_ name: String) throws -> (uid_t, gid_t) {

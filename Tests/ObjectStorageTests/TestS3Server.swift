@@ -88,19 +88,7 @@ struct TestS3Server: Sendable {
     /// Runs `scripts/test-s3.sh <arguments>`; returns its standard output, or throws with its exit
     /// status and standard error (which says how to install SeaweedFS when it is missing).
     private static func runScript(_ arguments: [String]) async throws -> String {
-        let script = try repositoryRoot() + "/scripts/test-s3.sh"
-        let result = try await Subprocess.run(
-            .path(FilePath(script)),
-            arguments: Arguments(arguments),
-            output: .string(limit: 1 << 20),
-            error: .string(limit: 1 << 20)
-        )
-        guard result.terminationStatus.isSuccess else {
-            throw TestSupportError(
-                "\(script) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)):\n"
-                    + result.standardError)
-        }
-        return result.standardOutput
+        try await runRepositoryScript("test-s3.sh", arguments)
     }
 }
 
