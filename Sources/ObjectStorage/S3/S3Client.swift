@@ -225,7 +225,7 @@ public final class S3Client: Sendable {
         return response
     }
 
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(S3Error) -> T) async throws(S3Error) -> T {
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(S3Error) -> T) async throws(S3Error) -> T {
         let result: Result<T, S3Error>
         do {
             result = try await runBlocking { () -> Result<T, S3Error> in
@@ -291,19 +291,23 @@ final class OpenedFile: Sendable {
     func close() { Glibc.close(descriptor) }
 
     /// SHA-256 of the file's `size` bytes (pread, 1 MiB at a time).
-    func sha256() throws(S3Error) -> SHA256Digest {
+    func sha256() throws(S3Error) -> SHA256Digest { try sha256(offset: 0, length: size) }
+
+    /// SHA-256 of bytes `start ..< start + length`.
+    func sha256(offset start: Int64, length: Int64) throws(S3Error) -> SHA256Digest {
         let hasher = SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        while offset < size {
-            let n = pread(descriptor, buffer.baseAddress, min(buffer.count, Int(size - offset)), off_t(offset))
+        let end = start + length
+        var offset = start
+        while offset < end {
+            let n = pread(descriptor, buffer.baseAddress, min(buffer.count, Int(end - offset)), off_t(offset))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Self.failure("read", path, errno)
             }
             guard n > 0 else {
-                throw S3Error(kind: .localFile, message: "\(path): the file shrank while it was hashed (\(offset) of \(size) bytes)")
+                throw S3Error(kind: .localFile, message: "\(path): the file shrank while it was hashed (\(offset) of \(end) bytes)")
             }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             offset += Int64(n)

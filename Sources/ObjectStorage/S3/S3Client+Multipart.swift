@@ -1,0 +1,127 @@
+import CurlHTTP
+import Foundation
+import Glibc
+import Hashing
+import LocalFS
+import SystemPackage
+
+/// One part of a multipart upload, as S3 knows it.
+public struct UploadedPart: Sendable, Equatable {
+    public var number: Int
+    public var etag: String
+    public var size: Int64
+    public init(number: Int, etag: String, size: Int64) { self.number = number; self.etag = etag; self.size = size }
+}
+
+public struct MultipartUploadSummary: Sendable, Equatable {
+    public var key: String
+    public var uploadID: String
+    public var initiated: String?
+}
+
+/// The multipart calls. Each part's SHA-256 is signed (`x-amz-content-sha256`), so the server
+/// stores a part only if it received exactly those bytes; parts stream from a file range.
+extension S3Client {
+    /// Starts an upload of `key`; returns its upload id.
+    public func createMultipartUpload(key: String, contentType: String? = nil) async throws(S3Error) -> String {
+        var headers: [(name: String, value: String)] = []
+        if let contentType { headers.append(("content-type", contentType)) }
+        let response = try await perform(Call(method: .post, key: key, query: [("uploads", "")], headers: headers))
+        guard let root = S3XMLNode.parse(response.body), root.name == "InitiateMultipartUploadResult",
+              let id = root.string("UploadId"), !id.isEmpty else {
+            throw S3Error(kind: .invalidResponse, message: "CreateMultipartUpload answered no UploadId",
+                          httpStatus: response.status, requestID: response.requestID)
+        }
+        return id
+    }
+
+    /// Uploads bytes `offset ..< offset + length` of the file as part `number` (1...10000).
+    public func uploadPart(key: String, uploadID: String, number: Int, file path: FilePath, offset: Int64, length: Int64,
+                           onBodyBytesSent: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> UploadedPart {
+        guard (1...10_000).contains(number) else {
+            throw S3Error(kind: .configuration, message: "part number \(number) is outside 1...10000")
+        }
+        let file = try await blocking { () throws(S3Error) in try OpenedFile(path) }
+        defer { file.close() }
+        guard offset >= 0, length >= 0, offset + length <= file.size else {
+            throw S3Error(kind: .localFile, message: "\(path): part \(number) (\(offset)+\(length)) is beyond the file's \(file.size) bytes")
+        }
+        let digest = try await blocking { () throws(S3Error) in try file.sha256(offset: offset, length: length) }
+        let response = try await perform(Call(
+            method: .put, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+            body: .file(descriptor: file.descriptor, offset: offset, length: length), payloadHash: digest.hex,
+            expectContinue: length >= 1 << 20), onBodyBytesSent: onBodyBytesSent)
+        guard let etag = response.headers["ETag"] else {
+            throw S3Error(kind: .invalidResponse, message: "UploadPart answered no ETag", httpStatus: response.status,
+                          requestID: response.requestID)
+        }
+        return UploadedPart(number: number, etag: etag, size: length)
+    }
+
+    /// The parts the server holds for an upload (all pages): what a resumed upload need not send again.
+    public func listParts(key: String, uploadID: String) async throws(S3Error) -> [UploadedPart] {
+        var parts: [UploadedPart] = []
+        var marker: String?
+        repeat {
+            var query: [(name: String, value: String)] = [("uploadId", uploadID)]
+            if let marker { query.append(("part-number-marker", marker)) }
+            let response = try await perform(Call(method: .get, key: key, query: query))
+            guard let root = S3XMLNode.parse(response.body), root.name == "ListPartsResult" else {
+                throw S3Error(kind: .invalidResponse, message: "ListParts answered something other than a ListPartsResult",
+                              httpStatus: response.status, requestID: response.requestID)
+            }
+            for part in root.children("Part") {
+                guard let number = part.string("PartNumber").flatMap({ Int($0) }), let etag = part.string("ETag"),
+                      let size = part.string("Size").flatMap({ Int64($0) }) else { continue }
+                parts.append(UploadedPart(number: number, etag: etag, size: size))
+            }
+            marker = root.string("IsTruncated") == "true" ? root.string("NextPartNumberMarker") : nil
+        } while marker != nil
+        return parts.sorted { $0.number < $1.number }
+    }
+
+    /// Joins the parts into the object. S3 can answer 200 with an error in the body: that is an error.
+    @discardableResult
+    public func completeMultipartUpload(key: String, uploadID: String, parts: [UploadedPart]) async throws(S3Error) -> String? {
+        var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for part in parts.sorted(by: { $0.number < $1.number }) {
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.xmlEscaped(part.etag))</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        let body = Array(xml.utf8)
+        let response = try await perform(Call(method: .post, key: key, query: [("uploadId", uploadID)],
+                                              headers: [("content-type", "application/xml")], body: .bytes(body),
+                                              payloadHash: SHA256Hasher.hash(body).hex))
+        guard let root = S3XMLNode.parse(response.body), root.name == "CompleteMultipartUploadResult" else {
+            let message = S3XMLNode.parse(response.body)?.string("Message") ?? "an unexpected answer"
+            throw S3Error(kind: .server, message: "CompleteMultipartUpload failed: \(message)", httpStatus: response.status,
+                          requestID: response.requestID)
+        }
+        return root.string("ETag")
+    }
+
+    /// Abandons an upload; the server drops its parts.
+    public func abortMultipartUpload(key: String, uploadID: String) async throws(S3Error) {
+        _ = try await perform(Call(method: .delete, key: key, query: [("uploadId", uploadID)]))
+    }
+
+    /// Uploads in progress under `prefix` (first page: up to 1000).
+    public func listMultipartUploads(prefix: String? = nil) async throws(S3Error) -> [MultipartUploadSummary] {
+        var query: [(name: String, value: String)] = [("uploads", "")]
+        if let prefix { query.append(("prefix", prefix)) }
+        let response = try await perform(Call(method: .get, key: nil, query: query))
+        guard let root = S3XMLNode.parse(response.body), root.name == "ListMultipartUploadsResult" else {
+            throw S3Error(kind: .invalidResponse, message: "ListMultipartUploads answered something else",
+                          httpStatus: response.status, requestID: response.requestID)
+        }
+        return root.children("Upload").compactMap { upload in
+            guard let key = upload.string("Key"), let id = upload.string("UploadId") else { return nil }
+            return MultipartUploadSummary(key: key, uploadID: id, initiated: upload.string("Initiated"))
+        }
+    }
+
+    static func xmlEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
