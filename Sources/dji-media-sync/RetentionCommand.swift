@@ -13,13 +13,7 @@ struct RetentionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime.make(configPath: global.config)
-        let lock: FileLock
-        switch try acquireLock(runtime.config.concurrency.lockFile, wait: false) {
-        case let .acquired(l): lock = l
-        case let .busy(pid):
-            print("A sync cycle is running\(pid.map { " (pid \($0))" } ?? ""); try again when it is done.")
-            throw ExitCode(ExitStatus.lockBusy)
-        }
+        let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: false, hint: "try again when it is done.")
         defer { withExtendedLifetime(lock) {} }
         let engine = runtime.engine()
         var summary = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)

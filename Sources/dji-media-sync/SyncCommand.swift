@@ -27,13 +27,8 @@ struct SyncCommand: AsyncParsableCommand {
             throw ValidationError("`sync` runs a single cycle: pass --once (the periodic daemon is `dji-media-sync run`)")
         }
         let runtime = try Runtime.make(configPath: global.config)
-        let lock: FileLock
-        switch try acquireLock(runtime.config.concurrency.lockFile, wait: wait) {
-        case let .acquired(l): lock = l
-        case let .busy(pid):
-            print("A sync cycle is already running\(pid.map { " (pid \($0))" } ?? ""); not starting another. Use --wait to wait for it.")
-            throw ExitCode(ExitStatus.lockBusy)
-        }
+        let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: wait,
+                                     hint: "not starting another. Use --wait to wait for it.")
         let progress = ConsoleProgress(enabled: isatty(STDERR_FILENO) == 1)
         let engine = runtime.engine()
         let cycle = Task { await engine.runCycle(dryRun: dryRun, observer: progress) }
@@ -69,6 +64,17 @@ struct SyncCommand: AsyncParsableCommand {
         if let health = s.health { lines.append("  health:          \(health.shortLine)") }
         for m in s.messages.prefix(10) { lines.append("  ! \(m)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Takes the single-instance lock for a command that runs a cycle's work, or says which process
+/// holds it and exits 75 (`hint` tells the operator what to do instead).
+func holdCycleLock(_ path: String, wait: Bool, hint: String) throws -> FileLock {
+    switch try acquireLock(path, wait: wait) {
+    case let .acquired(lock): return lock
+    case let .busy(pid):
+        print("A sync cycle is already running\(pid.map { " (pid \($0))" } ?? ""); \(hint)")
+        throw ExitCode(ExitStatus.lockBusy)
     }
 }
 

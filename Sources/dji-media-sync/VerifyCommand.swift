@@ -34,11 +34,7 @@ struct VerifyCommand: AsyncParsableCommand {
             config.consistencyCheck.mode = mode
             runtime = Runtime(config: config, store: runtime.store, destinations: runtime.destinations, logger: runtime.logger)
         }
-        let lock: FileLock
-        switch try acquireLock(runtime.config.concurrency.lockFile, wait: true) {
-        case let .acquired(l): lock = l
-        case .busy: throw ExitCode(ExitStatus.lockBusy)
-        }
+        let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: true, hint: "")
         defer { withExtendedLifetime(lock) {} }
         var summary = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)
         var sessions: [(destination: any Destination, session: any DestinationSession)] = []
