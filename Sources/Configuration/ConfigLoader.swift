@@ -60,6 +60,15 @@ public enum ConfigLoader {
                 requiredKeys: []),
     ]
 
+    /// The keys of a destination of `"type": "s3"` (`destinations` above are those of `"nas"`).
+    public static let s3Destination = Section(
+        name: "destinations",
+        keys: ["type", "name", "provider", "bucket", "region", "endpoint", "account_id", "path_style", "prefix",
+               "credentials_file", "credentials_profile", "storage_class", "multipart_threshold_mib", "part_size_mib",
+               "parallel_parts", "part_retries", "connect_timeout_seconds", "proxy", "ca_file",
+               "abort_stale_uploads_after_hours", "cleanup_interval_hours", "cleanup_on_shutdown"],
+        requiredKeys: ["type", "provider", "bucket"])
+
     /// The keys of the top-level object: the section names.
     public static var topLevelKeys: [String] { sections.map(\.name) }
     public static let requiredTopLevelKeys = ["local", "destinations"]
@@ -81,7 +90,9 @@ public enum ConfigLoader {
     /// Allowed values of `verify_before_delete`.
     public static let verifyMethods = ["sha256", "size"]
     /// Allowed values of `type` in a destination.
-    public static let destinationTypes = ["nas"]
+    public static let destinationTypes = ["nas", "s3"]
+    /// Allowed values of `provider` in an s3 destination.
+    public static let s3Providers = ["aws", "minio", "aliyun_oss", "volcengine_tos", "cloudflare_r2", "generic"]
     /// ssh options dji-media-sync sets itself; `extra_ssh_options` may not name them.
     public static let reservedSSHOptions = ["BatchMode", "StrictHostKeyChecking", "UserKnownHostsFile",
                                             "ControlMaster", "ControlPath", "ControlPersist"]

@@ -75,6 +75,13 @@ struct ConfigReader {
         }
         // A near-miss spelling here, then a key of another section, then a key of this object
         // that contains (or is contained in) the unknown one.
+        // A key of the other destination type: say so rather than suggest a look-alike.
+        let types = [("nas", ConfigLoader.section("destinations").keys), ("s3", ConfigLoader.s3Destination.keys)]
+        if let mine = types.first(where: { $0.1 == known }), let other = types.first(where: { $0.1 != known && $0.1.contains(key) }) {
+            return ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
+                               message: "unknown key in a \"type\": \"\(mine.0)\" destination; \(found) is a key of \"type\": \"\(other.0)\" destinations",
+                               expected: "a key of \"type\": \"\(mine.0)\" destinations", found: found)
+        }
         if let suggestion = KeySuggestion.closest(to: key, among: known) { return didYouMean(suggestion) }
         let parent = path.components.dropLast()
         let here = parent.isEmpty ? "at the top level" : "in \(ConfigKeyPath(components: Array(parent)))"

@@ -241,15 +241,21 @@ extension ConfigReader {
         }
     }
 
+    static let destinationExpected = "an object with \"type\": \"nas\" or \"s3\""
+
     func readDestination(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> (Config.Destination, nameGiven: Bool) {
-        let object = try section(value, path, "destinations", expected: "an object with \"type\": \"nas\"")
         // The type decides which keys are valid, so it is read first.
-        guard let type = object.fields["type"] else {
-            if let unknown = firstUnknownKey(object) { throw unknown }
+        let anyType = try object(value, path, known: Self.allDestinationKeys, expected: Self.destinationExpected)
+        guard let type = anyType.fields["type"] else {
+            if let unknown = firstUnknownKey(anyType) { throw unknown }
             throw missing(path.appending("type"), ConfigLoader.destinationTypes.map { JSONText.quoted($0) }
                 .joined(separator: " or "))
         }
-        _ = try choice(type, path.appending("type"), ConfigLoader.destinationTypes)
+        if try choice(type, path.appending("type"), ConfigLoader.destinationTypes) == "s3" {
+            let object = try self.object(value, path, known: ConfigLoader.s3Destination.keys, expected: Self.destinationExpected)
+            return (.s3(try readS3Destination(object, path)), object.contains("name"))
+        }
+        let object = try section(value, path, "destinations", expected: Self.destinationExpected)
 
         var nas = Config.NAS(host: "", basePath: "")
         var host: String?

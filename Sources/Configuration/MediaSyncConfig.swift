@@ -40,10 +40,59 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public init(mediaRoots: [String]) { self.mediaRoots = mediaRoots }
     }
 
-    /// One element of "destinations"; `type` selects the case ("nas" now, "s3" later).
+    /// One element of "destinations"; `type` selects the case.
     public enum Destination: Sendable, Equatable {
         case nas(NAS)
-        public var name: String { switch self { case .nas(let n): n.name } }
+        case s3(S3)
+        public var name: String {
+            switch self {
+            case .nas(let n): n.name
+            case .s3(let s): s.name
+            }
+        }
+    }
+
+    /// A destination with "type": "s3": a bucket of an S3-compatible object store.
+    public struct S3: Sendable, Equatable {
+        public var name: String = "s3"
+        /// One of ConfigLoader.s3Providers: decides host names and addressing style.
+        public var provider: String
+        public var bucket: String
+        /// Required for aws, aliyun_oss and volcengine_tos; nil: the provider's default.
+        public var region: String? = nil
+        /// `https://host[:port]`; required for minio and generic, replaces the preset host otherwise.
+        public var endpoint: String? = nil
+        /// Cloudflare R2's account id (the host is `<account_id>.r2.cloudflarestorage.com`).
+        public var accountID: String? = nil              // "account_id"
+        /// generic only: `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint host>/<key>`.
+        public var pathStyle: Bool = false               // "path_style"
+        /// Keys are `<prefix>YYYY/MM/DD/<name>`; "" or ending with "/".
+        public var prefix: String = ""
+        /// An AWS shared-credentials file readable by its owner only; nil: the environment
+        /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+        public var credentialsFile: String? = nil        // "credentials_file"
+        public var credentialsProfile: String = "default" // "credentials_profile"
+        /// nil: the bucket's default class.
+        public var storageClass: String? = nil           // "storage_class"
+        /// Files of at least this many MiB go up in parts (resumable); smaller ones in one PUT.
+        public var multipartThresholdMiB: Int = 16       // "multipart_threshold_mib"
+        public var partSizeMiB: Int = 5                  // "part_size_mib"
+        /// Parts of one file in flight at once.
+        public var parallelParts: Int = 4                // "parallel_parts"
+        /// Tries of a failed part after the first, before the file fails for this cycle.
+        public var partRetries: Int = 3                  // "part_retries"
+        public var connectTimeoutSeconds: Int = 10       // "connect_timeout_seconds"
+        /// nil: the environment's http_proxy/https_proxy/no_proxy; "none": no proxy; or a URL.
+        public var proxy: String? = nil
+        /// A PEM bundle of CAs to trust instead of the system's (private endpoints).
+        public var caFile: String? = nil                 // "ca_file"
+        /// Incomplete multipart uploads under the prefix older than this are aborted by cleanup.
+        public var abortStaleUploadsAfterHours: Double = 24 // "abort_stale_uploads_after_hours"
+        /// How often the daemon runs that cleanup; 0: never (the `cleanup` command still works).
+        public var cleanupIntervalHours: Double = 6      // "cleanup_interval_hours"
+        /// Also run it when the daemon stops.
+        public var cleanupOnShutdown: Bool = true        // "cleanup_on_shutdown"
+        public init(provider: String, bucket: String) { self.provider = provider; self.bucket = bucket }
     }
 
     /// A destination with "type": "nas": a NAS reached with the OpenSSH client.

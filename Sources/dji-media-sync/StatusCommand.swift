@@ -128,6 +128,7 @@ struct ConfigCommand: AsyncParsableCommand {
             for d in config.destinations {
                 switch d {
                 case let .nas(n): print("  destination \(n.name): nas \(n.user.map { "\($0)@" } ?? "")\(n.host):\(n.port) \(n.basePath)")
+                case let .s3(s): print("  destination \(s.name): s3 \(s.provider) bucket \(s.bucket)\(s.endpoint.map { " at \($0)" } ?? "") prefix \"\(s.prefix)\"")
                 }
             }
             print("  interval: \(config.schedule.intervalMinutes) min; delete after \(config.deletePolicy.delayMinutes) min: \(config.deletePolicy.deleteSources ? "yes" : "no (kept)")")

@@ -23,7 +23,10 @@ func documentedSections() throws -> [DocumentedSection] {
             // A section heading is "## `name`"; other headings (## Rules) are prose.
             let heading = line.dropFirst(3)
             if heading.hasPrefix("`"), let end = heading.dropFirst().firstIndex(of: "`") {
-                sections.append(DocumentedSection(name: String(heading[heading.index(after: heading.startIndex)..<end])))
+                var name = String(heading[heading.index(after: heading.startIndex)..<end])
+                // "## `destinations` of type `s3`": the keys of that destination type.
+                if heading.hasSuffix(" of type `s3`") { name += " (s3)" }
+                sections.append(DocumentedSection(name: name))
             }
         } else if line.hasPrefix("| `"), !sections.isEmpty {
             let cells = line.split(separator: "|", omittingEmptySubsequences: false)
@@ -43,9 +46,9 @@ func documentedSections() throws -> [DocumentedSection] {
 @Suite struct DocumentationTests {
     @Test func everyKeyIsDocumentedAndEveryDocumentedKeyExists() throws {
         let documented = try documentedSections()
-        #expect(documented.map(\.name) == ConfigLoader.topLevelKeys)
-        for section in ConfigLoader.sections {
-            let rows = documented.first { $0.name == section.name }?.rows ?? []
+        #expect(documented.map(\.name).filter { $0 != "destinations (s3)" } == ConfigLoader.topLevelKeys)
+        for (name, section) in ConfigLoader.sections.map({ ($0.name, $0) }) + [("destinations (s3)", ConfigLoader.s3Destination)] {
+            let rows = documented.first { $0.name == name }?.rows ?? []
             let keys = rows.map(\.key)
             #expect(keys == section.keys, "section \(section.name): docs \(keys), loader \(section.keys)")
             let required = rows.filter { $0.defaultValue == "*required*" }.map(\.key)
@@ -70,6 +73,10 @@ func documentedSections() throws -> [DocumentedSection] {
                 let json = switch section.name {
                 case "local": Doc.make(local: Doc.local + ", " + field)
                 case "destinations": Doc.nas(field)
+                // A provider for which this key may be null.
+                case "destinations (s3)" where row.key == "endpoint":
+                    Doc.s3(#""provider": "aws", "bucket": "dji-media", "region": "eu-central-1", "# + field)
+                case "destinations (s3)": Doc.s3(field)
                 default: Doc.with(section.name, field)
                 }
                 let error = parseError(json)
@@ -87,8 +94,10 @@ func documentedSections() throws -> [DocumentedSection] {
     /// configuration as a minimal file: the Default column matches the code.
     @Test func documentedDefaultsMatchTheCode() throws {
         var root: [String: Any] = [:]
+        var s3Object: [String: Any] = [:]
         let required: [String: Any] = [
             "media_roots": ["/data/dji/media"], "type": "nas", "host": "nas.local", "base_path": "/volume1/dji-media",
+            "provider": "aws", "bucket": "dji-media",
         ]
         for section in try documentedSections() {
             var object: [String: Any] = [:]
@@ -106,10 +115,24 @@ func documentedSections() throws -> [DocumentedSection] {
                 let literal = row.defaultValue.trimmingCharacters(in: CharacterSet(charactersIn: "`"))
                 object[row.key] = try JSONSerialization.jsonObject(with: Data(literal.utf8), options: .fragmentsAllowed)
             }
-            root[section.name] = section.name == "destinations" ? [object] : object
+            if section.name == "destinations (s3)" {
+                object["type"] = "s3"
+                object["provider"] = "aws"
+                object["bucket"] = "dji-media"
+                object["region"] = "eu-central-1"
+                s3Object = object
+            } else {
+                root[section.name] = section.name == "destinations" ? [object] : object
+            }
         }
         let data = try JSONSerialization.data(withJSONObject: root)
         #expect(try ConfigLoader.parse(data, source: "docs") == parse(Doc.make()))
+
+        var expected = MediaSyncConfig.S3(provider: "aws", bucket: "dji-media")
+        expected.region = "eu-central-1"
+        root["destinations"] = [s3Object]
+        let s3Config = try ConfigLoader.parse(JSONSerialization.data(withJSONObject: root), source: "docs")
+        #expect(s3Config.destinations == [.s3(expected)])
     }
 
     @Test func documentedLimitsMatchTheCode() throws {

@@ -6,6 +6,14 @@ enum Doc {
     static let local = #""media_roots": ["/data/dji/media"]"#
     static let nas = #""type": "nas", "host": "nas.local", "base_path": "/volume1/dji-media""#
 
+    static let s3 = #""type": "s3", "provider": "minio", "bucket": "dji-media", "endpoint": "http://127.0.0.1:9000""#
+
+    /// A minimal file whose only destination is an s3 one of `fields` (replacing the defaults
+    /// above when `fields` has a "provider").
+    static func s3(_ fields: String) -> String {
+        make(nas: [fields.contains("\"provider\"") ? #""type": "s3", "#  + fields : s3 + ", " + fields])
+    }
+
     /// `{"local": {<local>}, "destinations": [{<nas>}, ...], <extra>}`
     static func make(local: String = local, nas: [String] = [nas], extra: String = "") -> String {
         let destinations = nas.map { "{ \($0) }" }.joined(separator: ", ")
