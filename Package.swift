@@ -60,6 +60,13 @@ let package = Package(
             "CurlHTTP", "Hashing", "LocalFS",
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
+        // The object-storage destination: S3 settings from the config, key layout, the session
+        // that uploads (single PUT or resumable multipart), verifies and removes objects.
+        .target(name: "S3Sync", dependencies: [
+            "MediaSync", "ObjectStorage", "Configuration", "CurlHTTP", "LocalFS", "Hashing",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
         // sd_notify and the journald LogHandler.
         .target(name: "SystemdSupport", dependencies: [
             "CSystemd",
@@ -67,7 +74,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The command-line tool and daemon bootstrap.
         .executableTarget(name: "dji-media-sync", dependencies: [
-            "MediaSync", "SSHTransport", "SystemdSupport", "Configuration", "LocalFS", "CurlHTTP",
+            "MediaSync", "SSHTransport", "S3Sync", "ObjectStorage", "SystemdSupport", "Configuration", "LocalFS", "CurlHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
@@ -75,7 +82,7 @@ let package = Package(
 
         // Shared by the tests: a private sshd on loopback, temp trees, waiting on conditions.
         .target(name: "TestSupport", dependencies: [
-            "LocalFS",
+            "LocalFS", "ObjectStorage", "CurlHTTP",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
@@ -86,13 +93,18 @@ let package = Package(
         .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ObjectStorageTests", dependencies: [
-            "ObjectStorage", "CurlHTTP", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport",
+            "ObjectStorage", "CurlHTTP", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport", "MediaSync",
             .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+        .testTarget(name: "S3SyncTests", dependencies: [
+            "S3Sync", "ObjectStorage", "MediaSync", "SSHTransport", "Configuration", "LocalFS", "Hashing", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "TestSupport", "MediaSync", "LocalFS", "Hashing",
+            "TestSupport", "MediaSync", "LocalFS", "Hashing", "ObjectStorage",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),

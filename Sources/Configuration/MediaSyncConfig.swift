@@ -72,8 +72,6 @@ public struct MediaSyncConfig: Sendable, Equatable {
         /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
         public var credentialsFile: String? = nil        // "credentials_file"
         public var credentialsProfile: String = "default" // "credentials_profile"
-        /// nil: the bucket's default class.
-        public var storageClass: String? = nil           // "storage_class"
         /// Files of at least this many MiB go up in parts (resumable); smaller ones in one PUT.
         public var multipartThresholdMiB: Int = 16       // "multipart_threshold_mib"
         public var partSizeMiB: Int = 5                  // "part_size_mib"

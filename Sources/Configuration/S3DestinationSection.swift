@@ -34,9 +34,6 @@ extension ConfigReader {
                     throw invalid(path, expected, value)
                 }
                 s3.credentialsProfile = profile
-            case "storage_class": s3.storageClass = try optionalToken(value, path, "a storage class such as \"STANDARD_IA\" or null") {
-                    $0.isASCII && ($0.properties.isUppercase || ("0"..."9").contains($0) || $0 == "_")
-                }
             case "multipart_threshold_mib": s3.multipartThresholdMiB = try integer(value, path, 5...5120)
             case "part_size_mib": s3.partSizeMiB = try integer(value, path, 5...5120)
             case "parallel_parts": s3.parallelParts = try integer(value, path, 1...32)

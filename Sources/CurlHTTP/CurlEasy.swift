@@ -45,7 +45,8 @@ final class CurlEasy {
 
     /// Runs `request` to completion on the calling thread (blocking).
     func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration,
-                 cancellation: CancellationFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?) -> Result<HTTPResponse, HTTPError> {
+                 cancellation: CancellationFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?,
+                 throttle: (@Sendable (Int) -> Void)? = nil) -> Result<HTTPResponse, HTTPError> {
         if case .file(_, let offset, let length) = request.body, offset < 0 || length < 0 {
             return .failure(HTTPError(kind: .bodyRead, message: "invalid file range: offset \(offset), length \(length)",
                                       method: request.method.rawValue, url: request.url))
@@ -53,7 +54,7 @@ final class CurlEasy {
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let context = TransferContext(body: request.body, maximumResponseBodyBytes: configuration.maximumResponseBodyBytes,
-                                      cancellation: cancellation, onBodyBytesSent: onBodyBytesSent)
+                                      cancellation: cancellation, onBodyBytesSent: onBodyBytesSent, throttle: throttle)
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
 
@@ -247,13 +248,16 @@ final class TransferContext {
 
     let cancellation: CancellationFlag
     let onBodyBytesSent: (@Sendable (Int) -> Void)?
+    /// May block: while it does, curl gets no more body bytes (this is how a bandwidth limit holds).
+    let throttle: (@Sendable (Int) -> Void)?
 
     init(body: HTTPBody, maximumResponseBodyBytes: Int, cancellation: CancellationFlag,
-         onBodyBytesSent: (@Sendable (Int) -> Void)?) {
+         onBodyBytesSent: (@Sendable (Int) -> Void)?, throttle: (@Sendable (Int) -> Void)? = nil) {
         self.body = body
         self.maximumResponseBodyBytes = maximumResponseBodyBytes
         self.cancellation = cancellation
         self.onBodyBytesSent = onBodyBytesSent
+        self.throttle = throttle
     }
 
     private static func from(_ pointer: UnsafeMutableRawPointer?) -> TransferContext {
@@ -295,6 +299,9 @@ final class TransferContext {
                 return Int(CURL_READFUNC_ABORT)
             }
         }
+        // Before curl sends them: a blocking throttle delays these bytes, not the next ones. A
+        // cancelled transfer skips it (curl notices the flag at its next progress call).
+        if let throttle, !cancellation.isCancelled { throttle(got) }
         position += Int64(got)
         if position > reported {
             onBodyBytesSent?(Int(position - reported))

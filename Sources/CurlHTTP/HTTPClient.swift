@@ -27,7 +27,10 @@ public final class HTTPClient: Sendable {
     ///
     /// - Parameter onBodyBytesSent: called (on the transfer's thread) with each count of body bytes
     ///   handed to curl; keep it cheap.
-    public func send(_ request: HTTPRequest, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil) async throws(HTTPError) -> HTTPResponse {
+    /// - Parameter throttle: called on the same thread with each count of body bytes before curl
+    ///   gets them; it may block (a shared bandwidth limiter), which holds the upload back.
+    public func send(_ request: HTTPRequest, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
+                     throttle: (@Sendable (Int) -> Void)? = nil) async throws(HTTPError) -> HTTPResponse {
         let cancellation = CancellationFlag()
         let configuration = self.configuration
         let result: Result<HTTPResponse, HTTPError>
@@ -37,7 +40,7 @@ public final class HTTPClient: Sendable {
                 return try await runBlocking { [self] in
                     easy.withLock { handle in
                         handle.perform(request, configuration: configuration, cancellation: cancellation,
-                                       onBodyBytesSent: onBodyBytesSent)
+                                       onBodyBytesSent: onBodyBytesSent, throttle: throttle)
                     }
                 }
             } onCancel: {

@@ -97,6 +97,9 @@ public struct SourceChanged: Error, Sendable, CustomStringConvertible {
     public let path: FilePath
     public let expected: FileIdentity
     public let found: FileIdentity
+    public init(path: FilePath, expected: FileIdentity, found: FileIdentity) {
+        self.path = path; self.expected = expected; self.found = found
+    }
     public var description: String {
         "\(path.displayString) changed (expected \(expected), found \(found)); it is still being written or was replaced"
     }

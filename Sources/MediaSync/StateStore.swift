@@ -11,7 +11,8 @@ import SystemPackage
 public typealias RetryPolicy = MediaSyncConfig.RetryPolicy
 
 public final class StateStore: TempJournal, Sendable {
-    private let db: DatabaseQueue
+    // Internal (not private) so that topic extensions in other files (StateStore+Multipart) use it.
+    let db: DatabaseQueue
     public let path: FilePath
 
     public init(directory: FilePath) throws {
@@ -131,6 +132,7 @@ public final class StateStore: TempJournal, Sendable {
                 ALTER TABLE cycles ADD COLUMN copies_bad INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        m.registerMigration("v5: multipart uploads", migrate: createMultipartTables)
         return m
     }
 

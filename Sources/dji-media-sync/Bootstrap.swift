@@ -4,6 +4,7 @@ import Foundation
 import LocalFS
 import Logging
 import MediaSync
+import S3Sync
 import SSHTransport
 import SystemPackage
 import SystemdSupport
@@ -49,6 +50,11 @@ struct Runtime: Sendable {
             case let .nas(nas):
                 var d = NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
                                        runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
+                d.limiter = limiter.isUnlimited ? nil : limiter
+                return d
+            case let .s3(s3):
+                var d = S3Destination(settings: S3Settings(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds),
+                                      integrity: config.integrity, concurrency: config.concurrency, store: store)
                 d.limiter = limiter.isUnlimited ? nil : limiter
                 return d
             }

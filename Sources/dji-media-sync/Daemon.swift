@@ -70,6 +70,7 @@ final class Daemon: Sendable {
         var nextDue = Date()
         var status = StatusLine()
         let observer = DaemonObserver(gate: gate)
+        let s3Cleanup = S3CleanupSchedule()   // stale multipart uploads on s3 destinations
 
         notifier.ready()
         log.info("dji-media-sync started: \(current.destinations.map(\.displayName).joined(separator: ", ")); every \(Format.duration(current.config.schedule.intervalMinutes * 60))")
@@ -106,6 +107,7 @@ final class Daemon: Sendable {
                 cycleTask = nil
                 cycleStarted = nil
                 status.record(summary)
+                s3Cleanup.startIfDue(current)
                 if trigger.finished() { startCycle() }
             case .reload:
                 reload(&status)
@@ -135,6 +137,7 @@ final class Daemon: Sendable {
                         log.error("the cycle did not stop within concurrency_control.stop_timeout_seconds (\(Int(bound)) s); exiting anyway (its temp files are journaled and removed at the next start)")
                     }
                 }
+                await s3Cleanup.atShutdown(current, seconds: current.config.concurrency.stopTimeoutSeconds)
                 continuation.finish()
                 return 0
             }

@@ -10,7 +10,23 @@ public struct UploadedPart: Sendable, Equatable {
     public var number: Int
     public var etag: String
     public var size: Int64
-    public init(number: Int, etag: String, size: Int64) { self.number = number; self.etag = etag; self.size = size }
+    /// The part's SHA-256 when it was declared (`x-amz-checksum-sha256`); CompleteMultipartUpload
+    /// repeats it so the server checks it against the part it stored. ListParts returns it only on
+    /// servers that keep it (AWS does; SeaweedFS 4.48 does not).
+    public var sha256: SHA256Digest?
+    public init(number: Int, etag: String, size: Int64, sha256: SHA256Digest? = nil) {
+        self.number = number; self.etag = etag; self.size = size; self.sha256 = sha256
+    }
+}
+
+/// What CompleteMultipartUpload answered.
+public struct CompletedMultipartUpload: Sendable {
+    public let etag: String?
+    /// `<base64>-N` (a checksum of the parts' checksums) when the upload declared SHA-256.
+    public let checksumSHA256: String?
+    /// `COMPOSITE` for such a checksum (when the server says).
+    public let checksumType: String?
+    public let requestID: String?
 }
 
 public struct MultipartUploadSummary: Sendable, Equatable {
@@ -23,9 +39,18 @@ public struct MultipartUploadSummary: Sendable, Equatable {
 /// stores a part only if it received exactly those bytes; parts stream from a file range.
 extension S3Client {
     /// Starts an upload of `key`; returns its upload id.
-    public func createMultipartUpload(key: String, contentType: String? = nil) async throws(S3Error) -> String {
+    ///
+    /// - Parameters:
+    ///   - checksumSHA256: declares `x-amz-checksum-algorithm: SHA256`: every part must then be sent
+    ///     with `declareSHA256` (the server checks each part, and the parts' checksums again on
+    ///     completion, and keeps a composite checksum `<base64>-N`).
+    ///   - metadata: user metadata (`x-amz-meta-<name>`), as for ``putObject(key:file:sha256:contentType:metadata:onBodyBytesSent:throttle:)``.
+    public func createMultipartUpload(key: String, contentType: String? = nil, checksumSHA256: Bool = false,
+                                      metadata: [String: String] = [:]) async throws(S3Error) -> String {
         var headers: [(name: String, value: String)] = []
         if let contentType { headers.append(("content-type", contentType)) }
+        if checksumSHA256 { headers.append(("x-amz-checksum-algorithm", "SHA256")) }
+        headers += Self.metadataHeaders(metadata)
         let response = try await perform(Call(method: .post, key: key, query: [("uploads", "")], headers: headers))
         guard let root = S3XMLNode.parse(response.body), root.name == "InitiateMultipartUploadResult",
               let id = root.string("UploadId"), !id.isEmpty else {
@@ -36,8 +61,18 @@ extension S3Client {
     }
 
     /// Uploads bytes `offset ..< offset + length` of the file as part `number` (1...10000).
+    ///
+    /// The range is read twice: once to hash it (its SHA-256 is signed), once as curl sends it
+    /// (then mostly from the page cache); never held in memory.
+    ///
+    /// - Parameters:
+    ///   - declareSHA256: also sends the hash as `x-amz-checksum-sha256` (required when the upload
+    ///     was created with `checksumSHA256`); the result then carries it.
+    ///   - throttle: may block before body bytes go out (a bandwidth limit).
     public func uploadPart(key: String, uploadID: String, number: Int, file path: FilePath, offset: Int64, length: Int64,
-                           onBodyBytesSent: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> UploadedPart {
+                           declareSHA256: Bool = false,
+                           onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
+                           throttle: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> UploadedPart {
         guard (1...10_000).contains(number) else {
             throw S3Error(kind: .configuration, message: "part number \(number) is outside 1...10000")
         }
@@ -47,15 +82,17 @@ extension S3Client {
             throw S3Error(kind: .localFile, message: "\(path): part \(number) (\(offset)+\(length)) is beyond the file's \(file.size) bytes")
         }
         let digest = try await blocking { () throws(S3Error) in try file.sha256(offset: offset, length: length) }
+        let headers: [(name: String, value: String)] =
+            declareSHA256 ? [("x-amz-checksum-sha256", Data(digest.bytes).base64EncodedString())] : []
         let response = try await perform(Call(
-            method: .put, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+            method: .put, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], headers: headers,
             body: .file(descriptor: file.descriptor, offset: offset, length: length), payloadHash: digest.hex,
-            expectContinue: length >= 1 << 20), onBodyBytesSent: onBodyBytesSent)
+            expectContinue: length >= 1 << 20), onBodyBytesSent: onBodyBytesSent, throttle: throttle)
         guard let etag = response.headers["ETag"] else {
             throw S3Error(kind: .invalidResponse, message: "UploadPart answered no ETag", httpStatus: response.status,
                           requestID: response.requestID)
         }
-        return UploadedPart(number: number, etag: etag, size: length)
+        return UploadedPart(number: number, etag: etag, size: length, sha256: declareSHA256 ? digest : nil)
     }
 
     /// The parts the server holds for an upload (all pages): what a resumed upload need not send again.
@@ -73,7 +110,9 @@ extension S3Client {
             for part in root.children("Part") {
                 guard let number = part.string("PartNumber").flatMap({ Int($0) }), let etag = part.string("ETag"),
                       let size = part.string("Size").flatMap({ Int64($0) }) else { continue }
-                parts.append(UploadedPart(number: number, etag: etag, size: size))
+                let sha256 = part.string("ChecksumSHA256").flatMap { Data(base64Encoded: $0) }
+                    .flatMap { $0.count == 32 ? SHA256Digest(bytes: Array($0)) : nil }
+                parts.append(UploadedPart(number: number, etag: etag, size: size, sha256: sha256))
             }
             marker = root.string("IsTruncated") == "true" ? root.string("NextPartNumberMarker") : nil
         } while marker != nil
@@ -81,11 +120,16 @@ extension S3Client {
     }
 
     /// Joins the parts into the object. S3 can answer 200 with an error in the body: that is an error.
+    /// Parts with a ``UploadedPart/sha256`` name it (`<ChecksumSHA256>`): the server refuses to
+    /// complete (`BadDigest`) if a stored part has another checksum.
     @discardableResult
-    public func completeMultipartUpload(key: String, uploadID: String, parts: [UploadedPart]) async throws(S3Error) -> String? {
+    public func completeMultipartUpload(key: String, uploadID: String,
+                                        parts: [UploadedPart]) async throws(S3Error) -> CompletedMultipartUpload {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts.sorted(by: { $0.number < $1.number }) {
-            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.xmlEscaped(part.etag))</ETag></Part>"
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.xmlEscaped(part.etag))</ETag>"
+            if let sha256 = part.sha256 { xml += "<ChecksumSHA256>\(Data(sha256.bytes).base64EncodedString())</ChecksumSHA256>" }
+            xml += "</Part>"
         }
         xml += "</CompleteMultipartUpload>"
         let body = Array(xml.utf8)
@@ -97,7 +141,8 @@ extension S3Client {
             throw S3Error(kind: .server, message: "CompleteMultipartUpload failed: \(message)", httpStatus: response.status,
                           requestID: response.requestID)
         }
-        return root.string("ETag")
+        return CompletedMultipartUpload(etag: root.string("ETag"), checksumSHA256: root.string("ChecksumSHA256"),
+                                        checksumType: root.string("ChecksumType"), requestID: response.requestID)
     }
 
     /// Abandons an upload; the server drops its parts.

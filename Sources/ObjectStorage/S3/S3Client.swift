@@ -48,9 +48,15 @@ public final class S3Client: Sendable {
     ///
     /// - Parameters:
     ///   - sha256: the file's SHA-256 if already known; nil reads the file once more to hash it first.
+    ///   - metadata: user metadata, sent as `x-amz-meta-<name>` (names lowercase, values ASCII),
+    ///     e.g. `["dms-sha256": hex]`; ``headObject(key:)`` returns it in ``ObjectMetadata/userMetadata``.
     ///   - onBodyBytesSent: byte counts as the body goes out (on the transfer's thread).
+    ///   - throttle: called with each count of body bytes before they go out; may block (see
+    ///     ``HTTPClient/send(_:onBodyBytesSent:throttle:)``).
     public func putObject(key: String, file path: FilePath, sha256 known: SHA256Digest? = nil, contentType: String? = nil,
-                          onBodyBytesSent: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> PutObjectResult {
+                          metadata: [String: String] = [:],
+                          onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
+                          throttle: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> PutObjectResult {
         let file = try await blocking { () throws(S3Error) in try OpenedFile(path) }
         defer { file.close() }
         let digest: SHA256Digest
@@ -63,16 +69,17 @@ public final class S3Client: Sendable {
             ("x-amz-checksum-sha256", Data(digest.bytes).base64EncodedString()),
         ]
         if let contentType { headers.append(("content-type", contentType)) }
+        headers += Self.metadataHeaders(metadata)
         let response = try await perform(Call(
             method: .put, key: key, headers: headers,
             body: .file(descriptor: file.descriptor, offset: 0, length: file.size), payloadHash: digest.hex,
             // Large bodies wait for "100 Continue": a refused request costs no upload.
-            expectContinue: file.size >= 1 << 20), onBodyBytesSent: onBodyBytesSent)
+            expectContinue: file.size >= 1 << 20), onBodyBytesSent: onBodyBytesSent, throttle: throttle)
         return PutObjectResult(key: key, size: file.size, sha256: digest, etag: response.headers["ETag"],
                                versionID: response.headers["x-amz-version-id"], requestID: response.requestID)
     }
 
-    /// Size, ETag and (when stored with one) the SHA-256 of `key`. A missing key throws
+    /// Size, ETag, user metadata and (when stored with one) the SHA-256 of `key`. A missing key throws
     /// ``S3Error/Kind/notFound``.
     public func headObject(key: String) async throws(S3Error) -> ObjectMetadata {
         let response = try await perform(Call(method: .head, key: key, headers: [("x-amz-checksum-mode", "ENABLED")]))
@@ -85,7 +92,22 @@ public final class S3Client: Sendable {
         return ObjectMetadata(key: key, size: length, etag: response.headers["ETag"],
                               lastModified: response.headers["Last-Modified"], contentType: response.headers["Content-Type"],
                               checksumSHA256: checksum, checksumSHA256Header: checksumHeader,
-                              checksumType: response.headers["x-amz-checksum-type"], requestID: response.requestID)
+                              checksumType: response.headers["x-amz-checksum-type"],
+                              userMetadata: Self.userMetadata(response.headers), requestID: response.requestID)
+    }
+
+    /// `x-amz-meta-<name>: value` for each entry (names lowercased: S3 stores them so).
+    static func metadataHeaders(_ metadata: [String: String]) -> [(name: String, value: String)] {
+        metadata.sorted { $0.key < $1.key }.map { ("x-amz-meta-" + $0.key.lowercased(), $0.value) }
+    }
+
+    /// The `x-amz-meta-*` headers of a response, by lowercased name without the prefix.
+    static func userMetadata(_ headers: HTTPHeaders) -> [String: String] {
+        var metadata: [String: String] = [:]
+        for field in headers where field.name.lowercased().hasPrefix("x-amz-meta-") {
+            metadata[String(field.name.lowercased().dropFirst("x-amz-meta-".count))] = field.value
+        }
+        return metadata
     }
 
     /// Deletes `key` (S3 answers success for a key that does not exist).
@@ -197,7 +219,8 @@ public final class S3Client: Sendable {
     }
 
     /// Signs and sends `call`; a non-2xx answer throws the matching ``S3Error``.
-    func perform(_ call: Call, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> HTTPResponse {
+    func perform(_ call: Call, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
+                 throttle: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> HTTPResponse {
         let address = try address(key: call.key)
         let date = clock()
         var signed = call.headers
@@ -213,7 +236,7 @@ public final class S3Client: Sendable {
                                   headers: headers, body: call.body, expectContinue: call.expectContinue)
         let response: HTTPResponse
         do {
-            response = try await http.send(request, onBodyBytesSent: onBodyBytesSent)
+            response = try await http.send(request, onBodyBytesSent: onBodyBytesSent, throttle: throttle)
         } catch {
             throw S3Error(kind: error.kind == .bodyRead ? .localFile : .transport, message: error.message,
                           requestID: error.requestID, method: error.method, url: error.url, transport: error)

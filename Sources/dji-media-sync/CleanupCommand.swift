@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import MediaSync
+import ObjectStorage
+import S3Sync
+
+struct CleanupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup",
+        abstract: "Abort stale multipart uploads and remove objects the ledger does not reference, under an S3 destination's prefix.",
+        discussion: """
+            Dry run by default: lists what it would abort and delete. With --apply it aborts and deletes.
+            Objects and uploads younger than --older-than-hours are never touched.
+            Exit status: 0 nothing failed, 1 something could not be listed, aborted or deleted, 75 a sync cycle is running, 78 config or credentials.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "The s3 destination (needed when the config has several).") var destination: String?
+    @Option(name: .long, help: "Minimum age of stale uploads and orphans (default: the destination's abort_stale_uploads_after_hours).")
+    var olderThanHours: Double?
+    @Flag(name: .long, help: "Abort and delete; without it, only list.") var apply = false
+
+    func validate() throws {
+        if let olderThanHours, !(olderThanHours >= 0) { throw ValidationError("--older-than-hours takes a number of hours ≥ 0") }
+    }
+
+    func run() async throws {
+        let s3 = try S3Command.load(configPath: global.config, destination: destination)
+        let lock = try holdCycleLock(s3.config.concurrency.lockFile, wait: false, hint: "try again when it is done.")
+        defer { withExtendedLifetime(lock) {} }
+        let store = try s3.openStore()
+        let workers = max(1, min(8, s3.settings.config.parallelParts))
+        let clients = try (0..<workers).map { _ in try s3.client() }
+        let hours = olderThanHours ?? s3.settings.config.abortStaleUploadsAfterHours
+        let cleanup = S3Cleanup(settings: s3.settings, destination: s3.settings.config.name, store: store, clients: clients)
+        let verb = apply ? "" : "would "
+        print("\(s3.settings.displayName): \(apply ? "cleaning up" : "dry run (nothing is changed; --apply to act)"), older than \(hours) h")
+        let report = await cleanup.run(
+            olderThanHours: hours, apply: apply,
+            onStaleUpload: { upload in
+                print("\(verb)abort upload\t\(upload.initiated ?? "?")\t\(upload.key)\t\(upload.uploadID)")
+            },
+            onOrphan: { object in
+                print("\(verb)delete orphan\t\(object.lastModified ?? "?")\t\(Format.bytes(object.size))\t\(object.key)")
+            })
+        for (name, section) in [("stale uploads", report.staleUploads), ("orphans", report.orphans)] {
+            print("\(name): found \(section.found), \(apply ? "removed" : "would remove") \(apply ? section.deleted : section.found), "
+                  + "failed \(section.failed), skipped (too young or in progress) \(section.skipped)")
+            if let error = section.error { print("  ! \(error)") }
+            for failure in section.failures.prefix(20) { print("  ! \(failure)") }
+        }
+        if report.hasFailures { throw ExitCode(ExitStatus.someFailed) }
+    }
+}

@@ -1,0 +1,187 @@
+import Configuration
+import Foundation
+import Hashing
+import LocalFS
+import Logging
+import MediaSync
+import ObjectStorage
+import S3Sync
+import SSHTransport
+import SystemPackage
+import Testing
+import TestSupport
+
+/// A source folder, a state folder, and an engine whose destinations are a real SeaweedFS bucket
+/// (under a fresh prefix) and, when asked, the real test sshd.
+struct S3Fixture {
+    let server: TestS3Server
+    let source: TemporaryDirectory
+    let state: TemporaryDirectory
+    let prefix: String
+    var config: MediaSyncConfig
+    var credentials: AWSCredentials
+
+    init(_ label: String) async throws {
+        server = try await TestS3Server.shared()
+        source = try TemporaryDirectory(prefix: "dms-src")
+        state = try TemporaryDirectory(prefix: "dms-state")
+        prefix = "\(label)-\(TestS3Server.randomSuffix())/"
+        var s3 = MediaSyncConfig.S3(provider: "minio", bucket: TestS3Server.sharedBucket)
+        s3.endpoint = server.endpoint
+        s3.region = server.region
+        s3.prefix = prefix
+        s3.proxy = "none"
+        var local = MediaSyncConfig.Local(mediaRoots: [source.path])
+        local.minFileAgeSeconds = 0
+        config = MediaSyncConfig(local: local, destinations: [.s3(s3)])
+        config.state.directory = state.path
+        config.state.runtimeDirectory = state.path + "/run"
+        config.concurrency.lockFile = state.path + "/run/sync.lock"
+        config.deletePolicy.delayMinutes = 0
+        config.integrity.transferTimeoutSeconds = 20
+        credentials = server.credentials
+    }
+
+    var s3: MediaSyncConfig.S3 {
+        get { config.destinations.compactMap { if case let .s3(s) = $0 { s } else { nil } }[0] }
+        set { config.destinations = config.destinations.map { if case .s3 = $0 { .s3(newValue) } else { $0 } } }
+    }
+
+    func store() throws -> StateStore { try StateStore(directory: state.filePath) }
+
+    func destination(_ store: StateStore) -> S3Destination {
+        var d = S3Destination(settings: S3Settings(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds),
+                              integrity: config.integrity, concurrency: config.concurrency, store: store)
+        d.credentialsOverride = credentials
+        return d
+    }
+
+    func cycle(extra: [any Destination] = []) async throws -> CycleSummary {
+        let store = try store()
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        return await SyncEngine(config: config, store: store, destinations: extra + [destination(store)], logger: logger).runCycle()
+    }
+
+    @discardableResult
+    func add(_ name: String, size: Int, seed: UInt64 = 1) throws -> FilePath {
+        let path = source.appending(name)
+        try LocalFS.createDirectories(path.removingLastComponent())
+        try TestFiles.write(size: size, seed: seed, to: path, modified: .secondsAgo(3600))
+        return path
+    }
+
+    func client() throws -> S3Client { try server.client(bucket: TestS3Server.sharedBucket) }
+
+    /// Every object under the prefix: key (without the prefix) → size.
+    func objects() async throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        var token: String?
+        let client = try client()
+        repeat {
+            let page = try await client.listObjectsV2(prefix: prefix, continuationToken: token)
+            for object in page.objects { out[String(object.key.dropFirst(prefix.count))] = object.size }
+            token = page.isTruncated ? page.nextContinuationToken : nil
+        } while token != nil
+        return out
+    }
+
+    func cleanUp() {
+        try? source.remove()
+        try? state.remove()
+    }
+}
+
+@Suite struct S3CycleTests {
+    @Test func aCycleUploadsVerifiedObjectsUnderTheDateLayoutAndQueuesTheSources() async throws {
+        var f = try await S3Fixture("cycle")
+        defer { f.cleanUp() }
+        var s3 = f.s3
+        s3.multipartThresholdMiB = 5     // the video goes up in parts
+        f.s3 = s3
+        let photo = try f.add("DCIM/DJI_20250101123456_0001_D.JPG", size: 300_000, seed: 1)
+        let video = try f.add("DCIM/DJI_20250102090000_0002_V.MP4", size: 12 << 20, seed: 2)
+        try f.add("DJI_20250103120000_100%.SRT", size: 0, seed: 3)
+        let first = try await f.cycle()
+        #expect(first.status == .ok, "\(first.messages)")
+        #expect(first.filesCopied == 3)
+        let objects = try await f.objects()
+        #expect(objects == ["2025/01/01/DJI_20250101123456_0001_D.JPG": 300_000,
+                            "2025/01/02/DJI_20250102090000_0002_V.MP4": 12 << 20,
+                            "2025/01/03/DJI_20250103120000_100%25.SRT": 0])
+        // The objects carry the files' SHA-256, which the server checked on the way in.
+        for (path, key) in [(photo, "2025/01/01/DJI_20250101123456_0001_D.JPG"), (video, "2025/01/02/DJI_20250102090000_0002_V.MP4")] {
+            let head = try await f.client().headObject(key: f.prefix + key)
+            #expect(head.userMetadata["dms-sha256"] == SHA256Hasher.hash(try FileIO.readWholeFile(path, limit: 1 << 30)).hex)
+        }
+        // The ledger knows them: a second run sends nothing; and the delete queue deleted the
+        // sources after re-verifying each object (delay 0).
+        let second = try await f.cycle()
+        #expect(second.filesCopied == 0 && second.bytesCopied == 0 && second.failed == 0)
+        #expect(!LocalFS.exists(photo) && !LocalFS.exists(video))
+        #expect(try f.store().multipartUploads().isEmpty, "a completed upload leaves no journal entry")
+    }
+
+    @Test func anObjectOfTheSameNameWithOtherContentIsKeptAndTheFileTakesTheNextName() async throws {
+        let f = try await S3Fixture("conflict")
+        defer { f.cleanUp() }
+        try f.add("DJI_20250105120000_0001.JPG", size: 1000, seed: 7)
+        let other = try TemporaryDirectory(prefix: "dms-other")
+        defer { try? other.remove() }
+        let otherFile = other.appending("x")
+        try TestFiles.write(size: 500, seed: 8, to: otherFile)
+        _ = try await f.client().putObject(key: f.prefix + "2025/01/05/DJI_20250105120000_0001.JPG", file: otherFile)
+        let summary = try await f.cycle()
+        #expect(summary.filesCopied == 1, "\(summary.messages)")
+        #expect(try await f.objects() == ["2025/01/05/DJI_20250105120000_0001.JPG": 500, "2025/01/05/DJI_20250105120000_0001_1.JPG": 1000])
+    }
+
+    @Test func aWrongSecretIsAnAuthenticationFailureAndNothingIsQueued() async throws {
+        var f = try await S3Fixture("badsecret")
+        defer { f.cleanUp() }
+        f.credentials = AWSCredentials(accessKeyID: f.server.accessKeyID, secretAccessKey: "not-the-secret")
+        let file = try f.add("DJI_20250106_0001.JPG", size: 1000)
+        let summary = try await f.cycle()
+        #expect(summary.filesCopied == 0)
+        #expect(summary.unavailableDestinations == ["s3"])
+        #expect(summary.messages.joined().contains("signature"), "\(summary.messages)")
+        #expect(!summary.messages.joined().contains("not-the-secret"))
+        #expect(try f.store().counts().queuePending == 0)
+        #expect(LocalFS.exists(file))
+    }
+
+    /// With a NAS and a bucket, a file the NAS verified but the bucket could not take stays
+    /// where it is: a source is queued for deletion only once every destination holds it.
+    @Test func withNASAndS3ASourceIsQueuedOnlyWhenBothHoldIt() async throws {
+        var f = try await S3Fixture("both")
+        defer { f.cleanUp() }
+        let ssh = try await TestSSHServer.shared()
+        let remoteBase = try ssh.makeRemoteBase(name: "both")
+        defer { try? TemporaryDirectory.remove(path: remoteBase) }
+        var nas = MediaSyncConfig.NAS(host: ssh.host, basePath: remoteBase)
+        nas.port = ssh.port
+        nas.user = ssh.user
+        nas.identityFile = ssh.identityFile
+        nas.knownHostsFile = ssh.knownHostsFile
+        nas.sshConfigFile = "none"
+        f.config.destinations.insert(.nas(nas), at: 0)
+        let store = try f.store()
+        let nasDestination = NASDestination(config: nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
+                                            runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
+        let file = try f.add("DJI_20250107120000_0001.JPG", size: 4000)
+
+        f.credentials = AWSCredentials(accessKeyID: f.server.accessKeyID, secretAccessKey: "wrong")
+        let failing = try await f.cycle(extra: [nasDestination])
+        #expect(failing.filesCopied == 1, "the NAS took it")
+        #expect(failing.unavailableDestinations == ["s3"])
+        #expect(try f.store().counts().queuePending == 0, "not queued: the bucket does not hold it")
+        #expect(LocalFS.exists(file))
+
+        f.credentials = f.server.credentials
+        let healed = try await f.cycle(extra: [nasDestination])
+        #expect(healed.filesCopied == 1, "the bucket took it")
+        _ = try await f.cycle(extra: [nasDestination])
+        #expect(!LocalFS.exists(file), "both verified it again, then it was deleted (delay 0)")
+        #expect(try await f.objects().keys.contains("2025/01/07/DJI_20250107120000_0001.JPG"))
+    }
+}
