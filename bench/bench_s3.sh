@@ -39,6 +39,10 @@
 #   DMS_BENCH_CACHE    data cache (default /var/tmp/dms-bench-cache)
 #   DMS_SCRATCH_PATH   swift build scratch path (default .build)
 #   DMS_BENCH_BINARY   a prebuilt dji-media-sync (as --binary)
+#   For experiments only (the benchmark's numbers are with the defaults): JSON members added to
+#   dji-media-sync's config, announced in a `note:` line, e.g.
+#   DMS_BENCH_S3_EXTRA='"part_size_mib": 8, "parallel_parts": 8'   (into the s3 destination)
+#   DMS_BENCH_CONCURRENCY_EXTRA='"parallel_transfers": 4'          (into concurrency_control)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,6 +52,8 @@ tools_arg=aws,dms
 cache=${DMS_BENCH_CACHE:-/var/tmp/dms-bench-cache}
 scratch=${DMS_SCRATCH_PATH:-.build}
 binary=${DMS_BENCH_BINARY:-}
+s3_extra=${DMS_BENCH_S3_EXTRA:-}
+concurrency_extra=${DMS_BENCH_CONCURRENCY_EXTRA:-}
 readonly AWSCLI_VERSION=1.45.11 # installed with pip here, not by scripts/install-deps.sh (CI needs no AWS CLI)
 readonly RSS_TARGET_MIB=64
 
@@ -205,9 +211,9 @@ write_config() { # write_config BUCKET PREFIX: one s3 destination, documented de
 {
   "local": { "media_roots": ["$work/src"], "min_file_age_seconds": 0 },
   "destinations": [ { "type": "s3", "name": "bench", "provider": "minio",
-      "endpoint": "$DMS_S3_ENDPOINT", "region": "$DMS_S3_REGION", "bucket": "$1", "prefix": "$2" } ],
+      "endpoint": "$DMS_S3_ENDPOINT", "region": "$DMS_S3_REGION", "bucket": "$1", "prefix": "$2"${s3_extra:+, $s3_extra} } ],
   "delete_policy": { "delete_sources": false },
-  "concurrency_control": { "lock_file": "$work/run/sync.lock" },
+  "concurrency_control": { "lock_file": "$work/run/sync.lock"${concurrency_extra:+, $concurrency_extra} },
   "state": { "directory": "$work/state", "runtime_directory": "$work/run" },
   "logging": { "level": "warning" }
 }
@@ -278,6 +284,10 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
         tail -n 40 "$work/tool.out" >&2
         die "$tool exited with $rc (set $key, run $run)"
     fi
+    if [[ -s "$work/tool.out" ]]; then # warnings, retries: worth seeing next to a slow run
+        log "bench: $tool said ($(wc -l <"$work/tool.out") lines, the first 5):"
+        head -n 5 "$work/tool.out" | cut -c1-300 >&2
+    fi
     if [[ "$tool" == aws ]]; then
         check_bucket aws "$bucket" "$prefix" "$key" flat
     else
@@ -299,6 +309,9 @@ echo "note: dms defaults: parallel_transfers 2, multipart_threshold_mib 16, part
 echo "note: they verify differently: aws signs each request's payload SHA-256 (http) and sends a CRC32 per part/object;"
 echo "note: dms hashes each whole file (SHA-256, the object's declared checksum) and signs each part's SHA-256"
 # Other work on the machine skews wall times: say how busy it was (1/5/15-minute load averages).
+if [[ -n "$s3_extra$concurrency_extra" ]]; then
+    echo "note: NOT the defaults: dms s3 destination + {$s3_extra}, concurrency_control + {$concurrency_extra}"
+fi
 echo "note: load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 for s in "${sets[@]}"; do
     rm -f -- "$work/results.$s.aws" "$work/results.$s.dms"

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 
 /// The ledger's remote paths of one destination in byte order, page by page: what orphan cleanup
-/// merges with an object store's listing (which is in UTF-8 byte order too) without holding
-/// either side whole. `remote_path` is a BLOB, and SQLite compares BLOBs with memcmp whatever the
+/// merges with an object store's listing (AWS lists in UTF-8 byte order; SeaweedFS 4.48 does not
+/// quite: it lists `a/…` before `a-…`, directory by directory, so the cleanup confirms every
+/// candidate with ``ledgerReferences(destination:remotePath:)``) without holding either side whole. `remote_path` is a BLOB, and SQLite compares BLOBs with memcmp whatever the
 /// collation, so `ORDER BY remote_path` is byte order; the `ledger_remote (destination,
 /// remote_path)` index serves both the order and the range.
 extension StateStore {

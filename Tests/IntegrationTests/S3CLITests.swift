@@ -180,18 +180,35 @@ import TestSupport
         #expect(noCredentials.err.contains("AWS_ACCESS_KEY_ID"))
     }
 
-    @Test func bucketListCreateAndDelete() async throws {
+    @Test func bucketListCreateAndDeleteOfItsOwnBucket() async throws {
         let s = try await Setup("cli-bucket")
         defer { try? s.state.remove() }
-        let list = try await s.run(["bucket", "list", "--config", s.configPath])
-        #expect(list.status == .exited(0), "\(list.err)")
-        #expect(list.out.split(separator: "\n").contains { $0.hasPrefix(TestS3Server.sharedBucket + "\t") })
-        // create on the existing, owned bucket succeeds; delete of a non-empty bucket is refused.
+        // A bucket of its own (never the shared one: SeaweedFS deletes a bucket with its objects).
+        let bucket = "dms-cli-bucket-" + TestS3Server.randomSuffix()
+        let text = try String(contentsOfFile: s.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "\"\(TestS3Server.sharedBucket)\"", with: "\"\(bucket)\"")
+        try TestFiles.write(Array(text.utf8), to: FilePath(s.configPath))
+        let own = try s.server.client(bucket: bucket)
+
         let create = try await s.run(["bucket", "create", "--config", s.configPath])
         #expect(create.status == .exited(0), "\(create.err)")
-        try await s.upload([s.prefix + "keep"])
-        let delete = try await s.run(["bucket", "delete", "--config", s.configPath])
-        #expect(delete.status == .exited(2))
-        #expect(delete.err.contains(TestS3Server.sharedBucket))
+        let list = try await s.run(["bucket", "list", "--config", s.configPath])
+        #expect(list.status == .exited(0), "\(list.err)")
+        let names = list.out.split(separator: "\n").map { String($0.split(separator: "\t").first ?? "") }
+        #expect(names.contains(bucket) && names.contains(TestS3Server.sharedBucket), "\(list.out)")
+
+        // Not empty: refused, nothing deleted.
+        let file = try s.state.writeFile("payload", bytes: Array("payload".utf8))
+        _ = try await own.putObject(key: "keep me", file: file)
+        let refused = try await s.run(["bucket", "delete", "--config", s.configPath])
+        #expect(refused.status == .exited(2))
+        #expect(refused.err.contains("not empty") && refused.err.contains("keep me"), "\(refused.err)")
+        #expect(try await own.headObject(key: "keep me").size == 7)
+
+        try await own.deleteObject(key: "keep me")
+        let deleted = try await s.run(["bucket", "delete", "--config", s.configPath])
+        #expect(deleted.status == .exited(0), "\(deleted.err)")
+        let after = try await s.run(["bucket", "list", "--config", s.configPath])
+        #expect(!after.out.split(separator: "\n").contains { $0.hasPrefix(bucket + "\t") })
     }
 }

@@ -265,6 +265,19 @@ struct MultipartUploaderTests {
         #expect(result.skippedParts == stored.count)
         try await f.expectObjectIsTheFile(result)
     }
+
+    @Test("a small file goes up with PutObject carrying the same metadata; HEAD returns it and the full SHA-256")
+    func putObjectCarriesMetadata() async throws {
+        let f = try await Fixture("mpu-put", size: 100_000)
+        defer { try? f.dir.remove() }
+        let throttled = ByteCounter()
+        _ = try await f.s3.putObject(key: f.key, file: f.path, sha256: f.digest, contentType: "video/mp4",
+                                     metadata: ["DMS-SHA256": f.digest.hex], throttle: { throttled.add($0) })
+        let head = try await f.s3.headObject(key: f.key)
+        #expect(head.userMetadata == ["dms-sha256": f.digest.hex], "names are lowercased")
+        #expect(head.checksumSHA256 == f.digest)
+        #expect(throttled.total == 100_000)
+    }
 }
 
 /// The part layout: pure arithmetic.

@@ -1,7 +1,9 @@
 import Configuration
 import Foundation
+import Glibc
 import Hashing
 import LocalFS
+import Logging
 import MediaSync
 @testable import ObjectStorage
 import S3Sync
@@ -63,7 +65,7 @@ import TestSupport
         func record(_ keys: [String]) throws {
             let placements = keys.enumerated().map { index, key in
                 StateStore.Placement(
-                    item: TransferItem(id: index, localPath: FilePath("/media/\(index)"),
+                    item: TransferItem(id: index, localPath: FilePath(bytes: Array("/media/\(key)".utf8)),  // one source per key
                                        identity: FileIdentity(size: 7, mtimeNanoseconds: Int64(index), inode: UInt64(index + 1), device: 1),
                                        remoteDirectory: "", remoteName: Array(key.utf8)),
                     remotePath: FilePath(bytes: Array(key.utf8)), sha256: SHA256Hasher.hash(Array("payload".utf8)), alreadyPresent: false)
@@ -116,27 +118,12 @@ import TestSupport
         #expect(error?.httpStatus == 400, "\(String(describing: error))")
     }
 
-    @Test func deleteObjectsWithoutContentMD5IsRefusedOrAccepted() async throws {
-        // Records what the server does with no integrity header (the client always sends Content-MD5).
-        let f = try await Fixture("cleanupmd5")
-        defer { try? f.state.remove() }
-        try await f.upload([f.prefix + "x"])
-        let body = S3Client.deleteObjectsBody(keys: [f.prefix + "x"])
-        let outcome: String
-        do {
-            _ = try await f.client.perform(S3Client.Call(method: .post, key: nil, query: [("delete", "")], body: .bytes(body),
-                                                         payloadHash: SHA256Hasher.hash(body).hex))
-            outcome = "accepted"
-        } catch {
-            outcome = "refused: \(error)"
-        }
-        print("SeaweedFS DeleteObjects without Content-MD5: \(outcome)")
-        // A wrong Content-MD5 must be refused.
-        await #expect(throws: S3Error.self) {
-            _ = try await f.client.perform(S3Client.Call(method: .post, key: nil, query: [("delete", "")],
-                                                         headers: [("content-md5", Data(MD5Hasher.hash([1, 2, 3])).base64EncodedString())],
-                                                         body: .bytes(body), payloadHash: SHA256Hasher.hash(body).hex))
-        }
+    @Test func theDeleteObjectsBodyCarriesHostileKeysExactly() throws {
+        let keys = Self.hostileNames.map { "p/" + $0 } + ["a]]>b", "x&amp;y", "\r\n"]
+        let body = S3Client.deleteObjectsBody(keys: keys)
+        let root = try #require(S3XMLNode.parse(body))
+        #expect(root.name == "Delete" && root.string("Quiet") == "true")
+        #expect(root.children("Object").map { $0.string("Key") } == keys)
     }
 
     @Test func orphansAreWhatTheLedgerDoesNotReference() async throws {
@@ -212,6 +199,37 @@ import TestSupport
         #expect(!aborted.hasFailures, "\(aborted.failures)")
         #expect(aborted.found == 1 && aborted.deleted == 1)
         #expect(try await f.client.listAllMultipartUploads(prefix: f.prefix).isEmpty)
+    }
+
+    @Test func theDaemonsCleanupAbortsStaleUploadsAndNeverThrows() async throws {
+        let f = try await Fixture("daemoncleanup")
+        defer { try? f.state.remove() }
+        let key = f.prefix + "2025/01/01/interrupted.MP4"
+        let uploadID = try await f.client.createMultipartUpload(key: key)
+        var config = f.settings.config
+        config.credentialsFile = try f.state.writeFile(
+            "credentials", bytes: Array("[default]\naws_access_key_id = \(f.server.accessKeyID)\naws_secret_access_key = \(f.server.secretAccessKey)\n".utf8)).string
+        _ = config.credentialsFile!.withCString { chmod($0, 0o600) }
+        let settings = S3Settings(config, transferTimeoutSeconds: 60)
+        let logger = Logger(label: "test")
+
+        // Not old enough at abort_stale_uploads_after_hours = 24: kept.
+        let kept = await S3Cleanup.abortStaleUploads(settings: settings, store: f.store, logger: logger)
+        #expect(!kept.hasFailures && kept.found == 0)
+        // A day and a bit later: aborted.
+        let aborted = await S3Cleanup.abortStaleUploads(settings: settings, store: f.store, logger: logger,
+                                                        now: Date().timeIntervalSince1970 + 25 * 3600)
+        #expect(!aborted.hasFailures, "\(aborted.error ?? "") \(aborted.failures)")
+        #expect(aborted.found == 1 && aborted.deleted == 1)
+        #expect(try await f.client.listAllMultipartUploads(prefix: f.prefix).allSatisfy { $0.uploadID != uploadID })
+
+        // A wrong secret: reported, not thrown, and the report does not hold the secret.
+        try f.state.writeFile("credentials", bytes: Array("[default]\naws_access_key_id = \(f.server.accessKeyID)\naws_secret_access_key = wrong-secret-1234\n".utf8))
+        _ = config.credentialsFile!.withCString { chmod($0, 0o600) }
+        let failed = await S3Cleanup.abortStaleUploads(settings: settings, store: f.store, logger: logger)
+        #expect(failed.hasFailures)
+        #expect(failed.error?.contains("signature") == true, "\(failed.error ?? "")")
+        #expect(failed.error?.contains("wrong-secret-1234") == false)
     }
 
     @Test func listingMultipartUploadsPagesThroughAll() async throws {

@@ -153,16 +153,23 @@ public final class MultipartUploader: Sendable {
 
         // 4. Complete, and check the server's composite checksum against the parts' digests.
         let parts = (1...plan.count).map { done[$0]! }
+        let expected = Self.compositeChecksum(parts)
         let completed: CompletedMultipartUpload
         do {
             completed = try await withRetries { () throws(S3Error) in
                 try await control.completeMultipartUpload(key: key, uploadID: id, parts: parts)
             }
         } catch {
-            throw await settle(PartFailure(reason: .s3(error), part: nil), key: key, uploadID: id, control: control)
+            // A retried Complete whose first attempt succeeded (its answer lost) finds no upload:
+            // the object then tells whether it was this one.
+            guard error.kind == .notFound, let head = try? await control.headObject(key: key), head.size == fileSize,
+                  head.checksumSHA256Header == expected else {
+                throw await settle(PartFailure(reason: .s3(error), part: nil), key: key, uploadID: id, control: control)
+            }
+            completed = CompletedMultipartUpload(etag: head.etag, checksumSHA256: head.checksumSHA256Header,
+                                                 checksumType: head.checksumType, requestID: head.requestID)
         }
         try forget(key: key, uploadID: id, fail)
-        let expected = Self.compositeChecksum(parts)
         if let returned = completed.checksumSHA256, returned != expected {
             throw fail(.s3(S3Error(kind: .checksumMismatch, message: "the completed object's checksum \(returned) is not the "
                                    + "parts' \(expected)", requestID: completed.requestID)), kept: false)
