@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ObjectStorageTests", dependencies: [
-            "ObjectStorage", "CurlHTTP", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport", "MediaSync",
+            "ObjectStorage", "CurlHTTP", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport", "MediaSync", "S3Sync",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),

@@ -5,6 +5,7 @@ import Hashing
 import LocalFS
 import MediaSync
 import ObjectStorage
+import S3Sync
 import Synchronization
 import SystemPackage
 import Testing
@@ -18,34 +19,11 @@ final class ByteCounter: Sendable {
 
 /// The state database as the uploader's journal, for one destination (the daemon's own adapter
 /// lives with the S3 destination; this one is for the tests).
-struct StateStoreJournal: MultipartJournal {
-    let store: StateStore
-    var destination = "s3"
+/// The daemon's own journal (the state database), as the tests use it.
+typealias StateStoreJournal = StateStoreMultipartJournal
 
-    func find(key: String, fingerprint: String) throws -> JournaledUpload? {
-        try store.multipartUpload(destination: destination, key: key, fingerprint: fingerprint).map(Self.upload)
-    }
-    func started(_ upload: JournaledUpload) throws {
-        try store.recordMultipartUploadStarted(.init(destination: destination, key: upload.key, uploadID: upload.uploadID,
-                                                     fingerprint: upload.fingerprint, partSize: upload.partSize,
-                                                     createdAt: upload.createdAt.timeIntervalSince1970,
-                                                     parts: upload.parts.map(Self.record)))
-    }
-    func partDone(key: String, uploadID: String, part: UploadedPart) throws {
-        try store.recordMultipartPart(uploadID: uploadID, Self.record(part))
-    }
-    func ended(key: String, uploadID: String) throws { try store.forgetMultipartUpload(uploadID: uploadID) }
-    func all() throws -> [JournaledUpload] { try store.multipartUploads(destination: destination).map(Self.upload) }
-
-    static func record(_ part: UploadedPart) -> StateStore.MultipartPartRecord {
-        .init(number: part.number, etag: part.etag, size: part.size, sha256: part.sha256?.hex ?? "")
-    }
-    static func upload(_ record: StateStore.MultipartUploadRecord) -> JournaledUpload {
-        JournaledUpload(key: record.key, uploadID: record.uploadID, fingerprint: record.fingerprint, partSize: record.partSize,
-                        createdAt: Date(timeIntervalSince1970: record.createdAt),
-                        parts: record.parts.map { UploadedPart(number: $0.number, etag: $0.etag, size: $0.size,
-                                                               sha256: SHA256Digest(hex: $0.sha256)) })
-    }
+extension StateStoreMultipartJournal {
+    init(store: StateStore) { self.init(store: store, destination: "s3") }
 }
 
 /// A journal that lets a test act when a part is journaled; `partDone` returns false to drop the
