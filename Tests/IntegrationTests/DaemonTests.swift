@@ -42,16 +42,23 @@ import TestSupport
     static func withDaemon(_ setup: CLITests.Setup, watchdogSeconds: Int = 2,
                            _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void)
         async throws -> (status: TerminationStatus, log: String) {
+        try await withDaemon(statePath: setup.state.path, configPath: setup.configPath, watchdogSeconds: watchdogSeconds, body)
+    }
+
+    /// The daemon of the config at `configPath`, logging into `statePath`/daemon.log.
+    static func withDaemon(statePath: String, configPath: String, watchdogSeconds: Int = 2, environment extra: [Environment.Key: String?] = [:],
+                           _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void)
+        async throws -> (status: TerminationStatus, log: String) {
         let notifications = try Notifications()
         notifications.start()
         defer { notifications.stop() }
-        let logPath = FilePath(setup.state.path + "/daemon.log")
+        let logPath = FilePath(statePath + "/daemon.log")
         let logFD = try FileDescriptor.open(logPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         let readLog: @Sendable () -> String = { (try? FileIO.readWholeFile(logPath)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
         let result = try await Subprocess.run(
-            .path(FilePath(try CLITests.binary())), arguments: ["run", "--config", setup.configPath],
-            environment: .inherit.updating(["NOTIFY_SOCKET": notifications.listener.path, "WATCHDOG_USEC": "\(watchdogSeconds * 1_000_000)",
-                                            "JOURNAL_STREAM": nil]),
+            .path(FilePath(try CLITests.binary())), arguments: ["run", "--config", configPath],
+            environment: .inherit.updating(extra.merging(["NOTIFY_SOCKET": notifications.listener.path, "WATCHDOG_USEC": "\(watchdogSeconds * 1_000_000)",
+                                                          "JOURNAL_STREAM": nil]) { $1 }),
             input: .none, output: .discarded, error: .fileDescriptor(logFD, closeAfterSpawningProcess: true)
         ) { execution in
             try await waitUntil(timeout: .seconds(20), waitingFor: "READY=1") { notifications.has("READY=1") }

@@ -18,7 +18,7 @@ import TestSupport
         let state: TemporaryDirectory
         let configPath: String
 
-        init(_ label: String) async throws {
+        init(_ label: String, destination extra: [String: Any] = [:]) async throws {
             server = try await TestS3Server.shared()
             (client, prefix) = try server.makeScope(label)
             state = try TemporaryDirectory(prefix: "dms-s3-cli")
@@ -26,7 +26,8 @@ import TestSupport
             let config: [String: Any] = [
                 "local": ["media_roots": [state.path + "/media"], "min_file_age_seconds": 0],
                 "destinations": [["type": "s3", "name": "cloud", "provider": "minio", "bucket": TestS3Server.sharedBucket,
-                                  "endpoint": server.endpoint, "region": server.region, "prefix": prefix, "proxy": "none"]],
+                                  "endpoint": server.endpoint, "region": server.region, "prefix": prefix, "proxy": "none"]
+                                    .merging(extra) { $1 }],
                 "concurrency_control": ["lock_file": state.path + "/run/sync.lock"],
                 "state": ["directory": state.path + "/db", "runtime_directory": state.path + "/run"],
             ]
