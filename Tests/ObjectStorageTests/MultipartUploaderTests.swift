@@ -240,7 +240,8 @@ struct MultipartUploaderTests {
 
         let result = try await f.upload(f.uploader())
         #expect(result.resumed && result.uploadID == journaled.uploadID)
-        #expect(result.skippedParts == stored.count)
+        // ≥: the cancelled part's request may still land on the server after the listing above.
+        #expect(result.skippedParts >= stored.count)
         try await f.expectObjectIsTheFile(result)
     }
 
