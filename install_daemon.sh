@@ -19,6 +19,8 @@ readonly CONFIG_DIR=/etc/dji-media-sync
 readonly CONFIG_DEST=$CONFIG_DIR/media_sync_config.json
 readonly STATE_DIR=/var/lib/dji-media-sync
 readonly DOC_DIR=/usr/local/share/doc/dji-media-sync
+# What the binary links (besides glibc) and what the NAS destination runs, as Debian 12 packages.
+readonly RUNTIME_PACKAGES="libcurl4 libssl3 libsqlite3-0 libsystemd0 libxml2 libstdc++6 openssh-client ca-certificates"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 binary=""
@@ -68,6 +70,11 @@ if [[ -z "$binary" ]]; then
     binary="$(cd "$repo" && swift build -c release --static-swift-stdlib --show-bin-path)/dji-media-sync"
 fi
 [[ -f "$binary" && -x "$binary" ]] || die "not an executable file: $binary"
+# A binary that cannot start must not replace a working one: name what it lacks.
+if command -v ldd >/dev/null; then
+    missing=$(ldd "$binary" 2>/dev/null | awk '/not found/ {print $1}' | tr '\n' ' ')
+    [[ -z "$missing" ]] || die "$binary needs libraries this machine lacks: $missing(Debian 12: apt-get install $RUNTIME_PACKAGES)"
+fi
 say "installing $binary -> $BIN_DEST"
 install -d -m 0755 "$(dirname "$BIN_DEST")"
 install_atomic "$binary" "$BIN_DEST" 0755

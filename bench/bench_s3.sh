@@ -284,9 +284,10 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
         tail -n 40 "$work/tool.out" >&2
         die "$tool exited with $rc (set $key, run $run)"
     fi
-    if [[ -s "$work/tool.out" ]]; then # warnings, retries: worth seeing next to a slow run
-        log "bench: $tool said ($(wc -l <"$work/tool.out") lines, the first 5):"
-        head -n 5 "$work/tool.out" | cut -c1-300 >&2
+    # Warnings, retries: worth seeing next to a slow run (not dji-media-sync's cycle summary).
+    if grep -v -E '^(cycle [0-9]+: |  [a-z ]+: )' "$work/tool.out" >"$work/tool.said"; then
+        log "bench: $tool said ($(wc -l <"$work/tool.said") lines, the first 5):"
+        head -n 5 "$work/tool.said" | cut -c1-300 >&2
     fi
     if [[ "$tool" == aws ]]; then
         check_bucket aws "$bucket" "$prefix" "$key" flat

@@ -27,9 +27,10 @@ readonly SSHD_DIR=/tmp/dms-e2e-sshd
 readonly NAS_ROOT=/tmp/dms-test-nas     # test.sh removes folders here older than an hour
 readonly MEDIA=/data/dji/media          # in the container; the unit's ReadWritePaths=
 readonly CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# Run-time packages of the daemon (ldd: libsqlite3, libcrypto, libsystemd, libstdc++; libcurl for
-# the S3 destination), ssh for the NAS, procps for ExecReload's /bin/kill.
-readonly PACKAGES=systemd,dbus,openssh-client,libsqlite3-0,libcurl4,libssl3,libsystemd0,libstdc++6,procps,ca-certificates
+# Run-time packages of the daemon (ldd: libsqlite3, libcrypto, libsystemd, libstdc++; libcurl and
+# libxml2 (FoundationXML, S3 responses) for the S3 destination), ssh for the NAS, procps for
+# ExecReload's /bin/kill. install_daemon.sh's RUNTIME_PACKAGES names the same.
+readonly PACKAGES=systemd,dbus,openssh-client,libsqlite3-0,libcurl4,libssl3,libsystemd0,libstdc++6,libxml2,procps,ca-certificates
 readonly ID_PREFIX=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c   # MediaSync/SyncEvent.swift
 readonly ID_STARTED=${ID_PREFIX}01 ID_FINISHED=${ID_PREFIX}02 ID_SYNCED=${ID_PREFIX}03
 readonly ID_DELETED=${ID_PREFIX}05 ID_RELOADED=${ID_PREFIX}07 ID_REJECTED=${ID_PREFIX}08
