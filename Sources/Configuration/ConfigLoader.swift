@@ -65,7 +65,7 @@ public enum ConfigLoader {
         name: "destinations",
         keys: ["type", "name", "provider", "bucket", "region", "endpoint", "account_id", "path_style", "prefix",
                "credentials_file", "credentials_profile", "multipart_threshold_mib", "part_size_mib",
-               "parallel_parts", "part_retries", "connect_timeout_seconds", "proxy", "ca_file",
+               "parallel_files", "parallel_parts", "part_retries", "connect_timeout_seconds", "proxy", "ca_file",
                "abort_stale_uploads_after_hours", "cleanup_interval_hours", "cleanup_on_shutdown"],
         requiredKeys: ["type", "provider", "bucket"])
 

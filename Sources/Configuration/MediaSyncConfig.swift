@@ -75,6 +75,9 @@ public struct MediaSyncConfig: Sendable, Equatable {
         /// Files of at least this many MiB go up in parts (resumable); smaller ones in one PUT.
         public var multipartThresholdMiB: Int = 16       // "multipart_threshold_mib"
         public var partSizeMiB: Int = 5                  // "part_size_mib"
+        /// Files below the multipart threshold in flight at once (each one request); larger files
+        /// go one at a time with `parallel_parts` parts in flight.
+        public var parallelFiles: Int = 4                // "parallel_files"
         /// Parts of one file in flight at once.
         public var parallelParts: Int = 4                // "parallel_parts"
         /// Tries of a failed part after the first, before the file fails for this cycle.

@@ -36,6 +36,7 @@ extension ConfigReader {
                 s3.credentialsProfile = profile
             case "multipart_threshold_mib": s3.multipartThresholdMiB = try integer(value, path, 5...5120)
             case "part_size_mib": s3.partSizeMiB = try integer(value, path, 5...5120)
+            case "parallel_files": s3.parallelFiles = try integer(value, path, 1...32)
             case "parallel_parts": s3.parallelParts = try integer(value, path, 1...32)
             case "part_retries": s3.partRetries = try integer(value, path, 0...10)
             case "connect_timeout_seconds": s3.connectTimeoutSeconds = try integer(value, path, 1...3600)

@@ -22,18 +22,16 @@ import Synchronization
 public struct S3Destination: Destination {
     public let settings: S3Settings
     let transferTimeoutSeconds: Double
-    let parallelTransfers: Int
     let store: StateStore
     /// Shared with every other transfer of the process (nil: no limit).
     public var limiter: BandwidthLimiter?
     /// Injected by tests; nil reads `credentials_file` or the environment at each connect.
     public var credentialsOverride: AWSCredentials?
 
-    public init(settings: S3Settings, integrity: MediaSyncConfig.IntegrityChecks, concurrency: MediaSyncConfig.ConcurrencyControl,
+    public init(settings: S3Settings, integrity: MediaSyncConfig.IntegrityChecks,
                 store: StateStore) {
         self.settings = settings
         transferTimeoutSeconds = integrity.transferTimeoutSeconds
-        parallelTransfers = max(1, concurrency.parallelTransfers)
         self.store = store
     }
 
@@ -59,7 +57,8 @@ public struct S3Destination: Destination {
             }
         }
         let settings = self.settings
-        let pool = S3ClientPool(maximumIdle: parallelTransfers * max(1, settings.config.parallelParts)) { () throws(S3Error) in
+        // Small files and the parts of a large one never run together: this many connections at most.
+        let pool = S3ClientPool(maximumIdle: max(settings.config.parallelFiles, settings.config.parallelParts) + 1) { () throws(S3Error) in
             try settings.makeClient(credentials: credentials)
         }
         // One cheap call proves the address, the credentials and the bucket before any upload.
@@ -133,26 +132,33 @@ final class S3Session: DestinationSession {
             rounds[round].append(item)
         }
         for round in rounds {
-            let next = ItemQueue(round)
-            let stop = Stop()
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<min(destination.parallelTransfers, round.count) {
-                    group.addTask { [self] in
-                        while !Task.isCancelled, stop.error == nil, let item = next.next() {
-                            let result = await upload(item, progress: progress)
-                            // A lost connection or refused credentials stop the destination (the
-                            // cycle reconnects with backoff); the file is not blamed for it.
-                            if case let .failed(error) = result.outcome, !error.kind.isPerFile {
-                                stop.set(error)
-                                return
+            // Small files (one request each) several at a time; files in parts one at a time, as
+            // each already keeps `parallel_parts` requests in flight: memory stays bounded by one
+            // of the two.
+            let threshold = Int64(config.multipartThresholdMiB) << 20
+            let small = round.filter { $0.identity.size < threshold }, large = round.filter { $0.identity.size >= threshold }
+            for (lane, workers) in [(small, config.parallelFiles), (large, 1)] where !lane.isEmpty {
+                let next = ItemQueue(lane)
+                let stop = Stop()
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<min(workers, lane.count) {
+                        group.addTask { [self] in
+                            while !Task.isCancelled, stop.error == nil, let item = next.next() {
+                                let result = await upload(item, progress: progress)
+                                // A lost connection or refused credentials stop the destination (the
+                                // cycle reconnects with backoff); the file is not blamed for it.
+                                if case let .failed(error) = result.outcome, !error.kind.isPerFile {
+                                    stop.set(error)
+                                    return
+                                }
+                                await onResult([result])
                             }
-                            await onResult([result])
                         }
                     }
                 }
+                if let error = stop.error { throw error }
+                if Task.isCancelled { throw DestinationError(.cancelled, "stopping") }
             }
-            if let error = stop.error { throw error }
-            if Task.isCancelled { throw DestinationError(.cancelled, "stopping") }
         }
     }
 
@@ -346,12 +352,12 @@ final class S3Session: DestinationSession {
 
     func close() async {}
 
-    /// Runs `body` for every element on up to `parallelTransfers` connections; results in order.
+    /// Runs `body` for every element on up to `parallel_files` connections; results in order.
     private func forEach<T: Sendable, R: Sendable>(_ elements: [T],
                                                    _ body: @escaping @Sendable (S3Client, T) async -> Result<R, DestinationError>) async -> [Result<R, DestinationError>] {
         let queue = ItemQueue(Array(elements.indices))
         return await withTaskGroup(of: [(Int, Result<R, DestinationError>)].self) { group in
-            for _ in 0..<min(max(destination.parallelTransfers, 4), elements.count) {
+            for _ in 0..<min(config.parallelFiles, elements.count) {
                 group.addTask { [pool] in
                     var out: [(Int, Result<R, DestinationError>)] = []
                     let client: S3Client

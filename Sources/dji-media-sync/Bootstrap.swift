@@ -54,7 +54,7 @@ struct Runtime: Sendable {
                 return d
             case let .s3(s3):
                 var d = S3Destination(settings: S3Settings(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds),
-                                      integrity: config.integrity, concurrency: config.concurrency, store: store)
+                                      integrity: config.integrity, store: store)
                 d.limiter = limiter.isUnlimited ? nil : limiter
                 return d
             }

@@ -51,7 +51,7 @@ struct S3Fixture {
 
     func destination(_ store: StateStore) -> S3Destination {
         var d = S3Destination(settings: S3Settings(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds),
-                              integrity: config.integrity, concurrency: config.concurrency, store: store)
+                              integrity: config.integrity, store: store)
         d.credentialsOverride = credentials
         return d
     }
