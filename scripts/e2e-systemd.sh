@@ -157,6 +157,7 @@ cleanup() {
         fi
     fi
     stop_container
+    if [[ -n "${s3_dir:-}" && -d "$s3_dir" ]]; then "$repo/scripts/test-s3.sh" stop "$s3_dir" >/dev/null 2>&1; rm -rf -- "$s3_dir"; fi
     if [[ "$overlay_mounted" == yes ]]; then
         umount "$work/merged" 2>/dev/null || umount -l "$work/merged"
     fi
@@ -592,6 +593,63 @@ check_g_78() {
     fi
 }
 check "g. invalid config: systemctl restart → failed, ExecMainStatus=78, NRestarts does not climb" check_g_78
+restore_config
+
+# ---------------------------------------------------------------------------------------------
+# i. A bucket beside the NAS (SeaweedFS on the host), credentials from an EnvironmentFile= drop-in
+#    as docs/object-storage.md tells operators: a new file lands on both, is verified on both, and
+#    only then is its source deleted; the object is the file.
+
+s3_dir=/tmp/dms-e2e-s3.$$
+s3_file=DJI_20240503101500_0004_D.JPG
+file_synced_to_s3() {
+    local out
+    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o json "MESSAGE_ID=$ID_SYNCED" "DESTINATION=offsite") || return 1
+    grep -qF -- "$MEDIA/$s3_file" <<<"$out"
+}
+s3_source_gone() { [[ ! -e "$(ctpath "$MEDIA/$s3_file")" ]]; }
+check_i() {
+    local env_out rc=0 out name value host_config sha url got
+    env_out=$("$repo/scripts/test-s3.sh" start "$s3_dir" 2>&1) || { why="test-s3.sh start failed: $(tail -n 3 <<<"$env_out" | tr '\n' ' ')"; return 1; }
+    while IFS='=' read -r name value; do
+        case "$name" in DMS_S3_ENDPOINT | DMS_S3_ACCESS_KEY | DMS_S3_SECRET_KEY | DMS_S3_REGION) printf -v "$name" '%s' "$value" ;; esac
+    done <<<"$env_out"
+    # The daemon's config: the NAS as before, plus the bucket.
+    config_json "$nas_base" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+c["destinations"].append({"type": "s3", "name": "offsite", "provider": "minio", "endpoint": sys.argv[1],
+                          "region": sys.argv[2], "bucket": "dms-e2e", "prefix": "dock-7/", "proxy": "none"})
+json.dump(c, sys.stdout, indent=2)' "$DMS_S3_ENDPOINT" "$DMS_S3_REGION" >"$(ctpath "$config_file")" || { why="cannot write the config"; return 1; }
+    host_config="$work/s3-host.json"
+    cp "$(ctpath "$config_file")" "$host_config"
+    # The bucket, made by the admin command from the host.
+    out=$(AWS_ACCESS_KEY_ID=$DMS_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$DMS_S3_SECRET_KEY "$binary" bucket create --destination offsite --config "$host_config" 2>&1) \
+        || { why="bucket create: $out"; return 1; }
+    printf 'AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n' "$DMS_S3_ACCESS_KEY" "$DMS_S3_SECRET_KEY" >"$(ctpath /etc/dji-media-sync/aws.env)"
+    chmod 0600 "$(ctpath /etc/dji-media-sync/aws.env)"
+    install -d -m 0755 "$(ctpath "/etc/systemd/system/$SERVICE.service.d")"
+    printf '[Service]\nEnvironmentFile=/etc/dji-media-sync/aws.env\n' >"$(ctpath "/etc/systemd/system/$SERVICE.service.d/s3-credentials.conf")"
+    head -c 500000 /dev/urandom >"$(ctpath "$MEDIA/$s3_file")"
+    touch -d '2 hours ago' "$(ctpath "$MEDIA/$s3_file")"
+    sha=$(sha256sum <"$(ctpath "$MEDIA/$s3_file")" | cut -d' ' -f1)
+    ct systemctl daemon-reload || { why="daemon-reload failed"; return 1; }
+    out=$(ct systemctl restart "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl restart exited $rc: $out"; return 1; }
+    wait_for 60 file_synced_to_s3 || { why="no file-synced entry with DESTINATION=offsite for $s3_file within 60 s"; return 1; }
+    # delay_minutes 0: the next cycle re-verifies on both destinations and deletes the source.
+    ct systemctl kill -s SIGUSR1 --kill-who=main "$SERVICE" >/dev/null 2>&1 || { why="systemctl kill failed"; return 1; }
+    wait_for 60 s3_source_gone || { why="$MEDIA/$s3_file still there 60 s after a SIGUSR1"; return 1; }
+    [[ -s "$nas_base/2024/05/03/$s3_file" ]] || { why="no NAS copy at $nas_base/2024/05/03/$s3_file"; return 1; }
+    url=$(AWS_ACCESS_KEY_ID=$DMS_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$DMS_S3_SECRET_KEY "$binary" presign get "dock-7/2024/05/03/$s3_file" --expires 10m --destination offsite --config "$host_config" 2>&1) \
+        || { why="presign: $url"; return 1; }
+    got=$(curl -sSf "$url" | sha256sum | cut -d' ' -f1) || { why="GET of the presigned URL failed"; return 1; }
+    [[ "$got" == "$sha" ]] || { why="the object hashes to $got, the file was $sha"; return 1; }
+    ! journal_has "$DMS_S3_SECRET_KEY" || { why="the secret key is in the journal"; return 1; }
+}
+check "i. s3 destination beside the NAS, credentials from an EnvironmentFile= drop-in: both copies verified before the source is deleted" check_i
+"$repo/scripts/test-s3.sh" stop "$s3_dir" >/dev/null 2>&1 || log "could not stop the e2e S3 server in $s3_dir"
+rm -rf -- "$s3_dir"
 restore_config
 
 # ---------------------------------------------------------------------------------------------
