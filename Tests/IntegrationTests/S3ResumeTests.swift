@@ -38,14 +38,24 @@ import TestSupport
         try TestFiles.write(size: fileSize, seed: 11, to: video, modified: .secondsAgo(3600))
         let key = prefix + "2025/01/01/DJI_20250101120000_0001_V.MP4"
 
-        // 1. Slowed to 8 MB/s, killed once two parts are journaled.
-        try writeConfig(bandwidth: 8_000_000)
+        // 1. Slowed to 3 MB/s (the whole file would take 15 s: a busy test runner still sees two parts
+        //    journaled before it ends), killed once two parts are journaled.
+        try writeConfig(bandwidth: 3_000_000)
         let binary = try CLITests.binary()
+        // The first run's log, for the failure message.
+        let logPath = FilePath(state.path + "/first-run.log")
+        let logFD = try FileDescriptor.open(logPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         let killed = try await Subprocess.run(.path(FilePath(binary)), arguments: ["sync", "--once", "--config", configPath],
-                                              environment: environment, input: .none, output: .discarded, error: .discarded) { execution in
-            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(20), waitingFor: "two journaled parts") {
-                let store = try? StateStore(directory: FilePath(state.path + "/db"))
-                return (try? store?.multipartUploads().first?.parts.count ?? 0) ?? 0 >= 2
+                                              environment: environment, input: .none, output: .discarded,
+                                              error: .fileDescriptor(logFD, closeAfterSpawningProcess: true)) { execution in
+            do {
+                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(20), waitingFor: "two journaled parts") {
+                    let store = try? StateStore(directory: FilePath(state.path + "/db"))
+                    return (try? store?.multipartUploads().first?.parts.count ?? 0) ?? 0 >= 2
+                }
+            } catch {
+                let log = (try? FileIO.readWholeFile(logPath)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                throw TestSupportError("\(error)\nthe first run's log:\n\(log)")
             }
             try execution.send(signal: .kill)
         }
@@ -60,8 +70,8 @@ import TestSupport
         try writeConfig(bandwidth: 0)
         let second = try await Subprocess.run(.path(FilePath(binary)), arguments: ["sync", "--once", "--config", configPath],
                                               environment: environment, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
-        #expect(second.terminationStatus == .exited(0), "\(second.standardError ?? "")")
-        let log = second.standardError ?? ""
+        #expect(second.terminationStatus == .exited(0), "\(second.standardError)")
+        let log = second.standardError
         #expect(log.contains("resumed the multipart upload"), "\(log)")
         let store = try StateStore(directory: FilePath(state.path + "/db"))
         #expect(try store.cycles(since: 0).first?.filesCopied == 1)
