@@ -211,12 +211,12 @@ import TestSupport
                 def log_message(self, *a): pass
             if sys.argv[2] == 'silent':
                 s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(16)
-                open(os.path.join(d, 'port'), 'w').write(str(s.getsockname()[1]))
+                open(os.path.join(d, 'port.tmp'), 'w').write(str(s.getsockname()[1])); os.rename(os.path.join(d, 'port.tmp'), os.path.join(d, 'port'))
                 conns = []
                 while True:
                     c, _ = s.accept(); conns.append(c)
             srv = http.server.HTTPServer(('127.0.0.1', 0), H)
-            open(os.path.join(d, 'port'), 'w').write(str(srv.server_address[1]))
+            open(os.path.join(d, 'port.tmp'), 'w').write(str(srv.server_address[1])); os.rename(os.path.join(d, 'port.tmp'), os.path.join(d, 'port'))
             srv.serve_forever()
             """
         // Debian's python3 (scripts/install-deps.sh installs it); a PATH lookup may find a shim that
@@ -228,12 +228,17 @@ import TestSupport
                                          output: .discarded, error: .fileDescriptor(errors, closeAfterSpawningProcess: true))
         }
         do {
-            try await waitUntil(timeout: .seconds(30), waitingFor: "the webhook server") { FileManager.default.fileExists(atPath: dir + "/port") }
+            // The server writes the port to a temp name and renames it: a complete number or nothing.
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the webhook server") {
+                (try? String(contentsOfFile: dir + "/port", encoding: .utf8)).flatMap { Int($0) } != nil
+            }
         } catch {
             Issue.record("the webhook server did not start: \((try? String(contentsOfFile: dir + "/server.err", encoding: .utf8)) ?? "")")
             throw error
         }
-        let port = Int(try String(contentsOfFile: dir + "/port", encoding: .utf8))!
+        guard let port = Int(try String(contentsOfFile: dir + "/port", encoding: .utf8)) else {
+            throw TestSupportError("\(dir)/port holds no port number")
+        }
         return (port, task)
     }
 
