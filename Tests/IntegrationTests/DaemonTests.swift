@@ -92,7 +92,7 @@ import TestSupport
             let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
             #expect(gaps.allSatisfy { $0 < .milliseconds(1900) }, "\(gaps)")
             try execution.send(signal: .terminate)
-            try await waitUntil(timeout: .seconds(10), waitingFor: "STOPPING=1") { n.has("STOPPING=1") }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "STOPPING=1") { n.has("STOPPING=1") }
         }
         #expect(status == .exited(0))
         #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c01"))   // cycle started
@@ -110,7 +110,7 @@ import TestSupport
             #expect(shell.status == .exited(75))
             #expect(shell.out.contains("already running"))
             try await waitUntil(timeout: .seconds(60), waitingFor: "two finished cycles") { Self.occurrences("cycle finished", in: log()) == 2 }
-            try await waitUntil(timeout: .seconds(10), waitingFor: "idle") { n.all.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=idle") == true }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "idle") { n.all.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=idle") == true }
             #expect(Self.occurrences("cycle started", in: log()) == 2, "the burst must coalesce into one cycle")
             // Idle, a SIGUSR1 starts one at once.
             try execution.send(signal: .userDefinedOne)
@@ -129,7 +129,7 @@ import TestSupport
             try await waitUntil(timeout: .seconds(20), waitingFor: "the first cycle") { log().contains("cycle finished") }
             try TestFiles.write(Array(#"{"local": {"media_rots": ["/x"]}}"#.utf8), to: FilePath(s.configPath))
             try execution.send(signal: .terminalClosed)
-            try await waitUntil(timeout: .seconds(10), waitingFor: "STATUS showing the rejection") {
+            try await waitUntil(timeout: .seconds(30), waitingFor: "STATUS showing the rejection") {
                 n.all.contains { $0.hasPrefix("STATUS=") && $0.contains("config rejected") && $0.contains("local.media_rots") }
             }
             #expect(n.count("RELOADING=1") == 1)
@@ -141,8 +141,8 @@ import TestSupport
             // A good config again: accepted, and STATUS no longer complains.
             try TestFiles.write(good, to: FilePath(s.configPath))
             try execution.send(signal: .terminalClosed)
-            try await waitUntil(timeout: .seconds(10), waitingFor: "reload accepted") { log().contains("configuration reloaded") }
-            try await waitUntil(timeout: .seconds(10), waitingFor: "a clean STATUS") {
+            try await waitUntil(timeout: .seconds(30), waitingFor: "reload accepted") { log().contains("configuration reloaded") }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "a clean STATUS") {
                 n.all.last { $0.hasPrefix("STATUS=") }.map { !$0.contains("rejected") } ?? false
             }
             try execution.send(signal: .terminate)
@@ -161,7 +161,7 @@ import TestSupport
         let (status, _) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, _ in
             try await waitUntil(timeout: .seconds(30), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
             try execution.send(signal: .terminate)
-            try await waitUntil(timeout: .seconds(10), waitingFor: "STOPPING=1") { n.has("STOPPING=1") }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "STOPPING=1") { n.has("STOPPING=1") }
         }
         stopSent = clock.now - .zero
         #expect(status == .exited(0))
@@ -182,7 +182,7 @@ import TestSupport
         let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, log in
             try await waitUntil(timeout: .seconds(30), waitingFor: "the cycle stopped") { log().contains("cycle finished: aborted") }
             #expect(log().contains("exceeded concurrency_control.max_sync_duration_seconds"))
-            try await waitUntil(timeout: .seconds(10), waitingFor: "idle again") { n.all.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=idle") == true }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "idle again") { n.all.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=idle") == true }
             try execution.send(signal: .terminate)
         }
         #expect(status == .exited(0))
