@@ -205,11 +205,12 @@ public struct S3Cleanup: Sendable {
         let section = await cleanup.abortStaleUploads(olderThanHours: hours, apply: true, now: now)
         let summary = "s3 cleanup of \(name) (\(settings.displayName)): stale multipart uploads older than \(hours) h: "
             + "found \(section.found), aborted \(section.deleted), failed \(section.failed)"
+        let fields = SyncEvent.staleUploadsCleaned.metadata([
+            "destination": "\(name)", "found": "\(section.found)", "aborted": "\(section.deleted)", "failed": "\(section.failed)"])
         if section.hasFailures {
-            logger.warning("\(summary); \((section.error.map { [$0] } ?? []) + section.failures.prefix(5))",
-                           metadata: ["destination": "\(name)"])
+            logger.warning("\(summary); \((section.error.map { [$0] } ?? []) + section.failures.prefix(5))", metadata: fields)
         } else if section.found > 0 {
-            logger.notice("\(summary)", metadata: ["destination": "\(name)"])
+            logger.notice("\(summary)", metadata: fields)
         } else {
             logger.debug("\(summary)", metadata: ["destination": "\(name)"])
         }

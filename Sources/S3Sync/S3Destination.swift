@@ -237,8 +237,10 @@ final class S3Session: DestinationSession {
                                                        metadata: metadata, onBytesSent: onBytes, throttle: throttle)
                 expectedChecksum = result.checksumSHA256 == nil ? nil : result.expectedChecksumSHA256
                 if result.resumed {
-                    logger.info("resumed the multipart upload of \(key): \(result.skippedParts) parts (\(result.skippedBytes) bytes) were already stored",
-                                metadata: ["destination": "\(destination.name)", "key": "\(key)", "upload_id": "\(result.uploadID)"])
+                    logger.notice("resumed the multipart upload of \(key): \(result.skippedParts) parts (\(result.skippedBytes) bytes) were already stored",
+                                  metadata: SyncEvent.uploadResumed.metadata([
+                                      "destination": "\(destination.name)", "key": "\(key)", "upload_id": "\(result.uploadID)",
+                                      "skipped_parts": "\(result.skippedParts)", "skipped_bytes": "\(result.skippedBytes)"]))
                 }
                 failure = nil
             } catch {

@@ -26,6 +26,7 @@ import TestSupport
             try execution.send(signal: .terminate)
         }
         #expect(status == .exited(0), "\(log)")
+        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c14"))
         #expect(!log.contains(s.server.secretAccessKey))
     }
 

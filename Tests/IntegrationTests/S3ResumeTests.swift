@@ -73,6 +73,7 @@ import TestSupport
         #expect(second.terminationStatus == .exited(0), "\(second.standardError)")
         let log = second.standardError
         #expect(log.contains("resumed the multipart upload"), "\(log)")
+        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c13"), "the resume is an event operators can find")
         let store = try StateStore(directory: FilePath(state.path + "/db"))
         #expect(try store.cycles(since: 0).first?.filesCopied == 1)
         // "resumed the multipart upload of KEY: N parts (B bytes) were already stored"
