@@ -305,10 +305,13 @@ final class S3Session: DestinationSession {
 
     static let shaMetadataKey = "dms-sha256"
 
-    /// The SHA-256 recorded with the object: ours (`x-amz-meta-dms-sha256`) or a full-object checksum.
+    /// The object's SHA-256: the server's full-object checksum when it has one (computed from the
+    /// bytes it stored: a single PUT), else the one recorded as `x-amz-meta-dms-sha256` (a multipart
+    /// object, whose parts the server checked one by one).
     static func recordedSHA256(_ object: ObjectMetadata) -> SHA256Digest? {
+        if let checksum = object.checksumSHA256 { return checksum }
         if let hex = object.userMetadata[shaMetadataKey], let digest = SHA256Digest(hex: hex) { return digest }
-        return object.checksumSHA256
+        return nil
     }
 
     func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult] {

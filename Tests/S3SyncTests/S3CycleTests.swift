@@ -185,3 +185,37 @@ struct S3Fixture {
         #expect(try await f.objects().keys.contains("2025/01/07/DJI_20250107120000_0001.JPG"))
     }
 }
+
+@Suite struct S3HostileNameTests {
+    /// Names that break shells, URLs and XML go up, are verified, and come back from a listing as
+    /// the keys they should be; a non-UTF-8 name is stored %-escaped.
+    @Test func hostileNamesBecomeExactKeys() async throws {
+        let f = try await S3Fixture("hostile")
+        defer { f.cleanUp() }
+        let names: [[UInt8]] = [
+            Array("DJI_20250108120000_0001 it's \"quoted\".JPG".utf8),
+            Array("DJI_20250108120000_0002 $(rm -rf ~) `id`.JPG".utf8),
+            Array("-DJI_20250108120000_0003 leading dash.JPG".utf8),
+            Array("DJI_20250108120000_0004 line\nbreak.JPG".utf8),
+            Array("DJI_20250108120000_0005 &<>?#%+=;.JPG".utf8),
+            Array("DJI_20250108120000_0006 航拍 ünïcödé.JPG".utf8),
+            Array("DJI_20250108120000_0007 latin1 ".utf8) + [0xE9, 0xFF] + Array(".JPG".utf8),
+            Array("DJI_20250108120000_0008_".utf8) + Array(repeating: UInt8(ascii: "x"), count: 255 - 28) + Array(".JPG".utf8),
+        ]
+        #expect(names.last?.count == 255)
+        var expected: [String: Int64] = [:]
+        for (index, name) in names.enumerated() {
+            try TestFiles.write(size: 100 + index, seed: UInt64(index), to: f.source.appending(name: name), modified: .secondsAgo(3600))
+            let day = RemoteLayout().day(forName: name, mtimeNanoseconds: try LocalFS.status(f.source.appending(name: name)).identity.mtimeNanoseconds)
+            expected["\(day)/" + S3Settings.keyName(name)] = Int64(100 + index)
+        }
+        let summary = try await f.cycle()
+        #expect(summary.filesCopied == names.count, "\(summary.messages)")
+        #expect(summary.failed == 0)
+        #expect(try await f.objects() == expected)
+        #expect(expected.keys.contains { $0.hasSuffix("latin1 %E9%FF.JPG") })
+        // And they verify again before deletion (delay 0): every source is gone after the next cycle.
+        let second = try await f.cycle()
+        #expect(second.deleted == names.count, "\(second.messages)")
+    }
+}
