@@ -107,6 +107,7 @@ public struct S3Cleanup: Sendable {
             do {
                 try await clients[0].abortMultipartUpload(key: upload.key, uploadID: upload.uploadID)
                 section.deleted += 1
+                // A record left behind is harmless: resuming it finds NoSuchUpload and forgets it.
                 try? store.forgetMultipartUpload(uploadID: upload.uploadID)
             } catch where error.kind == .notFound {
                 section.deleted += 1 // finished or aborted meanwhile: gone either way

@@ -110,7 +110,8 @@ public final class MultipartUploader: Sendable {
                     throw fail(.journal("\(error)"), kept: true)
                 }
             } else {
-                // Cut with a part size that cannot cut this file: abort it, start again.
+                // Cut with a part size that cannot cut this file: abort it, start again. (Should the
+                // abort fail, the stale-upload cleanup under the prefix aborts it later.)
                 try? await control.abortMultipartUpload(key: key, uploadID: journaled.uploadID)
                 try forget(key: key, uploadID: journaled.uploadID, fail)
                 uploadID = nil
@@ -129,6 +130,7 @@ public final class MultipartUploader: Sendable {
                 try journal.started(JournaledUpload(key: key, uploadID: uploadID!, fingerprint: fingerprint,
                                                     partSize: fresh.partSize, createdAt: Date()))
             } catch {
+                // Not journaled, so never resumed: abort now (or the stale-upload cleanup will).
                 try? await control.abortMultipartUpload(key: key, uploadID: uploadID!)
                 throw fail(.journal("\(error)"), kept: false)
             }
@@ -291,6 +293,7 @@ public final class MultipartUploader: Sendable {
         guard case .s3(let s3) = failure.reason else { return error(kept: true) } // cancelled, journal
         switch s3.kind {
         case .notFound:
+            // The server forgot it; a record left behind meets NoSuchUpload again and is forgotten then.
             _ = try? journal.ended(key: key, uploadID: uploadID)
             return error(kept: false)
         case .authentication, .rejected, .configuration, .localFile, .checksumMismatch:
