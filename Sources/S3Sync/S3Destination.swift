@@ -173,7 +173,18 @@ final class S3Session: DestinationSession {
             TransferResult(item: item, outcome: .sourceChanged(change), bytesSent: 0)
         }
 
-        // 1. The file's SHA-256 (and proof it is still the file discovery saw).
+        // 1. The file's SHA-256 (and proof it is still the file discovery saw). A file that goes up
+        //    in parts has its parts hashed at the same time on another thread (the whole-file hash
+        //    is sequential, so the second core is free): the parts then go out without a hashing
+        //    pass of their own. If that fails, each part is simply hashed before it is sent.
+        let threshold = Int64(config.multipartThresholdMiB) << 20
+        let multipart = item.identity.size >= threshold
+        let partDigests: Task<PartDigests?, Never>? = multipart ? Task { [size = item.identity.size, path = item.localPath,
+                                                                         partSize = Int64(config.partSizeMiB) << 20] in
+            try? await runBlocking { () throws -> PartDigests in
+                try PartDigests.compute(file: path, layout: PartLayout.forNewUpload(fileSize: size, preferredPartSize: partSize))
+            }
+        } : nil
         let sha: SHA256Digest
         do {
             let hashed = try await runBlocking { () throws -> Result<SHA256Digest, SourceChanged> in
@@ -230,11 +241,12 @@ final class S3Session: DestinationSession {
         let metadata = [Self.shaMetadataKey: sha.hex]
         var expectedChecksum: String? = Data(sha.bytes).base64EncodedString()
         let failure: S3Error?
-        if item.identity.size >= Int64(config.multipartThresholdMiB) << 20 {
+        if multipart {
             let fingerprint = "\(item.identity.size)-\(item.identity.mtimeNanoseconds)-\(item.identity.inode)-\(sha.hex)"
             do throws(MultipartUploadError) {
                 let result = try await uploader.upload(file: item.localPath, key: key, fingerprint: fingerprint,
-                                                       metadata: metadata, onBytesSent: onBytes, throttle: throttle)
+                                                       metadata: metadata, partDigests: await partDigests?.value,
+                                                       onBytesSent: onBytes, throttle: throttle)
                 expectedChecksum = result.checksumSHA256 == nil ? nil : result.expectedChecksumSHA256
                 if result.resumed {
                     logger.notice("resumed the multipart upload of \(key): \(result.skippedParts) parts (\(result.skippedBytes) bytes) were already stored",

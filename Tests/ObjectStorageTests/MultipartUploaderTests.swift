@@ -130,6 +130,30 @@ struct MultipartUploaderTests {
         try await f.expectObjectIsTheFile(result)
     }
 
+    @Test("part digests computed ahead are used as they are, and the server refuses a part whose digest is not its bytes")
+    func precomputedPartDigests() async throws {
+        let f = try await Fixture("mpu-digests")
+        defer { try? f.dir.remove() }
+        let layout = try PartLayout.forNewUpload(fileSize: Int64(Self.size), preferredPartSize: Self.part)
+        let digests = try PartDigests.compute(file: f.path, layout: layout)
+        #expect(digests.digests.count == 4)
+        let result = try await f.uploader().upload(file: f.path, key: f.key, fingerprint: "v1", contentType: "video/mp4",
+                                                   metadata: ["dms-sha256": f.digest.hex], partDigests: digests)
+        #expect(result.parts.map(\.sha256) == digests.digests.map(Optional.some))
+        try await f.expectObjectIsTheFile(result)
+
+        // Digests of other bytes (the file changed after they were taken): refused part by part, aborted.
+        let other = try await Fixture("mpu-digests-bad")
+        defer { try? other.dir.remove() }
+        let wrong = PartDigests(partSize: digests.partSize, digests: digests.digests.reversed())
+        let error = await #expect(throws: MultipartUploadError.self) {
+            _ = try await other.uploader().upload(file: other.path, key: other.key, fingerprint: "v1", partDigests: wrong)
+        }
+        #expect(error?.s3Error?.kind == .checksumMismatch, "\(String(describing: error))")
+        #expect(error?.uploadKept == false)
+        #expect(try await other.s3.listMultipartUploads(prefix: other.prefix).isEmpty)
+    }
+
     @Test("cancelled after 2 parts (one not journaled), a new uploader sends only the missing parts")
     func resumesAfterCancellation() async throws {
         let f = try await Fixture("mpu-resume")

@@ -70,7 +70,7 @@ extension S3Client {
     ///     was created with `checksumSHA256`); the result then carries it.
     ///   - throttle: may block before body bytes go out (a bandwidth limit).
     public func uploadPart(key: String, uploadID: String, number: Int, file path: FilePath, offset: Int64, length: Int64,
-                           declareSHA256: Bool = false,
+                           declareSHA256: Bool = false, sha256 known: SHA256Digest? = nil,
                            onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
                            throttle: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> UploadedPart {
         guard (1...10_000).contains(number) else {
@@ -81,7 +81,11 @@ extension S3Client {
         guard offset >= 0, length >= 0, offset + length <= file.size else {
             throw S3Error(kind: .localFile, message: "\(path): part \(number) (\(offset)+\(length)) is beyond the file's \(file.size) bytes")
         }
-        let digest = try await blocking { () throws(S3Error) in try file.sha256(offset: offset, length: length) }
+        // A digest computed earlier is checked by the server against the bytes sent now.
+        let digest: SHA256Digest
+        if let known { digest = known } else {
+            digest = try await blocking { () throws(S3Error) in try file.sha256(offset: offset, length: length) }
+        }
         let headers: [(name: String, value: String)] =
             declareSHA256 ? [("x-amz-checksum-sha256", Data(digest.bytes).base64EncodedString())] : []
         let response = try await perform(Call(

@@ -1,3 +1,5 @@
+import Hashing
+import SystemPackage
 /// How ``MultipartUploader`` cuts and sends a file.
 public struct MultipartUploadSettings: Sendable {
     /// S3's limits: every part but the last at least 5 MiB, any part at most 5 GiB, 10000 parts.
@@ -77,5 +79,39 @@ public struct PartLayout: Sendable, Equatable {
     public func range(ofPart number: Int) -> (offset: Int64, length: Int64) {
         let offset = Int64(number - 1) * partSize
         return (offset, min(partSize, fileSize - offset))
+    }
+}
+
+/// The SHA-256 of every part of a file for one part size, computed ahead of the upload (beside the
+/// whole file's hash, on another core) so that the parts go out without being hashed again. The
+/// server checks each against the bytes it receives: a file that changed meanwhile fails the part.
+public struct PartDigests: Sendable, Equatable {
+    public let partSize: Int64
+    public let digests: [SHA256Digest]
+
+    public init(partSize: Int64, digests: [SHA256Digest]) {
+        self.partSize = partSize
+        self.digests = digests
+    }
+
+    /// Reads the file once, part by part.
+    public static func compute(file path: FilePath, layout: PartLayout) throws(S3Error) -> PartDigests {
+        let file = try OpenedFile(path)
+        defer { file.close() }
+        guard file.size == layout.fileSize else {
+            throw S3Error(kind: .localFile, message: "\(path) has \(file.size) bytes, not \(layout.fileSize)")
+        }
+        var digests: [SHA256Digest] = []
+        digests.reserveCapacity(layout.count)
+        for number in 1...layout.count {
+            let range = layout.range(ofPart: number)
+            digests.append(try file.sha256(offset: range.offset, length: range.length))
+        }
+        return PartDigests(partSize: layout.partSize, digests: digests)
+    }
+
+    /// Part `number`'s digest, if these digests were computed for `layout`.
+    func digest(ofPart number: Int, in layout: PartLayout) -> SHA256Digest? {
+        partSize == layout.partSize && digests.count == layout.count ? digests[number - 1] : nil
     }
 }

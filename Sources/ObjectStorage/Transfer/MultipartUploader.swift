@@ -58,10 +58,13 @@ public final class MultipartUploader: Sendable {
     ///     SHA-256): an upload journaled under another fingerprint is never resumed.
     ///   - metadata: user metadata for the object (`x-amz-meta-<name>`), e.g. `["dms-sha256": hex]`.
     ///   - onBytesSent: body bytes handed to curl, for all parts and attempts (on curl's threads).
+    ///   - partDigests: the parts' SHA-256 computed ahead (``PartDigests``); used when their part
+    ///     size is the upload's, else each part is hashed before it is sent.
     ///   - throttle: called with each count of body bytes before curl sends them, on curl's
     ///     threads; may block (a shared bandwidth limiter).
     public func upload(file path: FilePath, key: String, fingerprint: String, contentType: String? = nil,
-                       metadata: [String: String] = [:], onBytesSent: (@Sendable (Int) -> Void)? = nil,
+                       metadata: [String: String] = [:], partDigests: PartDigests? = nil,
+                       onBytesSent: (@Sendable (Int) -> Void)? = nil,
                        throttle: (@Sendable (Int) -> Void)? = nil) async throws(MultipartUploadError) -> MultipartUploadResult {
         var uploadID: String?
         func fail(_ reason: MultipartUploadError.Reason, part: Int? = nil, kept: Bool) -> MultipartUploadError {
@@ -143,7 +146,7 @@ public final class MultipartUploader: Sendable {
         // 3. The missing parts, in parallel.
         let pending = (1...plan.count).filter { done[$0] == nil }
         if !pending.isEmpty {
-            let outcome = await sendParts(pending, layout: plan, file: path, key: key, uploadID: id, control: control,
+            let outcome = await sendParts(pending, layout: plan, file: path, key: key, uploadID: id, partDigests: partDigests, control: control,
                                           onBytesSent: onBytesSent, throttle: throttle)
             switch outcome {
             case .success(let parts):
@@ -201,7 +204,7 @@ public final class MultipartUploader: Sendable {
     /// queue. The first worker uses the control client (idle meanwhile), so an upload holds no more
     /// connections than it sends parts at once. The first failure cancels the others.
     private func sendParts(_ numbers: [Int], layout: PartLayout, file: FilePath, key: String, uploadID: String,
-                           control: S3Client, onBytesSent: (@Sendable (Int) -> Void)?,
+                           partDigests: PartDigests?, control: S3Client, onBytesSent: (@Sendable (Int) -> Void)?,
                            throttle: (@Sendable (Int) -> Void)?) async -> Result<[UploadedPart], PartFailure> {
         let queue = PartQueue(numbers)
         return await withTaskGroup(of: Result<[UploadedPart], PartFailure>.self) { group in
@@ -222,6 +225,7 @@ public final class MultipartUploader: Sendable {
                             part = try await withRetries { () throws(S3Error) in
                                 try await client.uploadPart(key: key, uploadID: uploadID, number: number, file: file,
                                                             offset: range.offset, length: range.length, declareSHA256: true,
+                                                            sha256: partDigests?.digest(ofPart: number, in: layout),
                                                             onBodyBytesSent: onBytesSent, throttle: throttle)
                             }
                         } catch {
