@@ -69,8 +69,8 @@ for t in "${tools[@]}"; do
 done
 uses_dms() { [[ ",$tools_arg," == *,dms,* ]]; }
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "bench: FAILED: $*"; exit 1; }
+# shellcheck source=bench/common.sh
+source "$repo/bench/common.sh"
 
 [[ "$(id -u)" -eq 0 ]] || die "run as root (the test sshd needs it)"
 "$repo/scripts/install-deps.sh" >&2
@@ -93,37 +93,8 @@ ssh_opts+=" -o Ciphers=$ciphers"
 log "NAS: $DMS_SSH_USER@$DMS_SSH_HOST:$DMS_SSH_PORT (sshd pid $DMS_SSHD_PID)"
 
 # --- data, generated once ----------------------------------------------------------------------------
-generate_set() { # generate_set KEY: fills $cache/<name> unless a complete copy is there
-    local key=$1 name=${set_name[$1]} target
-    target="$cache/$name"
-    if [[ -f "$target.complete" && -d "$target" ]]; then
-        return 0
-    fi
-    log "generating $name into $target (once) ..."
-    rm -rf -- "$target" "$target.partial" "$target.complete"
-    mkdir -p -- "$target.partial"
-    python3 - "$target.partial" "${set_count[$key]}" "${set_size[$key]}" "${set_day[$key]}" "${set_ext[$key]}" <<'PY'
-import datetime, os, sys, time
-folder, count, size, day, ext = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-start = datetime.datetime.strptime(day + "080000", "%Y%m%d%H%M%S")
-mtime = time.time() - 3600
-chunk = 4 << 20
-for i in range(count):
-    stamp = (start + datetime.timedelta(seconds=7 * i)).strftime("%Y%m%d%H%M%S")
-    path = os.path.join(folder, f"DJI_{stamp}_{i + 1:04d}_D.{ext}")
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(chunk, left)
-            f.write(os.urandom(n))
-            left -= n
-    os.utime(path, (mtime, mtime))
-PY
-    mv -- "$target.partial" "$target"
-    touch -- "$target.complete"
-}
 mkdir -p -- "$cache"
-for s in "${sets[@]}"; do generate_set "$s"; done
+for s in "${sets[@]}"; do generate_set "${set_name[$s]}" "${set_count[$s]}" "${set_size[$s]}" "${set_day[$s]}" "${set_ext[$s]}"; done
 
 # --- the tool, built once -----------------------------------------------------------------------------
 dms=
@@ -148,13 +119,6 @@ sys.exit(rc)'
 fresh_dest() {
     rm -rf -- "$dest"
     install -d -m 0755 -o "$DMS_SSH_USER" -g "$DMS_SSH_USER" "$dest"
-}
-
-fresh_source() { # a hard-linked copy: cheap, and the cache survives if a tool deletes sources
-    rm -rf -- "$work/src"
-    mkdir -p -- "$work"
-    cp -al -- "$cache/$1" "$work/src"
-    find "$work/src" -type f -exec cat -- {} + >/dev/null # warm the page cache the same way for both
 }
 
 write_config() {
@@ -237,22 +201,5 @@ done
 
 log "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in "${sets[@]}"; do
-    python3 - "${set_name[$s]}" "$work/results.$s.dms" "$work/results.$s.rsync" <<'PY'
-import statistics, sys
-name, dms_file, rsync_file = sys.argv[1:]
-def load(path):
-    try:
-        with open(path) as f:
-            return [tuple(float(x) for x in line.split()) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []  # that tool was not run (--tools)
-dms, rsync = load(dms_file), load(rsync_file)
-dms_median = statistics.median(s for s, _ in dms) if dms else None
-rsync_median = statistics.median(s for s, _ in rsync) if rsync else None
-fmt = lambda value, spec: "NA" if value is None else format(value, spec)
-ratio = dms_median / rsync_median if dms and rsync else None
-peak_mib = max(k for _, k in dms) / 1024 if dms else None
-print(f"RESULT set={name} dms_median_s={fmt(dms_median, '.3f')} rsync_median_s={fmt(rsync_median, '.3f')} "
-      f"ratio={fmt(ratio, '.2f')} dms_peak_rss_mib={fmt(peak_mib, '.1f')}")
-PY
+    summarise result "${set_name[$s]}" "$work/results.$s.dms" rsync "$work/results.$s.rsync" 64
 done

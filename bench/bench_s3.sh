@@ -92,8 +92,8 @@ for t in "${tools[@]}"; do
 done
 uses() { [[ ",$tools_arg," == *,"$1",* ]]; }
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "bench: FAILED: $*"; exit 1; }
+# shellcheck source=bench/common.sh
+source "$repo/bench/common.sh"
 
 "$repo/scripts/install-deps.sh" >&2
 [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (Debian package 'time'; scripts/install-deps.sh installs it)"
@@ -136,38 +136,9 @@ export AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE="$work/aws
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 aws_cmd() { "$aws_bin" --endpoint-url "$DMS_S3_ENDPOINT" "$@"; }
 
-# --- data, generated once (bench_nas.sh's generator) --------------------------------------------------
-generate_set() { # generate_set KEY: fills $cache/<dir> unless a complete copy is there
-    local key=$1 target
-    target="$cache/${set_dir[$1]}"
-    if [[ -f "$target.complete" && -d "$target" ]]; then
-        return 0
-    fi
-    log "generating ${set_dir[$key]} into $target (once) ..."
-    rm -rf -- "$target" "$target.partial" "$target.complete"
-    mkdir -p -- "$target.partial"
-    python3 - "$target.partial" "${set_count[$key]}" "${set_size[$key]}" "${set_day[$key]}" "${set_ext[$key]}" <<'PY'
-import datetime, os, sys, time
-folder, count, size, day, ext = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-start = datetime.datetime.strptime(day + "080000", "%Y%m%d%H%M%S")
-mtime = time.time() - 3600
-chunk = 4 << 20
-for i in range(count):
-    stamp = (start + datetime.timedelta(seconds=7 * i)).strftime("%Y%m%d%H%M%S")
-    path = os.path.join(folder, f"DJI_{stamp}_{i + 1:04d}_D.{ext}")
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(chunk, left)
-            f.write(os.urandom(n))
-            left -= n
-    os.utime(path, (mtime, mtime))
-PY
-    mv -- "$target.partial" "$target"
-    touch -- "$target.complete"
-}
+# --- data, generated once (bench/common.sh) -------------------------------------------------------------
 mkdir -p -- "$cache"
-for s in "${sets[@]}"; do generate_set "$s"; done
+for s in "${sets[@]}"; do generate_set "${set_dir[$s]}" "${set_count[$s]}" "${set_size[$s]}" "${set_day[$s]}" "${set_ext[$s]}"; done
 
 # --- dji-media-sync, built once -------------------------------------------------------------------------
 dms=
@@ -196,12 +167,6 @@ sys.exit(rc)'
 # CPU seconds (user + system) the S3 server has used so far: its share of a run is the difference.
 server_cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$DMS_S3_PID/stat"
-}
-
-fresh_source() { # a hard-linked copy: cheap, and the cache survives whatever a tool does to sources
-    rm -rf -- "$work/src"
-    cp -al -- "$cache/$1" "$work/src"
-    find "$work/src" -type f -exec cat -- {} + >/dev/null # warm the page cache the same way for both
 }
 
 write_config() { # write_config BUCKET PREFIX: one s3 destination, documented defaults otherwise
@@ -325,31 +290,5 @@ for s in "${sets[@]}"; do
 done
 echo "note: load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-summarise() { # summarise MODE(target|result) SET
-    python3 - "$1" "$2" "$work/results.$2.dms" "$work/results.$2.aws" "$RSS_TARGET_MIB" <<'PY'
-import statistics, sys
-mode, name, dms_file, aws_file, rss_target = sys.argv[1:]
-def load(path):
-    try:
-        with open(path) as f:
-            return [tuple(float(x) for x in line.split()) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []  # that tool was not run (--tools)
-dms, aws = load(dms_file), load(aws_file)
-dms_median = statistics.median(s for s, _ in dms) if dms else None
-aws_median = statistics.median(s for s, _ in aws) if aws else None
-ratio = dms_median / aws_median if dms and aws else None
-peak_mib = max(k for _, k in dms) / 1024 if dms else None
-fmt = lambda value, spec: "NA" if value is None else format(value, spec)
-verdict = lambda ok: "NA" if ok is None else ("PASS" if ok else "MISS")
-if mode == "target":
-    print(f"target set={name} ratio={fmt(ratio, '.2f')} (<= 1.00) {verdict(None if ratio is None else round(ratio, 2) <= 1.0)}"
-          f"  dms_peak_rss_mib={fmt(peak_mib, '.1f')} (<= {rss_target}) "
-          f"{verdict(None if peak_mib is None else peak_mib <= float(rss_target))}")
-else:
-    print(f"RESULT set={name} dms_median_s={fmt(dms_median, '.3f')} aws_median_s={fmt(aws_median, '.3f')} "
-          f"ratio={fmt(ratio, '.2f')} dms_peak_rss_mib={fmt(peak_mib, '.1f')}")
-PY
-}
-for s in "${sets[@]}"; do summarise target "$s"; done
-for s in "${sets[@]}"; do summarise result "$s"; done
+for s in "${sets[@]}"; do summarise target "$s" "$work/results.$s.dms" aws "$work/results.$s.aws" "$RSS_TARGET_MIB"; done
+for s in "${sets[@]}"; do summarise result "$s" "$work/results.$s.dms" aws "$work/results.$s.aws" "$RSS_TARGET_MIB"; done

@@ -5,34 +5,18 @@ import COpenSSL
 /// A value type wrapper would copy the EVP context on mutation; this is a final class that owns
 /// one context and is used by one task at a time.
 public final class SHA256Hasher {
-    private let context: OpaquePointer
+    private let digest = EVPDigest(EVP_sha256(), length: 32)
 
-    public init() {
-        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
-        guard EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else { fatalError("EVP_DigestInit_ex(sha256) failed") }
-        context = ctx
-    }
+    public init() {}
 
-    deinit { EVP_MD_CTX_free(context) }
-
-    public func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        // EVP_DigestUpdate only fails on a broken context; that is a programming error.
-        precondition(EVP_DigestUpdate(context, base, bytes.count) == 1, "EVP_DigestUpdate failed")
-    }
+    public func update(_ bytes: UnsafeRawBufferPointer) { digest.update(bytes) }
 
     public func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        let array = Array(bytes)
-        array.withUnsafeBytes { update($0) }
+        Array(bytes).withUnsafeBytes { digest.update($0) }
     }
 
     /// Finishes the digest; the hasher must not be used afterwards.
-    public func finalize() -> SHA256Digest {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        precondition(EVP_DigestFinal_ex(context, &out, &length) == 1 && length == 32, "EVP_DigestFinal_ex failed")
-        return SHA256Digest(bytes: Array(out.prefix(32)))
-    }
+    public func finalize() -> SHA256Digest { SHA256Digest(bytes: digest.finalize()) }
 
     public static func hash<Bytes: Sequence>(_ bytes: Bytes) -> SHA256Digest where Bytes.Element == UInt8 {
         let hasher = SHA256Hasher()

@@ -29,12 +29,7 @@ import TestSupport
         init(_ label: String) async throws {
             server = try await TestS3Server.shared()
             (client, prefix) = try server.makeScope(label)
-            var config = MediaSyncConfig.S3(provider: "minio", bucket: TestS3Server.sharedBucket)
-            config.name = "cloud"
-            config.endpoint = server.endpoint
-            config.region = server.region
-            config.prefix = prefix
-            settings = S3Settings(config, transferTimeoutSeconds: 60)
+            settings = S3Settings(server.destination(prefix: prefix, name: "cloud"), transferTimeoutSeconds: 60)
             state = try TemporaryDirectory(prefix: "dms-s3-cleanup")
             store = try StateStore(directory: state.appending("db"))
             file = try state.writeFile("payload", bytes: Array("payload".utf8))

@@ -11,6 +11,19 @@ import SystemPackage
 import Testing
 import TestSupport
 
+extension TestS3Server {
+    /// An s3 destination of this server's shared bucket, under `prefix`.
+    func destination(prefix: String, name: String = "s3") -> MediaSyncConfig.S3 {
+        var s3 = MediaSyncConfig.S3(provider: "minio", bucket: TestS3Server.sharedBucket)
+        s3.name = name
+        s3.endpoint = endpoint
+        s3.region = region
+        s3.prefix = prefix
+        s3.proxy = "none"
+        return s3
+    }
+}
+
 /// A source folder, a state folder, and an engine whose destinations are a real SeaweedFS bucket
 /// (under a fresh prefix) and, when asked, the real test sshd.
 struct S3Fixture {
@@ -26,11 +39,7 @@ struct S3Fixture {
         source = try TemporaryDirectory(prefix: "dms-src")
         state = try TemporaryDirectory(prefix: "dms-state")
         prefix = "\(label)-\(TestS3Server.randomSuffix())/"
-        var s3 = MediaSyncConfig.S3(provider: "minio", bucket: TestS3Server.sharedBucket)
-        s3.endpoint = server.endpoint
-        s3.region = server.region
-        s3.prefix = prefix
-        s3.proxy = "none"
+        let s3 = server.destination(prefix: prefix)
         var local = MediaSyncConfig.Local(mediaRoots: [source.path])
         local.minFileAgeSeconds = 0
         config = MediaSyncConfig(local: local, destinations: [.s3(s3)])

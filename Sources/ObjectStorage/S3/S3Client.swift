@@ -249,6 +249,10 @@ public final class S3Client: Sendable {
     }
 
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(S3Error) -> T) async throws(S3Error) -> T {
+        try await Self.blocking(body)
+    }
+
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(S3Error) -> T) async throws(S3Error) -> T {
         let result: Result<T, S3Error>
         do {
             result = try await runBlocking { () -> Result<T, S3Error> in
@@ -319,6 +323,12 @@ final class OpenedFile: Sendable {
     /// SHA-256 of bytes `start ..< start + length`.
     func sha256(offset start: Int64, length: Int64) throws(S3Error) -> SHA256Digest {
         let hasher = SHA256Hasher()
+        try read(offset: start, length: length) { hasher.update($0) }
+        return hasher.finalize()
+    }
+
+    /// Hands bytes `start ..< start + length` to `consume` in order, up to 1 MiB at a time (pread).
+    func read(offset start: Int64, length: Int64, _ consume: (UnsafeRawBufferPointer) -> Void) throws(S3Error) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         let end = start + length
@@ -332,10 +342,9 @@ final class OpenedFile: Sendable {
             guard n > 0 else {
                 throw S3Error(kind: .localFile, message: "\(path): the file shrank while it was hashed (\(offset) of \(end) bytes)")
             }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            consume(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             offset += Int64(n)
         }
-        return hasher.finalize()
     }
 
     private static func failure(_ operation: String, _ path: FilePath, _ code: Int32) -> S3Error {

@@ -118,33 +118,12 @@ public enum PresignedUpload {
 }
 
 extension OpenedFile {
-    /// MD5 of the whole file (pread, 1 MiB at a time, on a blocking thread).
+    /// MD5 of the whole file, on a blocking thread.
     func md5() async throws(S3Error) -> [UInt8] {
-        let descriptor = self.descriptor, size = self.size, path = self.path
-        let result: Result<[UInt8], S3Error>
-        do {
-            result = try await runBlocking { () -> Result<[UInt8], S3Error> in
-                let hasher = MD5Hasher()
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                defer { buffer.deallocate() }
-                var offset: Int64 = 0
-                while offset < size {
-                    let n = pread(descriptor, buffer.baseAddress, min(buffer.count, Int(size - offset)), off_t(offset))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return .failure(S3Error(kind: .localFile, message: "\(path): read: \(String(cString: strerror(errno)))"))
-                    }
-                    guard n > 0 else {
-                        return .failure(S3Error(kind: .localFile, message: "\(path): the file shrank while it was hashed"))
-                    }
-                    hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-                    offset += Int64(n)
-                }
-                return .success(hasher.finalize())
-            }
-        } catch {
-            throw S3Error(kind: .localFile, message: "\(path): \(error)")
+        try await S3Client.blocking { () throws(S3Error) in
+            let hasher = MD5Hasher()
+            try self.read(offset: 0, length: self.size) { hasher.update($0) }
+            return hasher.finalize()
         }
-        return try result.get()
     }
 }
