@@ -73,6 +73,25 @@ public struct TransferItem: Sendable, Identifiable {
     }
 }
 
+extension TransferItem {
+    /// `items` in rounds in which no two want the same remote name (folder and name): a transport
+    /// runs the rounds one after the other, so the second file sees the first one's copy and takes
+    /// `<stem>_1<ext>`. Order is kept within each round.
+    public static func roundsByRemoteName(_ items: [TransferItem]) -> [[TransferItem]] {
+        struct Name: Hashable { let directory: String; let name: [UInt8] }
+        var rounds: [[TransferItem]] = []
+        var seen: [Name: Int] = [:]
+        for item in items {
+            let name = Name(directory: item.remoteDirectory, name: item.remoteName)
+            let round = seen[name, default: 0]
+            seen[name] = round + 1
+            if rounds.count <= round { rounds.append([]) }
+            rounds[round].append(item)
+        }
+        return rounds
+    }
+}
+
 public struct TransferResult: Sendable {
     public enum Outcome: Sendable {
         /// Copied, verified on both ends, published. `conflictIndex` > 0: stored as <stem>_N<ext>

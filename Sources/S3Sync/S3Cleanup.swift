@@ -89,7 +89,7 @@ public struct S3Cleanup: Sendable {
         var section = S3CleanupSection()
         let uploads: [MultipartUploadSummary]
         do {
-            uploads = try await clients[0].listAllMultipartUploads(prefix: prefix)
+            uploads = try await clients[0].listMultipartUploads(prefix: prefix)
         } catch {
             section.error = "listing multipart uploads under \(settings.displayName): \(error)"
             return section
@@ -129,7 +129,7 @@ public struct S3Cleanup: Sendable {
         // Keys with an upload in progress: on the server, and in this daemon's resume records.
         var inProgress: Set<String>
         do {
-            inProgress = Set(try await clients[0].listAllMultipartUploads(prefix: prefix).map(\.key))
+            inProgress = Set(try await clients[0].listMultipartUploads(prefix: prefix).map(\.key))
             inProgress.formUnion(try store.multipartUploads(destination: destination).map(\.key))
         } catch {
             section.error = "listing uploads in progress under \(settings.displayName): \(error)"

@@ -120,25 +120,14 @@ final class S3Session: DestinationSession {
 
     func transfer(_ items: [TransferItem], progress: any TransferProgress,
                   onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
-        // Two local files that want the same key go in different rounds, so the second sees the
-        // first's object and takes <stem>_1<ext>.
-        var rounds: [[TransferItem]] = []
-        var seen: [String: Int] = [:]
-        for item in items {
-            let key = destination.settings.key(directory: item.remoteDirectory, name: item.remoteName)
-            let round = seen[key, default: 0]
-            seen[key] = round + 1
-            if rounds.count <= round { rounds.append([]) }
-            rounds[round].append(item)
-        }
-        for round in rounds {
+        for round in TransferItem.roundsByRemoteName(items) {
             // Small files (one request each) several at a time; files in parts one at a time, as
             // each already keeps `parallel_parts` requests in flight: memory stays bounded by one
             // of the two.
             let threshold = Int64(config.multipartThresholdMiB) << 20
             let small = round.filter { $0.identity.size < threshold }, large = round.filter { $0.identity.size >= threshold }
             for (lane, workers) in [(small, config.parallelFiles), (large, 1)] where !lane.isEmpty {
-                let next = ItemQueue(lane)
+                let next = WorkQueue(lane)
                 let stop = Stop()
                 await withTaskGroup(of: Void.self) { group in
                     for _ in 0..<min(workers, lane.count) {
@@ -372,7 +361,7 @@ final class S3Session: DestinationSession {
     /// Runs `body` for every element on up to `parallel_files` connections; results in order.
     private func forEach<T: Sendable, R: Sendable>(_ elements: [T],
                                                    _ body: @escaping @Sendable (S3Client, T) async -> Result<R, DestinationError>) async -> [Result<R, DestinationError>] {
-        let queue = ItemQueue(Array(elements.indices))
+        let queue = WorkQueue(Array(elements.indices))
         return await withTaskGroup(of: [(Int, Result<R, DestinationError>)].self) { group in
             for _ in 0..<min(config.parallelFiles, elements.count) {
                 group.addTask { [pool] in
@@ -404,20 +393,6 @@ final class S3Session: DestinationSession {
             }
         }
         return out
-    }
-}
-
-/// Elements handed out to workers, each once.
-final class ItemQueue<T: Sendable>: Sendable {
-    private let items: [T]
-    private let index = Mutex(0)
-    init(_ items: [T]) { self.items = items }
-    func next() -> T? {
-        index.withLock { i in
-            guard i < items.count else { return nil }
-            defer { i += 1 }
-            return items[i]
-        }
     }
 }
 

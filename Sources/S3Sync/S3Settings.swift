@@ -24,6 +24,16 @@ public struct S3Settings: Sendable {
                                  endpoint: config.endpoint, http: http)
     }
 
+    /// `s3` of the whole `config` (whose integrity checks set the stall timeout).
+    public init(_ s3: MediaSyncConfig.S3, of config: MediaSyncConfig) {
+        self.init(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds)
+    }
+
+    /// Every s3 destination of `config`, in order.
+    public static func all(in config: MediaSyncConfig) -> [S3Settings] {
+        config.destinations.compactMap { if case let .s3(s3) = $0 { S3Settings(s3, of: config) } else { nil } }
+    }
+
     static func provider(_ config: MediaSyncConfig.S3) -> S3Provider {
         switch config.provider {
         case "aws": .aws

@@ -278,18 +278,7 @@ final class NASSession: DestinationSession {
 
     func transfer(_ items: [TransferItem], progress: any TransferProgress,
                   onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
-        // Two local files that want the same remote name go in different rounds, so the second
-        // sees the first's published file and takes <stem>_1<ext>.
-        var rounds: [[TransferItem]] = []
-        var seen: [String: Int] = [:]
-        for item in items {
-            let key = item.remoteDirectory + "/" + item.remoteName.map { String($0, radix: 16) }.joined(separator: ",")
-            let round = seen[key, default: 0]
-            seen[key] = round + 1
-            if rounds.count <= round { rounds.append([]) }
-            rounds[round].append(item)
-        }
-        for round in rounds {
+        for round in TransferItem.roundsByRemoteName(items) {
             let batches = makeBatches(round)
             let queue = BatchQueue()
             let workers = max(1, min(destination.concurrency.parallelTransfers, batches.count))

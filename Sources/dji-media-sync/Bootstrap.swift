@@ -53,7 +53,7 @@ struct Runtime: Sendable {
                 d.limiter = limiter.isUnlimited ? nil : limiter
                 return d
             case let .s3(s3):
-                var d = S3Destination(settings: S3Settings(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds),
+                var d = S3Destination(settings: S3Settings(s3, of: config),
                                       integrity: config.integrity, store: store)
                 d.limiter = limiter.isUnlimited ? nil : limiter
                 return d

@@ -31,7 +31,7 @@ struct BucketCommand: AsyncParsableCommand {
                 // Some servers (SeaweedFS) delete a bucket with everything in it: refuse first.
                 let client = try s3.client()
                 let objects = try await client.listObjectsV2(maxKeys: 1)
-                let uploads = try await client.listAllMultipartUploads(prefix: nil)
+                let uploads = try await client.listMultipartUploads(prefix: nil)
                 guard objects.objects.isEmpty, uploads.isEmpty else {
                     S3Command.fail("bucket \(bucket) is not empty (\(objects.objects.isEmpty ? "" : "objects, e.g. \(objects.objects[0].key)")"
                                    + "\(uploads.isEmpty ? "" : "\(objects.objects.isEmpty ? "" : "; ")\(uploads.count) incomplete uploads")); "

@@ -17,19 +17,13 @@ final class S3CleanupSchedule: Sendable {
     }
     private let state = Mutex(State())
 
-    static func s3Settings(_ config: MediaSyncConfig) -> [S3Settings] {
-        config.destinations.compactMap { d in
-            if case let .s3(s3) = d { S3Settings(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds) } else { nil }
-        }
-    }
-
     /// Starts (beside the caller) a cleanup of every s3 destination whose interval has passed
     /// since its last one (the first one after the daemon starts is due at once).
     func startIfDue(_ runtime: Runtime) {
         let now = ContinuousClock.now
         state.withLock { s in
             guard s.running == nil else { return }
-            let due = Self.s3Settings(runtime.config).filter { settings in
+            let due = S3Settings.all(in: runtime.config).filter { settings in
                 let hours = settings.config.cleanupIntervalHours
                 guard hours > 0 else { return false }
                 return s.lastRun[settings.config.name].map { now - $0 >= .seconds(hours * 3600) } ?? true
@@ -49,7 +43,7 @@ final class S3CleanupSchedule: Sendable {
     /// with `cleanup_on_shutdown`; gives up waiting after `seconds` (the process is exiting).
     func atShutdown(_ runtime: Runtime, seconds: Double) async {
         let running = state.withLock { $0.running }
-        let settings = Self.s3Settings(runtime.config).filter(\.config.cleanupOnShutdown)
+        let settings = S3Settings.all(in: runtime.config).filter(\.config.cleanupOnShutdown)
         guard running != nil || !settings.isEmpty else { return }
         let work = Task {
             await running?.value

@@ -18,28 +18,27 @@ struct S3Command {
     /// one) and loads its credentials (exit 78 when they are missing or readable by others).
     static func load(configPath: String, destination name: String?) throws -> S3Command {
         let config = try Runtime.loadConfig(configPath)
-        let s3 = config.destinations.compactMap { d -> MediaSyncConfig.S3? in if case let .s3(s) = d { s } else { nil } }
-        let chosen: MediaSyncConfig.S3
+        let s3 = S3Settings.all(in: config)
+        let settings: S3Settings
         if let name {
-            guard let match = s3.first(where: { $0.name == name }) else {
-                let names = s3.map(\.name)
+            guard let match = s3.first(where: { $0.config.name == name }) else {
+                let names = s3.map(\.config.name)
                 fail("no destination of type s3 is named \(name)\(names.isEmpty ? "" : " (s3 destinations: \(names.joined(separator: ", ")))")",
                      status: ExitStatus.config)
             }
-            chosen = match
+            settings = match
         } else {
             guard s3.count == 1 else {
                 fail(s3.isEmpty ? "the config has no destination of type s3"
-                     : "the config has several s3 destinations (\(s3.map(\.name).joined(separator: ", "))): choose one with --destination",
+                     : "the config has several s3 destinations (\(s3.map(\.config.name).joined(separator: ", "))): choose one with --destination",
                      status: ExitStatus.config)
             }
-            chosen = s3[0]
+            settings = s3[0]
         }
-        let settings = S3Settings(chosen, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds)
         do {
             return S3Command(config: config, settings: settings, credentials: try settings.credentials())
         } catch {
-            fail("\(chosen.name): \(error)", status: ExitStatus.config)
+            fail("\(settings.config.name): \(error)", status: ExitStatus.config)
         }
     }
 

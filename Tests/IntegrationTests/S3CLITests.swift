@@ -111,11 +111,11 @@ import TestSupport
         let kept = try await s.run(["cleanup", "--older-than-hours", "48", "--apply", "--config", s.configPath])
         #expect(kept.status == .exited(0), "\(kept.out)\(kept.err)")
         #expect(kept.out.contains("stale uploads: found 0"))
-        #expect(try await s.client.listAllMultipartUploads(prefix: s.prefix).map(\.uploadID) == [id])
+        #expect(try await s.client.listMultipartUploads(prefix: s.prefix).map(\.uploadID) == [id])
         let aborted = try await s.run(["cleanup", "--older-than-hours", "0", "--apply", "--config", s.configPath])
         #expect(aborted.status == .exited(0), "\(aborted.out)\(aborted.err)")
         #expect(aborted.out.contains("stale uploads: found 1, removed 1, failed 0"))
-        #expect(try await s.client.listAllMultipartUploads(prefix: s.prefix).isEmpty)
+        #expect(try await s.client.listMultipartUploads(prefix: s.prefix).isEmpty)
     }
 
     @Test func aPresignedGetWorksThroughCurlAndATamperedOneIsRefused() async throws {

@@ -20,7 +20,7 @@ import TestSupport
         let (status, log) = try await DaemonTests.withDaemon(statePath: s.state.path, configPath: s.configPath,
                                                              environment: credentials(s)) { execution, _, log in
             try await waitUntil(timeout: .seconds(30), waitingFor: "the stale upload aborted") {
-                try await s.client.listAllMultipartUploads(prefix: s.prefix).allSatisfy { $0.uploadID != id }
+                try await s.client.listMultipartUploads(prefix: s.prefix).allSatisfy { $0.uploadID != id }
             }
             try await waitUntil(timeout: .seconds(10), waitingFor: "the cleanup's summary") { log().contains("s3 cleanup of cloud") }
             try execution.send(signal: .terminate)
@@ -41,11 +41,11 @@ import TestSupport
                 n.all.contains { $0.hasPrefix("STATUS=idle") }
             }
             // Periodic cleanup is off: the upload is still there while the daemon runs.
-            #expect(try await s.client.listAllMultipartUploads(prefix: s.prefix).contains { $0.uploadID == id })
+            #expect(try await s.client.listMultipartUploads(prefix: s.prefix).contains { $0.uploadID == id })
             try execution.send(signal: .terminate)
         }
         #expect(status == .exited(0), "\(log)")
-        #expect(try await s.client.listAllMultipartUploads(prefix: s.prefix).allSatisfy { $0.uploadID != id })
+        #expect(try await s.client.listMultipartUploads(prefix: s.prefix).allSatisfy { $0.uploadID != id })
         #expect(log.contains("s3 cleanup of cloud"))
     }
 }

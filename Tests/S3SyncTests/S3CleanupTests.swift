@@ -179,7 +179,7 @@ import TestSupport
         let kept = await cleanup.abortStaleUploads(olderThanHours: 24, apply: true)
         #expect(!kept.hasFailures, "\(kept.error ?? "")")
         #expect(kept.found == 0 && kept.skipped == 1)
-        #expect(try await f.client.listAllMultipartUploads(prefix: f.prefix).map(\.uploadID) == [uploadID])
+        #expect(try await f.client.listMultipartUploads(prefix: f.prefix).map(\.uploadID) == [uploadID])
 
         // An upload in progress protects its key from orphan cleanup.
         try await f.upload([key])
@@ -188,12 +188,12 @@ import TestSupport
 
         let dry = await cleanup.abortStaleUploads(olderThanHours: 0, apply: false)
         #expect(dry.found == 1 && dry.deleted == 0)
-        #expect(try await f.client.listAllMultipartUploads(prefix: f.prefix).count == 1)
+        #expect(try await f.client.listMultipartUploads(prefix: f.prefix).count == 1)
 
         let aborted = await cleanup.abortStaleUploads(olderThanHours: 0, apply: true)
         #expect(!aborted.hasFailures, "\(aborted.failures)")
         #expect(aborted.found == 1 && aborted.deleted == 1)
-        #expect(try await f.client.listAllMultipartUploads(prefix: f.prefix).isEmpty)
+        #expect(try await f.client.listMultipartUploads(prefix: f.prefix).isEmpty)
     }
 
     @Test func theDaemonsCleanupAbortsStaleUploadsAndNeverThrows() async throws {
@@ -216,7 +216,7 @@ import TestSupport
                                                         now: Date().timeIntervalSince1970 + 25 * 3600)
         #expect(!aborted.hasFailures, "\(aborted.error ?? "") \(aborted.failures)")
         #expect(aborted.found == 1 && aborted.deleted == 1)
-        #expect(try await f.client.listAllMultipartUploads(prefix: f.prefix).allSatisfy { $0.uploadID != uploadID })
+        #expect(try await f.client.listMultipartUploads(prefix: f.prefix).allSatisfy { $0.uploadID != uploadID })
 
         // A wrong secret: reported, not thrown, and the report does not hold the secret.
         try f.state.writeFile("credentials", bytes: Array("[default]\naws_access_key_id = \(f.server.accessKeyID)\naws_secret_access_key = wrong-secret-1234\n".utf8))
@@ -232,7 +232,7 @@ import TestSupport
         defer { try? f.state.remove() }
         var ids: Set<String> = []
         for index in 0..<5 { ids.insert(try await f.client.createMultipartUpload(key: f.prefix + "u\(index % 2) ü")) }
-        let listed = try await f.client.listAllMultipartUploads(prefix: f.prefix)
+        let listed = try await f.client.listMultipartUploads(prefix: f.prefix)
         #expect(Set(listed.map(\.uploadID)) == ids)
         #expect(Set(listed.map(\.key)) == [f.prefix + "u0 ü", f.prefix + "u1 ü"])
         for upload in listed { try await f.client.abortMultipartUpload(key: upload.key, uploadID: upload.uploadID) }

@@ -59,7 +59,7 @@ struct S3Fixture {
     func store() throws -> StateStore { try StateStore(directory: state.filePath) }
 
     func destination(_ store: StateStore) -> S3Destination {
-        var d = S3Destination(settings: S3Settings(s3, transferTimeoutSeconds: config.integrity.transferTimeoutSeconds),
+        var d = S3Destination(settings: S3Settings(s3, of: config),
                               integrity: config.integrity, store: store)
         d.credentialsOverride = credentials
         return d

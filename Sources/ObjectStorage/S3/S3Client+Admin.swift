@@ -12,7 +12,7 @@ extension S3Client {
     /// Every incomplete multipart upload under `prefix`, all pages (ListMultipartUploads returns at
     /// most 1000 per call; the next page starts after `NextKeyMarker`/`NextUploadIdMarker`).
     /// Keys are requested URL-encoded and returned decoded.
-    public func listAllMultipartUploads(prefix: String?) async throws(S3Error) -> [MultipartUploadSummary] {
+    public func listMultipartUploads(prefix: String? = nil) async throws(S3Error) -> [MultipartUploadSummary] {
         var uploads: [MultipartUploadSummary] = []
         var keyMarker: String?
         var uploadIDMarker: String?

@@ -154,21 +154,6 @@ extension S3Client {
         _ = try await perform(Call(method: .delete, key: key, query: [("uploadId", uploadID)]))
     }
 
-    /// Uploads in progress under `prefix` (first page: up to 1000).
-    public func listMultipartUploads(prefix: String? = nil) async throws(S3Error) -> [MultipartUploadSummary] {
-        var query: [(name: String, value: String)] = [("uploads", "")]
-        if let prefix { query.append(("prefix", prefix)) }
-        let response = try await perform(Call(method: .get, key: nil, query: query))
-        guard let root = S3XMLNode.parse(response.body), root.name == "ListMultipartUploadsResult" else {
-            throw S3Error(kind: .invalidResponse, message: "ListMultipartUploads answered something else",
-                          httpStatus: response.status, requestID: response.requestID)
-        }
-        return root.children("Upload").compactMap { upload in
-            guard let key = upload.string("Key"), let id = upload.string("UploadId") else { return nil }
-            return MultipartUploadSummary(key: key, uploadID: id, initiated: upload.string("Initiated"))
-        }
-    }
-
     static func xmlEscaped(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")

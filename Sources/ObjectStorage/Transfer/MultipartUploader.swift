@@ -206,7 +206,7 @@ public final class MultipartUploader: Sendable {
     private func sendParts(_ numbers: [Int], layout: PartLayout, file: FilePath, key: String, uploadID: String,
                            partDigests: PartDigests?, control: S3Client, onBytesSent: (@Sendable (Int) -> Void)?,
                            throttle: (@Sendable (Int) -> Void)?) async -> Result<[UploadedPart], PartFailure> {
-        let queue = PartQueue(numbers)
+        let queue = WorkQueue(numbers)
         return await withTaskGroup(of: Result<[UploadedPart], PartFailure>.self) { group in
             for worker in 0..<min(settings.parallelParts, numbers.count) {
                 group.addTask { [self] in
@@ -317,17 +317,6 @@ public final class MultipartUploader: Sendable {
     private func forget(key: String, uploadID: String,
                         _ fail: (MultipartUploadError.Reason, Int?, Bool) -> MultipartUploadError) throws(MultipartUploadError) {
         do { try journal.ended(key: key, uploadID: uploadID) } catch { throw fail(.journal("\(error)"), nil, true) }
-    }
-}
-
-/// Part numbers handed out to workers, each once.
-private final class PartQueue: Sendable {
-    private let numbers: [Int]
-    private let index = Atomic<Int>(0)
-    init(_ numbers: [Int]) { self.numbers = numbers }
-    func next() -> Int? {
-        let i = index.wrappingAdd(1, ordering: .relaxed).oldValue
-        return i < numbers.count ? numbers[i] : nil
     }
 }
 
