@@ -49,8 +49,6 @@ public struct S3CleanupReport: Sendable {
 /// progress. Nothing here throws: failures end up in the report.
 public struct S3Cleanup: Sendable {
     public let settings: S3Settings
-    /// The destination's name in the ledger.
-    public let destination: String
     public let store: StateStore
     /// One per concurrent worker (a client runs one request at a time); the first one lists.
     public let clients: [S3Client]
@@ -59,15 +57,16 @@ public struct S3Cleanup: Sendable {
     /// Ledger keys read per query during the merge.
     public var ledgerPageSize = 1000
 
-    public init(settings: S3Settings, destination: String, store: StateStore, clients: [S3Client]) {
+    public init(settings: S3Settings, store: StateStore, clients: [S3Client]) {
         precondition(!clients.isEmpty, "S3Cleanup needs at least one client")
         self.settings = settings
-        self.destination = destination
         self.store = store
         self.clients = clients
     }
 
     var prefix: String { settings.config.prefix }
+    /// The destination's name in the ledger.
+    var destination: String { settings.config.name }
 
     /// Both parts: stale uploads first (so that their keys no longer count as in progress), then orphans.
     public func run(olderThanHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
@@ -202,7 +201,7 @@ public struct S3Cleanup: Sendable {
                            metadata: ["destination": "\(name)"])
             return section
         }
-        let cleanup = S3Cleanup(settings: settings, destination: name, store: store, clients: [client])
+        let cleanup = S3Cleanup(settings: settings, store: store, clients: [client])
         let section = await cleanup.abortStaleUploads(olderThanHours: hours, apply: true, now: now)
         let summary = "s3 cleanup of \(name) (\(settings.displayName)): stale multipart uploads older than \(hours) h: "
             + "found \(section.found), aborted \(section.deleted), failed \(section.failed)"

@@ -32,7 +32,7 @@ struct CleanupCommand: AsyncParsableCommand {
         let workers = max(1, min(8, s3.settings.config.parallelParts))
         let clients = try (0..<workers).map { _ in try s3.client() }
         let hours = olderThanHours ?? s3.settings.config.abortStaleUploadsAfterHours
-        let cleanup = S3Cleanup(settings: s3.settings, destination: s3.settings.config.name, store: store, clients: clients)
+        let cleanup = S3Cleanup(settings: s3.settings, store: store, clients: clients)
         let verb = apply ? "" : "would "
         print("\(s3.settings.displayName): \(apply ? "cleaning up" : "dry run (nothing is changed; --apply to act)"), older than \(hours) h")
         let report = await cleanup.run(

@@ -40,7 +40,7 @@ import TestSupport
         }
 
         func cleanup(workers: Int = 4) throws -> S3Cleanup {
-            S3Cleanup(settings: settings, destination: "cloud", store: store, clients: try clients(workers))
+            S3Cleanup(settings: settings, store: store, clients: try clients(workers))
         }
 
         /// Uploads `keys` with 8 parallel clients.
