@@ -22,8 +22,7 @@ struct BucketCommand: AsyncParsableCommand {
         do {
             switch action {
             case "list":
-                let service = S3ServiceClient(configuration: s3.settings.client, credentials: s3.credentials)
-                for b in try await service.listBuckets() { print("\(b.name)\t\(b.creationDate ?? "")") }
+                for b in try await s3.client().listBuckets() { print("\(b.name)\t\(b.creationDate ?? "")") }
             case "create":
                 try await s3.client().createBucket()
                 print("bucket \(bucket) exists (created, or already owned by this account)")

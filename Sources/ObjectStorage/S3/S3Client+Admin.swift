@@ -66,60 +66,10 @@ extension S3Client {
     }
 }
 
-/// Calls on the service rather than on one bucket (ListBuckets): `GET /` on the endpoint's host
-/// (path-style) or on the bucket host without the bucket's label (virtual-hosted).
-public struct S3ServiceClient: Sendable {
-    public let configuration: S3Configuration
-    private let credentials: AWSCredentials
-    private let http: HTTPClient
-
-    public init(configuration: S3Configuration, credentials: AWSCredentials) {
-        self.configuration = configuration
-        self.credentials = credentials
-        http = HTTPClient(configuration: configuration.http)
-    }
-
-    /// The service's address, derived from the configured bucket's.
-    func serviceAddress() throws(S3Error) -> S3Address {
-        let bucketAddress: S3Address
-        do {
-            bucketAddress = try S3Addressing.address(provider: configuration.provider, bucket: configuration.bucket, key: nil,
-                                                     region: configuration.region, endpoint: configuration.endpoint)
-        } catch {
-            throw S3Error(kind: .configuration, message: error.description)
-        }
-        var authority = bucketAddress.authority
-        if !bucketAddress.pathStyle, authority.hasPrefix(configuration.bucket + ".") {
-            authority.removeFirst(configuration.bucket.count + 1)
-        }
-        return S3Address(scheme: bucketAddress.scheme, authority: authority, path: "/",
-                         signingRegion: bucketAddress.signingRegion, pathStyle: bucketAddress.pathStyle)
-    }
-
-    /// The buckets of the account.
+extension S3Client {
+    /// The buckets of the account (ListBuckets, a call on the service rather than the bucket).
     public func listBuckets() async throws(S3Error) -> [S3BucketSummary] {
-        let address = try serviceAddress()
-        let date = SigV4Date.now()
-        var signed: [(name: String, value: String)] = [("host", address.authority), ("x-amz-date", date.amzDate),
-                                                       ("x-amz-content-sha256", S3Client.emptyPayloadHash)]
-        if let token = credentials.sessionToken { signed.append(("x-amz-security-token", token)) }
-        let signer = SigV4Signer(credentials: credentials, region: address.signingRegion, service: "s3")
-        let signature = signer.sign(SigV4Request(method: "GET", path: "/", headers: signed, payloadHash: S3Client.emptyPayloadHash),
-                                    at: date)
-        var headers = HTTPHeaders(signed)
-        headers.add("Authorization", signature.authorization)
-        let request = HTTPRequest(method: .get, url: address.url(), headers: headers)
-        let response: HTTPResponse
-        do {
-            response = try await http.send(request)
-        } catch {
-            throw S3Error(kind: .transport, message: error.message, requestID: error.requestID, method: "GET", url: request.url,
-                          transport: error)
-        }
-        guard response.isSuccess else {
-            throw S3ErrorMapping.error(for: response, method: "GET", url: request.url, key: nil, bucket: "(ListBuckets)",
-                                       accessKeyID: credentials.accessKeyID)
-        }
+        let response = try await perform(Call(method: .get, key: nil, onService: true))
         guard let root = S3XMLNode.parse(response.body), root.name == "ListAllMyBucketsResult" else {
             throw S3Error(kind: .invalidResponse, message: "ListBuckets answered something other than a ListAllMyBucketsResult",
                           httpStatus: response.status, requestID: response.requestID)

@@ -207,6 +207,19 @@ public final class S3Client: Sendable {
         var body: HTTPBody = .none
         var payloadHash: String = S3Client.emptyPayloadHash
         var expectContinue = false
+        /// A call on the service (ListBuckets: `GET /`), not on the bucket.
+        var onService = false
+    }
+
+    /// `GET /` of the service: the endpoint's host (path-style), or the bucket's host without the
+    /// bucket's label (virtual-hosted).
+    var serviceAddress: S3Address {
+        var authority = bucketAddress.authority
+        if !bucketAddress.pathStyle, authority.hasPrefix(configuration.bucket + ".") {
+            authority.removeFirst(configuration.bucket.count + 1)
+        }
+        return S3Address(scheme: bucketAddress.scheme, authority: authority, path: "/",
+                         signingRegion: bucketAddress.signingRegion, pathStyle: bucketAddress.pathStyle)
     }
 
     private func address(key: String?) throws(S3Error) -> S3Address {
@@ -221,7 +234,7 @@ public final class S3Client: Sendable {
     /// Signs and sends `call`; a non-2xx answer throws the matching ``S3Error``.
     func perform(_ call: Call, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
                  throttle: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> HTTPResponse {
-        let address = try address(key: call.key)
+        let address = call.onService ? serviceAddress : try address(key: call.key)
         let date = clock()
         var signed = call.headers
         signed.append(("host", address.authority))
