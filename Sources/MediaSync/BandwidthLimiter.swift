@@ -19,7 +19,7 @@ public final class BandwidthLimiter: Sendable {
     /// stay short.
     public init(bytesPerSecond: Double,
                 now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-                sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }) {
+                sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: $0.inSeconds) }) {
         self.bytesPerSecond = bytesPerSecond
         self.now = now
         self.sleep = sleep
@@ -35,7 +35,7 @@ public final class BandwidthLimiter: Sendable {
             let t = now()
             let elapsed = t - s.last
             s.last = t
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             s.available = min(bytesPerSecond / 4, s.available + seconds * bytesPerSecond)
             s.available -= Double(bytes)
             return s.available < 0 ? -s.available / bytesPerSecond : 0

@@ -40,7 +40,7 @@ final class ConsoleProgress: CycleObserver {
             let now = ContinuousClock.now
             guard force || now - s.lastDraw > .milliseconds(200) else { return nil }
             s.lastDraw = now
-            let elapsed = Double((now - s.started).components.seconds) + Double((now - s.started).components.attoseconds) / 1e18
+            let elapsed = (now - s.started).inSeconds
             let rate = elapsed > 0 ? Double(s.bytes) / elapsed : 0
             let pct = s.totalBytes > 0 ? Int(Double(s.bytes) * 100 / Double(s.totalBytes)) : 0
             return s.totalFiles == 0 ? s.phase

@@ -262,7 +262,7 @@ struct StatusLine {
         var text: String
         if let r = running {
             let elapsed = ContinuousClock.now - r.started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             let rate = seconds > 0 ? Double(r.bytes) / seconds : 0
             text = r.totalFiles > 0
                 ? "syncing \(r.filesDone)/\(r.totalFiles) \(r.current) \(Format.rate(rate))"

@@ -27,7 +27,7 @@ struct UploadCommand: AsyncParsableCommand {
         for (name, url) in [("--presigned-url", presignedURL), ("--verify-url", verifyURL)] {
             guard let url else { continue }
             guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-                throw ValidationError("\(name) takes an http(s) URL, not \(HTTPRedaction.redact(url))")
+                throw ValidationError("\(name) takes an http(s) URL, not \(HTTPRequest.redact(url))")
             }
         }
     }
@@ -44,18 +44,13 @@ struct UploadCommand: AsyncParsableCommand {
             let result = try await PresignedUpload.upload(file: path, to: presignedURL, contentType: contentType, verifyURL: verifyURL,
                                                           onBodyBytesSent: { progress.sent($0) })
             progress.finish()
-            print("uploaded \(file) (\(result.size) bytes, md5 \(result.md5Hex))\(result.verifiedSize != nil ? "; stored size verified" : "") to \(HTTPRedaction.redact(presignedURL))")
+            print("uploaded \(file) (\(result.size) bytes, md5 \(result.md5Hex))\(result.verifiedSize != nil ? "; stored size verified" : "") to \(HTTPRequest.redact(presignedURL))")
         } catch {
             progress.finish()
             FileHandle.standardError.write(Data("dji-media-sync: \(error)\n".utf8))
             throw ExitCode(ExitStatus.someFailed)
         }
     }
-}
-
-/// The URL without its query: what errors and output may show of a presigned URL.
-enum HTTPRedaction {
-    static func redact(_ url: String) -> String { HTTPRequest.redact(url) }
 }
 
 /// A progress bar on a terminal's stderr, or a plain line every 10 % otherwise.
@@ -77,7 +72,7 @@ final class UploadProgress: Sendable {
                 let now = ContinuousClock.now
                 guard now - s.lastDraw > .milliseconds(200) || s.sent == total else { return nil }
                 s.lastDraw = now
-                let elapsed = Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18
+                let elapsed = (now - started).inSeconds
                 let width = 30, filled = width * percent / 100
                 let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
                 return "\r\u{1B}[K\(name.prefix(40)) [\(bar)] \(percent)% \(Format.bytes(s.sent))/\(Format.bytes(total)) \(Format.rate(elapsed > 0 ? Double(s.sent) / elapsed : 0))"
