@@ -131,7 +131,7 @@ extension S3Client {
                                         parts: [UploadedPart]) async throws(S3Error) -> CompletedMultipartUpload {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts.sorted(by: { $0.number < $1.number }) {
-            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.xmlEscaped(part.etag))</ETag>"
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.xmlTextEscaped(part.etag))</ETag>"
             if let sha256 = part.sha256 { xml += "<ChecksumSHA256>\(Data(sha256.bytes).base64EncodedString())</ChecksumSHA256>" }
             xml += "</Part>"
         }
@@ -152,10 +152,5 @@ extension S3Client {
     /// Abandons an upload; the server drops its parts.
     public func abortMultipartUpload(key: String, uploadID: String) async throws(S3Error) {
         _ = try await perform(Call(method: .delete, key: key, query: [("uploadId", uploadID)]))
-    }
-
-    static func xmlEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
