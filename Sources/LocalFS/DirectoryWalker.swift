@@ -19,39 +19,78 @@ public enum DirectoryWalker {
         onError: (LocalFSError) -> Void,
         visit: (Entry) -> Void
     ) {
-        var stack: [FilePath] = [root]
+        _ = walkBytes(root.bytes, descend: descend, wants: { _ in true }, shouldStop: { false }, onError: onError) { dir, name, status in
+            visit(Entry(path: FilePath(bytes: join(dir, name)), name: name, status: status))
+        }
+    }
+
+    /// The walk a scan of a large tree uses: `wants` filters regular files by name before any
+    /// stat (so only the files of interest cost an `fstatat`), paths stay bytes, and `shouldStop`
+    /// is asked between folders. Returns false when it stopped early.
+    public static func walkBytes(
+        _ root: [UInt8],
+        descend: (_ name: [UInt8]) -> Bool,
+        wants: (_ name: [UInt8]) -> Bool,
+        shouldStop: () -> Bool,
+        onError: (LocalFSError) -> Void,
+        visit: (_ directory: [UInt8], _ name: [UInt8], _ status: FileStatus) -> Void
+    ) -> Bool {
+        var stack: [[UInt8]] = [root]
         while let dir = stack.popLast() {
-            guard let handle = dir.withPlatformString({ opendir($0) }) else {
-                onError(LocalFSError("opendir", path: dir, errno: errno))
+            if shouldStop() { return false }
+            // O_NOFOLLOW: a folder swapped for a symlink after it was listed is not entered.
+            let fd = FilePath(bytes: dir).withPlatformString { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            guard fd >= 0, let handle = fdopendir(fd) else {
+                let err = errno
+                if fd >= 0 { close(fd) }
+                onError(LocalFSError("opendir", path: FilePath.display(dir), errno: err))
                 continue
             }
             defer { closedir(handle) }
-            let dirBytes = dir.bytes
+            let dirfd = Glibc.dirfd(handle)
             while true {
                 errno = 0
                 guard let entry = readdir(handle) else {
-                    if errno != 0 { onError(LocalFSError("readdir", path: dir, errno: errno)) }
+                    if errno != 0 { onError(LocalFSError("readdir", path: FilePath.display(dir), errno: errno)) }
                     break
                 }
+                let type = entry.pointee.d_type
+                if type == UInt8(DT_LNK) { continue }
                 let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                     Array(raw.prefix(while: { $0 != 0 }))
                 }
                 if name == [46] || name == [46, 46] { continue }
-                var childBytes = dirBytes
-                if childBytes.last != 47 { childBytes.append(47) }
-                childBytes += name
-                let child = FilePath(bytes: childBytes)
-                let status: FileStatus
-                do { status = try LocalFS.status(child) } catch let error as LocalFSError {
-                    if !error.isNotFound { onError(error) }  // vanished between readdir and lstat: fine
+                let known = type == UInt8(DT_REG) || type == UInt8(DT_DIR)
+                if type == UInt8(DT_DIR) {
+                    // A folder needs no stat: the open above (O_NOFOLLOW) checks it again.
+                    if descend(name) { stack.append(join(dir, name)) }
                     continue
-                } catch { continue }
+                }
+                if known ? !wants(name) : type != UInt8(DT_UNKNOWN) { continue }
+                var st = stat()
+                var cName = name.map { CChar(bitPattern: $0) }
+                cName.append(0)
+                guard fstatat(dirfd, cName, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    // Vanished between readdir and stat: fine.
+                    if errno != ENOENT { onError(LocalFSError("lstat", path: FilePath.display(join(dir, name)), errno: errno)) }
+                    continue
+                }
+                let status = FileStatus(st)
                 switch status.kind {
-                case .directory: if descend(name) { stack.append(child) }
-                case .regular: visit(Entry(path: child, name: name, status: status))
+                case .directory: if descend(name) { stack.append(join(dir, name)) }
+                case .regular: if known || wants(name) { visit(dir, name, status) }
                 case .symlink, .other: continue
                 }
             }
         }
+        return true
+    }
+
+    /// `directory/name` as bytes.
+    public static func join(_ directory: [UInt8], _ name: [UInt8]) -> [UInt8] {
+        var bytes = directory
+        if bytes.last != 47 { bytes.append(47) }
+        bytes += name
+        return bytes
     }
 }

@@ -17,9 +17,21 @@ public struct FileIdentity: Equatable, Hashable, Sendable, CustomStringConvertib
 
     init(_ st: stat) {
         size = Int64(st.st_size)
-        mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        mtimeNanoseconds = Self.nanoseconds(st.st_mtim).value
         inode = UInt64(st.st_ino)
         device = UInt64(st.st_dev)
+    }
+
+    /// Nanoseconds since 1970, clamped to what an Int64 holds (years 1677–2262): a file dated
+    /// outside that range (a camera with a broken clock, a hostile `touch -d`) must not crash a
+    /// cycle. `clamped` tells the caller to say so.
+    public static func nanoseconds(_ ts: timespec) -> (value: Int64, clamped: Bool) {
+        let (scaled, overflow) = Int64(ts.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        if !overflow {
+            let (sum, overflow2) = scaled.addingReportingOverflow(Int64(ts.tv_nsec))
+            if !overflow2 { return (sum, false) }
+        }
+        return (ts.tv_sec < 0 ? Int64.min : Int64.max, true)
     }
 
     public var mtimeSeconds: Double { Double(mtimeNanoseconds) / 1e9 }
@@ -33,6 +45,8 @@ public struct FileStatus: Sendable, Equatable {
     public var kind: FileKind
     public var identity: FileIdentity
     public var mode: UInt32
+    /// The mtime was outside what nanoseconds in an Int64 can hold, and was clamped.
+    public var mtimeClamped = false
 }
 
 extension FileStatus {
@@ -45,6 +59,7 @@ extension FileStatus {
         }
         identity = FileIdentity(st)
         mode = UInt32(st.st_mode & 0o7777)
+        mtimeClamped = FileIdentity.nanoseconds(st.st_mtim).clamped
     }
 }
 

@@ -14,6 +14,8 @@ public struct CycleSummary: Sendable {
     public var failed = 0
     /// Files skipped this time: too young, or changed before/while being read.
     public var skipped = 0
+    /// Hidden entries passed over (local.skip_hidden).
+    public var hidden = 0
     public var deleted = 0
     public var kept = 0
     public var deleteChecksFailed = 0

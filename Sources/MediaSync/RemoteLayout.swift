@@ -5,9 +5,17 @@ import LocalFS
 /// (DJI_20250101123456_0001_V.MP4 → 2025/01/01) when there is a valid one, else the mtime in the
 /// edge computer's time zone.
 public struct RemoteLayout: Sendable {
-    public var timeZone: TimeZone
+    public var timeZone: TimeZone {
+        didSet { calendar.timeZone = timeZone }
+    }
+    // Made once: a Calendar per file cost more than the rest of planning a 100k-file cycle.
+    private var calendar: Calendar
 
-    public init(timeZone: TimeZone = .current) { self.timeZone = timeZone }
+    public init(timeZone: TimeZone = .current) {
+        self.timeZone = timeZone
+        calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+    }
 
     public struct Day: Equatable, Sendable, CustomStringConvertible {
         public var year: Int, month: Int, day: Int
@@ -37,8 +45,6 @@ public struct RemoteLayout: Sendable {
     }
 
     public func dayFromTime(_ nanoseconds: Int64) -> Day {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
         let date = Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
         let c = calendar.dateComponents([.year, .month, .day], from: date)
         return Day(year: c.year!, month: c.month!, day: c.day!)

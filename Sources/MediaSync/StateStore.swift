@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hashing
 import LocalFS
+import Synchronization
 import SystemPackage
 
 /// The daemon's memory, in SQLite (WAL): the ledger of copies, the delayed-delete queue, cycle
@@ -15,12 +16,19 @@ public final class StateStore: TempJournal, Sendable {
     let db: DatabaseQueue
     public let path: FilePath
 
-    public init(directory: FilePath) throws {
+    /// - Parameter statementLog: collects the SQL of every statement run (tests check each one's
+    ///   query plan).
+    public init(directory: FilePath, statementLog: StatementLog? = nil) throws {
         try LocalFS.createDirectories(directory, mode: 0o750)
         path = directory.appending("state.sqlite")
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
+            if let statementLog {
+                db.trace(options: .statement) { event in
+                    if case let .statement(statement) = event { statementLog.add(statement.sql) }
+                }
+            }
             // WAL + NORMAL: a commit survives a crash of this process at any instant; after a power
             // cut the last commits may be lost, which costs only a re-check ("already there").
             try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -29,6 +37,24 @@ public final class StateStore: TempJournal, Sendable {
         }
         db = try DatabaseQueue(path: path.string, configuration: configuration)
         try Self.migrator.migrate(db)
+    }
+
+    /// The distinct SQL texts a store ran (for `EXPLAIN QUERY PLAN` checks).
+    public final class StatementLog: Sendable {
+        private let statements = Mutex<Set<String>>([])
+        public init() {}
+        func add(_ sql: String) { statements.withLock { _ = $0.insert(sql) } }
+        public var all: Set<String> { statements.withLock { $0 } }
+    }
+
+    /// `EXPLAIN QUERY PLAN` of `sql` (parameters unbound): one detail line per step.
+    public func queryPlan(_ sql: String) throws -> [String] {
+        let parameters = sql.filter { $0 == "?" }.count
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql,
+                             arguments: StatementArguments(Array(repeating: DatabaseValue.null, count: parameters)))
+                .map { $0["detail"] as String }
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -133,6 +159,7 @@ public final class StateStore: TempJournal, Sendable {
                 """)
         }
         m.registerMigration("v5: multipart uploads", migrate: createMultipartTables)
+        m.registerMigration("v6: indexes for history", migrate: createHistoryIndexes)
         return m
     }
 
@@ -156,7 +183,9 @@ public final class StateStore: TempJournal, Sendable {
         public var destination: String
         public var localPath: FilePath
         public var identity: FileIdentity
-        public var sha256: String
+        /// nil when the recorded digest cannot be decoded (a damaged row): such a copy is never
+        /// taken as verified.
+        public var sha256: SHA256Digest?
         public var remotePath: FilePath
         public var outcome: String
         public var state: String
@@ -212,7 +241,7 @@ public final class StateStore: TempJournal, Sendable {
                         sha256 = excluded.sha256, remote_path = excluded.remote_path,
                         remote_path_text = excluded.remote_path_text, outcome = excluded.outcome,
                         state = 'present', synced_at = excluded.synced_at, verified_at = excluded.verified_at,
-                        cycle_id = excluded.cycle_id
+                        cycle_id = excluded.cycle_id, source_live = 1
                     """)
             let enqueue = try db.cachedStatement(sql: """
                         INSERT INTO delete_queue (local_path, local_path_text, size, mtime_ns, inode, device, sha256, queued_at, due_at)
@@ -260,7 +289,7 @@ public final class StateStore: TempJournal, Sendable {
                     localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
                     identity: FileIdentity(size: row["size"], mtimeNanoseconds: row["mtime_ns"],
                                            inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
-                    sha256: row["sha256"], remotePath: FilePath(bytes: [UInt8](row["remote_path"] as Data)),
+                    sha256: SHA256Digest(hex: row["sha256"] as String), remotePath: FilePath(bytes: [UInt8](row["remote_path"] as Data)),
                     outcome: row["outcome"], state: row["state"], syncedAt: row["synced_at"])
     }
 
@@ -442,7 +471,7 @@ public final class StateStore: TempJournal, Sendable {
         public var id: Int64
         public var localPath: FilePath
         public var identity: FileIdentity
-        public var sha256: String
+        public var sha256: SHA256Digest?
         public var dueAt: Double
         public var state: String
         public var attempts: Int
@@ -468,7 +497,7 @@ public final class StateStore: TempJournal, Sendable {
         DeleteEntry(id: row["id"], localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
                     identity: FileIdentity(size: row["size"], mtimeNanoseconds: row["mtime_ns"],
                                            inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
-                    sha256: row["sha256"], dueAt: row["due_at"], state: row["state"], attempts: row["attempts"],
+                    sha256: SHA256Digest(hex: row["sha256"] as String), dueAt: row["due_at"], state: row["state"], attempts: row["attempts"],
                     lastError: row["last_error"])
     }
 
@@ -479,6 +508,7 @@ public final class StateStore: TempJournal, Sendable {
                 UPDATE delete_queue SET state = 'trashed', trash_path = ?, trashed_at = ?, finished_at = ?,
                                         attempts = attempts + 1, last_attempt_at = ? WHERE id = ?
                 """, arguments: [Data(trashPath.bytes), now, now, now, id])
+            try Self.sourceLeft(db, queueID: id)
         }
     }
 
@@ -526,7 +556,17 @@ public final class StateStore: TempJournal, Sendable {
         try db.write { db in
             try db.execute(sql: "UPDATE delete_queue SET state = ?, finished_at = ?, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?",
                            arguments: [state, now, now, id])
+            if state != "kept" { try Self.sourceLeft(db, queueID: id) }
         }
+    }
+
+    /// The source version of a finished queue entry is no longer in the media root: its ledger
+    /// rows leave the planner's index (they stay for retention and cleanup).
+    static func sourceLeft(_ db: Database, queueID: Int64) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT local_path, size, mtime_ns, inode FROM delete_queue WHERE id = ?",
+                                         arguments: [queueID]) else { return }
+        try db.execute(sql: "UPDATE ledger SET source_live = 0 WHERE \(FileVersion.condition)",
+                       arguments: [row[0] as DatabaseValue, row[1] as DatabaseValue, row[2] as DatabaseValue, row[3] as DatabaseValue])
     }
 
     /// Tests only: make an entry due now, instead of waiting out the delay.
@@ -571,7 +611,7 @@ public final class StateStore: TempJournal, Sendable {
 
     /// Cycles that started at or after `since`, newest first.
     public func cycles(since: Double) throws -> [CycleRecord] {
-        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM cycles WHERE started_at >= ? ORDER BY id DESC", arguments: [since]).map(Self.cycle) }
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM cycles WHERE started_at >= ? ORDER BY started_at DESC, id DESC", arguments: [since]).map(Self.cycle) }
     }
 
     public func lastCycle(withStatusIn statuses: [String]) throws -> CycleRecord? {

@@ -18,7 +18,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         let path = try dir.writeFile("DJI_1.JPG", bytes: [1, 2, 3], modified: .secondsAgo(100))
         let identity = try LocalFS.status(path).identity
-        let sha = SHA256Hasher.hash([1, 2, 3]).hex
+        let sha = SHA256Hasher.hash([1, 2, 3])
         let entry = StateStore.DeleteEntry(id: 1, localPath: path, identity: identity, sha256: sha, dueAt: 0, state: "pending", attempts: 0, lastError: nil)
         let copy = StateStore.LedgerEntry(id: 1, destination: "nas", localPath: path, identity: identity, sha256: sha,
                                           remotePath: "/nas/DJI_1.JPG", outcome: "copied", state: "present", syncedAt: 0)
@@ -36,7 +36,7 @@ import TestSupport
         if case .refused = SafeDeleter.deleteSource(s.entry, checks: verified, requiredDestinations: ["nas", "s3"], deleteEnabled: true) {} else { Issue.record("deleted without the second destination") }
         if case .refused = SafeDeleter.deleteSource(s.entry, checks: [], requiredDestinations: [], deleteEnabled: true) {} else { Issue.record("deleted with no destination at all") }
         var otherHash = s.copy
-        otherHash.sha256 = String(repeating: "0", count: 64)
+        otherHash.sha256 = SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))
         if case .refused = SafeDeleter.deleteSource(s.entry, checks: [.init(copy: otherHash, result: .verified)], requiredDestinations: ["nas"], deleteEnabled: true) {} else { Issue.record("deleted although the copy's hash differs from the source's") }
         #expect(LocalFS.exists(s.path))
         #expect(SafeDeleter.deleteSource(s.entry, checks: verified, requiredDestinations: ["nas"], deleteEnabled: false) == .kept)

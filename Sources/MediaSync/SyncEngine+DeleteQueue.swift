@@ -1,0 +1,133 @@
+import Configuration
+import Foundation
+import Hashing
+import LocalFS
+import Logging
+import SystemPackage
+
+extension SyncEngine {
+    var trash: SafeDeleter.Trash { SafeDeleter.Trash(mediaRoots: config.local.mediaRoots.map { FilePath($0) }) }
+
+    /// Purges trashed files past `trash_retention_days`, and earlier (oldest first) while an edge
+    /// disk holding a media root has less than `min_local_free_gb` free.
+    func purgeTrash(_ summary: inout CycleSummary, log: Logger, now: Double = Date().timeIntervalSince1970) {
+        let policy = config.deletePolicy
+        let entries: [StateStore.TrashedEntry]
+        do { entries = try store.trashed() } catch {
+            log.error("cannot read the trash list: \(error)")
+            return
+        }
+        guard !entries.isEmpty else { return }
+        let floor = Int64(policy.minLocalFreeGB * 1e9)
+        func lowOnSpace() -> Bool {
+            config.local.mediaRoots.contains { root in ((try? LocalFS.space(FilePath(root)))?.free ?? Int64.max) < floor }
+        }
+        for entry in entries {
+            let expired = now - entry.trashedAt >= policy.trashRetentionDays * 86400
+            guard expired || lowOnSpace() else { continue }
+            let decision = SafeDeleter.purge(entry)
+            do {
+                switch decision {
+                case .deleted, .gone:
+                    try store.finishDelete(entry.id, state: "purged")
+                    summary.purged += 1
+                    log.info("purged \(entry.trashPath.displayString) from the trash (\(expired ? "older than \(policy.trashRetentionDays) days" : "edge disk below \(policy.minLocalFreeGB) GB free"))",
+                             metadata: ["file": "\(entry.trashPath.displayString)", "bytes": "\(entry.identity.size)"])
+                case let .changed(why), let .refused(why):
+                    log.warning("not purging \(entry.trashPath.displayString): \(why)")
+                default:
+                    break
+                }
+            } catch {
+                log.error("cannot record the purge of \(entry.trashPath.displayString): \(error)")
+            }
+        }
+    }
+
+    // MARK: delayed delete
+
+    /// Re-verifies and deletes due sources; true when a copy was found lost (its source must be
+    /// copied again).
+    func processDeleteQueue(_ summary: inout CycleSummary, due: [StateStore.DeleteEntry],
+                            sessions: [(destination: any Destination, session: any DestinationSession)], log: Logger) async -> Bool {
+        var foundLost = false
+        let mode = VerifyMode(rawValue: config.integrity.verifyBeforeDelete) ?? .sha256
+        var copiesByEntry: [Int64: [StateStore.LedgerEntry]] = [:]
+        for entry in due {
+            do { copiesByEntry[entry.id] = try store.copies(of: entry) } catch {
+                log.error("cannot read the copies of \(entry.localPath.displayString): \(error); not deleting it now")
+            }
+        }
+
+        // Verify all copies on each destination in one request; verdicts are keyed by ledger id.
+        var results: [Int64: VerifyResult] = [:]
+        for (destination, session) in sessions {
+            let copies = due.flatMap { copiesByEntry[$0.id] ?? [] }.filter { $0.destination == destination.name }
+            guard !copies.isEmpty else { continue }
+            do {
+                results.merge(try await Self.reverify(copies, session: session, mode: mode, log: log)) { a, _ in a }
+            } catch {
+                log.warning("cannot re-verify copies on \(destination.displayName): \(error); deletions wait")
+            }
+        }
+
+        for entry in due {
+            let copies = copiesByEntry[entry.id] ?? []
+            let file = entry.localPath.displayString
+            // A copy that is gone or different is not a copy: re-sync the source.
+            if let bad = copies.first(where: { c in
+                guard let r = results[c.id] else { return false }
+                if case .missing = r { return true }
+                if case .sizeMismatch = r { return true }
+                if case .hashMismatch = r { return true }
+                return false
+            }) {
+                let reason = "remote copy \(bad.remotePath.displayString) on \(bad.destination) failed re-verification: \(results[bad.id].map { "\($0)" } ?? "")"
+                summary.deleteChecksFailed += 1
+                log.error("not deleting \(file): \(reason); the file will be copied again",
+                          metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(bad.remotePath.displayString)"]))
+                foundLost = true
+                do { try store.markCopyLost(bad.id, reason: reason) } catch {
+                    log.error("cannot record the lost copy of \(file): \(error)")
+                }
+                continue
+            }
+            let checks = copies.compactMap { c in results[c.id].map { SafeDeleter.Check(copy: c, result: $0) } }
+            let decision = SafeDeleter.deleteSource(entry, checks: checks, requiredDestinations: destinationNames,
+                                                    deleteEnabled: config.deletePolicy.deleteSources,
+                                                    trash: config.deletePolicy.enableSoftDelete ? trash : nil)
+            do {
+                switch decision {
+                case .deleted:
+                    summary.deleted += 1
+                    try store.finishDelete(entry.id, state: "deleted")
+                    log.info("deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
+                             metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)"]))
+                case let .trashed(target):
+                    summary.deleted += 1
+                    try store.markTrashed(entry.id, trashPath: target)
+                    log.info("moved source \(file) to the trash \(target.displayString) (copies verified on \(destinationNames.joined(separator: ", ")))",
+                             metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)",
+                                                                        "trash_path": "\(target.displayString)"]))
+                case .kept:
+                    summary.kept += 1
+                    try store.finishDelete(entry.id, state: "kept")
+                    log.info("verified and kept \(file) (delete_policy.delete_sources is false)", metadata: ["file": "\(file)"])
+                case .gone:
+                    try store.finishDelete(entry.id, state: "gone")
+                    log.notice("source \(file) was already removed by someone else", metadata: ["file": "\(file)"])
+                case let .changed(reason):
+                    try store.finishDelete(entry.id, state: "changed")
+                    log.warning("not deleting \(file): \(reason)", metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
+                case let .refused(reason):
+                    summary.deleteChecksFailed += 1
+                    try store.noteDeleteAttemptFailed(entry.id, error: reason)
+                    log.warning("not deleting \(file) yet: \(reason); will retry", metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
+                }
+            } catch {
+                log.error("cannot update the delete queue for \(file): \(error)")
+            }
+        }
+        return foundLost
+    }
+}

@@ -1,0 +1,135 @@
+import Configuration
+import Foundation
+import Hashing
+import LocalFS
+import Logging
+@testable import MediaSync
+import SystemPackage
+import Testing
+import TestSupport
+
+/// Structural guard for "a cycle costs what is new": every statement a cycle, `status`, `verify`,
+/// `retention` and `cleanup` run is collected from a real store, and `EXPLAIN QUERY PLAN` must show
+/// no full scan of a table that grows with history. Not timed: it fails on the plan itself.
+@Suite struct QueryPlanTests {
+    /// Tables that grow with history. (file_failures does not: each cycle forgets the failures of
+    /// files that are gone, so it holds only files that are here and failing; temp_journal holds
+    /// only temps in flight.)
+    static let growing: Set<String> = ["ledger", "delete_queue", "cycles", "multipart_uploads", "multipart_parts"]
+
+    /// A walk in rowid order with no filter and a LIMIT reads only that many rows
+    /// (`ORDER BY id DESC LIMIT 5`: the last cycles).
+    static func boundedRowidWalk(_ sql: String) -> Bool {
+        let s = sql.uppercased()
+        return !s.contains("WHERE") && s.contains("ORDER BY ID") && s.contains("LIMIT")
+    }
+
+    /// Lines such as "SCAN ledger" (every row) or "SCAN ledger USING COVERING INDEX x" (every
+    /// index entry): both read the whole history.
+    static func fullScans(_ plan: [String]) -> [String] {
+        plan.filter { line in
+            let words = line.split(separator: " ")
+            guard words.count >= 2, words[0] == "SCAN" else { return false }
+            return growing.contains(String(words[1]))
+        }
+    }
+
+    @Test func theGuardSeesAFullScan() throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let store = try StateStore(directory: dir.filePath)
+        // The lookup as it was before the v6 indexes: the guard must fail on it.
+        let plan = try store.queryPlan("SELECT destination FROM ledger NOT INDEXED WHERE local_path = ? AND size = ?")
+        #expect(!Self.fullScans(plan).isEmpty, "\(plan)")
+    }
+
+    @Test func everyStatementOfACycleStatusVerifyRetentionAndCleanupUsesAnIndex() async throws {
+        let dir = try TemporaryDirectory()
+        let media = try TemporaryDirectory()
+        defer { try? dir.remove(); try? media.remove() }
+        _ = try StateStore(directory: dir.filePath)   // migrations run once, not per cycle: not traced
+        let log = StateStore.StatementLog()
+        let store = try StateStore(directory: dir.filePath, statementLog: log)
+        var local = MediaSyncConfig.Local(mediaRoots: [media.path])
+        local.minFileAgeSeconds = 0
+        var config = MediaSyncConfig(local: local, destinations: [.nas(.init(host: "nas", basePath: "/base"))])
+        config.state.directory = dir.path
+        config.deletePolicy.delayMinutes = 0
+        config.consistencyCheck.enable = true
+        config.consistencyCheck.intervalHours = 0
+        config.storageManagement.enableSpaceCheck = true
+        config.storageManagement.enableRetention = true
+        for i in 0..<30 { _ = try media.writeFile("DJI_\(i).JPG", bytes: Array("photo \(i)".utf8), modified: .secondsAgo(3600)) }
+        let destination = EchoDestination(name: "nas", freeBytes: 100)  // short of space: retention runs
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let engine = SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
+        // Cycles: copy (some wait for space), delete due sources, re-plan, check consistency.
+        for _ in 0..<3 { _ = await engine.runCycle() }
+        _ = await engine.runCycle(dryRun: true)
+        // A failure, a retry and a quarantine.
+        let item = TransferItem(id: 0, localPath: "/gone/x.JPG", identity: .init(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1),
+                                remoteDirectory: "2025/01/01", remoteName: Array("x.JPG".utf8))
+        _ = try store.recordFailure(destination: "nas", item: item, permanent: false, kind: "transient", message: "x",
+                                    policy: config.retryPolicy, fingerprint: "f")
+        _ = try store.releaseFailures(paths: ["/gone/x.JPG"])
+        // status
+        _ = try store.counts()
+        _ = try store.recentCycles(limit: 5)
+        _ = try HealthEvaluator.evaluate(store: store, config: config)
+        _ = try store.failures(quarantinedOnly: true)
+        _ = try store.failures()
+        _ = try store.deleteQueue(states: ["pending"])
+        // verify
+        _ = try store.recentCopies(destination: "nas", since: 0)
+        // retention
+        _ = try store.retentionCandidates(destination: "nas", olderThanNanoseconds: .max)
+        // cleanup
+        _ = try store.ledgerRemotePaths(destination: "nas", prefix: [], after: nil, limit: 1000)
+        _ = try store.ledgerRemotePaths(destination: "nas", prefix: [], after: Array("/base/2".utf8), limit: 1000)
+        _ = try store.ledgerReferences(destination: "nas", remotePath: Array("/base/x".utf8))
+        _ = try store.multipartUploads(destination: "nas")
+        _ = try store.multipartUpload(destination: "nas", key: "k", fingerprint: "f")
+        _ = try store.trashed()
+
+        let statements = log.all.filter { sql in
+            let head = sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(6).uppercased()
+            return ["SELECT", "UPDATE", "DELETE", "INSERT"].contains(head) && !sql.contains("grdb_migrations") && !sql.contains("sqlite_")
+        }
+        #expect(statements.count > 30, "the trace caught \(statements.count) statements")
+        var offenders: [String] = []
+        for sql in statements.sorted() where !Self.boundedRowidWalk(sql) {
+            let scans = Self.fullScans(try store.queryPlan(sql))
+            if !scans.isEmpty { offenders.append("\(scans.joined(separator: "; ")) ← \(sql)") }
+        }
+        #expect(offenders.isEmpty, "full scans of growing tables:\n\(offenders.joined(separator: "\n"))")
+    }
+}
+
+/// Places every file (hashing it as a transport would), verifies every copy, reports little free
+/// space: enough to drive each phase of a cycle without a wire.
+struct EchoDestination: Destination, DestinationSession {
+    let name: String
+    let freeBytes: Int64
+    var displayName: String { "echo:\(name)" }
+    var configurationFingerprint: String { "echo" }
+
+    func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession { self }
+
+    func transfer(_ items: [TransferItem], progress: any TransferProgress,
+                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
+        var results: [TransferResult] = []
+        for item in items {
+            let bytes = (try? FileIO.readWholeFile(item.localPath, limit: 1 << 20)) ?? []
+            let remote = FilePath("/base/\(item.remoteDirectory)").appending(FilePath.Component(FilePath(bytes: item.remoteName).lastComponent!.string)!)
+            results.append(TransferResult(item: item, outcome: .placed(remotePath: remote, sha256: SHA256Hasher.hash(bytes), conflictIndex: 0),
+                                          bytesSent: Int64(bytes.count)))
+        }
+        await onResult(results)
+    }
+
+    func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult] { copies.map { _ in .verified } }
+    func space() async throws(DestinationError) -> DestinationSpace? { DestinationSpace(freeBytes: freeBytes, totalBytes: 1 << 40) }
+    func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult] { copies.map { _ in .removed } }
+    func close() async {}
+}
