@@ -78,6 +78,13 @@ public struct S3Cleanup: Sendable {
         return report
     }
 
+    /// The journal reconciled with the server's uploads under the prefix (see
+    /// ``MultipartJournalReconciliation``): the listing, and the rows still counted in progress.
+    func reconcileJournal() async throws(MultipartJournalReconciliationError) -> MultipartJournalReconciliation {
+        try await MultipartJournalReconciliation.run(store: store, destination: destination, prefix: prefix,
+                                                     client: clients[0], listWhenJournalEmpty: true)
+    }
+
     // MARK: - Stale multipart uploads
 
     /// Aborts (with `apply`) the multipart uploads under the prefix initiated at least `hours` ago;
@@ -88,9 +95,9 @@ public struct S3Cleanup: Sendable {
         var section = S3CleanupSection()
         let uploads: [MultipartUploadSummary]
         do {
-            uploads = try await clients[0].listMultipartUploads(prefix: prefix)
+            uploads = try await reconcileJournal().listed
         } catch {
-            section.error = "listing multipart uploads under \(settings.displayName): \(error)"
+            section.error = "\(settings.displayName): \(error)"
             return section
         }
         let cutoff = now - hours * 3600
@@ -125,13 +132,14 @@ public struct S3Cleanup: Sendable {
     public func removeOrphans(minimumAgeHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
                               onFound: @Sendable (S3ObjectSummary) -> Void = { _ in }) async -> S3CleanupSection {
         var section = S3CleanupSection()
-        // Keys with an upload in progress: on the server, and in this daemon's resume records.
-        var inProgress: Set<String>
+        // Keys with an upload in progress: on the server, and in this daemon's resume records
+        // (those the server still lists; see reconcileJournal).
+        let inProgress: Set<String>
         do {
-            inProgress = Set(try await clients[0].listMultipartUploads(prefix: prefix).map(\.key))
-            inProgress.formUnion(try store.multipartUploads(destination: destination).map(\.key))
+            let journal = try await reconcileJournal()
+            inProgress = Set(journal.listed.map(\.key)).union(journal.kept.map(\.key))
         } catch {
-            section.error = "listing uploads in progress under \(settings.displayName): \(error)"
+            section.error = "uploads in progress under \(settings.displayName): \(error)"
             return section
         }
         var ledger = LedgerCursor(store: store, destination: destination, prefix: Array(prefix.utf8), pageSize: ledgerPageSize)
