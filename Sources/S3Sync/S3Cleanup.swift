@@ -8,7 +8,8 @@ public struct S3CleanupSection: Sendable {
     public var found = 0
     public var deleted = 0
     public var failed = 0
-    /// Left alone: younger than the safety age (or of unknown age), or with an upload in progress.
+    /// Left alone: younger than the safety age (or of unknown age), with an upload in progress, or
+    /// possibly a ledger key's object listed under another spelling (see ``notes``).
     public var skipped = 0
     /// DeleteObjects / AbortMultipartUpload requests sent.
     public var requests = 0
@@ -56,8 +57,8 @@ public struct S3CleanupReport: Sendable {
 /// `/`), so a ledger key can be missing from the listing while its object exists under a name no
 /// ledger row holds. Before any orphan is chosen, a first pass over the listing finds the ledger
 /// keys it lacks and HEADs each: one that still exists is a respelled key, and any listed object
-/// of its size and ETag is kept (the mapping itself is the server's secret). If that cannot be
-/// settled (a HEAD fails), no orphan is deleted.
+/// of its size and ETag is kept (which listed name is its object cannot be known). If that cannot
+/// be settled (a HEAD fails), no orphan is deleted.
 public struct S3Cleanup: Sendable {
     public let settings: S3Settings
     public let store: StateStore
