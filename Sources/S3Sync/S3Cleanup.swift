@@ -8,7 +8,8 @@ public struct S3CleanupSection: Sendable {
     public var found = 0
     public var deleted = 0
     public var failed = 0
-    /// Left alone: younger than the safety age (or of unknown age), or with an upload in progress.
+    /// Left alone: younger than the safety age (or of unknown age), with an upload in progress, or
+    /// possibly a ledger key's object listed under another spelling (see ``notes``).
     public var skipped = 0
     /// DeleteObjects / AbortMultipartUpload requests sent.
     public var requests = 0
@@ -16,6 +17,9 @@ public struct S3CleanupSection: Sendable {
     public var failures: [String] = []
     /// A failure that stopped this part early (a listing or the ledger could not be read).
     public var error: String?
+    /// What an operator should know that is not a failure (e.g. a ledger key the server lists
+    /// under another spelling, whose object was therefore kept).
+    public var notes: [String] = []
 
     public init() {}
 
@@ -44,9 +48,17 @@ public struct S3CleanupReport: Sendable {
 ///
 /// An object is an orphan only when all of these hold: no ledger row of this destination names
 /// its key (checked once more by an indexed lookup just before it is reported, so the result does
-/// not depend on the server's listing order), it is older than the safety age (an upload whose
-/// ledger row is not written yet is never taken for one), and no multipart upload of its key is in
-/// progress. Nothing here throws: failures end up in the report.
+/// not depend on the server's listing order), no ledger key resolves to it under another spelling
+/// (see below), it is older than the safety age (an upload whose ledger row is not written yet is
+/// never taken for one), and no multipart upload of its key is in progress. Nothing here throws:
+/// failures end up in the report.
+///
+/// A server may store a key under another spelling than the one written (SeaweedFS turns `\` into
+/// `/`), so a ledger key can be missing from the listing while its object exists under a name no
+/// ledger row holds. Before any orphan is chosen, a first pass over the listing finds the ledger
+/// keys it lacks and HEADs each: one that still exists is a respelled key, and any listed object
+/// of its size and ETag is kept (which listed name is its object cannot be known). If that cannot
+/// be settled (a HEAD fails), no orphan is deleted.
 public struct S3Cleanup: Sendable {
     public let settings: S3Settings
     public let store: StateStore
@@ -78,6 +90,13 @@ public struct S3Cleanup: Sendable {
         return report
     }
 
+    /// The journal reconciled with the server's uploads under the prefix (see
+    /// ``MultipartJournalReconciliation``): the listing, and the rows still counted in progress.
+    func reconcileJournal() async throws(MultipartJournalReconciliationError) -> MultipartJournalReconciliation {
+        try await MultipartJournalReconciliation.run(store: store, destination: destination, prefix: prefix,
+                                                     client: clients[0], listWhenJournalEmpty: true)
+    }
+
     // MARK: - Stale multipart uploads
 
     /// Aborts (with `apply`) the multipart uploads under the prefix initiated at least `hours` ago;
@@ -88,9 +107,9 @@ public struct S3Cleanup: Sendable {
         var section = S3CleanupSection()
         let uploads: [MultipartUploadSummary]
         do {
-            uploads = try await clients[0].listMultipartUploads(prefix: prefix)
+            uploads = try await reconcileJournal().listed
         } catch {
-            section.error = "listing multipart uploads under \(settings.displayName): \(error)"
+            section.error = "\(settings.displayName): \(error)"
             return section
         }
         let cutoff = now - hours * 3600
@@ -125,14 +144,26 @@ public struct S3Cleanup: Sendable {
     public func removeOrphans(minimumAgeHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
                               onFound: @Sendable (S3ObjectSummary) -> Void = { _ in }) async -> S3CleanupSection {
         var section = S3CleanupSection()
-        // Keys with an upload in progress: on the server, and in this daemon's resume records.
-        var inProgress: Set<String>
+        // Keys with an upload in progress: on the server, and in this daemon's resume records
+        // (those the server still lists; see reconcileJournal).
+        let inProgress: Set<String>
         do {
-            inProgress = Set(try await clients[0].listMultipartUploads(prefix: prefix).map(\.key))
-            inProgress.formUnion(try store.multipartUploads(destination: destination).map(\.key))
+            let journal = try await reconcileJournal()
+            inProgress = Set(journal.listed.map(\.key)).union(journal.kept.map(\.key))
         } catch {
-            section.error = "listing uploads in progress under \(settings.displayName): \(error)"
+            section.error = "uploads in progress under \(settings.displayName): \(error)"
             return section
+        }
+        let respelled: [RespelledKey]
+        do {
+            respelled = try await respelledLedgerKeys()
+        } catch {
+            section.error = "no orphan deleted: cannot tell whether \(settings.displayName) lists every ledger key as written: \(error)"
+            return section
+        }
+        for key in respelled {
+            section.notes.append("ledger key \(key.key) exists but is not listed (the server spells it differently): "
+                                 + "objects of \(key.size) bytes with ETag \(key.etag ?? "(none)") are kept")
         }
         var ledger = LedgerCursor(store: store, destination: destination, prefix: Array(prefix.utf8), pageSize: ledgerPageSize)
         let cutoff = now - hours * 3600
@@ -152,6 +183,10 @@ public struct S3Cleanup: Sendable {
                     }
                     // The merge relies on the listing's byte order; this lookup does not.
                     if try store.ledgerReferences(destination: destination, remotePath: key) { continue }
+                    if respelled.contains(where: { $0.couldBe(object) }) {
+                        section.skipped += 1
+                        continue
+                    }
                     section.found += 1
                     onFound(object)
                     guard apply else { continue }
@@ -171,6 +206,67 @@ public struct S3Cleanup: Sendable {
         }
         await delete(pending, into: &section)
         return section
+    }
+
+    /// A ledger key the listing lacks but HEAD finds: the server lists its object under another key.
+    struct RespelledKey: Sendable {
+        var key: String
+        var size: Int64
+        var etag: String?
+
+        /// Whether a listed object may be this one: same size, and same ETag when both have one.
+        func couldBe(_ object: S3ObjectSummary) -> Bool {
+            guard object.size == size else { return false }
+            guard let etag, let other = object.etag else { return true }
+            return Self.unquoted(etag) == Self.unquoted(other)
+        }
+
+        static func unquoted(_ etag: String) -> String { etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+    }
+
+    /// First pass: the ledger keys under the prefix that a whole listing lacks, HEADed (spread over
+    /// the clients); those that exist. A ledger key passed over by the merge but listed later (the
+    /// server does not list in byte order) is not lacking.
+    func respelledLedgerKeys() async throws -> [RespelledKey] {
+        var ledger = LedgerCursor(store: store, destination: destination, prefix: Array(prefix.utf8), pageSize: ledgerPageSize)
+        ledger.passedOver = []
+        var token: String?
+        repeat {
+            let page = try await clients[0].listObjectsV2(prefix: prefix.isEmpty ? nil : prefix, continuationToken: token)
+            for object in page.objects {
+                let key = Array(object.key.utf8)
+                if try !ledger.contains(key) { ledger.passedOver?.remove(key) }
+            }
+            token = page.isTruncated ? page.nextContinuationToken : nil
+            if page.isTruncated, token == nil {
+                throw S3Error(kind: .invalidResponse, message: "listing \(settings.displayName) is truncated but has no continuation token")
+            }
+        } while token != nil
+        try ledger.finish()
+        let lacking = (ledger.passedOver ?? []).map { String(decoding: $0, as: UTF8.self) }.sorted()
+        guard !lacking.isEmpty else { return [] }
+        let queue = WorkQueue(lacking)
+        return try await withThrowingTaskGroup(of: [RespelledKey].self) { group in
+            for client in clients.prefix(lacking.count) {
+                group.addTask {
+                    var found: [RespelledKey] = []
+                    while let key = queue.next() {
+                        do throws(S3Error) {
+                            let head = try await client.headObject(key: key)
+                            found.append(RespelledKey(key: key, size: head.size, etag: head.etag))
+                        } catch where error.kind == .notFound {
+                            continue // gone: it cannot be any listed object
+                        } catch {
+                            throw S3Error(kind: error.kind, message: "HEAD of ledger key \(key): \(error)")
+                        }
+                    }
+                    return found
+                }
+            }
+            var all: [RespelledKey] = []
+            for try await part in group { all += part }
+            return all.sorted { $0.key < $1.key }
+        }
     }
 
     private func delete(_ keys: [String], into section: inout S3CleanupSection) async {
@@ -226,6 +322,8 @@ struct LedgerCursor {
     let destination: String
     let prefix: [UInt8]
     let pageSize: Int
+    /// When set, collects the ledger keys moved past without being asked for.
+    var passedOver: Set<[UInt8]>?
     private var page: [[UInt8]] = []
     private var index = 0
     private var exhausted = false
@@ -234,20 +332,38 @@ struct LedgerCursor {
         self.store = store; self.destination = destination; self.prefix = prefix; self.pageSize = pageSize
     }
 
-    /// Whether the ledger holds `key`; moves past every ledger key before it.
+    /// Whether the ledger holds `key`; moves past it and every ledger key before it (a listing
+    /// names a key once).
     mutating func contains(_ key: [UInt8]) throws -> Bool {
-        while true {
-            if index == page.count {
-                guard !exhausted else { return false }
-                page = try store.ledgerRemotePaths(destination: destination, prefix: prefix, after: page.last, limit: pageSize)
-                index = 0
-                if page.count < pageSize { exhausted = true }
-                if page.isEmpty { return false }
+        while let head = try current() {
+            if head == key {
+                index += 1
+                return true
             }
-            let head = page[index]
-            if head == key { return true }
             if key.lexicographicallyPrecedes(head) { return false }
+            passedOver?.insert(head)
             index += 1
         }
+        return false
+    }
+
+    /// Moves past every remaining ledger key (collected in ``passedOver`` when set).
+    mutating func finish() throws {
+        while let head = try current() {
+            passedOver?.insert(head)
+            index += 1
+        }
+    }
+
+    /// The first ledger key not moved past yet (reading the next page when needed); nil at the end.
+    private mutating func current() throws -> [UInt8]? {
+        if index == page.count {
+            guard !exhausted else { return nil }
+            page = try store.ledgerRemotePaths(destination: destination, prefix: prefix, after: page.last, limit: pageSize)
+            index = 0
+            if page.count < pageSize { exhausted = true }
+            if page.isEmpty { return nil }
+        }
+        return page[index]
     }
 }

@@ -62,12 +62,28 @@ public struct S3Destination: Destination {
             try settings.makeClient(credentials: credentials)
         }
         // One cheap call proves the address, the credentials and the bucket before any upload.
+        let client: S3Client
         do throws(S3Error) {
-            let client = try pool.take()
+            client = try pool.take()
             _ = try await client.listObjectsV2(prefix: settings.config.prefix, maxKeys: 1)
-            pool.put(client)
         } catch {
             throw Self.destinationError(error, bucketLevel: true, context: "cannot list \(displayName)")
+        }
+        defer { pool.put(client) }
+        // Before any upload of this session (none runs yet, and the cycle lock keeps other cycles
+        // out): a journaled upload the server no longer lists was completed or aborted by a process
+        // that died before forgetting it; left, it would count as in progress forever.
+        do throws(MultipartJournalReconciliationError) {
+            let reconciled = try await MultipartJournalReconciliation.run(store: store, destination: name, prefix: settings.config.prefix,
+                                                                          client: client, listWhenJournalEmpty: false)
+            for row in reconciled.forgotten {
+                logger.notice("forgot the journaled multipart upload \(row.uploadID) of \(row.key): the server no longer lists it (completed or aborted before it was forgotten)",
+                              metadata: ["destination": "\(name)", "key": "\(row.key)", "upload_id": "\(row.uploadID)"])
+            }
+        } catch {
+            // Harmless to leave for now: a resume of such a row meets NoSuchUpload and forgets it.
+            logger.warning("destination \(name): could not reconcile the multipart journal with the server: \(error)",
+                           metadata: ["destination": "\(name)"])
         }
         progress.heartbeat()
         return S3Session(destination: self, pool: pool, logger: logger)

@@ -65,14 +65,21 @@ public struct S3Settings: Sendable {
         config.prefix + (directory.isEmpty ? "" : directory + "/") + Self.keyName(name)
     }
 
-    /// A file name as a key segment: UTF-8 as is, except `%` → `%25`; each byte that is not part
-    /// of valid UTF-8 → `%XX`. Injective, so two local names never share a key.
+    /// A file name as a key segment: UTF-8 as is, except these bytes → `%XX`: `%` itself, each byte
+    /// that is not part of valid UTF-8, the ASCII controls (0x00–0x1F, 0x7F: XML 1.0, which
+    /// DeleteObjects speaks, cannot carry most of them even as character references) and `\`
+    /// (SeaweedFS stores it as `/`, so the key would not be listed as written). Injective, so two
+    /// local names never share a key; and the key is the one the server lists.
     public static func keyName(_ name: [UInt8]) -> String {
         var out = ""
         var index = 0
         while index < name.count {
             let byte = name[index]
-            if byte == UInt8(ascii: "%") { out += "%25"; index += 1; continue }
+            if byte == UInt8(ascii: "%") || byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") {
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
+                index += 1
+                continue
+            }
             if byte < 0x80 { out.unicodeScalars.append(Unicode.Scalar(byte)); index += 1; continue }
             let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
             if length > 1, index + length <= name.count,

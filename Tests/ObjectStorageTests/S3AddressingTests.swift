@@ -24,6 +24,19 @@ struct S3AddressingTests {
         #expect(throws: S3ConfigurationError.self) { try url(.aws) }
     }
 
+    @Test("AWS China: the cn- regions live under amazonaws.com.cn")
+    func awsChina() throws {
+        for region in ["cn-north-1", "cn-northwest-1"] {
+            let address = try url(.aws, key: "a.jpg", region: region)
+            #expect(address.url() == "https://media.s3.\(region).amazonaws.com.cn/a.jpg")
+            #expect(address.signingRegion == region)
+            let dotted = try url(.aws, bucket: "my.media", key: "a", region: region)
+            #expect(dotted.url() == "https://s3.\(region).amazonaws.com.cn/my.media/a")
+        }
+        // Only the China partition: other regions that merely start with "c" keep amazonaws.com.
+        #expect(try url(.aws, key: "a", region: "ca-central-1").url() == "https://media.s3.ca-central-1.amazonaws.com/a")
+    }
+
     @Test("MinIO: path-style on the given endpoint, us-east-1 by default")
     func minio() throws {
         let address = try url(.minio, endpoint: "http://127.0.0.1:9000")

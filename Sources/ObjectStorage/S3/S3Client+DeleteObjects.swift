@@ -1,7 +1,6 @@
 import CurlHTTP
 import Foundation
 import Hashing
-import Synchronization
 
 /// A key that DeleteObjects did not delete, with the server's reason.
 public struct S3DeleteFailure: Sendable, Equatable, CustomStringConvertible {
@@ -32,13 +31,18 @@ extension S3Client {
     /// with the keys it could not delete); returns those.
     ///
     /// The body carries a `Content-MD5` (S3 requires an integrity header on DeleteObjects; MD5 is
-    /// the one every provider accepts), and its SHA-256 is signed. More than 1000 keys are refused
+    /// the one every provider accepts), and its SHA-256 is signed. More than 1000 keys, or a key
+    /// XML cannot carry (``isXMLText(_:)``: delete it with ``deleteObject(key:)``), are refused
     /// before anything is sent (``S3Error/Kind/configuration``); an empty list sends nothing.
     public func deleteObjects(keys: [String]) async throws(S3Error) -> [S3DeleteFailure] {
         guard !keys.isEmpty else { return [] }
         guard keys.count <= Self.maximumKeysPerDelete else {
             throw S3Error(kind: .configuration,
                           message: "DeleteObjects takes at most \(Self.maximumKeysPerDelete) keys, not \(keys.count) (bucket \(configuration.bucket))")
+        }
+        if let key = keys.first(where: { !Self.isXMLText($0) }) {
+            throw S3Error(kind: .configuration,
+                          message: "DeleteObjects cannot name key \(key.debugDescription): XML 1.0 cannot carry its control characters (bucket \(configuration.bucket))")
         }
         let body = Self.deleteObjectsBody(keys: keys)
         let response = try await perform(Call(
@@ -85,32 +89,61 @@ extension S3Client {
         return out
     }
 
+    /// Whether XML 1.0 can carry `text` (its `Char` production). Not U+0001…U+001F other than tab,
+    /// newline and return, even as a character reference: a DeleteObjects naming such a key is
+    /// answered `MalformedXML` (SeaweedFS, AWS), which fails every key of the batch.
+    public static func isXMLText(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { scalar in
+            switch scalar.value {
+            case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: true
+            default: false
+            }
+        }
+    }
+
     /// Deletes any number of keys: batches of at most 1000, run by `clients.count` workers at once
-    /// (one client each: a client runs one request at a time). A batch whose request fails counts
-    /// every key of it as failed (code `Request`); nothing is thrown.
+    /// (one client each: a client runs one request at a time). A key XML cannot carry
+    /// (``isXMLText(_:)``) is deleted on its own with a DELETE, so it cannot fail a batch. A request
+    /// that fails counts every key of it as failed (code `Request`, or the S3 code of a DELETE);
+    /// nothing is thrown.
     ///
     /// - Parameter batchSize: keys per request (1...1000; tests use smaller batches).
     public static func deleteObjects(_ keys: [String], clients: [S3Client],
                                      batchSize: Int = maximumKeysPerDelete) async -> S3BatchDeleteResult {
         precondition(!clients.isEmpty, "deleteObjects needs at least one client")
         precondition((1...maximumKeysPerDelete).contains(batchSize), "a DeleteObjects batch holds 1...1000 keys")
-        let batches = stride(from: 0, to: keys.count, by: batchSize).map { Array(keys[$0..<min($0 + batchSize, keys.count)]) }
-        let next = BatchCursor()
+        enum Work: Sendable {
+            case batch([String])
+            case single(String)
+        }
+        let batchable = keys.filter(isXMLText)
+        let work = stride(from: 0, to: batchable.count, by: batchSize).map { Work.batch(Array(batchable[$0..<min($0 + batchSize, batchable.count)])) }
+            + keys.filter { !isXMLText($0) }.map(Work.single)
+        let next = WorkQueue(work)
         return await withTaskGroup(of: S3BatchDeleteResult.self) { group in
-            for client in clients.prefix(max(1, batches.count)) {
+            for client in clients.prefix(max(1, work.count)) {
                 group.addTask {
                     var result = S3BatchDeleteResult()
-                    while true {
-                        let index = next.take()
-                        guard index < batches.count, !Task.isCancelled else { break }
-                        let batch = batches[index]
+                    while !Task.isCancelled, let item = next.next() {
                         result.requests += 1
-                        do throws(S3Error) {
-                            let failures = try await client.deleteObjects(keys: batch)
-                            result.deleted += batch.count - failures.count
-                            result.failed += failures
-                        } catch {
-                            result.failed += batch.map { S3DeleteFailure(key: $0, code: "Request", message: error.description) }
+                        switch item {
+                        case .batch(let batch):
+                            do throws(S3Error) {
+                                let failures = try await client.deleteObjects(keys: batch)
+                                result.deleted += batch.count - failures.count
+                                result.failed += failures
+                            } catch {
+                                result.failed += batch.map { S3DeleteFailure(key: $0, code: "Request", message: error.description) }
+                            }
+                        case .single(let key):
+                            do throws(S3Error) {
+                                try await client.deleteObject(key: key)
+                                result.deleted += 1
+                            } catch where error.kind == .notFound {
+                                result.deleted += 1 // gone either way (S3 counts a missing key as deleted too)
+                            } catch {
+                                result.failed.append(S3DeleteFailure(key: key, code: error.code ?? "Request", message: error.description))
+                            }
                         }
                     }
                     return result
@@ -125,10 +158,4 @@ extension S3Client {
             return total
         }
     }
-}
-
-/// Hands out batch indexes to the workers, each once.
-private final class BatchCursor: Sendable {
-    private let next = Mutex(0)
-    func take() -> Int { next.withLock { value in defer { value += 1 }; return value } }
 }

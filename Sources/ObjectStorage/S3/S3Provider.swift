@@ -3,7 +3,7 @@
 ///
 /// | provider | URL of `key` in `bucket` | signing region |
 /// |---|---|---|
-/// | `aws` | `https://bucket.s3.<region>.amazonaws.com/key` (virtual-hosted) | region |
+/// | `aws` | `https://bucket.s3.<region>.amazonaws.com/key` (virtual-hosted; `amazonaws.com.cn` for `cn-*`) | region |
 /// | `minio` | `<endpoint>/bucket/key` (path-style; endpoint required) | region, default `us-east-1` |
 /// | `aliyunOSS` | `https://bucket.s3.oss-<region>.aliyuncs.com/key` (virtual-hosted) | region (`cn-hangzhou`) |
 /// | `volcengineTOS` | `https://bucket.tos-s3-<region>.volces.com/key` (virtual-hosted) | region (`cn-beijing`) |
@@ -164,8 +164,10 @@ public enum S3Addressing {
         case .aws:
             let region = try required("AWS S3")
             if let custom { return try virtualHosted(custom, region: region, fallBackToPathStyle: true) }
+            // AWS China (cn-north-1, cn-northwest-1) is a partition of its own, under another domain.
+            let domain = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
             // Dotted names fall back to path-style on the same regional host.
-            return try virtualHosted(S3Endpoint(host: "s3.\(region).amazonaws.com"), region: region, fallBackToPathStyle: true)
+            return try virtualHosted(S3Endpoint(host: "s3.\(region).\(domain)"), region: region, fallBackToPathStyle: true)
         case .minio:
             guard let custom else { throw S3ConfigurationError("MinIO needs an endpoint (e.g. http://127.0.0.1:9000)") }
             return pathStyle(custom, region: region ?? "us-east-1")
