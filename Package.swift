@@ -80,6 +80,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
+        // Benchmarks only: fills a state database with years of history through the store's code.
+        .executableTarget(name: "dms-benchtool", dependencies: [
+            "MediaSync", "LocalFS", "Hashing",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+
         // Shared by the tests: a private sshd on loopback, temp trees, waiting on conditions.
         .target(name: "TestSupport", dependencies: [
             "LocalFS", "ObjectStorage", "CurlHTTP",

@@ -4,3 +4,8 @@ extern int pipe2(int pipefd[2], int flags);
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031
 #endif
+// glibc >= 2.28; RENAME_NOREPLACE: fail with EEXIST instead of replacing the target.
+extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif

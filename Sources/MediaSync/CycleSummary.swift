@@ -37,6 +37,8 @@ public struct CycleSummary: Sendable {
     /// Alerts raised or resolved by this cycle (already logged; the caller delivers webhooks).
     public var alerts: [AlertDecider.Alert] = []
     public var unavailableDestinations: [String] = []
+    /// The state database was deleted or replaced under the running process: it must restart.
+    public var stateDatabaseLost = false
     public var messages: [String] = []
 
     public init(cycleID: Int64, startedAt: Double) {

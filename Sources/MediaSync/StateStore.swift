@@ -37,6 +37,34 @@ public final class StateStore: TempJournal, Sendable {
         }
         db = try DatabaseQueue(path: path.string, configuration: configuration)
         try Self.migrator.migrate(db)
+        let status = try LocalFS.status(path)
+        fileIdentity = (status.identity.device, status.identity.inode)
+    }
+
+    /// Device and inode of the database file as opened.
+    private let fileIdentity: (device: UInt64, inode: UInt64)
+
+    /// The state database this store writes to is no longer the file at `path`.
+    public struct DatabaseGone: Error, CustomStringConvertible {
+        public let path: String
+        public let detail: String
+        public var description: String {
+            "the state database \(path) \(detail) while the daemon ran; nothing more is recorded in the old file. Restart the service (it starts a new database; copies already on the destinations are found there again)"
+        }
+    }
+
+    /// Throws `DatabaseGone` when the file at `path` was deleted or replaced since the store opened
+    /// it: writes would go into an unlinked file and vanish at the next start. Checked before
+    /// every cycle.
+    public func checkStillOnDisk() throws {
+        let found: FileStatus?
+        do { found = try LocalFS.statusIfExists(path) } catch {
+            throw DatabaseGone(path: path.displayString, detail: "cannot be checked (\(error))")
+        }
+        guard let found else { throw DatabaseGone(path: path.displayString, detail: "was deleted") }
+        guard found.identity.device == fileIdentity.device, found.identity.inode == fileIdentity.inode else {
+            throw DatabaseGone(path: path.displayString, detail: "was replaced by another file")
+        }
     }
 
     /// The distinct SQL texts a store ran (for `EXPLAIN QUERY PLAN` checks).
@@ -553,11 +581,7 @@ public final class StateStore: TempJournal, Sendable {
 
     /// Ends a queue entry: "deleted", "kept" (deletion off), "gone" (someone else removed it).
     public func finishDelete(_ id: Int64, state: String, now: Double = Date().timeIntervalSince1970) throws {
-        try db.write { db in
-            try db.execute(sql: "UPDATE delete_queue SET state = ?, finished_at = ?, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?",
-                           arguments: [state, now, now, id])
-            if state != "kept" { try Self.sourceLeft(db, queueID: id) }
-        }
+        try finishDeletes([id], state: state, now: now)
     }
 
     /// The source version of a finished queue entry is no longer in the media root: its ledger
@@ -567,6 +591,19 @@ public final class StateStore: TempJournal, Sendable {
                                          arguments: [queueID]) else { return }
         try db.execute(sql: "UPDATE ledger SET source_live = 0 WHERE \(FileVersion.condition)",
                        arguments: [row[0] as DatabaseValue, row[1] as DatabaseValue, row[2] as DatabaseValue, row[3] as DatabaseValue])
+    }
+
+    /// Ends many queue entries in one transaction (see `finishDelete`).
+    public func finishDeletes(_ ids: [Int64], state: String, now: Double = Date().timeIntervalSince1970) throws {
+        try db.write { db in
+            let finish = try db.cachedStatement(sql: """
+                UPDATE delete_queue SET state = ?, finished_at = ?, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?
+                """)
+            for id in ids {
+                try finish.execute(arguments: [state, now, now, id])
+                if state != "kept" { try Self.sourceLeft(db, queueID: id) }
+            }
+        }
     }
 
     /// Tests only: make an entry due now, instead of waiting out the delay.

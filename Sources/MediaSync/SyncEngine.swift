@@ -59,13 +59,19 @@ public struct SyncEngine: Sendable {
         let started = Date().timeIntervalSince1970
         var summary: CycleSummary
         do {
+            try store.checkStillOnDisk()
             summary = CycleSummary(cycleID: dryRun ? 0 : try store.beginCycle(now: started), startedAt: started)
         } catch {
             var failed = CycleSummary(cycleID: 0, startedAt: started)
             failed.status = .failed
             failed.messages.append("state database: \(error)")
             failed.finishedAt = Date().timeIntervalSince1970
-            logger.error("cannot start a cycle: state database: \(error)")
+            failed.stateDatabaseLost = error is StateStore.DatabaseGone
+            if failed.stateDatabaseLost {
+                logger.critical("no cycle runs: \(error)")
+            } else {
+                logger.error("cannot start a cycle: state database: \(error)")
+            }
             return failed
         }
         var log = logger

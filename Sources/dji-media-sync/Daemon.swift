@@ -14,7 +14,7 @@ import SystemdSupport
 /// itself needs no locks and a stuck loop stops the watchdog pings.
 final class Daemon: Sendable {
     enum Event: Sendable {
-        case timer, runNow, reload, stop(Int32), tick
+        case timer, runNow, deferredRun, reload, stop(Int32), tick
         case cycleFinished(CycleSummary)
     }
 
@@ -65,6 +65,22 @@ final class Daemon: Sendable {
         let stallLimit = notifier.watchdogInterval ?? .seconds(120)
 
         var trigger = CycleTrigger()
+        let clock = ContinuousClock()
+        let epoch = clock.now
+        func now() -> Double { (clock.now - epoch).inSeconds }
+        // A one-shot for a cycle the trigger spaced out (a SIGUSR1 burst against an idle daemon).
+        let deferred = DispatchSource.makeTimerSource(queue: queue)
+        deferred.setEventHandler { continuation.yield(.deferredRun) }
+        deferred.schedule(deadline: .distantFuture)
+        deferred.resume()
+        defer { deferred.cancel() }
+        func act(_ decision: CycleTrigger.Decision) {
+            switch decision {
+            case .start: startCycle()
+            case let .later(at): deferred.schedule(deadline: .now() + max(0, at - now()))
+            case .merged: break
+            }
+        }
         var cycleTask: Task<Void, Never>?
         var cycleStarted: ContinuousClock.Instant?
         var nextDue = Date()
@@ -96,8 +112,25 @@ final class Daemon: Sendable {
         for await event in events {
             switch event {
             case .timer, .runNow:
-                if case .runNow = event { log.notice("SIGUSR1: sync requested\(trigger.running ? "; one more cycle will follow the running one" : "")") }
-                if trigger.request() { startCycle() }
+                let decision = trigger.request(now: now())
+                if case .runNow = event {
+                    switch decision {
+                    case .start: log.notice("SIGUSR1: sync requested")
+                    case .merged: log.notice("SIGUSR1: sync requested; \(trigger.running ? "one more cycle will follow the running one" : "a cycle is already scheduled")")
+                    case let .later(at): log.notice("SIGUSR1: sync requested; the next cycle starts in \(Format.duration(max(0, at - now()))) (cycles start at most every \(Int(trigger.minimumSpacing)) s)")
+                    }
+                }
+                act(decision)
+            case .deferredRun:
+                if trigger.deferredDue(now: now()) { startCycle() }
+            case let .cycleFinished(summary) where summary.stateDatabaseLost:
+                // Running on would record into an unlinked file: exit non-zero, systemd restarts
+                // the service on a database that is the one on disk.
+                gate.endWork()
+                notifier.status("stopping: the state database was removed or replaced")
+                notifier.stopping()
+                continuation.finish()
+                return ExitStatus.failed
             case let .cycleFinished(summary):
                 if let webhook = current.webhook, !summary.alerts.isEmpty {
                     // Delivered beside the loop: a slow or dead webhook never delays a cycle.
@@ -108,7 +141,7 @@ final class Daemon: Sendable {
                 cycleStarted = nil
                 status.record(summary)
                 s3Cleanup.startIfDue(current)
-                if trigger.finished() { startCycle() }
+                act(trigger.finished(now: now()))
             case .reload:
                 reload(&status)
             case .tick:
