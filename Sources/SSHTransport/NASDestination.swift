@@ -457,17 +457,21 @@ final class NASSession: DestinationSession {
         // instead of costing a second pass. Otherwise: hash every temp file once it is written.
         let overlapped = destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
             && destination.faultInjectionAfterExtract == nil
+        // Temp names hold the configured prefix and suffix: quoted like any other name. (Temp names
+        // are UTF-8: our directory, prefix, instance and suffix.)
+        let quotedTemps = temps.map { String(decoding: ShellQuote.quote($0), as: UTF8.self) }
         if overlapped {
-            let temp = String(decoding: temps[0], as: UTF8.self)
+            let temp = quotedTemps[0]
             // (An asynchronous command's stdin is /dev/null in sh: the stream goes in as fd 3.)
             command += " && { \(tar) <&3 & t=$!; while [ ! -e \(temp) ] && kill -0 $t 2>/dev/null; do sleep 0.02; done; "
-                + "tail -c +1 -s 0.1 --pid=$t -f \(temp) 2>/dev/null | head -c \(files[0].item.identity.size) | "
-                + "\(RemoteScripts.stdinHashCommand(tool: hashTool)) | sed 's|^\\([0-9a-f]\\{64\\}\\).*|\\1 \(temp)|'; wait $t; } 3<&0"
+                + "tail -c +1 -s 0.1 --pid=$t -f -- \(temp) 2>/dev/null | head -c \(files[0].item.identity.size) | "
+                + "\(RemoteScripts.stdinHashCommand(tool: hashTool)) | cut -c1-64 | { read -r h; printf '%s %s\\n' \"$h\" \(temp); }; wait $t; } 3<&0"
         } else {
             command += " && \(tar) && "
             if let fault = destination.faultInjectionAfterExtract { command += "{ \(fault); } && " }
+            // No "--": not every hash tool takes it; temp paths start with the day folder, never "-".
             command += RemoteScripts.batchHashCommand(tool: hashTool)
-            for t in temps { command += " " + String(decoding: t, as: UTF8.self) }
+            for t in quotedTemps { command += " " + t }
         }
 
         let process: SSHProcess
