@@ -85,8 +85,8 @@ public struct NASDestination: Destination {
         } catch {
             throw DestinationError(.misconfigured, "runtime directory: \(error)")
         }
-        let n = Self.connectionCounter.add(1, ordering: .relaxed).newValue
-        let controlPath = "\(runtimeDirectory)/cm-\(getpid())-\(n)"
+        await stopStaleMasters(logger: logger)
+        let controlPath = controlPath(connection: Self.connectionCounter.add(1, ordering: .relaxed).newValue)
         let process: SSHProcess
         do {
             process = try await SSHProcess.spawn(executable: config.sshCommand,
@@ -172,9 +172,12 @@ final class NASSession: DestinationSession {
     // MARK: temp files
 
     func newTempName(directory: String) -> [UInt8] {
+        Array("\(directory)/\(destination.integrity.tempPrefix)\(destination.instanceID)-\(uniqueName())\(destination.integrity.tempSuffix)".utf8)
+    }
+
+    func uniqueName() -> String {
         let n = tempCounter.add(1, ordering: .relaxed).newValue
-        let unique = String(n, radix: 36) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        return Array("\(directory)/\(destination.integrity.tempPrefix)\(destination.instanceID)-\(unique)\(destination.integrity.tempSuffix)".utf8)
+        return String(n, radix: 36) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }
 
     /// Removes the temp files a crashed run left (exactly the journaled names, nothing else).
@@ -184,6 +187,14 @@ final class NASSession: DestinationSession {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         guard !leftovers.isEmpty else { return }
+        // Data sessions of an earlier run may still write (their master was stopped, but a tar
+        // can still hold buffered stream): end them before their temps are removed.
+        let sessionFiles = leftovers.filter(isSessionFile)
+        if !sessionFiles.isEmpty {
+            var script: [UInt8] = Array("es".utf8)
+            for f in sessionFiles { script += [0x20] + ShellQuote.quote(f.bytes) }
+            _ = try await channel.request(script, stall: stall, what: "ending the data sessions of an interrupted run")
+        }
         try await removeRemote(leftovers)
         logger.notice("removed \(leftovers.count) temp files left by an interrupted run",
                       metadata: SyncEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
@@ -441,14 +452,18 @@ final class NASSession: DestinationSession {
     func sendAndPublish(_ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
                         progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
         let temps = files.map { newTempName(directory: $0.item.remoteDirectory) }
-        let tempPaths = temps.map { absolute($0) }
+        let sessionFile = newSessionFileName()
+        // Journaled with the temps: the next run ends this session's tar before removing them.
+        let tempPaths = temps.map { absolute($0) } + [absolute(sessionFile)]
         do { try journal.record(destination: destination.name, paths: tempPaths) } catch {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         let directories = Array(Set(files.map(\.item.remoteDirectory))).sorted()
         var command = "cd -- \(ShellQuote.quoted(destination.config.basePath)) && mkdir -p --"
         for d in directories { command += " " + ShellQuote.quoted(d) }
-        let tar = gnuTar ? "tar -b 2048 -B -xof -" : "tar -xof -"
+        // tar runs as `sh -c` that records its own pid (kept by exec) in the session file.
+        let tar = "sh -c 'echo $$ >\"$0\" && exec \"$@\"' \(String(decoding: ShellQuote.quote(sessionFile), as: UTF8.self)) "
+            + (gnuTar ? "tar -b 2048 -B -xof -" : "tar -xof -")
         // One large file: read it back from the NAS's disk and hash it while tar writes it (tail
         // follows the temp file; head stops at its size), so the check ends with the last byte
         // instead of costing a second pass. Otherwise: hash every temp file once it is written.
@@ -671,6 +686,7 @@ final class NASSession: DestinationSession {
             }
         }
         let publishedAt = ContinuousClock.now
+        toRemove.append(absolute(sessionFile))
         try await removeRemote(toRemove)
         logger.debug("data session: \(files.count) files; stream until \(streamedAt - spawnedAt), remote hash \(hashedAt - streamedAt), publish \(publishedAt - hashedAt)")
         // Published temps no longer exist under their temp names.
