@@ -23,6 +23,9 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
         case missingKey
         /// A key the configuration does not have (typos must not pass silently).
         case unknownKey
+        /// A file the configuration names (identity_file, known_hosts_file, ...) is missing or
+        /// unreadable (`ConfigLoader.checkReferencedFiles`).
+        case missingFile
     }
 
     public var kind: Kind

@@ -388,14 +388,15 @@ extension ConfigReader {
             switch key {
             case "checksum_algorithm": checks.checksumAlgorithm = try choice(value, path, ["sha256"])
             case "temp_prefix":
-                let expected = "a non-empty file name prefix without \"/\" (such as \".dms-\")"
+                // Hidden (a leading "."), so that listings and other tools pass temp files by.
+                let expected = "\".\" followed by letters, digits, \".\", \"_\" or \"-\" (such as \".dms-\")"
                 let prefix = try string(value, path, expected)
-                guard !prefix.isEmpty, Self.isFileNamePart(prefix) else { throw invalid(path, expected, value) }
+                guard prefix.hasPrefix("."), Self.isTempNamePart(prefix) else { throw invalid(path, expected, value) }
                 checks.tempPrefix = prefix
             case "temp_suffix":
-                let expected = "a file name ending without \"/\" (such as \".part\"), or \"\""
+                let expected = "letters, digits, \".\", \"_\" or \"-\" (or \"\"), such as \".part\""
                 let suffix = try string(value, path, expected)
-                guard Self.isFileNamePart(suffix) else { throw invalid(path, expected, value) }
+                guard Self.isTempNamePart(suffix) else { throw invalid(path, expected, value) }
                 checks.tempSuffix = suffix
             case "transfer_timeout_seconds": checks.transferTimeoutSeconds = try seconds(value, path, zeroAllowed: false)
             case "verify_before_delete": checks.verifyBeforeDelete = try choice(value, path, ConfigLoader.verifyMethods)
@@ -406,8 +407,12 @@ extension ConfigReader {
         return checks
     }
 
-    static func isFileNamePart(_ text: String) -> Bool {
-        !text.contains("/") && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    /// Temp names reach the NAS's shell (quoted there too) and its tools' output lines: only
+    /// characters that mean nothing to either, and at most 32 of them.
+    static func isTempNamePart(_ text: String) -> Bool {
+        text.utf8.count <= 32 && text.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+        }
     }
 
     func readDeletePolicy(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.DeletePolicy {

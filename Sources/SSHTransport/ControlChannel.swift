@@ -92,6 +92,12 @@ final class ControlChannel: Sendable {
 }
 
 enum SSHErrors {
+    /// The signal number when `exitStatus` is 128 + a signal (SSHProcess.wait's convention, and
+    /// the shell's for a command killed by one).
+    static func killedBySignal(_ exitStatus: Int32) -> Int32? {
+        (129...(128 + 64)).contains(exitStatus) ? exitStatus - 128 : nil
+    }
+
     /// Turns ssh's exit status and stderr into an error kind an operator can act on.
     static func classify(_ stderr: String, exitStatus: Int32, context: String) -> DestinationError {
         let s = stderr.lowercased()
@@ -105,7 +111,11 @@ enum SSHErrors {
             kind = .destinationFull
         } else if s.contains("connection refused") || s.contains("timed out") || s.contains("no route to host")
             || s.contains("could not resolve") || s.contains("network is unreachable") || s.contains("connection reset")
-            || s.contains("broken pipe") || s.contains("connection closed") || exitStatus == 255 {
+            || s.contains("broken pipe") || s.contains("connection closed") || exitStatus == 255
+            || killedBySignal(exitStatus) != nil {
+            // 255: ssh's own failure, or the remote command died of a signal. 128 + n: ssh (or the
+            // remote shell's command) was killed, e.g. by the OOM killer: the session is lost, which
+            // says nothing about the file it carried.
             kind = .unreachable
         } else if s.contains("permission denied") || s.contains("file name too long") || s.contains("not a directory")
             || s.contains("read-only file system") {
@@ -113,12 +123,13 @@ enum SSHErrors {
         } else {
             kind = .transient
         }
-        let hint: String = switch kind {
+        var hint: String = switch kind {
         case .hostKey: " — the NAS's host key is not the one in known_hosts_file; check it before trusting it"
         case .authentication: " — the NAS refused the key in identity_file"
         case .destinationFull: " — the NAS is full"
         default: ""
         }
+        if kind == .unreachable, let signal = killedBySignal(exitStatus) { hint += " — the session was ended by signal \(signal)" }
         return DestinationError(kind, context + hint, exitStatus: exitStatus, stderrTail: stderr.isEmpty ? nil : String(stderr.suffix(600)))
     }
 }

@@ -85,8 +85,8 @@ public struct NASDestination: Destination {
         } catch {
             throw DestinationError(.misconfigured, "runtime directory: \(error)")
         }
-        let n = Self.connectionCounter.add(1, ordering: .relaxed).newValue
-        let controlPath = "\(runtimeDirectory)/cm-\(getpid())-\(n)"
+        await stopStaleMasters(logger: logger)
+        let controlPath = controlPath(connection: Self.connectionCounter.add(1, ordering: .relaxed).newValue)
         let process: SSHProcess
         do {
             process = try await SSHProcess.spawn(executable: config.sshCommand,
@@ -172,9 +172,12 @@ final class NASSession: DestinationSession {
     // MARK: temp files
 
     func newTempName(directory: String) -> [UInt8] {
+        Array("\(directory)/\(destination.integrity.tempPrefix)\(destination.instanceID)-\(uniqueName())\(destination.integrity.tempSuffix)".utf8)
+    }
+
+    func uniqueName() -> String {
         let n = tempCounter.add(1, ordering: .relaxed).newValue
-        let unique = String(n, radix: 36) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        return Array("\(directory)/\(destination.integrity.tempPrefix)\(destination.instanceID)-\(unique)\(destination.integrity.tempSuffix)".utf8)
+        return String(n, radix: 36) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }
 
     /// Removes the temp files a crashed run left (exactly the journaled names, nothing else).
@@ -184,6 +187,14 @@ final class NASSession: DestinationSession {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         guard !leftovers.isEmpty else { return }
+        // Data sessions of an earlier run may still write (their master was stopped, but a tar
+        // can still hold buffered stream): end them before their temps are removed.
+        let sessionFiles = leftovers.filter(isSessionFile)
+        if !sessionFiles.isEmpty {
+            var script: [UInt8] = Array("es".utf8)
+            for f in sessionFiles { script += [0x20] + ShellQuote.quote(f.bytes) }
+            _ = try await channel.request(script, stall: stall, what: "ending the data sessions of an interrupted run")
+        }
         try await removeRemote(leftovers)
         logger.notice("removed \(leftovers.count) temp files left by an interrupted run",
                       metadata: SyncEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
@@ -243,11 +254,8 @@ final class NASSession: DestinationSession {
 
     func space() async throws(DestinationError) -> DestinationSpace? {
         let lines = try await channel.request(Array("spc\n".utf8), stall: stall, what: "reading free space")
-        // POSIX df -P: filesystem, 1024-blocks, used, available, capacity, mount point.
-        guard let line = lines.last.map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
-        let fields = line.split(whereSeparator: \.isWhitespace)
-        guard fields.count >= 4, let total = Int64(fields[1]), let available = Int64(fields[3]) else { return nil }
-        return DestinationSpace(freeBytes: available * 1024, totalBytes: total * 1024)
+        guard let space = RemoteReplies.freeSpace(lines.last ?? []) else { return nil }
+        return DestinationSpace(freeBytes: space.freeBytes, totalBytes: space.totalBytes)
     }
 
     func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult] {
@@ -444,30 +452,38 @@ final class NASSession: DestinationSession {
     func sendAndPublish(_ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
                         progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
         let temps = files.map { newTempName(directory: $0.item.remoteDirectory) }
-        let tempPaths = temps.map { absolute($0) }
+        let sessionFile = newSessionFileName()
+        // Journaled with the temps: the next run ends this session's tar before removing them.
+        let tempPaths = temps.map { absolute($0) } + [absolute(sessionFile)]
         do { try journal.record(destination: destination.name, paths: tempPaths) } catch {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         let directories = Array(Set(files.map(\.item.remoteDirectory))).sorted()
         var command = "cd -- \(ShellQuote.quoted(destination.config.basePath)) && mkdir -p --"
         for d in directories { command += " " + ShellQuote.quoted(d) }
-        let tar = gnuTar ? "tar -b 2048 -B -xof -" : "tar -xof -"
+        // tar runs as `sh -c` that records its own pid (kept by exec) in the session file.
+        let tar = "sh -c 'echo $$ >\"$0\" && exec \"$@\"' \(String(decoding: ShellQuote.quote(sessionFile), as: UTF8.self)) "
+            + (gnuTar ? "tar -b 2048 -B -xof -" : "tar -xof -")
         // One large file: read it back from the NAS's disk and hash it while tar writes it (tail
         // follows the temp file; head stops at its size), so the check ends with the last byte
         // instead of costing a second pass. Otherwise: hash every temp file once it is written.
         let overlapped = destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
             && destination.faultInjectionAfterExtract == nil
+        // Temp names hold the configured prefix and suffix: quoted like any other name. (Temp names
+        // are UTF-8: our directory, prefix, instance and suffix.)
+        let quotedTemps = temps.map { String(decoding: ShellQuote.quote($0), as: UTF8.self) }
         if overlapped {
-            let temp = String(decoding: temps[0], as: UTF8.self)
+            let temp = quotedTemps[0]
             // (An asynchronous command's stdin is /dev/null in sh: the stream goes in as fd 3.)
             command += " && { \(tar) <&3 & t=$!; while [ ! -e \(temp) ] && kill -0 $t 2>/dev/null; do sleep 0.02; done; "
-                + "tail -c +1 -s 0.1 --pid=$t -f \(temp) 2>/dev/null | head -c \(files[0].item.identity.size) | "
-                + "\(RemoteScripts.stdinHashCommand(tool: hashTool)) | sed 's|^\\([0-9a-f]\\{64\\}\\).*|\\1 \(temp)|'; wait $t; } 3<&0"
+                + "tail -c +1 -s 0.1 --pid=$t -f -- \(temp) 2>/dev/null | head -c \(files[0].item.identity.size) | "
+                + "\(RemoteScripts.stdinHashCommand(tool: hashTool)) | cut -c1-64 | { read -r h; printf '%s %s\\n' \"$h\" \(temp); }; wait $t; } 3<&0"
         } else {
             command += " && \(tar) && "
             if let fault = destination.faultInjectionAfterExtract { command += "{ \(fault); } && " }
+            // No "--": not every hash tool takes it; temp paths start with the day folder, never "-".
             command += RemoteScripts.batchHashCommand(tool: hashTool)
-            for t in temps { command += " " + String(decoding: t, as: UTF8.self) }
+            for t in quotedTemps { command += " " + t }
         }
 
         let process: SSHProcess
@@ -554,7 +570,7 @@ final class NASSession: DestinationSession {
         process.closeStdin()
         // Hashing a large batch remotely takes a while; a silent remote is bounded by the stall
         // limit since the last byte went out.
-        let exitStatus = await waitWithStall(process)
+        let (exitStatus, stalled) = await waitWithStall(process)
         let lines = await hashLines
         let stderr = await process.stderrTail()
         let hashedAt = ContinuousClock.now
@@ -569,9 +585,17 @@ final class NASSession: DestinationSession {
         case var .failure(error):
             if Task.isCancelled { error = DestinationError(.cancelled, "stopped while sending; temp files removed") }
             else if error.kind != .timeout { error = SSHErrors.classify(stderr, exitStatus: exitStatus, context: error.message) }
+            // A NAS that filled up can end the stream early (tar exits): check before the temps go.
+            if !Task.isCancelled, error.kind == .transient || error.kind == .permanent,
+               let full = await fullDestination(files.indices.map { (temps[$0], files[$0].item.identity.size) }) {
+                error = full
+            }
             try? await removeRemoteLogged(tempPaths)
             return files.map { TransferResult(item: $0.item, outcome: .failed(error), bytesSent: 0) }
         }
+        // Files whose copy is missing or differs, while their temps still exist: a full NAS shows
+        // up as these (a short write; a hash of the partial file), so they are checked for it.
+        var suspects: [(result: Int, temp: [UInt8], size: Int64)] = []
         var remoteHashes: [String: String] = [:]
         if case let .success(hashOutput) = lines {
             for line in hashOutput where line.count > 64 {
@@ -582,6 +606,8 @@ final class NASSession: DestinationSession {
             }
         }
         let sessionError: DestinationError? = exitStatus == 0 ? nil
+            : stalled ? DestinationError(.timeout, "the NAS sent no checksums for \(Int(stall)) s (transfer_timeout_seconds)",
+                                                          exitStatus: exitStatus, stderrTail: stderr.isEmpty ? nil : String(stderr.suffix(600)))
             : SSHErrors.classify(stderr, exitStatus: exitStatus, context: "the NAS could not store the batch")
 
         for s in streamed {
@@ -604,11 +630,13 @@ final class NASSession: DestinationSession {
                     toRemove.append(absolute(s.temp))
                     var e = sessionError ?? DestinationError(.transient, "the NAS returned no checksum")
                     e.remotePath = absolute(file.finalName).displayString
+                    suspects.append((results.count, s.temp, file.item.identity.size))
                     results.append(.init(item: file.item, outcome: .failed(e), bytesSent: file.item.identity.size))
                     continue
                 }
                 if remote != local.sha256.hex {
                     toRemove.append(absolute(s.temp))
+                    suspects.append((results.count, s.temp, file.item.identity.size))
                     results.append(.init(item: file.item, outcome: .failed(DestinationError(
                         .verificationFailed, "SHA-256 differs: local \(local.sha256.hex), remote \(remote); not published",
                         remotePath: absolute(file.finalName).displayString)), bytesSent: file.item.identity.size))
@@ -621,7 +649,21 @@ final class NASSession: DestinationSession {
         let reached = Set(streamed.map(\.index))
         for (i, file) in files.enumerated() where !reached.contains(i) {
             toRemove.append(absolute(temps[i]))
+            suspects.append((results.count, temps[i], file.item.identity.size))
             results.append(.init(item: file.item, outcome: .failed(sessionError ?? DestinationError(.transient, "not sent")), bytesSent: 0))
+        }
+        // A full NAS is the destination's state, not these files' fault (and not corruption): the
+        // caller stops sending there, charges nothing to the files and keeps their sources.
+        let unclassified = suspects.filter {
+            if case let .failed(e) = results[$0.result].outcome { return e.kind == .transient || e.kind == .verificationFailed || e.kind == .permanent }
+            return false
+        }
+        if !unclassified.isEmpty, let full = await fullDestination(unclassified.map { ($0.temp, $0.size) }) {
+            for suspect in unclassified {
+                var e = full
+                if case let .failed(old) = results[suspect.result].outcome { e.remotePath = old.remotePath }
+                results[suspect.result] = .init(item: results[suspect.result].item, outcome: .failed(e), bytesSent: results[suspect.result].bytesSent)
+            }
         }
 
         if !toPublish.isEmpty {
@@ -644,6 +686,7 @@ final class NASSession: DestinationSession {
             }
         }
         let publishedAt = ContinuousClock.now
+        toRemove.append(absolute(sessionFile))
         try await removeRemote(toRemove)
         logger.debug("data session: \(files.count) files; stream until \(streamedAt - spawnedAt), remote hash \(hashedAt - streamedAt), publish \(publishedAt - hashedAt)")
         // Published temps no longer exist under their temp names.
@@ -651,6 +694,29 @@ final class NASSession: DestinationSession {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         return results
+    }
+
+    /// Whether the NAS is full, judged while the failed files' temps (name, expected size) still
+    /// exist: a temp shorter than its file with less free space than the rest needs did not fit.
+    /// (GNU tar reports ENOSPC only as "Wrote only N of M bytes"; a hash computed while writing
+    /// just differs.) nil when the NAS has room, or cannot tell.
+    func fullDestination(_ temps: [(temp: [UInt8], size: Int64)]) async -> DestinationError? {
+        var script: [UInt8] = []
+        for (i, t) in temps.enumerated() { script += Array("ver \(i) ".utf8) + ShellQuote.quote(t.temp) + Array(" size\n".utf8) }
+        script += Array("spc\n".utf8)
+        guard let lines = try? await channel.request(script, stall: stall, what: "checking free space after a failed write"),
+              let free = RemoteReplies.freeSpace(lines.last ?? [])?.freeBytes else { return nil }
+        var written: [Int: Int64] = [:]
+        for line in lines.dropLast() {
+            if case let (i?, .size(n)) = RemoteReplies.verifyLine(line) { written[i] = n }
+            else if case (let i?, .missing) = RemoteReplies.verifyLine(line) { written[i] = 0 }
+        }
+        for (i, t) in temps.enumerated() {
+            guard let w = written[i], w < t.size, free < t.size - w else { continue }
+            return DestinationError(.destinationFull, "the NAS is full: \(free) bytes free, \(t.size - w) more needed for \(FilePath.display(t.temp))",
+                                    remotePath: absolute(t.temp).displayString)
+        }
+        return nil
     }
 
     /// Removing temps after a failure is best effort: if the connection is gone, the journal keeps
@@ -661,15 +727,17 @@ final class NASSession: DestinationSession {
         }
     }
 
-    func waitWithStall(_ process: SSHProcess) async -> Int32 {
+    /// The exit status, and whether the stall limit ended the process.
+    func waitWithStall(_ process: SSHProcess) async -> (status: Int32, stalled: Bool) {
         let stall = self.stall
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(max(1, stall)))
+        let watchdog = Task { () -> Bool in
+            do { try await Task.sleep(for: .seconds(max(1, stall))) } catch { return false }
             process.terminate()
+            return true
         }
         let status = await process.wait()
         watchdog.cancel()
-        return status
+        return (status, await watchdog.value)
     }
 
     /// "P" published, "E" the final name exists (not overwritten), "X ..." failed.

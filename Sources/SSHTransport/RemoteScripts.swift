@@ -53,6 +53,18 @@ enum RemoteScripts {
               if rm -f -- "$2"; then printf '%s D\\n' "$1"; else printf '%s F rm\\n' "$1"; fi
             }
             spc() { df -P -k . | tail -n 1; }
+            # es FILE...: ends the tar whose pid a session file of an interrupted run holds (only a
+            # tar: the pid may be reused) and waits until it is gone, so it writes nothing more.
+            es() {
+              for f in "$@"; do
+                p=$(cat -- "$f" 2>/dev/null) || continue
+                case $p in ''|*[!0-9]*) continue ;; esac
+                if kill -0 "$p" 2>/dev/null && { [ ! -r "/proc/$p/comm" ] || grep -q tar "/proc/$p/comm"; }; then
+                  kill -9 "$p" 2>/dev/null
+                  n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done
+                fi
+              done
+            }
             G=0; tar --version 2>/dev/null | grep -q 'GNU tar' && G=1
             F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
             printf '@@READY %s %s %s %s\\n' "$H" "$P" "$G" "$F"

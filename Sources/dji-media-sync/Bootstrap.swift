@@ -17,8 +17,9 @@ struct Runtime: Sendable {
     let logger: Logger
 
     /// Loads the config or exits 78 with the loader's message (it names the key).
-    static func loadConfig(_ path: String) throws -> MediaSyncConfig {
-        do { return try ConfigLoader.load(path: path) } catch {
+    /// `requireFiles`: the key files it names must exist too (commands that connect to a NAS).
+    static func loadConfig(_ path: String, requireFiles: Bool = false) throws -> MediaSyncConfig {
+        do { return try ConfigLoader.load(path: path, requireReferencedFiles: requireFiles) } catch {
             FileHandle.standardError.write(Data("dji-media-sync: \(error)\n".utf8))
             throw ExitCode(ExitStatus.config)
         }
@@ -28,8 +29,8 @@ struct Runtime: Sendable {
         Logger.Level(rawValue: config.logging.level) ?? .info
     }
 
-    static func make(configPath: String) throws -> Runtime {
-        let config = try loadConfig(configPath)
+    static func make(configPath: String, requireFiles: Bool = false) throws -> Runtime {
+        let config = try loadConfig(configPath, requireFiles: requireFiles)
         LoggingBootstrap.bootstrap(level: logLevel(config))
         LocalFS.ignoreSIGPIPE()
         var logger = Logger(label: "dji-media-sync")

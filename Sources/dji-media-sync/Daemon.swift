@@ -223,7 +223,7 @@ final class Daemon: Sendable {
         let log = current.logger
         let config: MediaSyncConfig
         do {
-            config = try ConfigLoader.load(path: configPath)
+            config = try ConfigLoader.load(path: configPath, requireReferencedFiles: true)
         } catch {
             status.configProblem = "config rejected: \(error)"
             log.error("reload rejected, keeping the running configuration: \(error)",

@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Config and state first: READY=1 only once both are usable (a bad config exits 78 here).
-        let runtime = try Runtime.make(configPath: global.config)
+        let runtime = try Runtime.make(configPath: global.config, requireFiles: true)
         let notifier = SystemdNotifier()
         // The lock path must be usable (folder creatable, file openable); a cycle holding it now
         // (a `sync --once` from a shell) is fine: we wait our turn at each cycle.

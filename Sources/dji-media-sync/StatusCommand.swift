@@ -122,7 +122,7 @@ struct ConfigCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let config = try Runtime.loadConfig(global.config)
+            let config = try Runtime.loadConfig(global.config, requireFiles: true)
             print("\(global.config): OK")
             print("  media roots: \(config.local.mediaRoots.joined(separator: ", "))")
             for d in config.destinations {

@@ -26,7 +26,7 @@ struct SyncCommand: AsyncParsableCommand {
         guard once else {
             throw ValidationError("`sync` runs a single cycle: pass --once (the periodic daemon is `dji-media-sync run`)")
         }
-        let runtime = try Runtime.make(configPath: global.config)
+        let runtime = try Runtime.make(configPath: global.config, requireFiles: true)
         let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: wait,
                                      hint: "not starting another. Use --wait to wait for it.")
         let progress = ConsoleProgress(enabled: isatty(STDERR_FILENO) == 1)

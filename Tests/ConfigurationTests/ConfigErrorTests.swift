@@ -23,6 +23,8 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
 
 private let absolute = #"expected an absolute path (starting with "/")"#
 private let absoluteFile = #"expected an absolute file path (starting with "/", not ending with "/")"#
+private let tempPrefixRule = #"expected "." followed by letters, digits, ".", "_" or "-""#
+private let tempSuffixRule = #"expected letters, digits, ".", "_" or "-" (or "")"#
 private let longRuntime = "/run/" + String(repeating: "x", count: 59)  // 64 bytes
 
 let errorCases: [ErrorCase] = [
@@ -215,9 +217,24 @@ let errorCases: [ErrorCase] = [
     .init("unknown verification", Doc.with("integrity_checks", #""verify_before_delete": "crc32""#), .invalidValue,
           "integrity_checks.verify_before_delete", [#"expected one of "sha256", "size""#, #"found "crc32" (a string)"#]),
     .init("empty temp prefix", Doc.with("integrity_checks", #""temp_prefix": """#), .invalidValue,
-          "integrity_checks.temp_prefix", [#"expected a non-empty file name prefix without "/""#, #"found "" (a string)"#]),
+          "integrity_checks.temp_prefix", [tempPrefixRule, #"found "" (a string)"#]),
     .init("temp suffix with a slash", Doc.with("integrity_checks", #""temp_suffix": "/x""#), .invalidValue,
-          "integrity_checks.temp_suffix", [#"expected a file name ending without "/""#, #"found "/x" (a string)"#]),
+          "integrity_checks.temp_suffix", [tempSuffixRule, #"found "/x" (a string)"#]),
+    // Temp names reach the NAS's shell: only characters that are inert there.
+    .init("temp prefix with a command substitution", Doc.with("integrity_checks", #""temp_prefix": ".x$(touch X)""#),
+          .invalidValue, "integrity_checks.temp_prefix", [tempPrefixRule, #"found ".x$(touch X)" (a string)"#]),
+    .init("temp prefix with a backtick", Doc.with("integrity_checks", #""temp_prefix": ".x`id`""#),
+          .invalidValue, "integrity_checks.temp_prefix", [tempPrefixRule]),
+    .init("temp prefix not hidden", Doc.with("integrity_checks", #""temp_prefix": "dms-""#),
+          .invalidValue, "integrity_checks.temp_prefix", [tempPrefixRule, #"found "dms-" (a string)"#]),
+    .init("temp prefix with a slash", Doc.with("integrity_checks", #""temp_prefix": "./x""#),
+          .invalidValue, "integrity_checks.temp_prefix", [tempPrefixRule]),
+    .init("temp suffix with a space", Doc.with("integrity_checks", #""temp_suffix": ".part x""#),
+          .invalidValue, "integrity_checks.temp_suffix", [tempSuffixRule, #"found ".part x" (a string)"#]),
+    .init("temp suffix with a quote", Doc.with("integrity_checks", #""temp_suffix": ".p'a""#),
+          .invalidValue, "integrity_checks.temp_suffix", [tempSuffixRule]),
+    .init("temp suffix with a non-ASCII letter", Doc.with("integrity_checks", #""temp_suffix": ".pärt""#),
+          .invalidValue, "integrity_checks.temp_suffix", [tempSuffixRule]),
     .init("unknown log level", Doc.with("logging", #""level": "verbose""#), .invalidValue, "logging.level",
           [#"expected one of "trace", "debug", "info", "notice", "warning", "error", "critical""#,
            #"found "verbose" (a string)"#]),

@@ -59,7 +59,7 @@ import Testing
                 #""type": "nas", "name": "backup", "host": "backup.lan", "base_path": "/", "ssh_config_file": "/etc/ssh/x""#,
             ],
             extra: #"""
-            "integrity_checks": { "checksum_algorithm": "sha256", "temp_prefix": "~x", "temp_suffix": "",
+            "integrity_checks": { "checksum_algorithm": "sha256", "temp_prefix": ".x", "temp_suffix": "",
                                   "transfer_timeout_seconds": 60, "verify_before_delete": "size" },
             "delete_policy": { "delete_sources": false, "delay_minutes": 0 },
             "concurrency_control": { "lock_file": "/tmp/l", "max_sync_duration_seconds": 10, "parallel_transfers": 32,
@@ -96,7 +96,7 @@ import Testing
         #expect(config.destinations == [.nas(nas), .nas(backup)])
         #expect(config.destinations.map(\.name) == ["synology-1", "backup"])
 
-        #expect(config.integrity.tempPrefix == "~x")
+        #expect(config.integrity.tempPrefix == ".x")
         #expect(config.integrity.tempSuffix == "")
         #expect(config.integrity.transferTimeoutSeconds == 60)
         #expect(config.integrity.verifyBeforeDelete == "size")

@@ -37,6 +37,41 @@ import TestSupport
         #expect(try f.store().failures().isEmpty)
     }
 
+    /// Issue 11, 11: an ssh killed by a signal (OOM killer, an operator) lost the session; that is
+    /// a connection problem, never the file's (8 in a row nearly quarantined one).
+    @Test func anSSHKilledByASignalIsAConnectionLossNotChargedToTheFile() async throws {
+        var f = try await NASFixture("ssh-killed")
+        defer { f.cleanUp() }
+        f.config.retryPolicy.baseDelaySeconds = 0
+        f.config.retryPolicy.jitterFraction = 0
+        f.config.concurrency.parallelTransfers = 1
+        let limiter = BandwidthLimiter(bytesPerSecond: 15_000_000)
+        f.tweak = { $0.limiter = limiter }
+        try f.add("DJI_20250101000000_0001_V.MP4", size: 60_000_000, seed: 1)
+        let fixture = f
+        let base = f.remoteBase
+        let killer = Task {
+            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file") {
+                (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
+            }
+            // The data session's ssh (a multiplexed client whose command extracts into our base).
+            let sessions = ProcessTree.descendants(of: getpid()).filter { pid in
+                let argv = (try? FileIO.readWholeFile(FilePath("/proc/\(pid)/cmdline"), limit: 1 << 20)) ?? []
+                let text = String(decoding: argv.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+                return text.contains("ControlMaster=no") && text.contains(base)
+            }
+            #expect(sessions.count == 1)
+            for pid in sessions { kill(pid, SIGKILL) }
+        }
+        let summary = try await f.cycle()
+        try await killer.value
+        #expect(summary.failed == 0, "\(summary.messages)")
+        #expect(summary.filesCopied == 1, "reconnected and copied: \(summary.messages)")
+        #expect(try f.store().failures().isEmpty, "a lost session is not charged to the file")
+        #expect(f.logs.lines.withLock { $0.contains { $0.message.contains("reconnecting in") } })
+        #expect(!(try f.remoteNames()).contains { $0.contains(".dms-") })
+    }
+
     @Test func aNASThatDiesMidTransferAndComesBackCompletesTheCycleAfterABackoff() async throws {
         let dir = "/tmp/dms-test-sshd-restart-\(getpid())"
         let nas = try await TestSSHServer.start(privateDirectory: dir)

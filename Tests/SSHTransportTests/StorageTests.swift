@@ -41,6 +41,30 @@ struct SmallVolume {
         #expect(LocalFS.exists(big) && LocalFS.exists(small))
     }
 
+    /// Issue 11, 2: a NAS that fills up in the middle of a large file is "full", not a corrupt
+    /// copy (with hash_while_writing the partial file hashes differently) nor the file's fault.
+    @Test(arguments: [true, false])
+    func aNASThatFillsUpDuringALargeFileIsFullNotACorruptCopy(hashWhileWriting: Bool) async throws {
+        var f = try await NASFixture("enospc-large-\(hashWhileWriting ? "overlapped" : "after")")
+        let volume = try SmallVolume(at: f.remoteBase, megabytes: 24, owner: f.server.user)
+        defer { volume.unmount(); f.cleanUp() }
+        f.config.storageManagement.enableSpaceCheck = false   // let the transfer hit ENOSPC itself
+        f.config.integrity.hashWhileWriting = hashWhileWriting
+        f.config.retryPolicy.baseDelaySeconds = 0
+        // Large enough for the overlapped hash (≥ 64 MiB, alone in its batch).
+        let big = try f.add("DJI_20250101000000_0001_V.MP4", size: 70 << 20, seed: 3)
+        let summary = try await f.cycle()
+        #expect(summary.filesCopied == 0)
+        #expect(summary.waitingForSpace == 1, "\(summary.messages)")
+        #expect(summary.failed == 0, "\(summary.messages)")
+        #expect(f.logs.contains(.destinationLowSpace))
+        #expect(!f.logs.lines.withLock { $0.contains { $0.message.contains("SHA-256 differs") } }, "no false corruption alarm")
+        #expect(try f.remoteFiles().isEmpty, "no temp or partial file stays on the full NAS")
+        #expect(try f.store().failures().isEmpty, "a full NAS does not count against the file")
+        #expect(try f.store().pending(destination: "nas").isEmpty)
+        #expect(LocalFS.exists(big))
+    }
+
     @Test func theSpaceCheckRunsRetentionOnOldCopiesOfDeletedSourcesOnlyAndNeverTouchesForeignFiles() async throws {
         var f = try await NASFixture("retention")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 20, owner: f.server.user)

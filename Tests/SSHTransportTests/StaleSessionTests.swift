@@ -1,0 +1,123 @@
+import Foundation
+import Glibc
+import LocalFS
+import SystemPackage
+import Testing
+import TestSupport
+
+/// Issue 11, 10: `sync --once` killed with -9 outside systemd left its ssh ControlMaster (its own
+/// session) alive; the next run removed the journaled temps, then the old master delivered the
+/// rest of the tar stream and its temp files stayed on the NAS for good.
+@Suite struct StaleSessionTests {
+    /// Processes whose /proc/<pid>/<what> satisfies `match`.
+    static func processes(_ match: (Int32) -> Bool) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter(match)
+    }
+
+    static func commandLine(_ pid: Int32) -> String {
+        let bytes = (try? FileIO.readWholeFile(FilePath("/proc/\(pid)/cmdline"), limit: 1 << 20)) ?? []
+        return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// The NAS's tar processes extracting into `base`.
+    static func remoteTars(in base: String) -> [Int32] {
+        processes { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("tar") == true
+                && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == base
+        }
+    }
+
+    static func binary() throws -> String {
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let path = (exe as NSString).deletingLastPathComponent + "/dji-media-sync"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestSupportError("\(path) is missing: build it first (swift build --build-tests builds every product)")
+        }
+        return path
+    }
+
+    static func start(_ binary: String, config: String, log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["sync", "--once", "--config", config]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+        return process
+    }
+
+    @Test func aRunKilledWithSIGKILLLeavesNoTempFileAndNoSocketAfterTheNextRun() async throws {
+        let server = try await TestSSHServer.shared()
+        let source = try TemporaryDirectory(prefix: "dms-stale-src")
+        let state = try TemporaryDirectory(prefix: "dms-stale-state")
+        let base = try server.makeRemoteBase(name: "stale-master")
+        defer {
+            try? source.remove()
+            try? state.remove()
+            try? TemporaryDirectory.remove(path: base)
+        }
+        let runtime = state.path + "/run"
+        let configPath = state.path + "/config.json"
+        let config: [String: Any] = [
+            "local": ["media_roots": [source.path], "min_file_age_seconds": 0],
+            "destinations": [["type": "nas", "host": server.host, "port": server.port, "user": server.user,
+                              "identity_file": server.identityFile, "known_hosts_file": server.knownHostsFile,
+                              "ssh_config_file": "none", "base_path": base]],
+            "delete_policy": ["delay_minutes": 60],
+            "concurrency_control": ["lock_file": runtime + "/sync.lock", "parallel_transfers": 1],
+            "state": ["directory": state.path + "/db", "runtime_directory": runtime],
+        ]
+        try TestFiles.write([UInt8](try JSONSerialization.data(withJSONObject: config)), to: FilePath(configPath))
+        let count = 40   // 160 MB in one batch: the stream lasts long enough to be caught
+        for i in 0..<count {
+            try TestFiles.write(size: 4_000_000, seed: UInt64(i), to: source.appending("DJI_20250101120000_\(1000 + i)_V.MP4"),
+                                modified: .secondsAgo(3600))
+        }
+        let binary = try Self.binary()
+
+        // 1. The first run's tar is frozen once it writes (the stream backs up in the pipes and
+        //    ssh's buffers, as on a slow link), then the run is killed with SIGKILL.
+        let first = try Self.start(binary, config: configPath, log: state.path + "/first.log")
+        var frozen: [Int32] = []
+        try await waitUntil(timeout: .seconds(60), poll: .milliseconds(1), waitingFor: "the first run's tar writing") {
+            guard first.isRunning else {
+                throw TestSupportError("the first run ended before its tar was seen: "
+                    + ((try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""))
+            }
+            let day = (try? FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")) ?? []
+            guard day.contains(where: { $0.hasPrefix(".dms-") }) else { return false }
+            frozen = Self.remoteTars(in: base)
+            return !frozen.isEmpty
+        }
+        for pid in frozen { kill(pid, SIGSTOP) }
+        defer { for pid in frozen { kill(pid, SIGCONT) } }
+        kill(first.processIdentifier, SIGKILL)
+        try await waitUntil(timeout: .seconds(10), waitingFor: "the first run to end") { !first.isRunning }
+        let oldSSH = Self.processes { Self.commandLine($0).contains("ControlPath=\(runtime)/") }
+        #expect(!oldSSH.isEmpty, "the killed run's ssh outlives it (its own session)")
+
+        // 2. A clean run: copies everything.
+        let second = try Self.start(binary, config: configPath, log: state.path + "/second.log")
+        try await waitUntil(timeout: .seconds(120), poll: .milliseconds(50), waitingFor: "the second run") { !second.isRunning }
+        let log = (try? String(contentsOfFile: state.path + "/second.log", encoding: .utf8)) ?? ""
+        #expect(second.terminationStatus == 0, "\(log)")
+        #expect(log.contains("stopped the ssh connection of an earlier run"), "\(log)")
+        #expect(log.contains("temp files left by an interrupted run"), "\(log)")
+
+        // 3. Whatever the old session still held is let go; once every process of the old run is
+        //    gone (its stream over), nothing of it may be left on the NAS or in the runtime folder.
+        for pid in frozen { kill(pid, SIGCONT) }
+        try await waitUntil(timeout: .seconds(60), poll: .milliseconds(50), waitingFor: "the old run's processes to end") {
+            Self.remoteTars(in: base).isEmpty && oldSSH.allSatisfy { kill($0, 0) != 0 }
+        }
+        let day = try FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")
+        let top = try FileManager.default.contentsOfDirectory(atPath: base)
+        #expect(day.filter { $0.hasPrefix(".dms-") }.isEmpty, "orphaned temp files: \(day.filter { $0.hasPrefix(".dms-") })")
+        #expect(top.filter { $0.hasPrefix(".dms-") }.isEmpty, "\(top)")
+        #expect(day.filter { $0.hasPrefix("DJI_") }.count == count, "\(log)")
+        let sockets = (try? FileManager.default.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("cm-") } ?? []
+        #expect(sockets.isEmpty, "stale control sockets: \(sockets)")
+    }
+}
