@@ -72,7 +72,8 @@ public struct AnchoredPath: Sendable {
         AnchoredPath(root: root, components: Array(components.prefix(count))).path
     }
 
-    private init(root: FilePath, components: [[UInt8]]) {
+    /// `components` below `root` as given (e.g. a trash folder's mirror of a source's path).
+    public init(root: FilePath, components: [[UInt8]]) {
         self.root = root
         self.components = components
     }

@@ -10,16 +10,18 @@ import SystemPackage
 public enum SafeDeleter {
     /// Purges a trashed file: only if it is still the file that was trashed (a rename keeps size,
     /// mtime and inode). The other local deletion, and it too checks before it deletes.
-    public static func purge(_ entry: StateStore.TrashedEntry) -> Decision {
+    public static func purge(_ entry: StateStore.TrashedEntry, mediaRoots: [FilePath]) -> Decision {
+        guard let anchored = AnchoredPath.find(entry.trashPath, in: mediaRoots) else {
+            return .refused("\(entry.trashPath.displayString) is under no media root")
+        }
         do {
-            guard let status = try LocalFS.statusIfExists(entry.trashPath) else { return .gone }
+            guard let status = try anchored.status() else { return .gone }
             guard status.kind == .regular, status.identity.size == entry.identity.size,
                   status.identity.mtimeNanoseconds == entry.identity.mtimeNanoseconds,
                   status.identity.inode == entry.identity.inode else {
                 return .changed("\(entry.trashPath.displayString) is not the file that was trashed")
             }
-            try LocalFS.unlink(entry.trashPath)
-            return .deleted
+            return try anchored.unlink(ifStill: status.identity) ? .deleted : .gone
         } catch {
             return .refused("\(error)")
         }
@@ -63,8 +65,12 @@ public enum SafeDeleter {
         }
     }
 
+    /// Every local path is reached below its media root with `O_NOFOLLOW` folders (`AnchoredPath`):
+    /// a folder replaced by a symlink is never passed through, so nothing outside the media roots
+    /// is ever deleted or moved.
     public static func deleteSource(_ entry: StateStore.DeleteEntry, checks: [Check], requiredDestinations: [String],
-                                    deleteEnabled: Bool, trash: Trash? = nil, now: Double = Date().timeIntervalSince1970) -> Decision {
+                                    deleteEnabled: Bool, mediaRoots: [FilePath], trash: Trash? = nil,
+                                    now: Double = Date().timeIntervalSince1970) -> Decision {
         guard now >= entry.dueAt else { return .refused("not due until \(entry.dueAt)") }
         let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == "present" }
                             .map(\.copy.destination))
@@ -72,9 +78,12 @@ public enum SafeDeleter {
         guard !requiredDestinations.isEmpty, missing.isEmpty else {
             return .refused("copy not verified on \(missing.joined(separator: ", "))")
         }
+        guard let source = AnchoredPath.find(entry.localPath, in: mediaRoots) else {
+            return .refused("\(entry.localPath.displayString) is under no media root (local.media_roots); it is never deleted")
+        }
         let status: FileStatus
         do {
-            guard let s = try LocalFS.statusIfExists(entry.localPath) else { return .gone }
+            guard let s = try source.status() else { return .gone }
             status = s
         } catch {
             return .refused("cannot check the local file: \(error)")
@@ -83,32 +92,16 @@ public enum SafeDeleter {
             return .changed("local file is not the version that was copied (expected \(entry.identity), found \(status.identity))")
         }
         guard deleteEnabled else { return .kept }
-        if let trash {
-            guard var target = trash.location(for: entry.localPath) else {
-                return .refused("\(entry.localPath.displayString) is under no media root; cannot place it in the trash")
-            }
+        if trash != nil {
+            let target = AnchoredPath(root: source.root, components: [Array(Trash.folderName.utf8)] + source.components)
             do {
-                try LocalFS.createDirectories(target.removingLastComponent())
-                // Never replace an earlier trashed file of the same name.
-                var n = 1
-                let base = target
-                while LocalFS.exists(target) {
-                    target = FilePath(bytes: base.bytes + Array(".\(n)".utf8))
-                    n += 1
-                }
-                try LocalFS.rename(entry.localPath, to: target)
-                _ = try? LocalFS.syncDirectory(target.removingLastComponent())
-                return .trashed(target)
+                return .trashed(try source.move(to: target))
             } catch {
                 return .refused("moving to the trash: \(error)")
             }
         }
         do {
-            try LocalFS.unlink(entry.localPath)
-            // If this fsync fails, a power cut may bring the file back: harmless (it would be
-            // re-verified and deleted again), so it does not turn a done deletion into a failure.
-            _ = try? LocalFS.syncDirectory(entry.localPath.removingLastComponent())
-            return .deleted
+            return try source.unlink(ifStill: entry.identity) ? .deleted : .gone
         } catch {
             return .refused("\(error)")
         }

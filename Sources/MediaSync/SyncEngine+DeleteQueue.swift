@@ -6,6 +6,8 @@ import Logging
 import SystemPackage
 
 extension SyncEngine {
+    var mediaRoots: [FilePath] { config.local.mediaRoots.map { FilePath($0) } }
+
     var trash: SafeDeleter.Trash { SafeDeleter.Trash(mediaRoots: config.local.mediaRoots.map { FilePath($0) }) }
 
     /// Purges trashed files past `trash_retention_days`, and earlier (oldest first) while an edge
@@ -25,7 +27,7 @@ extension SyncEngine {
         for entry in entries {
             let expired = now - entry.trashedAt >= policy.trashRetentionDays * 86400
             guard expired || lowOnSpace() else { continue }
-            let decision = SafeDeleter.purge(entry)
+            let decision = SafeDeleter.purge(entry, mediaRoots: mediaRoots)
             do {
                 switch decision {
                 case .deleted, .gone:
@@ -94,7 +96,7 @@ extension SyncEngine {
             }
             let checks = copies.compactMap { c in results[c.id].map { SafeDeleter.Check(copy: c, result: $0) } }
             let decision = SafeDeleter.deleteSource(entry, checks: checks, requiredDestinations: destinationNames,
-                                                    deleteEnabled: config.deletePolicy.deleteSources,
+                                                    deleteEnabled: config.deletePolicy.deleteSources, mediaRoots: mediaRoots,
                                                     trash: config.deletePolicy.enableSoftDelete ? trash : nil)
             do {
                 switch decision {
