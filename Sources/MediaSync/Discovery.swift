@@ -47,8 +47,11 @@ public struct Discovery: Sendable {
 
     /// Scans every root. Blocking (readdir/fstatat): call from `runBlocking`. `shouldStop` is asked
     /// between folders; a stopped scan returns what it found with `complete` false.
+    /// A file dated in the future (its age says nothing) goes to `settled`, which says whether it
+    /// has been seen unchanged long enough; without one, such a file waits like a young one.
     public func scan(now: Int64 = LocalFS.currentTimeNanoseconds(), shouldStop: () -> Bool = { false },
-                     onHidden: ([UInt8]) -> Void = { _ in }) -> Report {
+                     onHidden: ([UInt8]) -> Void = { _ in },
+                     settled: (_ path: [UInt8], _ identity: FileIdentity) -> Bool = { _, _ in false }) -> Report {
         var report = Report()
         var list = Candidates.Builder()
         for root in roots {
@@ -80,6 +83,12 @@ public struct Discovery: Sendable {
                 if !overflow, age >= 0, age < minimumAgeNanoseconds {
                     report.tooYoung += 1
                     return
+                }
+                if overflow ? mtime > now : age < 0 {
+                    guard settled(DirectoryWalker.join(directory, name), status.identity) else {
+                        report.tooYoung += 1
+                        return
+                    }
                 }
                 list.append(directory: directory, name: name, identity: status.identity)
             }

@@ -35,6 +35,13 @@ extension StateStore {
             CREATE INDEX file_failures_path ON file_failures (local_path);
             CREATE INDEX file_failures_kind ON file_failures (quarantined, error_kind);
             CREATE INDEX multipart_uploads_created ON multipart_uploads (destination, created_at);
+            -- Files dated in the future: when each version was first seen (see `sighting`).
+            CREATE TABLE sightings (
+                local_path BLOB PRIMARY KEY,
+                size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
+                first_seen REAL NOT NULL, last_seen REAL NOT NULL
+            );
+            CREATE INDEX sightings_last_seen ON sightings (last_seen);
             """)
     }
 
@@ -126,5 +133,34 @@ extension StateStore {
             }
             return out
         }
+    }
+
+    /// A file dated in the future cannot be judged complete by its age. It is eligible once the
+    /// same version has been seen unchanged for `minimumAge` seconds by this machine's clock (two
+    /// observations, persisted so that `sync --once` runs count too). Returns whether it is
+    /// settled, and when this version was first seen.
+    public func sighting(path: [UInt8], identity: FileIdentity, minimumAge: Double,
+                         now: Double = Date().timeIntervalSince1970) throws -> (settled: Bool, firstSeen: Double) {
+        try db.write { db in
+            let version = FileVersion(path: path, identity: identity)
+            let row = try Row.fetchOne(db, sql: "SELECT size, mtime_ns, inode, first_seen FROM sightings WHERE local_path = ?",
+                                       arguments: [Data(path)])
+            var firstSeen = now
+            if let row, (row[0] as Int64) == version.size, (row[1] as Int64) == version.mtimeNanoseconds,
+               UInt64(bitPattern: row[2] as Int64) == version.inode, (row[3] as Double) <= now {
+                firstSeen = row[3]
+            }
+            try db.execute(sql: """
+                INSERT INTO sightings (local_path, size, mtime_ns, inode, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (local_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                    first_seen = excluded.first_seen, last_seen = excluded.last_seen
+                """, arguments: version.arguments + [firstSeen, now])
+            return (now - firstSeen >= minimumAge, firstSeen)
+        }
+    }
+
+    /// Forgets sightings not renewed since `before` (the file is gone or no longer future-dated).
+    public func forgetSightings(notSeenSince before: Double) throws {
+        try db.write { db in try db.execute(sql: "DELETE FROM sightings WHERE last_seen < ?", arguments: [before]) }
     }
 }

@@ -103,10 +103,34 @@ public struct SyncEngine: Sendable {
     /// Scans the media roots on a thread of its own; cancellation stops the walk between folders.
     func discover(log: Logger) async throws -> Discovery.Report {
         let discovery = Discovery(config.local)
+        let store = store
+        let minimumAge = config.local.minFileAgeSeconds
         return try await cancellableBlocking { stop in
-            discovery.scan(shouldStop: { stop.isSet }, onHidden: { name in
+            let started = Date().timeIntervalSince1970
+            let report = discovery.scan(shouldStop: { stop.isSet }, onHidden: { name in
                 log.debug("skipped hidden \(FilePath.display(name)) (local.skip_hidden)")
+            }, settled: { path, identity in
+                // Dated in the future (a camera or dock clock that is wrong): eligible once unchanged
+                // between two observations `min_file_age_seconds` apart.
+                let file = FilePath.display(path)
+                let date = Date(timeIntervalSince1970: identity.mtimeSeconds)
+                do {
+                    let seen = try store.sighting(path: path, identity: identity, minimumAge: minimumAge, now: started)
+                    if seen.settled {
+                        log.debug("\(file) is dated in the future (\(date)); it has not changed for \(Format.duration(started - seen.firstSeen)), so it is synced", metadata: ["file": "\(file)"])
+                    } else if seen.firstSeen == started {
+                        log.warning("\(file) is dated in the future (\(date)); it will be synced once it stays unchanged for \(Format.duration(minimumAge))", metadata: ["file": "\(file)"])
+                    }
+                    return seen.settled
+                } catch {
+                    log.error("cannot record a sighting of \(file): \(error)")
+                    return false
+                }
             })
+            if report.complete {
+                do { try store.forgetSightings(notSeenSince: started) } catch { log.warning("cannot prune the sightings of future-dated files: \(error)") }
+            }
+            return report
         }
     }
 

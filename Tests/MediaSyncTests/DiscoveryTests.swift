@@ -1,7 +1,9 @@
 import Configuration
+import Logging
+import Synchronization
 import Glibc
 import LocalFS
-import MediaSync
+@testable import MediaSync
 import SystemPackage
 import Testing
 import TestSupport
@@ -45,5 +47,100 @@ import TestSupport
         #expect(report.eligible.isEmpty)
         #expect(report.errors.count == 1)
         #expect(report.errors.first?.path == "/nonexistent/dms-root")
+    }
+
+    /// Sets a file's, folder's or symlink's mtime in seconds, past what Int64 nanoseconds hold.
+    static func setMtime(_ path: FilePath, seconds: Int) -> Bool {
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        return path.withPlatformString { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) } == 0
+    }
+
+    static func engine(_ media: TemporaryDirectory, _ state: TemporaryDirectory, minAge: Double = 0,
+                       logs: LogLines = LogLines()) throws -> SyncEngine {
+        var local = MediaSyncConfig.Local(mediaRoots: [media.path])
+        local.minFileAgeSeconds = minAge
+        var config = MediaSyncConfig(local: local, destinations: [.nas(.init(host: "nas", basePath: "/base"))])
+        config.state.directory = state.path
+        config.deletePolicy.deleteSources = false
+        var logger = Logger(label: "test", factory: { _ in logs.handler() })
+        logger.logLevel = .debug
+        return SyncEngine(config: config, store: try StateStore(directory: state.filePath),
+                          destinations: [EchoDestination(name: "nas", freeBytes: 1 << 40)], logger: logger)
+    }
+
+    /// Defect: an entry dated after 2262-04-11 overflowed the nanoseconds and crashed every cycle
+    /// (exit 132; under systemd a restart loop). The cycle goes on, the date is clamped and named.
+    @Test func anEntryDatedAfter2262DoesNotStopTheCycle() async throws {
+        let media = try TemporaryDirectory(), state = try TemporaryDirectory()
+        defer { try? media.remove(); try? state.remove() }
+        let far = try media.writeFile("far/DJI_FAR.JPG", bytes: [1], modified: .secondsAgo(100))
+        _ = try media.writeFile("DJI_OK.JPG", bytes: [2], modified: .secondsAgo(100))
+        _ = media.appending("far/link.JPG").withPlatformString { l in far.withPlatformString { symlink($0, l) } }
+        let seconds = 9_400_000_000  // year 2267
+        try #require(Self.setMtime(far, seconds: seconds))
+        try #require(Self.setMtime(media.appending("far/link.JPG"), seconds: seconds))
+        try #require(Self.setMtime(media.appending("far"), seconds: seconds))
+        let logs = LogLines()
+        let summary = try await Self.engine(media, state, logs: logs).runCycle()
+        #expect(summary.status == .ok)
+        #expect(summary.filesCopied == 2)
+        #expect(logs.any { $0.contains("outside 1677–2262") && $0.contains("DJI_FAR.JPG") })
+    }
+
+    /// Defect: a file dated in the future was never copied and no line named it. It is copied once
+    /// unchanged between two observations `min_file_age_seconds` apart, and its date is logged.
+    @Test func aFileDatedInTheFutureIsCopiedOnceItStaysUnchanged() async throws {
+        let media = try TemporaryDirectory(), state = try TemporaryDirectory()
+        defer { try? media.remove(); try? state.remove() }
+        let tomorrow = FileTime(nanosecondsSinceEpoch: FileTime.secondsAgo(-86_400).nanosecondsSinceEpoch)
+        _ = try media.writeFile("DJI_FUTURE.JPG", bytes: [1], modified: tomorrow)
+        let logs = LogLines()
+        let engine = try Self.engine(media, state, minAge: 0.5, logs: logs)
+        let first = await engine.runCycle()
+        #expect(first.filesCopied == 0)   // seen once: not yet
+        #expect(logs.any { $0.contains("DJI_FUTURE.JPG is dated in the future") })
+        var copied = 0
+        try await waitUntil(timeout: .seconds(20), poll: .milliseconds(100), waitingFor: "the future-dated file to be copied") {
+            copied += await engine.runCycle().filesCopied
+            return copied == 1
+        }
+        // Changed since: a new version waits again.
+        _ = try media.writeFile("DJI_FUTURE.JPG", bytes: [1, 2], modified: tomorrow)
+        #expect(await engine.runCycle().filesCopied == 0)
+    }
+
+    /// Defect: hidden files were skipped with no line at any level. A debug line each, a count in
+    /// the summary.
+    @Test func hiddenEntriesAreCountedAndLogged() async throws {
+        let media = try TemporaryDirectory(), state = try TemporaryDirectory()
+        defer { try? media.remove(); try? state.remove() }
+        _ = try media.writeFile(".DJI_HIDDEN.JPG", bytes: [1], modified: .secondsAgo(100))
+        _ = try media.writeFile(".thumbs/DJI_IN_HIDDEN.JPG", bytes: [1], modified: .secondsAgo(100))
+        _ = try media.writeFile("DJI_SEEN.JPG", bytes: [1], modified: .secondsAgo(100))
+        let logs = LogLines()
+        let summary = try await Self.engine(media, state, logs: logs).runCycle()
+        #expect(summary.filesCopied == 1)
+        #expect(summary.hidden == 2)
+        #expect(logs.any { $0.contains("skipped hidden .DJI_HIDDEN.JPG") })
+        #expect(logs.any { $0.contains("skipped hidden .thumbs") })
+        #expect(logs.any { $0.contains("2 hidden skipped") })
+    }
+}
+
+/// Log lines kept for assertions.
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func handler() -> Handler { Handler(lines: self) }
+    func any(_ predicate: (String) -> Bool) -> Bool { lines.withLock { $0.contains(where: predicate) } }
+
+    struct Handler: LogHandler {
+        let lines: LogLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: Logging.LogEvent) { lines.lines.withLock { $0.append("\(event.message)") } }
     }
 }
