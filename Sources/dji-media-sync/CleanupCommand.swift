@@ -45,8 +45,9 @@ struct CleanupCommand: AsyncParsableCommand {
             })
         for (name, section) in [("stale uploads", report.staleUploads), ("orphans", report.orphans)] {
             print("\(name): found \(section.found), \(apply ? "removed" : "would remove") \(apply ? section.deleted : section.found), "
-                  + "failed \(section.failed), skipped (too young or in progress) \(section.skipped)")
+                  + "failed \(section.failed), skipped (too young, in progress, or possibly a ledger key the server spells differently) \(section.skipped)")
             if let error = section.error { print("  ! \(error)") }
+            for note in section.notes.prefix(20) { print("  note: \(note)") }
             for failure in section.failures.prefix(20) { print("  ! \(failure)") }
         }
         if report.hasFailures { throw ExitCode(ExitStatus.someFailed) }

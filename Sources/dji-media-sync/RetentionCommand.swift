@@ -18,11 +18,19 @@ struct RetentionCommand: AsyncParsableCommand {
         let engine = runtime.engine()
         var summary = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)
         let reserve = Int64(runtime.config.storageManagement.minFreeSpaceGB * 1e9)
-        for destination in runtime.destinations {
-            let session = try await destination.connect(journal: runtime.store, progress: SilentObserver(), logger: runtime.logger)
-            defer { Task { await session.close() } }
-            guard let space = try await session.space() else {
-                print("\(destination.name): cannot read its free space")
+        let sessions = await engine.connect(summary: &summary, log: runtime.logger)
+        defer { Task { for s in sessions { await s.session.close() } } }
+        for m in summary.messages { print("unavailable: \(m)") }
+        for (destination, session) in sessions {
+            let space: DestinationSpace
+            do {
+                guard let s = try await session.space() else {
+                    print("\(destination.name): cannot read its free space")
+                    continue
+                }
+                space = s
+            } catch {
+                print("\(destination.name): cannot read its free space: \(error)")
                 continue
             }
             let needed = max(0, reserve - space.freeBytes)
@@ -35,5 +43,6 @@ struct RetentionCommand: AsyncParsableCommand {
             }
             print("\(destination.name): \(dryRun ? "would free" : "freed") \(Format.bytes(report.freed)) in \(report.removed.count) files")
         }
+        if !summary.unavailableDestinations.isEmpty { throw ExitCode(ExitStatus.failed) }
     }
 }

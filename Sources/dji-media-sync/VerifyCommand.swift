@@ -37,16 +37,14 @@ struct VerifyCommand: AsyncParsableCommand {
         let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: true, hint: "")
         defer { withExtendedLifetime(lock) {} }
         var summary = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)
-        var sessions: [(destination: any Destination, session: any DestinationSession)] = []
-        for destination in runtime.destinations {
-            do {
-                sessions.append((destination, try await destination.connect(journal: runtime.store, progress: SilentObserver(), logger: runtime.logger)))
-            } catch {
-                print("\(destination.name): unavailable: \(error)")
-                throw ExitCode(ExitStatus.failed)
-            }
+        let engine = runtime.engine()
+        let sessions = await engine.connect(summary: &summary, log: runtime.logger)
+        if !summary.unavailableDestinations.isEmpty {
+            for s in sessions { await s.session.close() }
+            for m in summary.messages { print("unavailable: \(m)") }
+            throw ExitCode(ExitStatus.failed)
         }
-        let bad = await runtime.engine().runConsistencyCheck(since: Date().timeIntervalSince1970 - Self.seconds(since)!, sessions: sessions,
+        let bad = await engine.runConsistencyCheck(since: Date().timeIntervalSince1970 - Self.seconds(since)!, sessions: sessions,
                                                              summary: &summary, log: runtime.logger)
         for s in sessions { await s.session.close() }
         print("\(summary.copiesChecked) copies re-verified (\(runtime.config.consistencyCheck.mode)), \(bad) missing or different\(bad > 0 ? "; sources still here are copied again at the next cycle" : "")")
