@@ -107,6 +107,7 @@ public final class ScriptedRemote: Sendable {
         var calls: [RecordedCall] = []
         var verifications: [RecordedVerification] = []
         var hung: [Hung] = []
+        var hangsReleased = false
         var rules: [Rule] = []
         var decide: (@Sendable (ScriptedCall) -> ScriptedAnswer)?
         var recordCalls = true
@@ -173,9 +174,11 @@ public final class ScriptedRemote: Sendable {
         state.withLock { $0.generation += 1 }
     }
 
-    /// Lets calls parked by `.hang` return (they throw `.cancelled` and change nothing).
+    /// Lets calls parked by `.hang` return (they throw `.cancelled` and change nothing); a call
+    /// answered `.hang` from now on does not park at all.
     public func releaseHung() {
         let hung = state.withLock { s in
+            s.hangsReleased = true
             defer { s.hung = [] }
             return s.hung
         }
@@ -242,7 +245,11 @@ public final class ScriptedRemote: Sendable {
             throw DestinationError(.cancelled, "stopping (scripted at \(call))")
         case .hang:
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                state.withLock { $0.hung.append(Hung(generation: generation, continuation: c)) }
+                let released = state.withLock { s in
+                    if !s.hangsReleased { s.hung.append(Hung(generation: generation, continuation: c)) }
+                    return s.hangsReleased
+                }
+                if released { c.resume() }
             }
             throw DestinationError(.cancelled, "the process crashed at \(call)")
         case .fail(let error) where kind != .file && kind != .publish:
