@@ -106,6 +106,7 @@ public final class ScriptedRemote: Sendable {
         var tempCounter = 0
         var calls: [RecordedCall] = []
         var verifications: [RecordedVerification] = []
+        var removals: [(epoch: Int, path: FilePath, sha256: SHA256Digest)] = []
         var hung: [Hung] = []
         var hangsReleased = false
         var rules: [Rule] = []
@@ -199,6 +200,8 @@ public final class ScriptedRemote: Sendable {
     public func callCount(_ kind: ScriptedCall.Kind, epoch: Int? = nil) -> Int {
         state.withLock { $0.calls.filter { $0.call.kind == kind && (epoch == nil || $0.epoch == epoch) }.count }
     }
+    /// SHA-256s of the copies `removeCopies` (retention) removed in `epoch`.
+    public func removedCopies(epoch: Int) -> [SHA256Digest] { state.withLock { $0.removals.filter { $0.epoch == epoch }.map(\.sha256) } }
     public var usedBytes: Int64 { state.withLock { Self.used($0) } }
 
     /// `<base>/<relative>` as a remote path.
@@ -372,6 +375,7 @@ public final class ScriptedSession: DestinationSession {
                 guard let file = s.files[copy.remotePath], !file.isTemp else { return .missing }
                 guard Int64(file.bytes.count) == copy.size else { return .notOurs(foundSize: Int64(file.bytes.count)) }
                 s.files[copy.remotePath] = nil
+                s.removals.append((s.epoch, copy.remotePath, file.sha256))
                 return .removed
             }
         }

@@ -24,6 +24,8 @@ struct LocalModel {
     var history: Set<SHA256Digest> = []
     var usedMtimes: Set<Int64> = []
     var clock = SimClock()
+    /// Files moved out of the media root (a volume unmounted, a folder moved away), to come back.
+    var away: [(path: FilePath, file: File, parked: FilePath)] = []
     var writes: Int64 = 0
 
     mutating func freshMtime(near base: Int64) -> Int64 {
@@ -44,6 +46,8 @@ struct LocalModel {
 final class Simulation: Sendable {
     let seed: UInt64
     let root: FilePath
+    /// Outside the media root, same file system: where `.away` parks files.
+    let awayFolder: FilePath
     let rng: Mutex<SimRandom>
     let model = Mutex(LocalModel())
     let trace = Mutex<[String]>([])
@@ -63,14 +67,16 @@ final class Simulation: Sendable {
         var localChangeRate: Double
         var tamperRate: Double
         var cycles: Int
+        var retention: Bool
         var description: String {
-            "destinations=\(destinations) consistency_check=\(consistencyCheck) max_attempts=\(maxAttempts) batch=\(batchSize) faults=\(String(format: "%.3f", faultRate)) crashes=\(String(format: "%.3f", crashRate)) local_changes=\(String(format: "%.2f", localChangeRate)) tamper=\(String(format: "%.2f", tamperRate)) cycles=\(cycles)"
+            "destinations=\(destinations) consistency_check=\(consistencyCheck) max_attempts=\(maxAttempts) batch=\(batchSize) faults=\(String(format: "%.3f", faultRate)) crashes=\(String(format: "%.3f", crashRate)) local_changes=\(String(format: "%.2f", localChangeRate)) tamper=\(String(format: "%.2f", tamperRate)) retention=\(retention) cycles=\(cycles)"
         }
     }
 
-    init(seed: UInt64, root: FilePath) {
+    init(seed: UInt64, root: FilePath, awayFolder: FilePath) {
         self.seed = seed
         self.root = root
+        self.awayFolder = awayFolder
         var r = SimRandom(seed: seed)
         settings = Settings(
             destinations: r.chance(0.35) ? ["nas", "s3"] : ["nas"],
@@ -80,8 +86,9 @@ final class Simulation: Sendable {
             faultRate: r.pick([0, 0.02, 0.06, 0.12]),
             crashRate: r.pick([0, 0.004, 0.012, 0.03]),
             localChangeRate: r.pick([0.2, 0.5, 1.0]),
-            tamperRate: r.pick([0, 0.04, 0.1]),
-            cycles: r.int(15...35))
+            tamperRate: r.pick([0, 0.1, 0.25]),
+            cycles: r.int(15...35),
+            retention: r.chance(0.3))
         rng = Mutex(r)
     }
 
@@ -108,8 +115,8 @@ final class Simulation: Sendable {
 
     func randomContent(_ r: inout SimRandom, like others: [LocalModel.File]) -> [UInt8] {
         if !others.isEmpty, r.chance(0.05) { return r.pick(others).content }   // duplicate content
-        return r.weighted([(0, 0.04), (1, 0.7), (2, 0.26)]) == 0 ? []
-            : r.bytes(r.int(1...(r.chance(0.7) ? 6000 : 20000)))
+        // Mostly larger than the 4 KiB read chunk, so a change during a read lands mid-file.
+        return r.chance(0.04) ? [] : r.bytes(r.int(1...(r.chance(0.3) ? 4096 : 20000)))
     }
 
     static func isEligible(_ path: FilePath, _ file: LocalModel.File, now: Int64) -> Bool {
@@ -122,21 +129,24 @@ final class Simulation: Sendable {
 
     enum LocalOp: String, CaseIterable {
         case create, append, truncate, overwrite, replace, delete, rename, mtimeBefore1970, mtimeFuture, touch
+        /// Out of the media root and, some cycles later, back under the same name (same inode, size, mtime).
+        case away, back
     }
 
     /// Applies one random change; `only` restricts it to one file (a change during a read).
     func changeLocal(only target: FilePath? = nil, excluding: Set<LocalOp> = []) {
         let (op, pick, newPath, extra, seedBytes) = random { r -> (LocalOp, FilePath?, FilePath, Int, [UInt8]) in
-            let ops = LocalOp.allCases.filter { !excluding.contains($0) && (target == nil || $0 != .create) }
-            let op = r.weighted(ops.map { ($0, $0 == .create ? 3.0 : 1.0) })
+            let ops = LocalOp.allCases.filter { !excluding.contains($0) && (target == nil || ($0 != .create && $0 != .back)) }
+            // During a read, the changes that alter bytes not read yet are the interesting ones.
+            let op = r.weighted(ops.map { ($0, $0 == .create ? 3.0 : target != nil && ($0 == .truncate || $0 == .overwrite) ? 3.0 : 1.0) })
             let existing = model.withLock { m in m.files.keys.sorted { $0.string < $1.string } }
             let pick = target ?? (existing.isEmpty ? nil : r.pick(existing))
             let others = model.withLock { m in m.files.sorted { $0.key.string < $1.key.string }.prefix(8).map(\.value) }
             return (op, pick, randomMediaPath(&r), r.int(1...3000), randomContent(&r, like: others))
         }
-        let op2: LocalOp = pick == nil ? .create : op
+        let op2: LocalOp = pick == nil && op != .back ? .create : op
         do {
-            try model.withLock { m in try apply(op2, path: op2 == .create ? newPath : pick!, to: newPath, extra: extra, content: seedBytes, &m) }
+            try model.withLock { m in try apply(op2, path: op2 == .create || op2 == .back ? newPath : pick!, to: newPath, extra: extra, content: seedBytes, &m) }
         } catch {
             note("local \(op2) failed: \(error)")
         }
@@ -153,19 +163,35 @@ final class Simulation: Sendable {
     }
 
     func apply(_ op: LocalOp, path: FilePath, to newPath: FilePath, extra: Int, content: [UInt8], _ m: inout LocalModel) throws {
-        note("local \(op.rawValue) \(relative(path))\(op == .rename ? " → \(relative(newPath))" : "")")
+        if op != .back { note("local \(op.rawValue) \(relative(path))\(op == .rename ? " → \(relative(newPath))" : "")") }
         let old = m.files[path]
         switch op {
+        case .away:
+            guard let old else { return }
+            let parked = FilePath(awayFolder.string + "/\(m.writes)-\(m.away.count)")
+            m.writes += 1
+            try LocalFS.createDirectories(awayFolder)
+            try LocalFS.rename(path, to: parked)
+            m.files[path] = nil
+            m.away.append((path, old, parked))
+        case .back:
+            guard !m.away.isEmpty else { return }
+            let (original, file, parked) = m.away.removeFirst()
+            note("local back \(relative(original))")
+            try LocalFS.createDirectories(original.removingLastComponent())
+            try LocalFS.rename(parked, to: original)
+            m.files[original] = file
         case .create:
             try write(content, to: path, mtime: m.nowMtime(), &m)
         case .append:
             try write((old?.content ?? []) + content.prefix(extra), to: path, mtime: m.nowMtime(), &m)
         case .truncate:
             let c = old?.content ?? []
-            try write(Array(c.prefix(c.isEmpty ? 0 : extra % c.count)), to: path, mtime: m.nowMtime(), &m)
+            try write(Array(c.prefix(c.isEmpty ? 0 : c.count - 1 - extra % c.count / 2)), to: path, mtime: m.nowMtime(), &m)
         case .overwrite:
             var c = old?.content ?? [1]
-            if c.isEmpty { c = [1] } else { c[extra % c.count] ^= 0xff }
+            // Near the end (past what a read has taken so far), unless the file is tiny.
+            if c.isEmpty { c = [1] } else { c[c.count - 1 - extra % min(c.count, 64)] ^= 0xff }
             try write(c, to: path, mtime: m.nowMtime(), &m)
         case .replace:
             // A new inode under the same name (an editor's save: write aside, rename over).
