@@ -86,9 +86,11 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
 
-        // Shared by the tests: a private sshd on loopback, temp trees, waiting on conditions.
+        // Shared by the tests: a private sshd on loopback, temp trees, waiting on conditions, a scripted
+        // in-memory destination.
         .target(name: "TestSupport", dependencies: [
-            "LocalFS", "ObjectStorage", "CurlHTTP",
+            "LocalFS", "ObjectStorage", "CurlHTTP", "MediaSync", "Hashing",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),

@@ -276,7 +276,7 @@ public final class StateStore: TempJournal, Sendable {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT (local_path, size, mtime_ns, inode) DO UPDATE SET
                             state = 'pending', due_at = excluded.due_at, sha256 = excluded.sha256, finished_at = NULL
-                        WHERE delete_queue.state = 'resync'
+                        WHERE delete_queue.state NOT IN ('pending', 'kept')
                         """)
             let clearFailure = try db.cachedStatement(sql: """
                 DELETE FROM file_failures WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?

@@ -77,20 +77,23 @@ extension SyncEngine {
             let copies = copiesByEntry[entry.id] ?? []
             let file = entry.localPath.displayString
             // A copy that is gone or different is not a copy: re-sync the source.
-            if let bad = copies.first(where: { c in
-                guard let r = results[c.id] else { return false }
-                if case .missing = r { return true }
-                if case .sizeMismatch = r { return true }
-                if case .hashMismatch = r { return true }
-                return false
-            }) {
-                let reason = "remote copy \(bad.remotePath.displayString) on \(bad.destination) failed re-verification: \(results[bad.id].map { "\($0)" } ?? "")"
+            let bad = copies.filter { c in
+                switch results[c.id] {
+                case .missing?, .sizeMismatch?, .hashMismatch?: true
+                default: false
+                }
+            }
+            if !bad.isEmpty {
                 summary.deleteChecksFailed += 1
-                log.error("not deleting \(file): \(reason); the file will be copied again",
-                          metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(bad.remotePath.displayString)"]))
                 foundLost = true
-                do { try store.markCopyLost(bad.id, reason: reason) } catch {
-                    log.error("cannot record the lost copy of \(file): \(error)")
+                // Every bad copy is forgotten, not only the first: each destination re-copies its own.
+                for copy in bad {
+                    let reason = "remote copy \(copy.remotePath.displayString) on \(copy.destination) failed re-verification: \(results[copy.id].map { "\($0)" } ?? "")"
+                    log.error("not deleting \(file): \(reason); the file will be copied again",
+                              metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(copy.remotePath.displayString)"]))
+                    do { try store.markCopyLost(copy.id, reason: reason) } catch {
+                        log.error("cannot record the lost copy of \(file): \(error)")
+                    }
                 }
                 continue
             }

@@ -20,7 +20,13 @@ extension SyncEngine {
 
     actor ResultCollector {
         var tally = Tally()
-        func add(_ t: Tally) { tally = tally + t }
+        /// Items of the current chunk with an outcome (the rest were never answered).
+        var answered = Set<Int>()
+        func add(_ t: Tally, answered ids: [Int]) {
+            tally = tally + t
+            answered.formUnion(ids)
+        }
+        func newChunk() { answered = [] }
     }
 
     /// Logs each outcome and records the verified copies in one transaction.

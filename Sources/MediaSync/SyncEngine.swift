@@ -263,6 +263,7 @@ public struct SyncEngine: Sendable {
         while start < wanted.count, !stopped, !Task.isCancelled {
             let chunk = wanted[start..<min(start + chunkFiles, wanted.count)]
             start = chunk.endIndex
+            await collector.newChunk()
             var items: [TransferItem] = []
             for i in chunk {
                 let size = candidates.identities[i].size
@@ -278,7 +279,7 @@ public struct SyncEngine: Sendable {
                         let recorded = record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
                                               delaySeconds: delay, fingerprint: fingerprint, log: log)
                         observer.filesFinished(results)
-                        await collector.add(recorded)
+                        await collector.add(recorded, answered: results.map(\.item.id))
                     }
                     break
                 } catch {
@@ -288,7 +289,9 @@ public struct SyncEngine: Sendable {
                         summary.messages.append("\(destination.name): full")
                         log.error("\(destination.displayName) is full (\(error)); no more transfers to it this cycle, sources are kept",
                                   metadata: SyncEvent.destinationLowSpace.metadata(["destination": "\(destination.name)"]))
-                        waiting += items.count + wanted.count - start
+                        // What this chunk did not get to, and every later chunk, waits.
+                        let answered = await collector.answered
+                        waiting += items.filter { !answered.contains($0.id) }.count + wanted.count - start
                         stopped = true
                         break
                     }

@@ -1,0 +1,557 @@
+import Hashing
+import LocalFS
+import Logging
+import MediaSync
+import Synchronization
+import SystemPackage
+
+// An in-memory destination whose answers and failures are scripted per call, for engine tests
+// and the fault simulation. It behaves like the NAS destination (SSHTransport/NASDestination):
+// temp names journaled before any byte lands, the local file read once and hashed (SourceFile,
+// identity checked before and after), SHA-256 compared on both ends, no-clobber publish
+// (`<stem>_N<ext>` when a different file has the name, alreadyPresent when the same one has),
+// temps of a crashed run reclaimed at the next connect from the journal, and nothing else.
+
+/// One destination call, as the script sees it before it is answered.
+public struct ScriptedCall: Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        case connect, transfer, verify, space, removeCopies
+        /// One file of a transfer, before it is probed and sent.
+        case file
+        /// One verified temp file, before it is renamed to its final name.
+        case publish
+        /// A batch's results, before they are handed to the engine.
+        case report
+    }
+
+    public let kind: Kind
+    public let destination: String
+    /// Position among all calls on this remote (1, 2, ...).
+    public let sequence: Int
+    /// For `.file` and `.publish`.
+    public let item: TransferItem?
+
+    public var description: String {
+        "#\(sequence) \(destination).\(kind.rawValue)\(item.map { " \($0.localPath.lastComponent.map { "\($0)" } ?? "")" } ?? "")"
+    }
+}
+
+public enum ScriptedAnswer: Sendable {
+    case proceed
+    /// The call fails with this error. On `.file` and `.publish`: a connection loss or a full
+    /// destination ends the transfer (earlier results of the batch are reported first, then it is
+    /// thrown, as the NAS destination does); any other kind is this file's own failure.
+    case fail(DestinationError)
+    /// `.file`: the bytes arrive altered; the remote SHA-256 differs and nothing is published.
+    case corrupt
+    /// `.file`: `change` runs once the first chunk of the local file has been read (the file is
+    /// being written to, replaced, renamed...); the read must then report sourceChanged.
+    case changeSourceDuringRead(@Sendable (FilePath) -> Void)
+    /// A stop (SIGTERM): the calling task is cancelled and the call throws `.cancelled`.
+    case cancelTask
+    /// A crash: the call never answers (until ``ScriptedRemote/releaseHung()``, after which it
+    /// throws `.cancelled` without touching anything). Restart with ``ScriptedRemote/restart()``.
+    case hang
+}
+
+/// What a remote holds under one name.
+public struct RemoteFile: Sendable, Equatable {
+    public var bytes: [UInt8]
+    public var sha256: SHA256Digest
+    /// A temp name (`.dms-sim-N.part`): data in flight, never a copy.
+    public var isTemp: Bool
+    public init(bytes: [UInt8], isTemp: Bool = false) {
+        self.bytes = bytes
+        self.sha256 = SHA256Hasher.hash(bytes)
+        self.isTemp = isTemp
+    }
+}
+
+/// One answered verification, for invariant checks ("which copies were verified in which cycle").
+public struct RecordedVerification: Sendable {
+    public let epoch: Int
+    public let session: Int
+    public let copy: RemoteCopy
+    public let mode: VerifyMode
+    public let result: VerifyResult
+}
+
+/// One call as it happened.
+public struct RecordedCall: Sendable, CustomStringConvertible {
+    public let epoch: Int
+    public let call: ScriptedCall
+    public let answer: String
+    public var description: String { "[\(epoch)] \(call) → \(answer)" }
+}
+
+/// The far end: an in-memory file system that outlives processes (sessions, engines, stores),
+/// with its script and the record of every call. Thread-safe; one per simulated destination.
+public final class ScriptedRemote: Sendable {
+    public let name: String
+    /// Absolute base of the remote paths, e.g. "/nas".
+    public let base: String
+
+    struct Hung: Sendable {
+        let generation: Int
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    struct State {
+        var files: [FilePath: RemoteFile] = [:]
+        var capacity: Int64?
+        var epoch = 0
+        var sequence = 0
+        var generation = 0
+        var sessions = 0
+        var tempCounter = 0
+        var calls: [RecordedCall] = []
+        var verifications: [RecordedVerification] = []
+        var removals: [(epoch: Int, path: FilePath, sha256: SHA256Digest)] = []
+        var hung: [Hung] = []
+        var hangsReleased = false
+        var rules: [Rule] = []
+        var decide: (@Sendable (ScriptedCall) -> ScriptedAnswer)?
+        var recordCalls = true
+    }
+
+    struct Rule {
+        var kind: ScriptedCall.Kind
+        var path: FilePath?
+        var remaining: Int
+        var answer: ScriptedAnswer
+    }
+
+    let state = Mutex(State())
+
+    public init(name: String, base: String? = nil) {
+        self.name = name
+        self.base = base ?? "/\(name)"
+    }
+
+    /// A destination as a freshly started process builds it.
+    public func destination(fingerprint: String = "sim") -> ScriptedDestination {
+        ScriptedDestination(remote: self, configurationFingerprint: fingerprint)
+    }
+
+    // MARK: script
+
+    /// Answers the next `times` calls of `kind` (for `.file`/`.publish`: of that local file, if
+    /// given) with `answer`. Rules are consulted in the order they were added, before `decide`.
+    public func on(_ kind: ScriptedCall.Kind, path: FilePath? = nil, times: Int = 1, _ answer: ScriptedAnswer) {
+        state.withLock { $0.rules.append(Rule(kind: kind, path: path, remaining: times, answer: answer)) }
+    }
+
+    /// Answers every call no rule answered (nil: proceed).
+    public func setDecider(_ decide: (@Sendable (ScriptedCall) -> ScriptedAnswer)?) {
+        state.withLock { $0.decide = decide }
+    }
+
+    public func clearScript() {
+        state.withLock { $0.rules = []; $0.decide = nil }
+    }
+
+    // MARK: harness controls
+
+    /// A label stored with every call from now on (the simulation uses the cycle number).
+    public var epoch: Int {
+        get { state.withLock { $0.epoch } }
+        set { state.withLock { $0.epoch = newValue } }
+    }
+
+    /// Bytes the remote accepts in all (nil: unlimited); a write past it fails destinationFull.
+    public var capacity: Int64? {
+        get { state.withLock { $0.capacity } }
+        set { state.withLock { $0.capacity = newValue } }
+    }
+
+    /// Whether calls are kept in ``calls`` (the simulation keeps only verifications, for speed).
+    public var recordsCalls: Bool {
+        get { state.withLock { $0.recordCalls } }
+        set { state.withLock { $0.recordCalls = newValue } }
+    }
+
+    /// The process that used this remote died: its sessions do nothing from now on.
+    public func restart() {
+        state.withLock { $0.generation += 1 }
+    }
+
+    /// Lets calls parked by `.hang` return (they throw `.cancelled` and change nothing); a call
+    /// answered `.hang` from now on does not park at all.
+    public func releaseHung() {
+        let hung = state.withLock { s in
+            s.hangsReleased = true
+            defer { s.hung = [] }
+            return s.hung
+        }
+        for h in hung { h.continuation.resume() }
+    }
+
+    public var hungCount: Int { state.withLock { $0.hung.count } }
+
+    // MARK: inspection and tampering
+
+    public func files() -> [FilePath: RemoteFile] { state.withLock { $0.files } }
+    public func finalFiles() -> [FilePath: RemoteFile] { state.withLock { $0.files.filter { !$0.value.isTemp } } }
+    public func tempFiles() -> [FilePath] { state.withLock { $0.files.filter(\.value.isTemp).map(\.key) } }
+    public func file(_ path: FilePath) -> RemoteFile? { state.withLock { $0.files[path] } }
+    public var calls: [RecordedCall] { state.withLock { $0.calls } }
+    public var verifications: [RecordedVerification] { state.withLock { $0.verifications } }
+    public func verifications(epoch: Int) -> [RecordedVerification] { state.withLock { $0.verifications.filter { $0.epoch == epoch } } }
+    public func callCount(_ kind: ScriptedCall.Kind, epoch: Int? = nil) -> Int {
+        state.withLock { $0.calls.filter { $0.call.kind == kind && (epoch == nil || $0.epoch == epoch) }.count }
+    }
+    /// SHA-256s of the copies `removeCopies` (retention) removed in `epoch`.
+    public func removedCopies(epoch: Int) -> [SHA256Digest] { state.withLock { $0.removals.filter { $0.epoch == epoch }.map(\.sha256) } }
+    public var usedBytes: Int64 { state.withLock { Self.used($0) } }
+
+    /// `<base>/<relative>` as a remote path.
+    public func path(_ relative: String) -> FilePath { FilePath(bytes: Array("\(base)/\(relative)".utf8)) }
+    public func path(directory: String, name: [UInt8]) -> FilePath {
+        FilePath(bytes: Array("\(base)/\(directory)/".utf8) + name)
+    }
+
+    /// Someone else writes a file on the destination (replacing what was there).
+    public func put(_ path: FilePath, bytes: [UInt8]) {
+        state.withLock { $0.files[path] = RemoteFile(bytes: bytes) }
+    }
+
+    @discardableResult
+    public func remove(_ path: FilePath) -> RemoteFile? {
+        state.withLock { $0.files.removeValue(forKey: path) }
+    }
+
+    static func used(_ s: State) -> Int64 { s.files.values.reduce(0) { $0 + Int64($1.bytes.count) } }
+
+    // MARK: the calls
+
+    /// Consults the script, records the call, and carries out the control answers.
+    func answer(_ kind: ScriptedCall.Kind, item: TransferItem?, generation: Int) async throws(DestinationError) -> ScriptedAnswer {
+        let (call, decide, ruled) = state.withLock { s -> (ScriptedCall, (@Sendable (ScriptedCall) -> ScriptedAnswer)?, ScriptedAnswer?) in
+            s.sequence += 1
+            let call = ScriptedCall(kind: kind, destination: name, sequence: s.sequence, item: item)
+            if let i = s.rules.firstIndex(where: { $0.kind == kind && ($0.path == nil || $0.path == item?.localPath) && $0.remaining > 0 }) {
+                s.rules[i].remaining -= 1
+                let answer = s.rules[i].answer
+                if s.rules[i].remaining == 0 { s.rules.remove(at: i) }
+                return (call, nil, answer)
+            }
+            return (call, s.decide, nil)
+        }
+        // The decider runs outside the lock: it may look at this remote.
+        let answer = ruled ?? decide?(call) ?? .proceed
+        state.withLock { s in
+            if s.recordCalls { s.calls.append(RecordedCall(epoch: s.epoch, call: call, answer: Self.describe(answer))) }
+        }
+        switch answer {
+        case .cancelTask:
+            withUnsafeCurrentTask { $0?.cancel() }
+            throw DestinationError(.cancelled, "stopping (scripted at \(call))")
+        case .hang:
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let released = state.withLock { s in
+                    if !s.hangsReleased { s.hung.append(Hung(generation: generation, continuation: c)) }
+                    return s.hangsReleased
+                }
+                if released { c.resume() }
+            }
+            throw DestinationError(.cancelled, "the process crashed at \(call)")
+        case .fail(let error) where kind != .file && kind != .publish:
+            throw error
+        default:
+            return answer
+        }
+    }
+
+    static func describe(_ answer: ScriptedAnswer) -> String {
+        switch answer {
+        case .proceed: "proceed"
+        case .fail(let e): "fail \(e.kind.rawValue)"
+        case .corrupt: "corrupt"
+        case .changeSourceDuringRead: "change source during read"
+        case .cancelTask: "cancel task"
+        case .hang: "hang"
+        }
+    }
+
+    /// Runs `body` on the state if `generation` is still the live process; a dead one changes nothing.
+    func live<T>(_ generation: Int, _ body: (inout State) throws(DestinationError) -> T) throws(DestinationError) -> T {
+        try state.withLock { (s: inout State) throws(DestinationError) -> T in
+            guard s.generation == generation else { throw DestinationError(.cancelled, "this process is gone") }
+            return try body(&s)
+        }
+    }
+}
+
+/// The ``Destination`` of one process; every process gets a new one from ``ScriptedRemote/destination(fingerprint:)``.
+public struct ScriptedDestination: Destination {
+    public let remote: ScriptedRemote
+    public let configurationFingerprint: String
+    /// Files per batch: results are reported to the engine batch by batch.
+    public var batchSize = 3
+
+    public var name: String { remote.name }
+    public var displayName: String { "scripted \(remote.name) at \(remote.base)" }
+
+    public func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
+        let generation = remote.state.withLock { $0.generation }
+        _ = try await remote.answer(.connect, item: nil, generation: generation)
+        let id = try remote.live(generation) { s throws(DestinationError) in
+            s.sessions += 1
+            return s.sessions
+        }
+        let session = ScriptedSession(remote: remote, id: id, generation: generation, journal: journal, batchSize: batchSize, logger: logger)
+        try session.reclaimTemps()
+        return session
+    }
+}
+
+/// One connection. Sequential inside (like one NAS data session), so runs are reproducible.
+public final class ScriptedSession: DestinationSession {
+    let remote: ScriptedRemote
+    public let id: Int
+    let generation: Int
+    let journal: any TempJournal
+    let batchSize: Int
+    let logger: Logger
+
+    init(remote: ScriptedRemote, id: Int, generation: Int, journal: any TempJournal, batchSize: Int, logger: Logger) {
+        self.remote = remote
+        self.id = id
+        self.generation = generation
+        self.journal = journal
+        self.batchSize = max(1, batchSize)
+        self.logger = logger
+    }
+
+    /// Removes exactly the journaled temp names (a crashed run's), as the NAS session does.
+    func reclaimTemps() throws(DestinationError) {
+        let leftovers: [FilePath]
+        do { leftovers = try journal.pending(destination: remote.name) } catch {
+            throw DestinationError(.transient, "temp journal: \(error)")
+        }
+        guard !leftovers.isEmpty else { return }
+        try remote.live(generation) { s throws(DestinationError) in
+            for p in leftovers where s.files[p]?.isTemp == true { s.files[p] = nil }
+        }
+        try forget(leftovers)
+    }
+
+    func forget(_ paths: [FilePath]) throws(DestinationError) {
+        do { try journal.forget(destination: remote.name, paths: paths) } catch {
+            throw DestinationError(.transient, "temp journal: \(error)")
+        }
+    }
+
+    public func close() async {}
+
+    public func space() async throws(DestinationError) -> DestinationSpace? {
+        _ = try await remote.answer(.space, item: nil, generation: generation)
+        return try remote.live(generation) { s throws(DestinationError) in
+            guard let capacity = s.capacity else { return DestinationSpace(freeBytes: 1 << 40, totalBytes: 1 << 41) }
+            return DestinationSpace(freeBytes: max(0, capacity - ScriptedRemote.used(s)), totalBytes: capacity)
+        }
+    }
+
+    public func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult] {
+        _ = try await remote.answer(.verify, item: nil, generation: generation)
+        return try remote.live(generation) { s throws(DestinationError) in
+            let results: [VerifyResult] = copies.map { copy in
+                guard let file = s.files[copy.remotePath], !file.isTemp else { return .missing }
+                if Int64(file.bytes.count) != copy.size { return .sizeMismatch(found: Int64(file.bytes.count)) }
+                if mode == .sha256, file.sha256 != copy.sha256 { return .hashMismatch(found: file.sha256.hex) }
+                return .verified
+            }
+            for (copy, result) in zip(copies, results) {
+                s.verifications.append(RecordedVerification(epoch: s.epoch, session: id, copy: copy, mode: mode, result: result))
+            }
+            return results
+        }
+    }
+
+    public func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult] {
+        _ = try await remote.answer(.removeCopies, item: nil, generation: generation)
+        return try remote.live(generation) { s throws(DestinationError) in
+            copies.map { copy in
+                guard let file = s.files[copy.remotePath], !file.isTemp else { return .missing }
+                guard Int64(file.bytes.count) == copy.size else { return .notOurs(foundSize: Int64(file.bytes.count)) }
+                s.files[copy.remotePath] = nil
+                s.removals.append((s.epoch, copy.remotePath, file.sha256))
+                return .removed
+            }
+        }
+    }
+
+    // MARK: transfer
+
+    public func transfer(_ items: [TransferItem], progress: any TransferProgress,
+                         onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
+        _ = try await remote.answer(.transfer, item: nil, generation: generation)
+        for round in TransferItem.roundsByRemoteName(items) {
+            for start in stride(from: 0, to: round.count, by: batchSize) {
+                let batch = round[start..<min(start + batchSize, round.count)]
+                var results: [TransferResult] = []
+                var stop: DestinationError?
+                for item in batch {
+                    switch try await one(item, progress: progress) {
+                    case .result(let r): results.append(r)
+                    case .stop(let e): stop = e
+                    }
+                    if stop != nil { break }
+                }
+                _ = try await remote.answer(.report, item: nil, generation: generation)
+                if !results.isEmpty { await onResult(results) }
+                if let stop { throw stop }
+                if Task.isCancelled { throw DestinationError(.cancelled, "stopping") }
+            }
+        }
+    }
+
+    enum Step { case result(TransferResult), stop(DestinationError) }
+
+    static func endsTransfer(_ e: DestinationError) -> Bool { e.kind.isConnectionLoss || e.kind == .destinationFull || e.kind == .cancelled }
+
+    /// Probe, (hash if a same-size file has the name), send to a journaled temp, compare, publish.
+    func one(_ item: TransferItem, progress: any TransferProgress) async throws(DestinationError) -> Step {
+        let answer = try await remote.answer(.file, item: item, generation: generation)
+        if case .fail(let e) = answer {
+            return Self.endsTransfer(e) ? .stop(e) : .result(.init(item: item, outcome: .failed(e), bytesSent: 0))
+        }
+        let probe = try remote.live(generation) { s throws(DestinationError) -> (free: Int?, sameSize: [(Int, SHA256Digest)]) in
+            var n = 0
+            var sameSize: [(Int, SHA256Digest)] = []
+            while true {
+                let name = n == 0 ? item.remoteName : RemoteLayout.conflictName(item.remoteName, index: n)
+                guard let existing = s.files[remote.path(directory: item.remoteDirectory, name: name)] else { return (n, sameSize) }
+                if Int64(existing.bytes.count) == item.identity.size { sameSize.append((n, existing.sha256)) }
+                n += 1
+                if n > 9999 { return (nil, sameSize) }
+            }
+        }
+        func finalPath(_ index: Int) -> FilePath {
+            remote.path(directory: item.remoteDirectory, name: index == 0 ? item.remoteName : RemoteLayout.conflictName(item.remoteName, index: index))
+        }
+        guard let free = probe.free else {
+            return .result(.init(item: item, outcome: .failed(DestinationError(.permanent, "more than 9999 files named like this one")), bytesSent: 0))
+        }
+        var change: (@Sendable (FilePath) -> Void)?
+        if case .changeSourceDuringRead(let c) = answer { change = c }
+
+        if !probe.sameSize.isEmpty {
+            let local: Read
+            do { local = try await read(item, change: change) } catch { return failure(item, error) }
+            change = nil
+            if let c = local.result.change { return .result(.init(item: item, outcome: .sourceChanged(c), bytesSent: 0)) }
+            if let match = probe.sameSize.first(where: { $0.1 == local.result.sha256 }) {
+                return .result(.init(item: item, outcome: .alreadyPresent(remotePath: finalPath(match.0), sha256: local.result.sha256), bytesSent: 0))
+            }
+        }
+
+        // The temp name is journaled before any byte lands (so a crash leaves nothing unknown).
+        let temp = try remote.live(generation) { s throws(DestinationError) -> FilePath in
+            s.tempCounter += 1
+            return remote.path(directory: item.remoteDirectory, name: Array(".dms-sim-\(s.tempCounter).part".utf8))
+        }
+        do { try journal.record(destination: remote.name, paths: [temp]) } catch {
+            return .stop(DestinationError(.transient, "temp journal: \(error)"))
+        }
+        progress.fileStarted(item)
+        let local: Read
+        do { local = try await read(item, change: change) } catch {
+            try forget([temp])
+            return failure(item, error)
+        }
+        progress.bytesMoved(local.bytes.count)
+        var arrived = local.bytes
+        if case .corrupt = answer {
+            if arrived.isEmpty { arrived = [0] } else { arrived[arrived.count / 2] ^= 0x5a }
+        }
+        let stored = try remote.live(generation) { s throws(DestinationError) -> RemoteFile? in
+            if let capacity = s.capacity, ScriptedRemote.used(s) + Int64(arrived.count) > capacity { return nil }
+            let file = RemoteFile(bytes: arrived, isTemp: true)
+            s.files[temp] = file
+            return file
+        }
+        guard let stored else {
+            try forget([temp])
+            return .stop(DestinationError(.destinationFull, "no space left on the scripted destination", remotePath: temp.displayString))
+        }
+        progress.heartbeat()
+        if let c = local.result.change {
+            try discard(temp)
+            return .result(.init(item: item, outcome: .sourceChanged(c), bytesSent: item.identity.size))
+        }
+        if stored.sha256 != local.result.sha256 {
+            try discard(temp)
+            return .result(.init(item: item, outcome: .failed(DestinationError(
+                .verificationFailed, "SHA-256 differs: local \(local.result.sha256.hex), remote \(stored.sha256.hex); not published",
+                remotePath: finalPath(free).displayString)), bytesSent: item.identity.size))
+        }
+        let publish = try await remote.answer(.publish, item: item, generation: generation)
+        if case .fail(let e) = publish {
+            // A lost connection leaves the temp where it is: journaled, removed at the next connect.
+            if Self.endsTransfer(e) { return .stop(e) }
+            try discard(temp)
+            return .result(.init(item: item, outcome: .failed(e), bytesSent: item.identity.size))
+        }
+        let final = finalPath(free)
+        // link(2) semantics: fails if the final name exists; never overwrites.
+        let published = try remote.live(generation) { s throws(DestinationError) -> Bool in
+            guard s.files[final] == nil, var file = s.files.removeValue(forKey: temp) else {
+                s.files[temp] = nil
+                return false
+            }
+            file.isTemp = false
+            s.files[final] = file
+            return true
+        }
+        try forget([temp])
+        guard published else {
+            return .result(.init(item: item, outcome: .failed(DestinationError(
+                .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
+                remotePath: final.displayString)), bytesSent: item.identity.size))
+        }
+        return .result(.init(item: item, outcome: .placed(remotePath: final, sha256: stored.sha256, conflictIndex: free),
+                             bytesSent: item.identity.size))
+    }
+
+    func discard(_ temp: FilePath) throws(DestinationError) {
+        try remote.live(generation) { s throws(DestinationError) in s.files[temp] = nil }
+        try forget([temp])
+    }
+
+    func failure(_ item: TransferItem, _ error: any Error) -> Step {
+        if let change = error as? SourceChanged { return .result(.init(item: item, outcome: .sourceChanged(change), bytesSent: 0)) }
+        return .result(.init(item: item, outcome: .failed(DestinationError(.transient, "reading \(item.localPath.displayString): \(error)")), bytesSent: 0))
+    }
+
+    struct Read: Sendable {
+        var bytes: [UInt8]
+        var result: SourceFile.Result
+    }
+
+    /// Reads the local file once, hashing it (SourceFile: identity checked at open and after the
+    /// last byte); `change` runs after the first chunk.
+    func read(_ item: TransferItem, change: (@Sendable (FilePath) -> Void)?) async throws -> Read {
+        try await runBlocking {
+            let file = try SourceFile(path: item.localPath, expected: item.identity)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 64)
+            defer { buffer.deallocate() }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(Int(item.identity.size))
+            var pending = change
+            // An empty file has no chunk: it changes between the open and the (empty) read.
+            if item.identity.size == 0, let c = pending {
+                pending = nil
+                c(item.localPath)
+            }
+            let result = try file.stream(buffer: buffer) { chunk in
+                bytes.append(contentsOf: chunk)
+                if let c = pending {
+                    pending = nil
+                    c(item.localPath)
+                }
+            }
+            return Read(bytes: bytes, result: result)
+        }
+    }
+}
