@@ -52,6 +52,35 @@ public enum ScriptedAnswer: Sendable {
     /// A crash: the call never answers (until ``ScriptedRemote/releaseHung()``, after which it
     /// throws `.cancelled` without touching anything). Restart with ``ScriptedRemote/restart()``.
     case hang
+    /// A slow link: the call answers nothing until the calling task is cancelled, then throws
+    /// `.cancelled` without touching anything (a stop must get through every phase).
+    case stall
+}
+
+/// The continuation a stalled call waits on, resumed by its task's cancellation.
+final class StallGate: Sendable {
+    private struct State { var cancelled = false; var continuation: CheckedContinuation<Void, Never>? }
+    private let state = Mutex(State())
+
+    func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.cancelled { return true }
+                    s.continuation = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                s.cancelled = true
+                defer { s.continuation = nil }
+                return s.continuation
+            }
+            c?.resume()
+        }
+    }
 }
 
 /// What a remote holds under one name.
@@ -255,6 +284,9 @@ public final class ScriptedRemote: Sendable {
                 if released { c.resume() }
             }
             throw DestinationError(.cancelled, "the process crashed at \(call)")
+        case .stall:
+            await StallGate().wait()
+            throw DestinationError(.cancelled, "stopping (stalled at \(call) until cancelled)")
         case .fail(let error) where kind != .file && kind != .publish:
             throw error
         default:
@@ -270,6 +302,7 @@ public final class ScriptedRemote: Sendable {
         case .changeSourceDuringRead: "change source during read"
         case .cancelTask: "cancel task"
         case .hang: "hang"
+        case .stall: "stall"
         }
     }
 

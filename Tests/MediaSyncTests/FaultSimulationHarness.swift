@@ -276,6 +276,7 @@ final class Simulation: Sendable {
         case .changeSourceDuringRead: " → change source during read"
         case .cancelTask: " → CRASH (stop)"
         case .hang: " → CRASH (hang)"
+        case .stall: " → stall until stopped"
         }
         note(describe + text)
         if case .hang = answer { watch.withLock { $0 }?.finish(.hung) }
