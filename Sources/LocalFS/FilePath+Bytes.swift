@@ -21,6 +21,9 @@ extension FilePath {
     public var displayString: String { FilePath.display(bytes) }
 
     public static func display(_ bytes: [UInt8]) -> String {
+        // Most names are printable ASCII: one copy, no per-character work (this runs for every
+        // file a cycle records).
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) { return String(decoding: bytes, as: UTF8.self) }
         var out = ""
         for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             switch scalar {
