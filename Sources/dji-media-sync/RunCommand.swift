@@ -14,8 +14,12 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Config and state first: READY=1 only once both are usable (a bad config exits 78 here).
-        let runtime = try Runtime.make(configPath: global.config, requireFiles: true)
+        // Opening the state database may first build indexes over years of history (a schema
+        // upgrade): that must not hit TimeoutStartSec and restart-loop, rolling it back each time.
         let notifier = SystemdNotifier()
+        notifier.status("opening the state database (a schema upgrade over a large ledger takes a while)")
+        notifier.extendTimeout(usec: 30 * 60 * 1_000_000)
+        let runtime = try Runtime.make(configPath: global.config, requireFiles: true)
         // The lock path must be usable (folder creatable, file openable); a cycle holding it now
         // (a `sync --once` from a shell) is fine: we wait our turn at each cycle.
         switch try acquireLock(runtime.config.concurrency.lockFile, wait: false) {
