@@ -4,7 +4,7 @@ import ObjectStorage
 import Testing
 import TestSupport
 
-/// The S3 signature examples of the AWS S3 API reference, as tabled in ../shared/testdata/README.md:
+/// The S3 signature examples of the AWS S3 API reference, as tabled in Tests/testdata/README.md:
 /// the requests are built here from the table's descriptions; the expected signatures (and signed
 /// header lists) are read from the table.
 @Suite("SigV4: S3 examples")

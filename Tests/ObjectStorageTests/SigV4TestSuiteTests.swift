@@ -4,7 +4,7 @@ import ObjectStorage
 import Testing
 import TestSupport
 
-/// AWS's published SigV4 test suite (../shared/testdata/aws-sig-v4-test-suite): every case's raw
+/// AWS's published SigV4 test suite (Tests/testdata/aws-sig-v4-test-suite): every case's raw
 /// request (.req) is parsed here, signed, and the canonical request, string to sign and
 /// Authorization header compared byte for byte with the case's .creq, .sts and .authz.
 @Suite("SigV4: AWS test suite")
@@ -12,7 +12,7 @@ struct SigV4TestSuiteTests {
     @Test("every case folder has a request and the three expected outputs")
     func suiteIsComplete() throws {
         let cases = try SuiteCase.all()
-        // The suite as kept in shared/testdata: 19 top-level cases, 7 normalize-path, 2 post-sts-token.
+        // The suite as kept in Tests/testdata: 19 top-level cases, 7 normalize-path, 2 post-sts-token.
         #expect(cases.count >= 28, "found only \(cases.map(\.name))")
         #expect(cases.contains { $0.name == "post-sts-header-before" } && cases.contains { $0.name == "post-sts-header-after" })
         #expect(cases.filter { $0.normalizesPath }.count >= 7)
@@ -61,10 +61,11 @@ struct SuiteCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { normalizesPath ? "normalize-path/\(name)" : name }
 
     static func root() throws -> URL {
-        let url = URL(fileURLWithPath: try repositoryRoot()).deletingLastPathComponent()
-            .appendingPathComponent("shared/testdata/aws-sig-v4-test-suite")
+        // Carried in the repository (Apache-2.0: its LICENSE and NOTICE are beside it), so that a
+        // bare clone passes.
+        let url = URL(fileURLWithPath: try repositoryRoot()).appendingPathComponent("Tests/testdata/aws-sig-v4-test-suite")
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw TestSupportError("the SigV4 test suite is missing: expected \(url.path) (shared/ beside the repository)")
+            throw TestSupportError("the SigV4 test suite is missing: expected \(url.path)")
         }
         return url
     }
