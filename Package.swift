@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CCurlShims", dependencies: ["CCurl"]),
 
+        // Exponential backoff with jitter: the one retry formula.
+        .target(name: "Backoff", swiftSettings: strict),
         // Streaming SHA-256 over OpenSSL EVP.
         .target(name: "Hashing", dependencies: ["COpenSSL"], swiftSettings: strict),
         // The local file system: stat identities, directory walks, reads, flock, atomic writes.
@@ -38,7 +40,7 @@ let package = Package(
         .target(name: "Configuration", swiftSettings: strict),
         // The domain (imports no C): discovery, layout, ledger, delete queue, the cycle.
         .target(name: "MediaSync", dependencies: [
-            "Configuration", "LocalFS",
+            "Configuration", "LocalFS", "Backoff",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -57,7 +59,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Object storage over the S3 API: SigV4, endpoints of the providers, S3 calls.
         .target(name: "ObjectStorage", dependencies: [
-            "CurlHTTP", "Hashing", "LocalFS",
+            "CurlHTTP", "Hashing", "LocalFS", "Backoff",
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: strict),
         // The object-storage destination: S3 settings from the config, key layout, the session
@@ -74,7 +76,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The command-line tool and daemon bootstrap.
         .executableTarget(name: "dji-media-sync", dependencies: [
-            "MediaSync", "SSHTransport", "S3Sync", "ObjectStorage", "SystemdSupport", "Configuration", "LocalFS", "CurlHTTP",
+            "MediaSync", "SSHTransport", "S3Sync", "ObjectStorage", "SystemdSupport", "Configuration", "LocalFS", "CurlHTTP", "Backoff",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
@@ -96,6 +98,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
+        .testTarget(name: "BackoffTests", dependencies: ["Backoff"], swiftSettings: strict),
         .testTarget(name: "LocalFSTests", dependencies: ["LocalFS", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strict),
         .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),

@@ -1,12 +1,12 @@
+import Backoff
 import Configuration
-import Foundation
 
 extension MediaSyncConfig.RetryPolicy {
-    /// The wait before attempt `attempts + 1`: base × 2^(attempts−1), capped, with ± jitter so
-    /// that many files failing together do not all come back at the same instant.
+    /// `retry_policy` as the one backoff formula.
+    public var backoff: Backoff { Backoff(base: baseDelaySeconds, maximum: maxDelaySeconds, jitter: jitterFraction) }
+
+    /// The wait before attempt `attempts + 1` (see `Backoff`).
     public func delay(afterAttempts attempts: Int, random: Double = Double.random(in: -1...1)) -> Double {
-        let exponent = Double(min(max(0, attempts - 1), 60))
-        let raw = min(maxDelaySeconds, baseDelaySeconds * pow(2, exponent))
-        return max(0, raw * (1 + jitterFraction * random))
+        backoff.seconds(afterAttempts: attempts, random: random)
     }
 }

@@ -72,7 +72,7 @@ public enum SafeDeleter {
                                     deleteEnabled: Bool, mediaRoots: [FilePath], trash: Trash? = nil,
                                     now: Double = Date().timeIntervalSince1970) -> Decision {
         guard now >= entry.dueAt else { return .refused("not due until \(entry.dueAt)") }
-        let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == "present" }
+        let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == .present }
                             .map(\.copy.destination))
         let missing = requiredDestinations.filter { !verified.contains($0) }
         guard !requiredDestinations.isEmpty, missing.isEmpty else {

@@ -62,30 +62,53 @@ extension StateStore {
         static let condition = "local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?"
     }
 
+    /// One live ledger row as the planner sees it; `path` is valid only during the visit.
+    public struct LiveCopy {
+        public var path: UnsafeRawBufferPointer
+        public var size: Int64
+        public var mtimeNanoseconds: Int64
+        public var inode: UInt64
+        public var destination: String
+        public var version: FileVersion {
+            FileVersion(path: Array(path), size: size, mtimeNanoseconds: mtimeNanoseconds, inode: inode)
+        }
+    }
+
     /// The live ledger in path byte order, `chunk` rows per read transaction (so a writer is never
-    /// held back long and the caller can stop between chunks): `visit` gets each row's version and
-    /// destination, and returns false to stop.
-    public func forEachLiveCopy(chunk: Int = 5000, _ visit: (FileVersion, String) throws -> Bool) throws {
+    /// held back long and the caller can stop between chunks). Rows are read from a cursor and
+    /// their paths are not copied (a no-op cycle over 100k files reads 100k rows). `visit` returns
+    /// false to stop.
+    public func forEachLiveCopy(chunk: Int = 5000, _ visit: (LiveCopy) throws -> Bool) throws {
         // Row-value comparison continues exactly after the last row seen, on the index; the first
         // page starts below every real row (no path is empty).
         var after: (path: Data, size: Int64, mtime: Int64, inode: Int64, destination: String) = (Data(), .min, .min, .min, "")
         while true {
-            let rows: [Row] = try db.read { db in
-                try Row.fetchAll(db, sql: """
+            let (count, stopped, last) = try db.read { db -> (Int, Bool, (Data, Int64, Int64, Int64, String)?) in
+                let rows = try Row.fetchCursor(db, sql: """
                     SELECT local_path, size, mtime_ns, inode, destination FROM ledger INDEXED BY ledger_live
                     WHERE source_live = 1 AND state = 'present'
                       AND (local_path, size, mtime_ns, inode, destination) > (?, ?, ?, ?, ?)
                     ORDER BY local_path, size, mtime_ns, inode, destination LIMIT ?
                     """, arguments: [after.path, after.size, after.mtime, after.inode, after.destination, chunk])
+                var count = 0
+                var last: (Data, Int64, Int64, Int64, String)?
+                while let row = try rows.next() {
+                    count += 1
+                    let size: Int64 = row[1], mtime: Int64 = row[2], inode: Int64 = row[3], destination: String = row[4]
+                    let keepGoing = try row.withUnsafeData(atIndex: 0) { data -> Bool in
+                        let data = data ?? Data()
+                        return try data.withUnsafeBytes { raw in
+                            try visit(LiveCopy(path: raw, size: size, mtimeNanoseconds: mtime, inode: UInt64(bitPattern: inode),
+                                               destination: destination))
+                        }
+                    }
+                    guard keepGoing else { return (count, true, nil) }
+                    if count == chunk { last = (row[0], size, mtime, inode, destination) }
+                }
+                return (count, false, last)
             }
-            for row in rows {
-                let path: Data = row[0]
-                let version = FileVersion(path: [UInt8](path), size: row[1], mtimeNanoseconds: row[2],
-                                          inode: UInt64(bitPattern: row[3]))
-                guard try visit(version, row[4]) else { return }
-            }
-            guard rows.count == chunk, let last = rows.last else { return }
-            after = (last[0], last[1], last[2], last[3], last[4])
+            guard !stopped, count == chunk, let last else { return }
+            after = last
         }
     }
 

@@ -206,6 +206,30 @@ public final class StateStore: TempJournal, Sendable {
 
     // MARK: ledger
 
+    /// A ledger row's copy, with the same text in the database.
+    public enum CopyState: String, Sendable {
+        case present
+        /// Found missing or different: forgotten, re-copied if the source is still here.
+        case lost
+        /// Removed by retention.
+        case expired
+        /// Replaced on the destination by a file that is not ours: left alone.
+        case foreign
+    }
+
+    /// A delete-queue entry, with the same text in the database.
+    public enum QueueState: String, Sendable {
+        case pending, deleted, trashed, purged
+        /// Verified, but `delete_sources` is off.
+        case kept
+        /// Removed by someone else before its deletion was due.
+        case gone
+        /// The local file is another version now.
+        case changed
+        /// A copy failed re-verification: the source is copied again first.
+        case resync
+    }
+
     public struct LedgerEntry: Sendable, Equatable {
         public var id: Int64
         public var destination: String
@@ -216,7 +240,7 @@ public final class StateStore: TempJournal, Sendable {
         public var sha256: SHA256Digest?
         public var remotePath: FilePath
         public var outcome: String
-        public var state: String
+        public var state: CopyState
         public var syncedAt: Double
     }
 
@@ -318,7 +342,8 @@ public final class StateStore: TempJournal, Sendable {
                     identity: FileIdentity(size: row["size"], mtimeNanoseconds: row["mtime_ns"],
                                            inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
                     sha256: SHA256Digest(hex: row["sha256"] as String), remotePath: FilePath(bytes: [UInt8](row["remote_path"] as Data)),
-                    outcome: row["outcome"], state: row["state"], syncedAt: row["synced_at"])
+                    // An unknown state (a newer version's, or damage) never counts as present.
+                    outcome: row["outcome"], state: CopyState(rawValue: row["state"]) ?? .lost, syncedAt: row["synced_at"])
     }
 
     // MARK: consistency
@@ -398,8 +423,8 @@ public final class StateStore: TempJournal, Sendable {
     }
 
     /// A copy removed by retention ("expired") or found replaced by another file ("foreign").
-    public func markCopyRemoved(_ ledgerID: Int64, state: String) throws {
-        try db.write { db in try db.execute(sql: "UPDATE ledger SET state = ? WHERE id = ?", arguments: [state, ledgerID]) }
+    public func markCopyRemoved(_ ledgerID: Int64, state: CopyState) throws {
+        try db.write { db in try db.execute(sql: "UPDATE ledger SET state = ? WHERE id = ?", arguments: [state.rawValue, ledgerID]) }
     }
 
     // MARK: retries
@@ -501,7 +526,7 @@ public final class StateStore: TempJournal, Sendable {
         public var identity: FileIdentity
         public var sha256: SHA256Digest?
         public var dueAt: Double
-        public var state: String
+        public var state: QueueState
         public var attempts: Int
         public var lastError: String?
     }
@@ -513,11 +538,11 @@ public final class StateStore: TempJournal, Sendable {
         }
     }
 
-    public func deleteQueue(states: [String] = ["pending"], limit: Int = 1000) throws -> [DeleteEntry] {
+    public func deleteQueue(states: [QueueState] = [.pending], limit: Int = 1000) throws -> [DeleteEntry] {
         try db.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM delete_queue WHERE state IN (\(states.map { _ in "?" }.joined(separator: ","))) ORDER BY due_at LIMIT ?
-                """, arguments: StatementArguments(states) + [limit]).map(Self.deleteEntry)
+                """, arguments: StatementArguments(states.map(\.rawValue)) + [limit]).map(Self.deleteEntry)
         }
     }
 
@@ -525,7 +550,7 @@ public final class StateStore: TempJournal, Sendable {
         DeleteEntry(id: row["id"], localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
                     identity: FileIdentity(size: row["size"], mtimeNanoseconds: row["mtime_ns"],
                                            inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
-                    sha256: SHA256Digest(hex: row["sha256"] as String), dueAt: row["due_at"], state: row["state"], attempts: row["attempts"],
+                    sha256: SHA256Digest(hex: row["sha256"] as String), dueAt: row["due_at"], state: QueueState(rawValue: row["state"]) ?? .resync, attempts: row["attempts"],
                     lastError: row["last_error"])
     }
 
@@ -580,7 +605,7 @@ public final class StateStore: TempJournal, Sendable {
     }
 
     /// Ends a queue entry: "deleted", "kept" (deletion off), "gone" (someone else removed it).
-    public func finishDelete(_ id: Int64, state: String, now: Double = Date().timeIntervalSince1970) throws {
+    public func finishDelete(_ id: Int64, state: QueueState, now: Double = Date().timeIntervalSince1970) throws {
         try finishDeletes([id], state: state, now: now)
     }
 
@@ -594,14 +619,14 @@ public final class StateStore: TempJournal, Sendable {
     }
 
     /// Ends many queue entries in one transaction (see `finishDelete`).
-    public func finishDeletes(_ ids: [Int64], state: String, now: Double = Date().timeIntervalSince1970) throws {
+    public func finishDeletes(_ ids: [Int64], state: QueueState, now: Double = Date().timeIntervalSince1970) throws {
         try db.write { db in
             let finish = try db.cachedStatement(sql: """
                 UPDATE delete_queue SET state = ?, finished_at = ?, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?
                 """)
             for id in ids {
-                try finish.execute(arguments: [state, now, now, id])
-                if state != "kept" { try Self.sourceLeft(db, queueID: id) }
+                try finish.execute(arguments: [state.rawValue, now, now, id])
+                if state != .kept { try Self.sourceLeft(db, queueID: id) }
             }
         }
     }

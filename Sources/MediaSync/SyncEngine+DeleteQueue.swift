@@ -31,7 +31,7 @@ extension SyncEngine {
             do {
                 switch decision {
                 case .deleted, .gone:
-                    try store.finishDelete(entry.id, state: "purged")
+                    try store.finishDelete(entry.id, state: .purged)
                     summary.purged += 1
                     log.info("purged \(entry.trashPath.displayString) from the trash (\(expired ? "older than \(policy.trashRetentionDays) days" : "edge disk below \(policy.minLocalFreeGB) GB free"))",
                              metadata: ["file": "\(entry.trashPath.displayString)", "bytes": "\(entry.identity.size)"])
@@ -105,7 +105,7 @@ extension SyncEngine {
                 switch decision {
                 case .deleted:
                     summary.deleted += 1
-                    try store.finishDelete(entry.id, state: "deleted")
+                    try store.finishDelete(entry.id, state: .deleted)
                     log.info("deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
                              metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)"]))
                 case let .trashed(target):
@@ -116,13 +116,13 @@ extension SyncEngine {
                                                                         "trash_path": "\(target.displayString)"]))
                 case .kept:
                     summary.kept += 1
-                    try store.finishDelete(entry.id, state: "kept")
+                    try store.finishDelete(entry.id, state: .kept)
                     log.info("verified and kept \(file) (delete_policy.delete_sources is false)", metadata: ["file": "\(file)"])
                 case .gone:
-                    try store.finishDelete(entry.id, state: "gone")
+                    try store.finishDelete(entry.id, state: .gone)
                     log.notice("source \(file) was already removed by someone else", metadata: ["file": "\(file)"])
                 case let .changed(reason):
-                    try store.finishDelete(entry.id, state: "changed")
+                    try store.finishDelete(entry.id, state: .changed)
                     log.warning("not deleting \(file): \(reason)", metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)"]))
                 case let .refused(reason):
                     summary.deleteChecksFailed += 1

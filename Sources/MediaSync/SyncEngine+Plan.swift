@@ -54,21 +54,23 @@ extension SyncEngine {
             var unmatched: [StateStore.FileVersion] = []
             var cursor = 0
             var rows = 0
-            try store.forEachLiveCopy { version, destination in
+            var lastUnmatched: StateStore.FileVersion?
+            try store.forEachLiveCopy { copy in
                 rows += 1
                 if rows % 4096 == 0, stop.isSet { throw CancellationError() }
-                let path = version.path[...]
-                while cursor < n, ByteOrder.less(candidates.pathBytes(Int(candidates.byPath[cursor])), path) { cursor += 1 }
+                while cursor < n, ByteOrder.compare(candidates.pathBytes(Int(candidates.byPath[cursor])), copy.path) < 0 { cursor += 1 }
                 if cursor < n {
                     let i = Int(candidates.byPath[cursor])
                     let id = candidates.identities[i]
-                    if ByteOrder.compare(candidates.pathBytes(i), path) == 0, id.size == version.size,
-                       id.mtimeNanoseconds == version.mtimeNanoseconds, id.inode == version.inode {
-                        if let d = index[destination] { held[d][i] = true }
+                    if id.size == copy.size, id.mtimeNanoseconds == copy.mtimeNanoseconds, id.inode == copy.inode,
+                       ByteOrder.compare(candidates.pathBytes(i), copy.path) == 0 {
+                        if let d = index[copy.destination] { held[d][i] = true }
                         return true
                     }
                 }
-                if unmatched.last != version, unmatched.count < Self.staleChecksPerCycle { unmatched.append(version) }
+                let version = copy.version
+                if version != lastUnmatched, unmatched.count < Self.staleChecksPerCycle { unmatched.append(version) }
+                lastUnmatched = version
                 return true
             }
             var plan = CyclePlan(needs: held, counts: Array(repeating: 0, count: names.count),

@@ -103,7 +103,7 @@ extension SyncEngine {
             do {
                 switch result {
                 case .removed, .missing:
-                    try store.markCopyRemoved(entry.id, state: "expired")
+                    try store.markCopyRemoved(entry.id, state: .expired)
                     if result == .removed {
                         report.freed += entry.identity.size
                         report.removed.append(entry)
@@ -113,7 +113,7 @@ extension SyncEngine {
                                metadata: SyncEvent.retentionDeleted.metadata(["remote_path": "\(path)", "bytes": "\(entry.identity.size)",
                                                                              "destination": "\(destination.name)"]))
                 case let .notOurs(size):
-                    try store.markCopyRemoved(entry.id, state: "foreign")
+                    try store.markCopyRemoved(entry.id, state: .foreign)
                     log.warning("retention: \(path) now has \(size) bytes, not the \(entry.identity.size) we placed; left alone")
                 case let .failed(why):
                     log.error("retention: could not remove \(path): \(why)")

@@ -530,6 +530,7 @@ final class NASSession: DestinationSession {
                     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
                     defer { buffer.deallocate() }
                     var streamed: [Streamed] = []
+                    var out = StagedWriter(fd: stdinFD, stall: stall)
                     do {
                         for (index, item) in items.enumerated() {
                             let file: SourceFile
@@ -543,16 +544,17 @@ final class NASSession: DestinationSession {
                             progress.fileStarted(item)
                             let header = TarWriter.fileHeader(name: temps[index], size: item.identity.size,
                                                               mode: 0o644, mtime: item.identity.mtimeNanoseconds / 1_000_000_000)
-                            try BlockingIO.writeAll(stdinFD, header, stall: stall, what: "sending \(item.localPath.displayString)")
+                            try out.write(header, what: "sending \(item.localPath.displayString)")
                             let result = try file.stream(buffer: buffer, progress: { progress.bytesMoved($0) }) { chunk in
                                 limiter?.consume(chunk.count)
-                                try BlockingIO.writeAll(stdinFD, chunk, stall: stall, what: "sending \(item.localPath.displayString)")
+                                try out.write(chunk, what: "sending \(item.localPath.displayString)")
                             }
                             let pad = TarWriter.padding(for: item.identity.size)
-                            if pad > 0 { try BlockingIO.writeAll(stdinFD, [UInt8](repeating: 0, count: pad), stall: stall, what: "sending") }
+                            if pad > 0 { try out.writeZeros(pad, what: "sending") }
                             streamed.append(Streamed(index: index, temp: temps[index], result: .success(result)))
                         }
-                        try BlockingIO.writeAll(stdinFD, TarWriter.endOfArchive, stall: stall, what: "finishing the batch")
+                        try out.write(TarWriter.endOfArchive, what: "finishing the batch")
+                        try out.flush(what: "finishing the batch")
                         return .success(streamed)
                     } catch let error as DestinationError {
                         return .failure(error)

@@ -97,7 +97,7 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             let runtime = try Runtime.make(configPath: global.config)
-            let states = all ? ["pending", "trashed", "deleted", "purged", "kept", "gone", "changed", "resync"] : ["pending", "trashed"]
+            let states: [StateStore.QueueState] = all ? [.pending, .trashed, .deleted, .purged, .kept, .gone, .changed, .resync] : [.pending, .trashed]
             let entries = try runtime.store.deleteQueue(states: states, limit: 10_000)
             let formatter = ISO8601DateFormatter()
             let failures = try runtime.store.failures()
@@ -108,7 +108,7 @@ struct QueueCommand: AsyncParsableCommand {
             if entries.isEmpty { print("the delete queue is empty") }
             for e in entries {
                 let due = formatter.string(from: Date(timeIntervalSince1970: e.dueAt))
-                print("\(e.state)\tdue \(due)\t\(Format.bytes(e.identity.size))\t\(e.localPath.displayString)\(e.lastError.map { "\t(last check: \($0))" } ?? "")")
+                print("\(e.state.rawValue)\tdue \(due)\t\(Format.bytes(e.identity.size))\t\(e.localPath.displayString)\(e.lastError.map { "\t(last check: \($0))" } ?? "")")
             }
         }
     }

@@ -1,3 +1,4 @@
+import Backoff
 import CurlHTTP
 import Foundation
 import LocalFS
@@ -39,11 +40,15 @@ struct WebhookSender: Sendable {
                         logger.warning("webhook: could not deliver the \(alert.state) alert \(alert.rule) after \(attempt) attempts: \(error)")
                         break
                     }
-                    try? await Task.sleep(for: .seconds(attempt))
+                    // Cancelled while waiting: the guard above ends the loop next time round.
+                    try? await Task.sleep(for: Self.backoff.duration(afterAttempts: attempt))
                 }
             }
         }
     }
+
+    /// 1 s, 2 s, 4 s … at most 30 s, ±25 %.
+    static let backoff = Backoff(base: 1, maximum: 30, jitter: 0.25)
 
     struct WebhookError: Error, CustomStringConvertible {
         let status: Int

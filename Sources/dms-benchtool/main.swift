@@ -44,7 +44,7 @@ while done < rows {
                                deleteDelaySeconds: 0)
     // The sources were deleted after verification, as the daemon does.
     let due = try store.dueDeletes(now: Date().timeIntervalSince1970 + 1, limit: n)
-    try store.finishDeletes(due.map(\.id), state: "deleted")
+    try store.finishDeletes(due.map(\.id), state: .deleted)
     done += n
 }
 print("dms-benchtool: \(rows) history rows in \(store.path.string)")

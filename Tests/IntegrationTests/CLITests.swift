@@ -10,14 +10,7 @@ import TestSupport
 /// The `dji-media-sync` executable as an operator runs it.
 @Suite struct CLITests {
     /// The binary built next to this test bundle (`swift build --build-tests` builds it).
-    static func binary() throws -> String {
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let path = (exe as NSString).deletingLastPathComponent + "/dji-media-sync"
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw TestSupportError("\(path) is missing: build it first (swift build --build-tests builds every product)")
-        }
-        return path
-    }
+    static func binary() throws -> String { try builtBinary() }
 
     struct Setup {
         let server: TestSSHServer

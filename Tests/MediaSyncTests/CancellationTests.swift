@@ -131,6 +131,6 @@ import TestSupport
         let stopped = try await Self.stopWhenStalled(f, .verify, count: 1)
         #expect(stopped.status == .aborted)
         let ledger = try f.store.ledgerEntries()
-        #expect(ledger.count == 3 && ledger.allSatisfy { $0.state == "present" })
+        #expect(ledger.count == 3 && ledger.allSatisfy { $0.state == .present })
     }
 }

@@ -56,16 +56,14 @@ import TestSupport
     }
 
     static func engine(_ media: TemporaryDirectory, _ state: TemporaryDirectory, minAge: Double = 0,
-                       logs: LogLines = LogLines()) throws -> SyncEngine {
+                       logs: LogCapture = LogCapture()) throws -> SyncEngine {
         var local = MediaSyncConfig.Local(mediaRoots: [media.path])
         local.minFileAgeSeconds = minAge
         var config = MediaSyncConfig(local: local, destinations: [.nas(.init(host: "nas", basePath: "/base"))])
         config.state.directory = state.path
         config.deletePolicy.deleteSources = false
-        var logger = Logger(label: "test", factory: { _ in logs.handler() })
-        logger.logLevel = .debug
         return SyncEngine(config: config, store: try StateStore(directory: state.filePath),
-                          destinations: [EchoDestination(name: "nas", freeBytes: 1 << 40)], logger: logger)
+                          destinations: [ScriptedRemote(name: "nas").destination()], logger: logs.logger())
     }
 
     /// Defect: an entry dated after 2262-04-11 overflowed the nanoseconds and crashed every cycle
@@ -80,7 +78,7 @@ import TestSupport
         try #require(Self.setMtime(far, seconds: seconds))
         try #require(Self.setMtime(media.appending("far/link.JPG"), seconds: seconds))
         try #require(Self.setMtime(media.appending("far"), seconds: seconds))
-        let logs = LogLines()
+        let logs = LogCapture()
         let summary = try await Self.engine(media, state, logs: logs).runCycle()
         #expect(summary.status == .ok)
         #expect(summary.filesCopied == 2)
@@ -94,7 +92,7 @@ import TestSupport
         defer { try? media.remove(); try? state.remove() }
         let tomorrow = FileTime(nanosecondsSinceEpoch: FileTime.secondsAgo(-86_400).nanosecondsSinceEpoch)
         _ = try media.writeFile("DJI_FUTURE.JPG", bytes: [1], modified: tomorrow)
-        let logs = LogLines()
+        let logs = LogCapture()
         let engine = try Self.engine(media, state, minAge: 0.5, logs: logs)
         let first = await engine.runCycle()
         #expect(first.filesCopied == 0)   // seen once: not yet
@@ -117,30 +115,12 @@ import TestSupport
         _ = try media.writeFile(".DJI_HIDDEN.JPG", bytes: [1], modified: .secondsAgo(100))
         _ = try media.writeFile(".thumbs/DJI_IN_HIDDEN.JPG", bytes: [1], modified: .secondsAgo(100))
         _ = try media.writeFile("DJI_SEEN.JPG", bytes: [1], modified: .secondsAgo(100))
-        let logs = LogLines()
+        let logs = LogCapture()
         let summary = try await Self.engine(media, state, logs: logs).runCycle()
         #expect(summary.filesCopied == 1)
         #expect(summary.hidden == 2)
         #expect(logs.any { $0.contains("skipped hidden .DJI_HIDDEN.JPG") })
         #expect(logs.any { $0.contains("skipped hidden .thumbs") })
         #expect(logs.any { $0.contains("2 hidden skipped") })
-    }
-}
-
-/// Log lines kept for assertions.
-final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func handler() -> Handler { Handler(lines: self) }
-    func any(_ predicate: (String) -> Bool) -> Bool { lines.withLock { $0.contains(where: predicate) } }
-
-    struct Handler: LogHandler {
-        let lines: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: Logging.LogEvent) { lines.lines.withLock { $0.append("\(event.message)") } }
     }
 }

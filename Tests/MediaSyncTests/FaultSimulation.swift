@@ -201,7 +201,7 @@ struct SeedRun {
         let now = LocalFS.currentTimeNanoseconds()
         let files = sim.model.withLock { m in m.files.filter { Simulation.isEligible($0.key, $0.value, now: now) }.keys.sorted { $0.string < $1.string } }
         var out: [String] = []
-        let queue = try f.store.deleteQueue(states: ["pending", "resync", "deleted", "kept", "gone", "changed", "trashed", "purged"], limit: 100_000)
+        let queue = try f.store.deleteQueue(states: [.pending, .resync, .deleted, .kept, .gone, .changed, .trashed, .purged], limit: 100_000)
         for path in files {
             let identity = try LocalFS.status(path).identity
             let holders = try f.store.destinationsHolding(path, identity: identity, among: f.remotes.map(\.name))
@@ -289,7 +289,7 @@ struct SeedRun {
             if !processDied {
                 for v in r.verifications(epoch: epoch) where v.result != .verified { tampered[r.name, default: []].remove(v.copy.remotePath) }
             }
-            for row in try f.store.ledgerEntries(destination: r.name, limit: 1_000_000) where row.state == "present" {
+            for row in try f.store.ledgerEntries(destination: r.name, limit: 1_000_000) where row.state == .present {
                 let remote = r.file(row.remotePath)
                 guard remote == nil || remote!.isTemp || remote!.sha256 != row.sha256 else { continue }
                 if tampered[r.name]?.contains(row.remotePath) == true { continue }
@@ -324,7 +324,7 @@ struct SeedRun {
         switch kind {
         case .delete, .corrupt:
             // Mostly a copy about to be re-verified before its source is deleted: the moment that matters.
-            let due = (try? f.store.deleteQueue(states: ["pending"], limit: 100_000)
+            let due = (try? f.store.deleteQueue(states: [.pending], limit: 100_000)
                 .flatMap { try f.store.copies(of: $0) }.filter { $0.destination == remote.name }.map(\.remotePath)
                 .filter { remote.file($0) != nil }.sorted { $0.string < $1.string }) ?? []
             let pool = !due.isEmpty && sim.random({ $0.chance(0.8) }) ? due : finals

@@ -60,7 +60,9 @@ import TestSupport
         config.storageManagement.enableSpaceCheck = true
         config.storageManagement.enableRetention = true
         for i in 0..<30 { _ = try media.writeFile("DJI_\(i).JPG", bytes: Array("photo \(i)".utf8), modified: .secondsAgo(3600)) }
-        let destination = EchoDestination(name: "nas", freeBytes: 100)  // short of space: retention runs
+        let remote = ScriptedRemote(name: "nas")
+        remote.capacity = 100   // short of space: retention runs
+        let destination = remote.destination()
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let engine = SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
@@ -79,7 +81,7 @@ import TestSupport
         _ = try HealthEvaluator.evaluate(store: store, config: config)
         _ = try store.failures(quarantinedOnly: true)
         _ = try store.failures()
-        _ = try store.deleteQueue(states: ["pending"])
+        _ = try store.deleteQueue(states: [.pending])
         // verify
         _ = try store.recentCopies(destination: "nas", since: 0)
         // retention
@@ -104,32 +106,4 @@ import TestSupport
         }
         #expect(offenders.isEmpty, "full scans of growing tables:\n\(offenders.joined(separator: "\n"))")
     }
-}
-
-/// Places every file (hashing it as a transport would), verifies every copy, reports little free
-/// space: enough to drive each phase of a cycle without a wire.
-struct EchoDestination: Destination, DestinationSession {
-    let name: String
-    let freeBytes: Int64
-    var displayName: String { "echo:\(name)" }
-    var configurationFingerprint: String { "echo" }
-
-    func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession { self }
-
-    func transfer(_ items: [TransferItem], progress: any TransferProgress,
-                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
-        var results: [TransferResult] = []
-        for item in items {
-            let bytes = (try? FileIO.readWholeFile(item.localPath, limit: 1 << 20)) ?? []
-            let remote = FilePath("/base/\(item.remoteDirectory)").appending(FilePath.Component(FilePath(bytes: item.remoteName).lastComponent!.string)!)
-            results.append(TransferResult(item: item, outcome: .placed(remotePath: remote, sha256: SHA256Hasher.hash(bytes), conflictIndex: 0),
-                                          bytesSent: Int64(bytes.count)))
-        }
-        await onResult(results)
-    }
-
-    func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult] { copies.map { _ in .verified } }
-    func space() async throws(DestinationError) -> DestinationSpace? { DestinationSpace(freeBytes: freeBytes, totalBytes: 1 << 40) }
-    func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult] { copies.map { _ in .removed } }
-    func close() async {}
 }

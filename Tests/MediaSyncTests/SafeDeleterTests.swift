@@ -15,14 +15,14 @@ import TestSupport
         let copy: StateStore.LedgerEntry
     }
 
-    static func setup() throws -> Setup {
+    static func setup(_ relative: String = "DJI_1.JPG") throws -> Setup {
         let dir = try TemporaryDirectory()
-        let path = try dir.writeFile("DJI_1.JPG", bytes: [1, 2, 3], modified: .secondsAgo(100))
+        let path = try dir.writeFile(relative, bytes: [1, 2, 3], modified: .secondsAgo(100))
         let identity = try LocalFS.status(path).identity
         let sha = SHA256Hasher.hash([1, 2, 3])
-        let entry = StateStore.DeleteEntry(id: 1, localPath: path, identity: identity, sha256: sha, dueAt: 0, state: "pending", attempts: 0, lastError: nil)
+        let entry = StateStore.DeleteEntry(id: 1, localPath: path, identity: identity, sha256: sha, dueAt: 0, state: .pending, attempts: 0, lastError: nil)
         let copy = StateStore.LedgerEntry(id: 1, destination: "nas", localPath: path, identity: identity, sha256: sha,
-                                          remotePath: "/nas/DJI_1.JPG", outcome: "copied", state: "present", syncedAt: 0)
+                                          remotePath: "/nas/DJI_1.JPG", outcome: "copied", state: .present, syncedAt: 0)
         return Setup(dir: dir, path: path, entry: entry, copy: copy)
     }
 
@@ -60,15 +60,10 @@ import TestSupport
     /// Defect: a media sub-folder replaced by a symlink to a folder outside the root — the delete
     /// queue followed it and deleted the file there. Never read or delete through a symlinked folder.
     @Test func neverDeletesThroughAFolderReplacedByASymlink() throws {
-        let media = try TemporaryDirectory()
+        let s = try Self.setup("flight1/DJI_1.JPG")
+        let media = s.dir, entry = s.entry, copy = s.copy
         let outside = try TemporaryDirectory()
         defer { try? media.remove(); try? outside.remove() }
-        let path = try media.writeFile("flight1/DJI_1.JPG", bytes: [1, 2, 3], modified: .secondsAgo(100))
-        let identity = try LocalFS.status(path).identity
-        let sha = SHA256Hasher.hash([1, 2, 3])
-        let entry = StateStore.DeleteEntry(id: 1, localPath: path, identity: identity, sha256: sha, dueAt: 0, state: "pending", attempts: 0, lastError: nil)
-        let copy = StateStore.LedgerEntry(id: 1, destination: "nas", localPath: path, identity: identity, sha256: sha,
-                                          remotePath: "/nas/DJI_1.JPG", outcome: "copied", state: "present", syncedAt: 0)
         // The folder moves outside the root (same inode: the same file), and a symlink takes its place.
         let moved = outside.filePath.appending("flight1")
         try LocalFS.rename(media.filePath.appending("flight1"), to: moved)

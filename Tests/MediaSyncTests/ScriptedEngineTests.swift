@@ -13,7 +13,7 @@ import TestSupport
     static func bytes(_ n: Int, _ seed: UInt64) -> [UInt8] { TestFiles.pseudoRandomBytes(count: n, seed: seed) }
 
     func present(_ f: ScriptedFixture, _ destination: String) throws -> [StateStore.LedgerEntry] {
-        try f.store.ledgerEntries(destination: destination, limit: 100_000).filter { $0.state == "present" }
+        try f.store.ledgerEntries(destination: destination, limit: 100_000).filter { $0.state == .present }
     }
 
     @Test func copiesRecordsThenDeletesOnlyAfterReVerification() async throws {
@@ -61,7 +61,7 @@ import TestSupport
         #expect(LocalFS.exists(path))
         #expect(second.filesCopied == 1)         // copied again in the same cycle
         #expect(nas.file(copy.remotePath)?.bytes == content)
-        #expect(try f.store.ledgerEntries(destination: "nas").map(\.state).sorted() == ["present"])
+        #expect(try f.store.ledgerEntries(destination: "nas").map(\.state.rawValue).sorted() == ["present"])
 
         let third = await f.cycle()
         #expect(third.deleted == 1)
@@ -195,7 +195,7 @@ import TestSupport
         #expect(LocalFS.exists(path))
         #expect(second.filesCopied == 1)       // the new version, beside the old one (no clobber)
         #expect(Set(nas.finalFiles().map { $0.key.string }) == ["/nas/2025/01/01/IMG_1.JPG", "/nas/2025/01/01/IMG_1_1.JPG"])
-        #expect(try f.store.deleteQueue(states: ["changed"]).count == 1)
+        #expect(try f.store.deleteQueue(states: [.changed]).count == 1)
         await f.cycle()
         #expect(!LocalFS.exists(path))
         #expect(nas.finalFiles().values.contains { $0.bytes == grown })

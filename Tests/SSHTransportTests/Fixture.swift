@@ -123,30 +123,9 @@ struct NASFixture {
     }
 }
 
-/// Keeps log lines for assertions (message + metadata).
-final class LogCapture: Sendable {
-    struct Line: Sendable { var level: Logger.Level; var message: String; var metadata: [String: String] }
-    let lines = Mutex<[Line]>([])
-
-    func handler() -> Handler { Handler(capture: self) }
-
-    func contains(_ messageID: SyncEvent) -> Bool { lines.withLock { $0.contains { $0.metadata["message_id"] == messageID.rawValue } } }
-
-    func messages(_ messageID: SyncEvent) -> [String] { lines.withLock { $0.filter { $0.metadata["message_id"] == messageID.rawValue }.map(\.message) } }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: Logging.LogEvent) {
-            let all = self.metadata.merging(event.metadata ?? [:]) { $1 }
-            capture.lines.withLock { $0.append(Line(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" })) }
-        }
-    }
+extension LogCapture {
+    func contains(_ messageID: SyncEvent) -> Bool { contains(messageID: messageID.rawValue) }
+    func messages(_ messageID: SyncEvent) -> [String] { messages(messageID: messageID.rawValue) }
 }
 
 func sha(_ bytes: [UInt8]) -> String { SHA256Hasher.hash(bytes).hex }

@@ -27,14 +27,7 @@ import TestSupport
         }
     }
 
-    static func binary() throws -> String {
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let path = (exe as NSString).deletingLastPathComponent + "/dji-media-sync"
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw TestSupportError("\(path) is missing: build it first (swift build --build-tests builds every product)")
-        }
-        return path
-    }
+    static func binary() throws -> String { try builtBinary() }
 
     static func start(_ binary: String, config: String, log: String) throws -> Process {
         let process = Process()

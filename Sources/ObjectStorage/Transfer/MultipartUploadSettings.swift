@@ -1,3 +1,4 @@
+import Backoff
 import Hashing
 import SystemPackage
 /// How ``MultipartUploader`` cuts and sends a file.
@@ -28,8 +29,7 @@ public struct MultipartUploadSettings: Sendable {
     /// 0.5 s, 1 s, 2 s, ... (at most 8 s), each ±25 % at random so that workers that failed
     /// together do not retry together.
     public static let defaultBackoff: @Sendable (Int) -> Duration = { retry in
-        let base = 0.5 * Double(1 << min(max(retry - 1, 0), 4))
-        return .milliseconds(Int(base * Double.random(in: 0.75...1.25) * 1000))
+        Backoff(base: 0.5, maximum: 8, jitter: 0.25).duration(afterAttempts: retry)
     }
 }
 
