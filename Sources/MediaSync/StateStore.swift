@@ -349,11 +349,16 @@ public final class StateStore: TempJournal, Sendable {
     // MARK: consistency
 
     /// Copies recorded present on `destination` and made since `since` (seconds since 1970).
-    public func recentCopies(destination: String, since: Double, limit: Int = 100_000) throws -> [LedgerEntry] {
+    /// Pages by (synced_at, id): pass the last row of a page as `after` for the next one.
+    public func recentCopies(destination: String, since: Double, after: (syncedAt: Double, id: Int64)? = nil,
+                             limit: Int = 100_000) throws -> [LedgerEntry] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM ledger WHERE destination = ? AND state = 'present' AND synced_at >= ? ORDER BY synced_at LIMIT ?
-                """, arguments: [destination, since, limit]).map(Self.ledgerEntry)
+            let start = after ?? (since, Int64.min)
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM ledger INDEXED BY ledger_recent
+                WHERE destination = ? AND state = 'present' AND synced_at >= ? AND (synced_at, id) > (?, ?)
+                ORDER BY synced_at, id LIMIT ?
+                """, arguments: [destination, since, start.0, start.1, limit]).map(Self.ledgerEntry)
         }
     }
 

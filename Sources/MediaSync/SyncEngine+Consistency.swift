@@ -7,6 +7,40 @@ import SystemPackage
 
 extension SyncEngine {
     static let lastCheckKey = "last_consistency_check"
+    /// Copies re-verified per request.
+    static let verifyPage = 2000
+
+    /// Applies one page's verdicts: verified copies get their time, missing or different ones are
+    /// forgotten (and named). Returns how many were bad.
+    private func record(_ verdicts: [Int64: VerifyResult], of copies: [StateStore.LedgerEntry], on destination: any Destination,
+                        summary: inout CycleSummary, log: Logger) -> Int {
+        var bad = 0
+        var good: [Int64] = []
+        for copy in copies {
+            guard let result = verdicts[copy.id] else { continue }
+            summary.copiesChecked += 1
+            switch result {
+            case .verified: good.append(copy.id)
+            case .unknown(let why): log.warning("consistency check: \(copy.remotePath.displayString): \(why)")
+            case .missing, .sizeMismatch, .hashMismatch:
+                bad += 1
+                summary.copiesBad += 1
+                let local: FileStatus? = (try? LocalFS.statusIfExists(copy.localPath)) ?? nil
+                let sourceHere = local?.identity == copy.identity
+                let what = result == .missing ? "is missing" : "differs from what was copied (\(result))"
+                log.error("consistency check: \(copy.remotePath.displayString) on \(destination.name) \(what); \(sourceHere ? "its source is still here and will be copied again" : "its source is gone: this copy is lost")",
+                          metadata: SyncEvent.consistencyMismatch.metadata([
+                            "remote_path": "\(copy.remotePath.displayString)", "file": "\(copy.localPath.displayString)",
+                            "destination": "\(destination.name)", "source_present": "\(sourceHere)",
+                          ]))
+                do { try store.markCopyLost(copy.id, reason: "consistency check: \(what)") } catch {
+                    log.error("cannot record the lost copy \(copy.remotePath.displayString): \(error)")
+                }
+            }
+        }
+        do { try store.markVerified(good) } catch { log.error("cannot record verification times: \(error)") }
+        return bad
+    }
 
     func consistencyCheckDue(now: Double = Date().timeIntervalSince1970) -> Bool {
         guard config.consistencyCheck.enable else { return false }
@@ -23,41 +57,24 @@ extension SyncEngine {
         let mode = VerifyMode(rawValue: config.consistencyCheck.mode) ?? .sha256
         var bad = 0
         for (destination, session) in sessions {
-            let copies: [StateStore.LedgerEntry]
-            do { copies = try store.recentCopies(destination: destination.name, since: since) } catch {
-                log.error("consistency check: cannot read the ledger: \(error)")
-                continue
-            }
-            guard !copies.isEmpty else { continue }
-            let verdicts: [Int64: VerifyResult]
-            do { verdicts = try await Self.reverify(copies, session: session, mode: mode, log: log) } catch {
-                log.error("consistency check on \(destination.displayName) failed: \(error)")
-                continue
-            }
-            var good: [Int64] = []
-            for copy in copies {
-                guard let result = verdicts[copy.id] else { continue }
-                summary.copiesChecked += 1
-                switch result {
-                case .verified: good.append(copy.id)
-                case .unknown(let why): log.warning("consistency check: \(copy.remotePath.displayString): \(why)")
-                case .missing, .sizeMismatch, .hashMismatch:
-                    bad += 1
-                    summary.copiesBad += 1
-                    let local: FileStatus? = (try? LocalFS.statusIfExists(copy.localPath)) ?? nil
-                    let sourceHere = local?.identity == copy.identity
-                    let what = result == .missing ? "is missing" : "differs from what was copied (\(result))"
-                    log.error("consistency check: \(copy.remotePath.displayString) on \(destination.name) \(what); \(sourceHere ? "its source is still here and will be copied again" : "its source is gone: this copy is lost")",
-                              metadata: SyncEvent.consistencyMismatch.metadata([
-                                "remote_path": "\(copy.remotePath.displayString)", "file": "\(copy.localPath.displayString)",
-                                "destination": "\(destination.name)", "source_present": "\(sourceHere)",
-                              ]))
-                    do { try store.markCopyLost(copy.id, reason: "consistency check: \(what)") } catch {
-                        log.error("cannot record the lost copy \(copy.remotePath.displayString): \(error)")
-                    }
+            // A page at a time: memory stays bounded however long the lookback (`verify --since 90d`).
+            var after: (syncedAt: Double, id: Int64)?
+            pages: while !Task.isCancelled {
+                let copies: [StateStore.LedgerEntry]
+                do { copies = try store.recentCopies(destination: destination.name, since: since, after: after, limit: Self.verifyPage) } catch {
+                    log.error("consistency check: cannot read the ledger: \(error)")
+                    break pages
                 }
+                guard let last = copies.last else { break pages }
+                after = (last.syncedAt, last.id)
+                let verdicts: [Int64: VerifyResult]
+                do { verdicts = try await Self.reverify(copies, session: session, mode: mode, log: log) } catch {
+                    log.error("consistency check on \(destination.displayName) failed: \(error)")
+                    break pages
+                }
+                bad += record(verdicts, of: copies, on: destination, summary: &summary, log: log)
+                if copies.count < Self.verifyPage { break pages }
             }
-            do { try store.markVerified(good) } catch { log.error("cannot record verification times: \(error)") }
         }
         log.info("consistency check: \(summary.copiesChecked) copies re-verified, \(bad) missing or different")
         return bad

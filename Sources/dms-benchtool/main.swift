@@ -40,11 +40,14 @@ while done < rows {
         let digest = SHA256Hasher.hash(Array(name.utf8))
         placements.append(.init(item: item, remotePath: FilePath("\(remoteBase)/2023/01/01/\(name)"), sha256: digest, alreadyPresent: false))
     }
+    // Recorded when they were made (a batch spans ten days of this history), not now: a history
+    // stamped "now" would all be "recent" to the consistency check.
+    let syncedAt = Double(start + Int64(done + n) * (day / 1000)) / 1e9
     try store.recordPlacements(placements, destination: destination, allDestinations: [destination], cycleID: nil,
-                               deleteDelaySeconds: 0)
+                               deleteDelaySeconds: 0, now: syncedAt)
     // The sources were deleted after verification, as the daemon does.
-    let due = try store.dueDeletes(now: Date().timeIntervalSince1970 + 1, limit: n)
-    try store.finishDeletes(due.map(\.id), state: .deleted)
+    let due = try store.dueDeletes(now: syncedAt + 1, limit: n)
+    try store.finishDeletes(due.map(\.id), state: .deleted, now: syncedAt + 60)
     done += n
 }
 print("dms-benchtool: \(rows) history rows in \(store.path.string)")
