@@ -101,7 +101,10 @@ let package = Package(
         .testTarget(name: "BackoffTests", dependencies: ["Backoff"], swiftSettings: strict),
         .testTarget(name: "LocalFSTests", dependencies: ["LocalFS", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strict),
-        .testTarget(name: "MediaSyncTests", dependencies: ["MediaSync", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MediaSyncTests", dependencies: [
+            "MediaSync", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),   // to damage a ledger row on purpose
+        ], swiftSettings: strict),
         .testTarget(name: "SSHTransportTests", dependencies: ["SSHTransport", "MediaSync", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ObjectStorageTests", dependencies: [
             "ObjectStorage", "CurlHTTP", "CCurl", "CCurlShims", "Hashing", "LocalFS", "TestSupport", "MediaSync", "S3Sync",

@@ -121,6 +121,41 @@ import TestSupport
         #expect(Self.occurrences("cycle started", in: log) == 3)
     }
 
+    /// Defect: 100 SIGUSR1 against an idle daemon started 91–100 cycles (each idle cycle ends in
+    /// milliseconds). Idle or busy, a burst coalesces: at most one cycle now and one after 5 s.
+    @Test func aBurstOfSIGUSR1AgainstAnIdleDaemonCoalesces() async throws {
+        let s = try await CLITests.Setup("daemon-usr1-idle")
+        defer { s.cleanUp() }
+        let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, log in
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the first cycle") { Self.occurrences("cycle finished", in: log()) == 1 }
+            for _ in 0..<100 { try execution.send(signal: .userDefinedOne) }
+            // (The kernel may merge signals that arrive before delivery: at least one is read.)
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the burst to be read") { Self.occurrences("SIGUSR1: sync requested", in: log()) >= 1 }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the spaced cycle") { Self.occurrences("cycle finished", in: log()) >= 2 }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "idle") { n.all.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=idle") == true }
+            try execution.send(signal: .terminate)
+        }
+        #expect(status == .exited(0))
+        #expect(Self.occurrences("cycle started", in: log) == 2, "100 signals against an idle daemon must be one more cycle")
+    }
+
+    /// Defect: the state folder deleted under a running daemon — it went on writing into the
+    /// unlinked database, and everything after was lost at restart. Detected before the next cycle,
+    /// logged as critical, and the daemon exits non-zero (systemd restarts it on a new database).
+    @Test func aDeletedStateDatabaseStopsTheDaemonBeforeAnyCycleRunsOnIt() async throws {
+        let s = try await CLITests.Setup("daemon-state-gone")
+        defer { s.cleanUp() }
+        let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, log in
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the first cycle") { Self.occurrences("cycle finished", in: log()) == 1 }
+            try TemporaryDirectory.remove(path: s.state.path + "/db")
+            // (The cycles spacing may defer this one by a few seconds.)
+            try execution.send(signal: .userDefinedOne)
+        }
+        #expect(status == .exited(2))
+        #expect(log.contains("critical") && log.contains("was deleted"), "\(log)")
+        #expect(Self.occurrences("cycle started", in: log) == 1)
+    }
+
     @Test func sighupWithABadConfigIsRejectedAndTheOldOneStaysInForce() async throws {
         let s = try await CLITests.Setup("daemon-hup")
         defer { s.cleanUp() }
