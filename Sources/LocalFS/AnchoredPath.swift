@@ -97,8 +97,9 @@ public struct AnchoredPath: Sendable {
     }
 
     /// Removes the file if it still has `identity` (checked on the same folder descriptor the
-    /// unlink uses), then syncs the folder. Returns false when it is gone.
-    public func unlink(ifStill identity: FileIdentity) throws -> Bool {
+    /// unlink uses), then syncs the folder unless the caller syncs it later (`syncFolder` false:
+    /// one fsync per folder for a whole batch of deletions). Returns false when it is gone.
+    public func unlink(ifStill identity: FileIdentity, syncFolder: Bool = true) throws -> Bool {
         try withParent { dirfd, name in
             let cName = Self.cString(name)
             var st = stat()
@@ -113,7 +114,7 @@ public struct AnchoredPath: Sendable {
             guard unlinkat(dirfd, cName, 0) == 0 else { throw LocalFSError("unlink", path: path, errno: errno) }
             // A lost fsync may bring the file back after a power cut: harmless (re-verified and
             // deleted again), so it does not turn a done deletion into a failure.
-            _ = fsync(dirfd)
+            if syncFolder { _ = fsync(dirfd) }
             return true
         }
     }

@@ -77,7 +77,8 @@ public enum HealthEvaluator {
         let failures = try store.failureCounts()
         report.failuresByKind = failures.byKind
         report.quarantined = failures.quarantined
-        report.queuePending = try store.counts(now: now).queuePending
+        // Only what is pending: counting the whole history here would make every cycle cost it.
+        report.queuePending = try store.pendingDeletions()
         for destination in config.destinations {
             guard let text = try store.meta("space:\(destination.name)") else { continue }
             let f = text.split(separator: " ").compactMap { Double($0) }

@@ -70,7 +70,7 @@ public enum SafeDeleter {
     /// is ever deleted or moved.
     public static func deleteSource(_ entry: StateStore.DeleteEntry, checks: [Check], requiredDestinations: [String],
                                     deleteEnabled: Bool, mediaRoots: [FilePath], trash: Trash? = nil,
-                                    now: Double = Date().timeIntervalSince1970) -> Decision {
+                                    syncFolder: Bool = true, now: Double = Date().timeIntervalSince1970) -> Decision {
         guard now >= entry.dueAt else { return .refused("not due until \(entry.dueAt)") }
         let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == .present }
                             .map(\.copy.destination))
@@ -101,7 +101,7 @@ public enum SafeDeleter {
             }
         }
         do {
-            return try source.unlink(ifStill: entry.identity) ? .deleted : .gone
+            return try source.unlink(ifStill: entry.identity, syncFolder: syncFolder) ? .deleted : .gone
         } catch {
             return .refused("\(error)")
         }

@@ -722,6 +722,11 @@ public final class StateStore: TempJournal, Sendable {
         public var queuePending: Int, queueDue: Int, queueDeleted: Int, queueKept: Int
     }
 
+    /// Sources waiting for deletion (an index range as small as the queue, not the history).
+    public func pendingDeletions() throws -> Int {
+        try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delete_queue WHERE state = 'pending'") ?? 0 }
+    }
+
     public func counts(now: Double = Date().timeIntervalSince1970) throws -> Counts {
         try db.read { db in
             func count(_ sql: String, _ args: StatementArguments = []) throws -> Int { try Int.fetchOne(db, sql: sql, arguments: args) ?? 0 }

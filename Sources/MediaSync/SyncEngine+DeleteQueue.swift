@@ -73,6 +73,10 @@ extension SyncEngine {
             }
         }
 
+        // One fsync per folder after the batch, not one per deleted file (a lost fsync only brings
+        // a file back after a power cut, to be re-verified and deleted again).
+        var deletedFolders = Set<FilePath>()
+        defer { for folder in deletedFolders { _ = try? LocalFS.syncDirectory(folder) } }
         for entry in due {
             let copies = copiesByEntry[entry.id] ?? []
             let file = entry.localPath.displayString
@@ -100,11 +104,12 @@ extension SyncEngine {
             let checks = copies.compactMap { c in results[c.id].map { SafeDeleter.Check(copy: c, result: $0) } }
             let decision = SafeDeleter.deleteSource(entry, checks: checks, requiredDestinations: destinationNames,
                                                     deleteEnabled: config.deletePolicy.deleteSources, mediaRoots: mediaRoots,
-                                                    trash: config.deletePolicy.enableSoftDelete ? trash : nil)
+                                                    trash: config.deletePolicy.enableSoftDelete ? trash : nil, syncFolder: false)
             do {
                 switch decision {
                 case .deleted:
                     summary.deleted += 1
+                    deletedFolders.insert(entry.localPath.removingLastComponent())
                     try store.finishDelete(entry.id, state: .deleted)
                     log.info("deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
                              metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)"]))

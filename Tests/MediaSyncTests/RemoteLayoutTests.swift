@@ -12,7 +12,7 @@ import Testing
         #expect(RemoteLayout.dayFromDJIName(Array(name.utf8))?.description == day)
     }
 
-    @Test(arguments: ["DJI_0001.JPG", "DJI_20250230120000_0001_V.MP4", "DJI_20251301120000_0001.MP4",
+    @Test(arguments: ["DJI_0001.JPG", "DJI_20250230120000_0001_V.MP4", "DJI_21000229120000_0001_V.MP4", "DJI_20251301120000_0001.MP4",
                       "DJI_2025010112345_0001.MP4", "XDJI_20250101123456_0001.MP4", "DJI_20250101126056_0001.MP4"])
     func invalidOrMissingTimestampsFallBackToMtime(name: String) {
         #expect(RemoteLayout.dayFromDJIName(Array(name.utf8)) == nil)
