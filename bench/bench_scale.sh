@@ -221,6 +221,9 @@ if wants history_1m; then
             cp -al -- "$cache/scalenew1000" "$work/src"
             if [[ "$kind" == history ]]; then cp -r -- "$history_db" "$work/state"; fi
             write_config "$work/state" true 10080
+            # Write the copied 1.2 GB database back now: left dirty, the tool's first fsync would pay
+            # for the copy (measured: 3.0 s instead of 0.7 s).
+            sync
             timed "$work/r.hist.$kind" "set=history_1m ledger=$kind run=$r" "$dms" sync --once --config "$work/config.json"
             [[ "$(count_dest)" -eq 1000 ]] || die "history_1m ($kind): $(count_dest) files on the NAS, expected 1000"
         done
@@ -233,6 +236,7 @@ if wants status_1m; then
     mkdir -p -- "$work/src"
     cp -r -- "$history_db" "$work/state"
     write_config "$work/state" true 10080
+    sync
     fresh_dest
     for ((r = 1; r <= runs; r++)); do
         timed "$work/r.status.dms" "set=status_1m command=status run=$r" "$dms" status --config "$work/config.json"

@@ -125,8 +125,10 @@ struct SeedRun {
             return SeedResult(seed: seed, settings: "", violations: ["harness: \(error)"], trace: [], log: "", stats: SimStats())
         }
         do { try await run.simulate() } catch { run.violations.append("harness: \(error)") }
-        await run.finish()
+        // Taken before the crashed processes' parked calls are let go: what those do afterwards
+        // races the teardown and is no part of the run.
         let trace = run.sim.trace.withLock { $0 }
+        await run.finish()
         return SeedResult(seed: seed, settings: run.sim.settings.description, violations: run.violations,
                           trace: (keepTrace || verbose || !run.violations.isEmpty) ? trace : [],
                           log: run.f.logs.text, stats: run.stats)
