@@ -59,7 +59,10 @@ import TestSupport
                               "identity_file": server.identityFile, "known_hosts_file": server.knownHostsFile,
                               "ssh_config_file": "none", "base_path": base]],
             "delete_policy": ["delay_minutes": 60],
-            "concurrency_control": ["lock_file": runtime + "/sync.lock", "parallel_transfers": 1],
+            // Throttled so the stream lasts seconds however fast (or loaded) the machine: the test
+            // must catch the first run's tar mid-stream.
+            "concurrency_control": ["lock_file": runtime + "/sync.lock", "parallel_transfers": 1,
+                                    "bandwidth_limit_bytes_per_second": 30_000_000],
             "state": ["directory": state.path + "/db", "runtime_directory": runtime],
         ]
         try TestFiles.write([UInt8](try JSONSerialization.data(withJSONObject: config)), to: FilePath(configPath))
