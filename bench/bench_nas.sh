@@ -14,8 +14,11 @@
 # emptied destination from a fresh hard-linked copy of the set, after reading the source once so
 # both start from the same warm page cache (dropping caches is not allowed in every container).
 # Only the tool's own process is timed (monotonic clock); preparing and checking is outside.
-# Ends with one line per set:
+# Ends with two lines per set:
 #   RESULT set=<name> dms_median_s=<x> rsync_median_s=<y> ratio=<x/y> dms_peak_rss_mib=<z>
+#   CPU set=<name> dms_cpu_s_per_gib=<a> rsync_cpu_s_per_gib=<b> ratio=<a/b>
+# (busy CPU seconds of the whole machine per GiB moved, medians: both ends of the loopback
+# transfer, which a shared machine's wall time hides).
 # dms_peak_rss_mib is the largest peak RSS of the dji-media-sync process over the runs, from
 # /usr/bin/time %M. Its ssh children are separate processes whose memory is not added to it (%M is
 # the peak of the single largest process of the tree it waited for: dji-media-sync, unless an ssh
@@ -154,24 +157,34 @@ check_dest() { # check_dest TOOL EXPECTED_COUNT EXPECTED_BYTES LAYOUT(dated|flat
     [[ "$total" -eq "$want" ]] || log "bench: note: $tool left $((total - want)) other files under $dest"
 }
 
+# Busy CPU time of the whole machine, in clock ticks (user + nice + system + irq + softirq + steal):
+# on loopback both ends of a transfer (the tool, ssh, sshd, the remote tar/rsync) are in it, which
+# wall time on a shared 2-core machine hides; other work on the machine adds to it, so the load
+# average is printed too.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+readonly ticks_per_second=$(getconf CLK_TCK)
+
 run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to the results file
-    local tool=$1 key=$2 run=$3 name=${set_name[$2]} rc seconds rss
+    local tool=$1 key=$2 run=$3 name=${set_name[$2]} rc seconds rss busy_before busy_after cpu
     local want=${set_count[$2]} bytes=$((set_count[$2] * set_size[$2]))
     fresh_dest
     fresh_source "$name"
     rc=0
+    busy_before=$(busy_ticks)
     # The timer (python) runs /usr/bin/time, which runs the tool: %M is then the tool's own peak.
     if [[ "$tool" == rsync ]]; then
         python3 -c "$timer_py" "$work/seconds" \
             /usr/bin/time -f %M -o "$work/rss" \
             rsync -a -e "ssh $ssh_opts" "$work/src/" "$DMS_SSH_USER@$DMS_SSH_HOST:$dest/" || rc=$?
         [[ "$rc" -eq 0 ]] || die "rsync exited with $rc"
+        busy_after=$(busy_ticks)
         check_dest rsync "$want" "$bytes" flat
     else
         write_config
         python3 -c "$timer_py" "$work/seconds" \
             /usr/bin/time -f %M -o "$work/rss" \
             "$dms" sync --once --config "$work/config.json" >"$work/dms.out" 2>&1 || rc=$?
+        busy_after=$(busy_ticks)
         if [[ "$rc" -ne 0 ]]; then
             cat "$work/dms.out" >&2
             die "dji-media-sync exited with $rc"
@@ -180,9 +193,11 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
     fi
     seconds=$(<"$work/seconds")
     rss=$(tail -n 1 "$work/rss")
-    printf 'run set=%s tool=%s run=%d seconds=%.3f peak_rss_mib=%.1f\n' \
-        "$name" "$tool" "$run" "$seconds" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+    cpu=$(awk -v t=$((busy_after - busy_before)) -v hz="$ticks_per_second" -v b="$bytes" 'BEGIN { printf "%.2f", t / hz / (b / 1073741824) }')
+    printf 'run set=%s tool=%s run=%d seconds=%.3f peak_rss_mib=%.1f machine_cpu_s_per_gib=%s\n' \
+        "$name" "$tool" "$run" "$seconds" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$cpu"
     echo "$seconds $rss" >>"$work/results.$key.$tool"
+    echo "$cpu" >>"$work/cpu.$key.$tool"
 }
 
 # --- the runs --------------------------------------------------------------------------------------------
@@ -190,7 +205,7 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
 log "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 mkdir -p -- "$work"
 for s in "${sets[@]}"; do
-    rm -f -- "$work/results.$s.rsync" "$work/results.$s.dms"
+    rm -f -- "$work/results.$s.rsync" "$work/results.$s.dms" "$work/cpu.$s.rsync" "$work/cpu.$s.dms"
     for ((r = 1; r <= runs; r++)); do
         if ((r % 2 == 1)); then order=(rsync dms); else order=(dms rsync); fi
         for tool in "${order[@]}"; do
@@ -202,4 +217,17 @@ done
 log "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in "${sets[@]}"; do
     summarise result "${set_name[$s]}" "$work/results.$s.dms" rsync "$work/results.$s.rsync" 64
+    # CPU seconds per GiB of the whole machine (both ends), medians: noise moves it less than wall time.
+    python3 - "${set_name[$s]}" "$work/cpu.$s.dms" "$work/cpu.$s.rsync" <<'PY'
+import statistics, sys
+def median(path):
+    try:
+        with open(path) as f:
+            return statistics.median(float(x) for x in f if x.strip())
+    except (FileNotFoundError, statistics.StatisticsError):
+        return None
+d, r = median(sys.argv[2]), median(sys.argv[3])
+fmt = lambda v: "NA" if v is None else f"{v:.2f}"
+print(f"CPU set={sys.argv[1]} dms_cpu_s_per_gib={fmt(d)} rsync_cpu_s_per_gib={fmt(r)} ratio={fmt(d / r if d and r else None)}")
+PY
 done
