@@ -305,6 +305,10 @@ public final class StateStore: TempJournal, Sendable {
             let clearFailure = try db.cachedStatement(sql: """
                 DELETE FROM file_failures WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?
                 """)
+            let staleHolders = try db.cachedStatement(sql: """
+                SELECT id FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'
+                  AND NOT (local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?)
+                """)
             let wanted = Set(allDestinations)
             for p in placements {
                 let id = p.item.identity
@@ -314,6 +318,17 @@ public final class StateStore: TempJournal, Sendable {
                                                      Data(p.remotePath.bytes), p.remotePath.displayString,
                                                      p.alreadyPresent ? "already_present" : "copied", now, now, cycleID])
                 try clearFailure.execute(arguments: [destination, local, id.size, id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
+                // A new copy went under a name that another version's row still claims: that copy
+                // was gone (the publish never replaces a file), so its row is stale. Found by the
+                // fault simulation (seeds 119, 318 of 400): a lost copy's name reused by the next
+                // version of the file.
+                if !p.alreadyPresent {
+                    let stale = try Int64.fetchAll(staleHolders, arguments: [destination, Data(p.remotePath.bytes), local, id.size,
+                                                                            id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
+                    for other in stale {
+                        try Self.loseCopy(db, other, reason: "its copy \(p.remotePath.displayString) was gone; the name now holds another version", now: now)
+                    }
+                }
                 // Queued for deletion only once every destination holds this version.
                 let heldEverywhere = try wanted == [destination] || wanted.isSubset(of: Self.holders(db, local, id))
                 if heldEverywhere {
@@ -372,14 +387,16 @@ public final class StateStore: TempJournal, Sendable {
     /// A copy found missing or wrong: forget it (so the source, if still here, is copied again)
     /// and hold back a pending deletion of its source.
     public func markCopyLost(_ ledgerID: Int64, reason: String, now: Double = Date().timeIntervalSince1970) throws {
-        try db.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT local_path, size, mtime_ns, inode FROM ledger WHERE id = ?", arguments: [ledgerID]) else { return }
-            try db.execute(sql: "UPDATE ledger SET state = 'lost' WHERE id = ?", arguments: [ledgerID])
-            try db.execute(sql: """
-                UPDATE delete_queue SET state = 'resync', last_error = ?, last_attempt_at = ?
-                WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'pending'
-                """, arguments: [reason, now, row[0] as DatabaseValue, row[1] as DatabaseValue, row[2] as DatabaseValue, row[3] as DatabaseValue])
-        }
+        try db.write { db in try Self.loseCopy(db, ledgerID, reason: reason, now: now) }
+    }
+
+    static func loseCopy(_ db: Database, _ ledgerID: Int64, reason: String, now: Double) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT local_path, size, mtime_ns, inode FROM ledger WHERE id = ?", arguments: [ledgerID]) else { return }
+        try db.execute(sql: "UPDATE ledger SET state = 'lost' WHERE id = ?", arguments: [ledgerID])
+        try db.execute(sql: """
+            UPDATE delete_queue SET state = 'resync', last_error = ?, last_attempt_at = ?
+            WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'pending'
+            """, arguments: [reason, now, row[0] as DatabaseValue, row[1] as DatabaseValue, row[2] as DatabaseValue, row[3] as DatabaseValue])
     }
 
     public func meta(_ key: String) throws -> String? {

@@ -103,7 +103,7 @@ import TestSupport
         defer { s.cleanUp() }
         try Self.bigSparseFile(s)
         let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, log in
-            try await waitUntil(timeout: .seconds(30), waitingFor: "the first cycle transferring") { s.remoteFiles().contains { $0.contains("/.dms-") } }
+            try await waitUntil(timeout: .seconds(90), waitingFor: "the first cycle transferring") { s.remoteFiles().contains { $0.contains("/.dms-") } }
             for _ in 0..<5 { try execution.send(signal: .userDefinedOne) }
             // A cycle from a shell meanwhile: clearly refused.
             let shell = try await CLITests.run(["sync", "--once", "--config", s.configPath])
@@ -194,7 +194,7 @@ import TestSupport
         let clock = ContinuousClock()
         var stopSent = clock.now
         let (status, _) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, _ in
-            try await waitUntil(timeout: .seconds(30), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
+            try await waitUntil(timeout: .seconds(90), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
             try execution.send(signal: .terminate)
             try await waitUntil(timeout: .seconds(30), waitingFor: "STOPPING=1") { n.has("STOPPING=1") }
         }
@@ -238,7 +238,7 @@ import TestSupport
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
         try Self.bigSparseFile(s)
         let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 2) { execution, n, log in
-            try await waitUntil(timeout: .seconds(30), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
+            try await waitUntil(timeout: .seconds(90), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
             // Freeze the NAS side of the connection (sshd's session processes): the link is "dead".
             let sessions = ProcessTree.descendants(of: nas.pid)
             #expect(!sessions.isEmpty)

@@ -49,7 +49,7 @@ import TestSupport
                                               environment: environment, input: .none, output: .discarded,
                                               error: .fileDescriptor(logFD, closeAfterSpawningProcess: true)) { execution in
             do {
-                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(20), waitingFor: "two journaled parts") {
+                try await waitUntil(timeout: .seconds(120), poll: .milliseconds(20), waitingFor: "two journaled parts") {
                     let store = try? StateStore(directory: FilePath(state.path + "/db"))
                     return (try? store?.multipartUploads().first?.parts.count ?? 0) ?? 0 >= 2
                 }

@@ -34,4 +34,24 @@ import TestSupport
         #expect(try f.store.ledgerEntries().first { $0.id == rowA.id }?.state == .present, "a's copy is there: not lost")
         #expect(!LocalFS.exists(c))
     }
+
+    /// Found by the fault simulation (seeds 119 and 318 of 400): a copy lost on the NAS while the
+    /// engine could not verify it, then the next version of the file published under the same
+    /// (now free) name. The old version's row must not go on claiming that name.
+    @Test func aNameReusedByTheNextVersionRetiresTheStaleRow() async throws {
+        var f = try ScriptedFixture()
+        defer { f.cleanUp() }
+        let path = try f.add("IMG_1.JPG", bytes: Array("first".utf8))
+        _ = await f.cycle()
+        let nas = f.remote("nas")
+        let old = try #require(try f.store.ledgerEntries().first)
+        #expect(nas.remove(old.remotePath) != nil)                 // lost on the NAS
+        try TestFiles.write(Array("first, then more".utf8), to: path, modified: .secondsAgo(1800))
+        nas.on(.verify, .fail(DestinationError(.transient, "scripted: cannot verify now")))
+        _ = await f.cycle()
+        let claims = try f.store.ledgerEntries().filter { $0.remotePath == old.remotePath && $0.state == .present }
+        #expect(claims.count == 1)
+        #expect(claims.first?.sha256 == nas.file(old.remotePath)?.sha256)
+        #expect(try f.store.ledgerEntries().first { $0.id == old.id }?.state == .lost)
+    }
 }
