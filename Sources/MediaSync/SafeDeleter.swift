@@ -48,21 +48,12 @@ public enum SafeDeleter {
     }
 
     /// Where a soft-deleted file goes: `<its media root>/.dms-trash/<its path below the root>`,
-    /// on the same file system, so moving it is one rename.
+    /// on the same file system, so moving it is one rename (`deleteSource` builds it with
+    /// `AnchoredPath`).
     public struct Trash: Sendable {
         public static let folderName = ".dms-trash"
         public let mediaRoots: [FilePath]
         public init(mediaRoots: [FilePath]) { self.mediaRoots = mediaRoots }
-
-        public func location(for source: FilePath) -> FilePath? {
-            let bytes = source.bytes
-            for root in mediaRoots.sorted(by: { $0.bytes.count > $1.bytes.count }) {
-                let prefix = root.bytes + [UInt8(ascii: "/")]
-                guard bytes.starts(with: prefix) else { continue }
-                return FilePath(bytes: prefix + Array(Self.folderName.utf8) + [UInt8(ascii: "/")] + bytes.dropFirst(prefix.count))
-            }
-            return nil
-        }
     }
 
     /// Every local path is reached below its media root with `O_NOFOLLOW` folders (`AnchoredPath`):

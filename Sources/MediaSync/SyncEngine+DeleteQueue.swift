@@ -8,7 +8,7 @@ import SystemPackage
 extension SyncEngine {
     var mediaRoots: [FilePath] { config.local.mediaRoots.map { FilePath($0) } }
 
-    var trash: SafeDeleter.Trash { SafeDeleter.Trash(mediaRoots: config.local.mediaRoots.map { FilePath($0) }) }
+    var trash: SafeDeleter.Trash { SafeDeleter.Trash(mediaRoots: mediaRoots) }
 
     /// Purges trashed files past `trash_retention_days`, and earlier (oldest first) while an edge
     /// disk holding a media root has less than `min_local_free_gb` free.
