@@ -33,7 +33,6 @@ struct Runtime: Sendable {
         let config = try loadConfig(configPath, requireFiles: requireFiles)
         LoggingBootstrap.bootstrap(level: logLevel(config))
         LocalFS.ignoreSIGPIPE()
-        LocalFS.limitMallocArenas()
         var logger = Logger(label: "dji-media-sync")
         logger.logLevel = logLevel(config)
         let store: StateStore
