@@ -47,7 +47,7 @@ echo "== swift test"
 swift test --scratch-path "$scratch" --skip-build --skip "FaultSimulation|IntegrationTests" "$@"
 if [[ $# -eq 0 ]]; then
     echo "== the binary and the daemon (IntegrationTests)"
-    swift test --scratch-path "$scratch" --skip-build --filter IntegrationTests
+    swift test --scratch-path "$scratch" --skip-build --filter IntegrationTests --no-parallel
     echo "== fault simulation (DMS_SIM_SEEDS=${DMS_SIM_SEEDS:-100} seeds)"
     swift test --scratch-path "$scratch" --skip-build --filter FaultSimulation
 fi

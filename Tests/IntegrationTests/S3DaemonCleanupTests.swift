@@ -17,6 +17,12 @@ import TestSupport
             "abort_stale_uploads_after_hours": 0.0001, "cleanup_interval_hours": 0.001, "cleanup_on_shutdown": false])
         defer { try? s.state.remove() }
         let id = try await s.client.createMultipartUpload(key: s.prefix + "left-behind.MP4")
+        // The first cleanup runs when the first cycle ends, which can now be within 0.36 s of the
+        // daemon's start: the upload must already be stale by then (a precondition, not a sleep).
+        let created = ContinuousClock.now
+        try await waitUntil(timeout: .seconds(5), waitingFor: "the upload to be older than the stale limit") {
+            ContinuousClock.now - created > .milliseconds(500)
+        }
         let (status, log) = try await DaemonTests.withDaemon(statePath: s.state.path, configPath: s.configPath,
                                                              environment: credentials(s)) { execution, _, log in
             try await waitUntil(timeout: .seconds(30), waitingFor: "the stale upload aborted") {
