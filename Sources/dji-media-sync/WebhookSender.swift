@@ -55,3 +55,26 @@ struct WebhookSender: Sendable {
         var description: String { "the webhook answered HTTP \(status)" }
     }
 }
+
+extension WebhookSender {
+    /// One test alert (`doctor --webhook-test`), sent once without retries: the HTTP status, or why
+    /// there was none. Receivers see `"state": "test"` and can ignore it.
+    func sendTest() async -> Result<Int, any Error> {
+        let client = HTTPClient(configuration: HTTPClientConfiguration(
+            connectTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up))),
+            totalTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up)))))
+        let body: [String: Any] = [
+            "source": "dji-media-sync", "host": host, "state": "test", "rule": "doctor", "level": "info",
+            "message": "test alert from dji-media-sync doctor on \(host); no action needed",
+            "time": ISO8601DateFormatter().string(from: Date()),
+        ]
+        do {
+            let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+            let request = HTTPRequest(method: HTTPMethod(rawValue: "POST"), url: url,
+                                      headers: ["Content-Type": "application/json"], body: .bytes([UInt8](data)))
+            return .success(try await client.send(request).status)
+        } catch {
+            return .failure(error)
+        }
+    }
+}
