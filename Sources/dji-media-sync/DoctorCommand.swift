@@ -89,7 +89,7 @@ struct DoctorCommand: AsyncParsableCommand {
             return .fail("webhook.test", subject, "the webhook answered HTTP \(status) to a test alert",
                          fix: "check the URL's path and token in health.webhook_url, and what the receiver expects (docs/operations.md, \"Health and alerts\")")
         case let .failure(error):
-            return .fail("webhook.test", subject, "no answer to a test alert: \(error)",
+            return .fail("webhook.test", subject, "no answer to a test alert: \(sender.redacted(error))",
                          fix: "check that this machine reaches the receiver (DNS, proxy, firewall) within health.webhook_timeout_seconds")
         }
     }

@@ -37,7 +37,7 @@ struct WebhookSender: Sendable {
                     throw WebhookError(status: response.status)
                 } catch {
                     guard attempt < Self.attempts, !Task.isCancelled else {
-                        logger.warning("webhook: could not deliver the \(alert.state) alert \(alert.rule) after \(attempt) attempts: \(error)")
+                        logger.warning("webhook: could not deliver the \(alert.state) alert \(alert.rule) after \(attempt) attempts: \(redacted(error))")
                         break
                     }
                     // Cancelled while waiting: the guard above ends the loop next time round.
@@ -57,6 +57,17 @@ struct WebhookSender: Sendable {
 }
 
 extension WebhookSender {
+    /// The URL as it may be shown: scheme, host and port. Webhook URLs often carry their token in
+    /// the path (Slack, Teams), which curl's error text would otherwise repeat into the journal.
+    var shownURL: String {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "the webhook URL" }
+        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")/…"
+    }
+
+    func redacted(_ error: any Error) -> String {
+        "\(error)".replacingOccurrences(of: HTTPRequest.redact(url), with: shownURL)
+    }
+
     /// One test alert (`doctor --webhook-test`), sent once without retries: the HTTP status, or why
     /// there was none. Receivers see `"state": "test"` and can ignore it.
     func sendTest() async -> Result<Int, any Error> {

@@ -221,6 +221,24 @@ import TestSupport
         #expect(Self.status(r.checks, "nas.tools nas") == "skip")
     }
 
+    @Test func aDeadWebhookFailsTheTestAlertWithoutShowingItsToken() async throws {
+        var s = try await Setup("hook")
+        defer { s.cleanUp() }
+        var health = s.config["health"] as! [String: Any]
+        health["webhook_url"] = "http://127.0.0.1:1/services/T000/secret-token"   // nothing listens on port 1
+        health["webhook_timeout_seconds"] = 2
+        s.config["health"] = health
+        try s.write()
+        let skipped = try await s.doctorJSON()
+        #expect(skipped.status == .exited(0))
+        #expect(Self.status(skipped.checks, "webhook.test http://127.0.0.1:1/…") == "skip")
+        let r = try await s.doctor(["--webhook-test"])
+        #expect(r.status == .exited(1))
+        #expect(r.out.contains("✗ webhook.test"))
+        #expect(r.out.contains("no answer to a test alert"))
+        #expect(!r.out.contains("secret-token") && !r.err.contains("secret-token"), "\(r.out)")
+    }
+
     @Test func badS3CredentialsAreAnAuthenticationFailure() async throws {
         let s = try await Setup("s3auth")
         defer { s.cleanUp() }
