@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LocalFS
 import ObjectStorage
 import Subprocess
@@ -152,6 +153,22 @@ import TestSupport
         #expect(table.status == .exited(1))
         #expect(table.out.contains("✗ media_root.readable"))
         #expect(table.out.contains("    fix: create it (`sudo mkdir -p"))
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "bind-mounting a folder read-only needs root"))
+    func aMediaRootOnAReadOnlyMountCannotHaveItsSourcesDeleted() async throws {
+        let s = try await Setup("romedia")
+        defer { s.cleanUp() }
+        let media = FilePath(s.dir.path + "/media")
+        try await ReadOnlyMount.with(source: FilePath(s.dir.path + "/media"), at: media) {
+            let r = try await s.doctorJSON()
+            #expect(r.status == .exited(1))
+            #expect(Self.status(r.checks, "media_root.readable \(media)") == "ok")
+            let key = "media_root.deletable \(media)"
+            #expect(Self.status(r.checks, key) == "fail")
+            #expect((r.checks[key]?["detail"] as? String)?.contains("read-only mount") == true)
+            #expect(Self.fix(r.checks, key).contains("remount,rw"))
+        }
     }
 
     @Test func aWrongOrMissingHostKeyIsReportedAsSuchWithTheKeyscanFix() async throws {
