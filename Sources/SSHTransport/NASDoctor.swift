@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LocalFS
 import Logging
 import MediaSync
@@ -59,20 +60,22 @@ extension NASDestination {
         guard let file = config.identityFile else {
             return .ok("ssh.identity_file", name, "not set: ssh uses the default keys of \(LocalFS.effectiveUserDescription())")
         }
-        let st: FileStatus
+        // stat, not lstat: a key reached through a symlink is judged by the file ssh reads.
+        var st = stat()
         do {
-            st = try LocalFS.status(FilePath(file))
+            guard stat(file, &st) == 0 else { throw LocalFSError("stat", path: file, errno: errno) }
             try LocalFS.checkAccess(FilePath(file), .read)
         } catch {
-            return .fail("ssh.identity_file", name, "\(file): \(error)",
+            return .fail("ssh.identity_file", name, "\(error)",
                          fix: "create the key (`sudo ssh-keygen -t ed25519 -N '' -f \(file)`) and install its .pub on the NAS (docs/nas-setup.md), or correct identity_file")
         }
         // ssh ignores a private key others can read ("UNPROTECTED PRIVATE KEY FILE").
-        if st.mode & 0o077 != 0 {
-            return .fail("ssh.identity_file", name, "\(file) is readable by others (mode \(String(st.mode, radix: 8))): ssh refuses to use it",
+        let mode = st.st_mode & 0o7777
+        if mode & 0o077 != 0 {
+            return .fail("ssh.identity_file", name, "\(file) is accessible by group or others (mode \(String(mode, radix: 8))): ssh refuses to use it",
                          fix: "`sudo chmod 600 \(file)`")
         }
-        return .ok("ssh.identity_file", name, "\(file) readable, mode \(String(st.mode, radix: 8))")
+        return .ok("ssh.identity_file", name, "\(file) readable, mode \(String(mode, radix: 8))")
     }
 
     func knownHostsCheck() -> DoctorCheck {

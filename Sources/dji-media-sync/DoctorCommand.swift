@@ -62,8 +62,10 @@ struct DoctorCommand: AsyncParsableCommand {
     static func destinationChecks(_ config: MediaSyncConfig, writeTest: Bool, logger: Logger) async -> [DoctorCheck] {
         // ssh's control socket goes to a private folder: the doctor, run as another user or while
         // the service is stopped, must not create the service's runtime folder.
-        let runtime = FilePath(NSTemporaryDirectory()).appending("dms-doctor-\(getpid())")
-        defer { try? FileManager.default.removeItem(atPath: runtime.string) }
+        var template = Array((FilePath(NSTemporaryDirectory()).appending("dms-doctor-XXXXXX").string).utf8CString)
+        let runtime = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
+            ?? NSTemporaryDirectory() + "/dms-doctor-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
         let storage = config.storageManagement
         let minFree = storage.enableSpaceCheck ? Int64(storage.minFreeSpaceGB * 1_000_000_000) : nil
         var checks: [DoctorCheck] = []
@@ -71,7 +73,7 @@ struct DoctorCommand: AsyncParsableCommand {
             switch destination {
             case let .nas(nas):
                 let nasDestination = NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
-                                                    runtimeDirectory: runtime.string, instanceID: "doctor")
+                                                    runtimeDirectory: runtime, instanceID: "doctor")
                 checks += await nasDestination.doctorChecks(minFreeBytes: minFree, usageWarning: config.health.destinationUsageWarning,
                                                             logger: logger)
             case let .s3(s3):
