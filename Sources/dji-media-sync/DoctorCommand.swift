@@ -13,8 +13,8 @@ struct DoctorCommand: AsyncParsableCommand {
         commandName: "doctor",
         abstract: "Check the set-up end to end: config, media folders, state folders, each destination, metrics, webhook.",
         discussion: """
-            Permissions are checked for the user running doctor: run it as the service's user (root by default).
-            Nothing is changed, except with --write-test (a tiny object under each S3 prefix, deleted again, and a test
+            Permissions are checked for the user running doctor: run it as the service's user (root by default). \
+            Nothing is changed, except with --write-test (a tiny object under each S3 prefix, deleted again, and a test \
             alert to the webhook). Exit status: 0 no ✗ (warnings allowed), 1 at least one ✗. See docs/operations.md.
             """)
 
