@@ -61,10 +61,11 @@ struct DoctorCommand: AsyncParsableCommand {
 
     static func destinationChecks(_ config: MediaSyncConfig, writeTest: Bool, logger: Logger) async -> [DoctorCheck] {
         // ssh's control socket goes to a private folder: the doctor, run as another user or while
-        // the service is stopped, must not create the service's runtime folder.
-        var template = Array((FilePath(NSTemporaryDirectory()).appending("dms-doctor-XXXXXX").string).utf8CString)
+        // the service is stopped, must not create the service's runtime folder. /tmp, not TMPDIR:
+        // a socket path has at most 107 bytes.
+        var template = Array("/tmp/dms-doctor-XXXXXX".utf8CString)
         let runtime = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
-            ?? NSTemporaryDirectory() + "/dms-doctor-\(getpid())"
+            ?? "/tmp/dms-doctor-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: runtime) }
         let storage = config.storageManagement
         let minFree = storage.enableSpaceCheck ? Int64(storage.minFreeSpaceGB * 1_000_000_000) : nil
