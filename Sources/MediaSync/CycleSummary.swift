@@ -2,7 +2,9 @@ import Foundation
 
 /// What one cycle did; printed by `sync --once`, kept in the cycles table, shown in STATUS.
 public struct CycleSummary: Sendable {
-    public enum Status: String, Sendable { case ok, partial, failed, aborted }
+    /// `aborted`: cut short by a crash (found at the next start); `cancelled`: stopped on request
+    /// (Ctrl-C, SIGTERM, the cycle's time limit), which is no failure and raises no alert.
+    public enum Status: String, Sendable { case ok, partial, failed, aborted, cancelled }
 
     public var cycleID: Int64
     public var startedAt: Double
@@ -37,6 +39,13 @@ public struct CycleSummary: Sendable {
     /// Alerts raised or resolved by this cycle (already logged; the caller delivers webhooks).
     public var alerts: [AlertDecider.Alert] = []
     public var unavailableDestinations: [String] = []
+    /// Why each unavailable destination was (`authentication`, `unreachable`, ...): health says
+    /// "authentication failed", not "unreachable", for a refused key.
+    public var unavailableKinds: [String: DestinationError.Kind] = [:]
+    /// The scan's problems, nil when no scan completed: media roots that cannot be read (an
+    /// unmounted card), and other folders or files that could not be read.
+    public var unreadableMediaRoots: [String]?
+    public var scanErrors: [String] = []
     /// The state database was deleted or replaced under the running process: it must restart.
     public var stateDatabaseLost = false
     public var messages: [String] = []
@@ -52,11 +61,16 @@ public struct CycleSummary: Sendable {
 
     /// "42 files, 3.1 GB in 1m12s, 0 failed"
     public var shortLine: String {
-        "\(filesCopied) files, \(Format.bytes(bytesCopied)) in \(Format.duration(duration)), \(failed) failed"
+        "\(Format.count(filesCopied, "file")), \(Format.bytes(bytesCopied)) in \(Format.duration(duration)), \(failed) failed"
     }
 }
 
 public enum Format {
+    /// "1 file", "2 files" (`plural` for irregular ones: "copy" → "copies").
+    public static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) \(n == 1 ? singular : plural ?? singular + "s")"
+    }
+
     public static func bytes(_ n: Int64) -> String {
         let units = ["B", "kB", "MB", "GB", "TB"]
         var value = Double(n)

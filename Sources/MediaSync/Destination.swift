@@ -144,7 +144,7 @@ public struct RemoteCopy: Sendable {
     }
 }
 
-public enum VerifyResult: Sendable, Equatable {
+public enum VerifyResult: Sendable, Equatable, CustomStringConvertible {
     case verified
     case missing
     case sizeMismatch(found: Int64)
@@ -152,6 +152,17 @@ public enum VerifyResult: Sendable, Equatable {
     case unknown(String)
 
     public var isVerified: Bool { self == .verified }
+
+    /// In words, for logs and the delete queue's "last check" (never a Swift value).
+    public var description: String {
+        switch self {
+        case .verified: "verified"
+        case .missing: "missing"
+        case let .sizeMismatch(found): found < 0 ? "size unreadable" : "size differs: \(found) bytes there"
+        case let .hashMismatch(found): "SHA-256 differs: \(found.count > 16 ? found.prefix(16) + "…" : found) there"
+        case let .unknown(why): "could not be checked: \(why)"
+        }
+    }
 }
 
 /// A destination failure with what an operator needs: which kind, where, exit status, stderr tail.
@@ -167,6 +178,22 @@ public struct DestinationError: Error, Sendable, CustomStringConvertible {
         case verificationFailed // checksums differ
         case cancelled          // stopping
         case misconfigured      // base path missing, no sha256 tool
+
+        /// In words: "authentication failed", not "authentication".
+        public var label: String {
+            switch self {
+            case .unreachable: "unreachable"
+            case .hostKey: "host key not accepted"
+            case .authentication: "authentication failed"
+            case .transient: "temporary error"
+            case .permanent: "permanent error"
+            case .destinationFull: "destination full"
+            case .timeout: "timed out"
+            case .verificationFailed: "verification failed"
+            case .cancelled: "cancelled"
+            case .misconfigured: "set-up problem"
+            }
+        }
 
         /// The connection dropped or stalled: worth reconnecting (with backoff) within the cycle.
         public var isConnectionLoss: Bool { self == .unreachable || self == .timeout }
@@ -196,7 +223,7 @@ public struct DestinationError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var parts = ["\(kind.rawValue): \(message)"]
+        var parts = ["\(kind.label): \(message)"]
         if let remotePath { parts.append("remote path \(remotePath)") }
         if let exitStatus { parts.append("exit status \(exitStatus)") }
         if let stderrTail, !stderrTail.isEmpty { parts.append("stderr: \(stderrTail)") }

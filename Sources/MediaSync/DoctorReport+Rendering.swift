@@ -2,31 +2,21 @@ import Foundation
 
 extension DoctorReport {
     /// RFC 3339 in UTC, e.g. `2026-12-02T20:39:28Z`.
-    public var generatedAtText: String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: generatedAt)
-    }
+    public var generatedAtText: String { JSONOutput.time(generatedAt) }
 
-    /// The JSON form (`doctor --json`). Keys are sorted and always present (`fix` is null when
-    /// there is none), so scripts can rely on them; `schema_version` changes when one changes meaning.
+    /// The JSON form (`doctor --json`), with the conventions of every `--json` (`JSONOutput`):
+    /// keys sorted and always present (`fix` is null when there is none).
     public func json() -> String {
-        let object: [String: Any] = [
-            "schema_version": Self.schemaVersion,
-            "generated_at": generatedAtText,
+        JSONOutput.render([
             "host": host,
             "ok": !failed,
             "exit_status": Int(exitStatus),
             "summary": Dictionary(uniqueKeysWithValues: DoctorCheck.Status.allCases.map { ($0.rawValue, count($0)) }),
             "checks": checks.map { c -> [String: Any] in
                 ["check": c.check, "subject": c.subject, "status": c.status.rawValue, "detail": c.detail,
-                 "fix": c.fix.map { $0 as Any } ?? NSNull()]
+                 "fix": JSONOutput.nullable(c.fix)]
             },
-        ]
-        // Only strings, numbers, booleans and null above: serialisation cannot fail.
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        ], schemaVersion: Self.schemaVersion, generatedAt: generatedAt)
     }
 
     public static func mark(_ status: DoctorCheck.Status) -> String {

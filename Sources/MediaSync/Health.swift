@@ -54,10 +54,17 @@ public struct HealthReport: Sendable {
 }
 
 public enum HealthEvaluator {
+    /// Meta keys the engine writes after each cycle (`SyncEngine.recordHealthFacts`).
+    static let unavailableKey = "health:unavailable:"
+    static let mediaRootsKey = "health:media_roots"
+    static let scanKey = "health:scan"
+    static let metricsKey = "health:metrics"
+
     public static func evaluate(store: StateStore, config: MediaSyncConfig, now: Double = Date().timeIntervalSince1970) throws -> HealthReport {
         let rules = config.health
         var report = HealthReport()
-        let day = try store.cycles(since: now - 86400).filter { $0.finishedAt != nil }
+        // A cycle stopped on request (Ctrl-C, SIGTERM) is neither a success nor a failure.
+        let day = try store.cycles(since: now - 86400).filter { $0.finishedAt != nil && $0.status != CycleSummary.Status.cancelled.rawValue }
         report.cycles24h = day.count
         report.successfulCycles24h = day.filter { $0.status == "ok" }.count
         if !day.isEmpty {
@@ -102,13 +109,23 @@ public enum HealthEvaluator {
         }
         if let last = day.first {
             for name in last.unavailable {
-                add("unreachable:\(name)", .critical, "\(name) unreachable in the last cycle")
+                switch try store.meta(unavailableKey + name) {
+                case "authentication":
+                    add("authentication:\(name)", .critical, "\(name): authentication failed in the last cycle (the key or credentials were refused)")
+                case "hostKey":
+                    add("host_key:\(name)", .critical, "\(name): host key not accepted in the last cycle (known_hosts)")
+                case "misconfigured":
+                    add("misconfigured:\(name)", .critical, "\(name): set-up problem in the last cycle (dji-media-sync doctor)")
+                default:
+                    add("unreachable:\(name)", .critical, "\(name) unreachable in the last cycle")
+                }
             }
             if last.waitingForSpace > 0 {
-                add("full:\(config.destinations.first?.name ?? "destination")", .critical, "\(last.waitingForSpace) files wait for space on the destination")
+                add("full:\(config.destinations.first?.name ?? "destination")", .critical,
+                    "\(Format.count(last.waitingForSpace, "file")) \(last.waitingForSpace == 1 ? "waits" : "wait") for space on a destination")
             }
             if last.copiesBad > 0 {
-                add("consistency", .warning, "\(last.copiesBad) copies failed the consistency check")
+                add("consistency", .warning, "\(Format.count(last.copiesBad, "copy", "copies")) failed the consistency check")
             }
         }
         for usage in report.destinations {
@@ -118,6 +135,17 @@ public enum HealthEvaluator {
             } else if usage.usedFraction > rules.destinationUsageWarning {
                 add("usage:\(usage.name)", .warning, "\(usage.name) is \(pct) full")
             }
+        }
+        if let roots = try store.meta(mediaRootsKey) {
+            add("media_roots", .critical, "media root unreadable in the last scan (is the card or disk mounted?): "
+                + roots.split(separator: "\n").joined(separator: "; "))
+        }
+        if let errors = try store.meta(scanKey), let first = errors.split(separator: "\n").first {
+            let lines = errors.split(separator: "\n")
+            add("scan", .warning, "\(Format.count(lines.count, "folder or file", "folders or files")) could not be read in the last scan: \(first)")
+        }
+        if let problem = try store.meta(metricsKey) {
+            add("metrics_file", .warning, problem)
         }
         if report.quarantined > 0 {
             add("quarantined", .warning, "\(report.quarantined) file\(report.quarantined == 1 ? "" : "s") quarantined (dji-media-sync queue list)")

@@ -54,6 +54,12 @@ public struct SyncEngine: Sendable {
 
     var destinationNames: [String] { destinations.map(\.name) }
 
+    static func trimmingSlashes(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
+        return String(p)
+    }
+
     /// How often a cycle reconnects after losing the NAS mid-transfer before giving up until the
     /// next cycle.
     static let reconnectsPerCycle = 3
@@ -91,7 +97,7 @@ public struct SyncEngine: Sendable {
         await runPhases(&summary, dryRun: dryRun, observer: observer, log: log)
 
         summary.finishedAt = clock()
-        if Task.isCancelled { summary.status = .aborted }
+        if Task.isCancelled { summary.status = .cancelled }
         else if summary.failed > 0 || !summary.unavailableDestinations.isEmpty || summary.deleteChecksFailed > 0 {
             summary.status = (summary.filesCopied + summary.filesAlreadyPresent) > 0 || summary.unavailableDestinations.count < destinations.count
                 ? .partial : .failed
@@ -152,13 +158,27 @@ public struct SyncEngine: Sendable {
         observer.phase("scanning")
         let report: Discovery.Report
         do { report = try await discover(log: log) } catch {
+            if Task.isCancelled { return }
             summary.messages.append("scan: \(error)")
+            summary.unreadableMediaRoots = []
+            summary.scanErrors = ["\(error)"]
             return
         }
         guard !Task.isCancelled, report.complete else { return }
+        // A media root that cannot be read (an unmounted card) is a problem of the set-up, not a
+        // quiet empty scan: health says so.
+        let roots = Set(config.local.mediaRoots.map(Self.trimmingSlashes))
+        summary.unreadableMediaRoots = []
         for error in report.errors {
-            log.warning("scan: \(error)")
-            summary.messages.append("scan: \(error)")
+            if roots.contains(Self.trimmingSlashes(error.path)) {
+                log.error("media root \(error.path) cannot be read: \(error.message) (is the card or disk mounted?)")
+                summary.unreadableMediaRoots?.append("\(error.path): \(error.message)")
+                summary.messages.append("media root \(error.path): \(error.message)")
+            } else {
+                log.warning("scan: \(error)")
+                summary.scanErrors.append("\(error)")
+                summary.messages.append("scan: \(error)")
+            }
         }
         if report.oddDateCount > 0 {
             log.warning("\(report.oddDateCount) file\(report.oddDateCount == 1 ? " has" : "s have") a modification time outside 1677–2262 (clamped; synced all the same): \(report.oddDates.joined(separator: ", "))")
@@ -257,7 +277,10 @@ public struct SyncEngine: Sendable {
             do {
                 sessions.append((destination, try await destination.connect(journal: store, progress: observer, logger: log)))
             } catch {
+                // Stopping is not a destination's fault: no "unreachable", no alert.
+                if Task.isCancelled || error.kind == .cancelled { break }
                 summary.unavailableDestinations.append(destination.name)
+                summary.unavailableKinds[destination.name] = error.kind
                 summary.messages.append("\(destination.name): \(error)")
                 log.error("destination \(destination.displayName) unavailable: \(error)",
                           metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
@@ -338,7 +361,9 @@ public struct SyncEngine: Sendable {
                             log.error("reconnecting to \(destination.displayName) failed: \(error)")
                         }
                     }
+                    if Task.isCancelled || error.kind == .cancelled { stopped = true; break }
                     summary.messages.append("\(destination.name): \(error)")
+                    summary.unavailableKinds[destination.name] = error.kind
                     log.error("transfer to \(destination.displayName) stopped: \(error)",
                               metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
                     if !summary.unavailableDestinations.contains(destination.name) { summary.unavailableDestinations.append(destination.name) }

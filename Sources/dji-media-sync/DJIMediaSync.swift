@@ -18,11 +18,15 @@ struct GlobalOptions: ParsableArguments {
     var config: String = MediaSyncConfig.defaultPath
 }
 
-/// Exit statuses (sysexits.h), documented in docs/operations.md.
+/// Exit statuses (sysexits.h where one fits), documented in docs/operations.md ("Exit status").
 enum ExitStatus {
     static let ok: Int32 = 0
     static let someFailed: Int32 = 1
     static let failed: Int32 = 2
+    /// `sync --once`: nothing failed, but files were left waiting (space, backoff, quarantine).
+    static let leftWaiting: Int32 = 4
+    /// Stopped by a signal (Ctrl-C 130, SIGTERM 143): the shell convention, 128 + the signal.
+    static func cancelled(by signal: Int32) -> Int32 { 128 + signal }
     static let lockBusy: Int32 = 75   // EX_TEMPFAIL: another cycle holds the lock
     static let config: Int32 = 78     // EX_CONFIG: systemd must not restart-loop on it
 }

@@ -308,10 +308,12 @@ struct StatusLine {
             }
         }
         if let last, last.waitingForSpace > 0 {
-            text += " — NAS low on space: \(last.waitingForSpace) files wait"
+            text += " — low on space: \(Format.count(last.waitingForSpace, "file")) \(last.waitingForSpace == 1 ? "waits" : "wait")"
         }
-        if let since = unreachableSince {
-            text += " — NAS unreachable since \(Self.clock(since)), retrying"
+        if let since = unreachableSince, let last {
+            let names = last.unavailableDestinations.joined(separator: ", ")
+            let why = last.unavailableDestinations.contains { last.unavailableKinds[$0] == .authentication } ? "authentication failing" : "unreachable"
+            text += " — \(names) \(why) since \(Self.clock(since)), retrying"
         }
         if let configProblem { text += " — \(configProblem.prefix(200)); running with the previous config" }
         return text

@@ -16,30 +16,21 @@ struct PresignCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "get or put.") var method: String
     @Argument(help: "The object key.") var key: String
-    @Option(name: .long, help: "How long the URL works: e.g. 3600s, 90m, 24h, 7d (at most 7 days).") var expires: String = "24h"
+    @Option(name: .long, help: "How long the URL works: e.g. 3600s, 90m, 24h, 7d (at most 7 days).")
+    var expires = DurationArgument(argument: "24h")!
     @Option(name: .long, help: "PUT only: the Content-Type the upload must send (it is signed).") var contentType: String?
     @Option(name: .long, help: "The s3 destination (needed when the config has several).") var destination: String?
 
     static let maximumSeconds = 604_800
 
-    /// "3600s", "90m", "24h", "7d" or plain seconds; nil when unreadable.
-    static func seconds(_ text: String) -> Int? {
-        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let unit = text.last, let factor = units[unit] {
-            guard let value = Int(text.dropLast()) else { return nil }
-            let (product, overflow) = value.multipliedReportingOverflow(by: factor)
-            return overflow ? Int.max : product
-        }
-        return Int(text)
-    }
+    /// Whole seconds (a fraction is rounded up: the URL never expires early).
+    var expiresSeconds: Int { expires.seconds >= Double(Int.max) ? Int.max : Int(expires.seconds.rounded(.up)) }
 
     func validate() throws {
         guard ["get", "put"].contains(method) else { throw ValidationError("presign takes get or put, not \(method)") }
         guard !key.isEmpty else { throw ValidationError("the key must not be empty") }
-        guard let seconds = Self.seconds(expires), seconds >= 1 else {
-            throw ValidationError("--expires takes a duration like 3600s, 90m, 24h or 7d")
-        }
-        guard seconds <= Self.maximumSeconds else {
+        guard expires.seconds >= 1 else { throw ValidationError("--expires takes \(DurationArgument.syntax), at least 1 s") }
+        guard expiresSeconds <= Self.maximumSeconds else {
             throw ValidationError("--expires \(expires) is too long: a presigned URL (SigV4) works for at most 7 days (604800 s)")
         }
         if contentType != nil, method != "put" { throw ValidationError("--content-type applies to presign put only") }
@@ -50,7 +41,7 @@ struct PresignCommand: AsyncParsableCommand {
         let client = try s3.client()
         do {
             let url = try client.presignedURL(method: method == "put" ? .put : .get, key: key,
-                                              expiresInSeconds: Self.seconds(expires)!,
+                                              expiresInSeconds: expiresSeconds,
                                               headers: contentType.map { [("content-type", $0)] } ?? [])
             print(url)
         } catch {

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import LocalFS
 import MediaSync
+import Synchronization
 import SystemPackage
 
 struct SyncCommand: AsyncParsableCommand {
@@ -33,7 +34,11 @@ struct SyncCommand: AsyncParsableCommand {
         let engine = runtime.engine()
         let cycle = Task { await engine.runCycle(dryRun: dryRun, observer: progress) }
         // Ctrl-C / TERM: stop the cycle cleanly (transfers aborted, temps removed, state kept).
-        let signals = SignalSources([SIGINT, SIGTERM]) { _ in cycle.cancel() }
+        let received = FirstSignal()
+        let signals = SignalSources([SIGINT, SIGTERM]) { number in
+            received.record(number)
+            cycle.cancel()
+        }
         let summary = await cycle.value
         signals.cancel()
         progress.finish()
@@ -41,8 +46,21 @@ struct SyncCommand: AsyncParsableCommand {
         print(Self.render(summary, dryRun: dryRun))
         // After the summary: a slow webhook delays only the exit, bounded by its timeout and retries.
         if let webhook = runtime.webhook { await webhook.deliver(summary.alerts) }
-        if summary.status == .aborted { throw ExitCode(ExitStatus.failed) }
-        if summary.failed > 0 || !summary.unavailableDestinations.isEmpty { throw ExitCode(ExitStatus.someFailed) }
+        let code = Self.exitStatus(summary, signal: received.number)
+        if code != ExitStatus.ok { throw ExitCode(code) }
+    }
+
+    /// 130/143 cancelled by Ctrl-C/SIGTERM; 2 no cycle could run (state database); 1 files failed,
+    /// a destination or media root could not be used; 4 nothing failed but files were left waiting
+    /// (space, backoff, quarantine); 0 everything is where it should be.
+    static func exitStatus(_ s: CycleSummary, signal: Int32) -> Int32 {
+        if s.status == .cancelled { return ExitStatus.cancelled(by: signal == 0 ? SIGTERM : signal) }
+        if s.stateDatabaseLost || s.cycleID == 0 && s.status == .failed { return ExitStatus.failed }
+        if s.failed > 0 || !s.unavailableDestinations.isEmpty || !(s.unreadableMediaRoots ?? []).isEmpty || s.deleteChecksFailed > 0 {
+            return ExitStatus.someFailed
+        }
+        if s.waitingForSpace > 0 || s.deferred > 0 { return ExitStatus.leftWaiting }
+        return ExitStatus.ok
     }
 
     static func render(_ s: CycleSummary, dryRun: Bool) -> String {
@@ -51,16 +69,21 @@ struct SyncCommand: AsyncParsableCommand {
             lines.append("dry run: nothing was copied or deleted")
         }
         lines.append("cycle \(s.cycleID): \(s.status.rawValue) in \(Format.duration(s.duration))")
-        lines.append("  copied:          \(s.filesCopied) files, \(Format.bytes(s.bytesCopied)) (\(Format.rate(s.throughputBytesPerSecond)))")
+        lines.append("  copied:          \(Format.count(s.filesCopied, "file")), \(Format.bytes(s.bytesCopied)) (\(Format.rate(s.throughputBytesPerSecond)))")
         lines.append("  already there:   \(s.filesAlreadyPresent)")
         lines.append("  skipped:         \(s.skipped) (too recent or still changing; retried next cycle)")
         lines.append("  failed:          \(s.failed)\(s.quarantined > 0 ? " (\(s.quarantined) quarantined: dji-media-sync queue list)" : "")")
         if s.waitingForSpace > 0 { lines.append("  waiting (space): \(s.waitingForSpace) (the destination is short of space; sources kept)") }
         if s.purged > 0 { lines.append("  trash purged:    \(s.purged)") }
-        if s.retentionRemoved > 0 { lines.append("  retention:       \(s.retentionRemoved) old copies removed from the destination") }
+        if s.retentionRemoved > 0 { lines.append("  retention:       \(Format.count(s.retentionRemoved, "old copy", "old copies")) removed from the destination") }
         if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (retried after their backoff; queue list shows when)") }
         lines.append("  sources deleted: \(s.deleted)\(s.kept > 0 ? ", verified and kept: \(s.kept)" : "")")
-        if !s.unavailableDestinations.isEmpty { lines.append("  unavailable:     \(s.unavailableDestinations.joined(separator: ", "))") }
+        if !s.unavailableDestinations.isEmpty {
+            lines.append("  unavailable:     " + s.unavailableDestinations.map { name in
+                s.unavailableKinds[name] == .authentication ? "\(name) (authentication failed)" : name
+            }.joined(separator: ", "))
+        }
+        if s.status == .cancelled { lines.append("  cancelled:       stopped on request; what was verified is kept, the rest is tried at the next cycle") }
         if let health = s.health { lines.append("  health:          \(health.shortLine)") }
         for m in s.messages.prefix(10) { lines.append("  ! \(m)") }
         return lines.joined(separator: "\n")
@@ -83,6 +106,13 @@ func acquireLock(_ path: String, wait: Bool) throws -> FileLock.Outcome {
         FileHandle.standardError.write(Data("dji-media-sync: lock file: \(error)\n".utf8))
         throw ExitCode(ExitStatus.failed)
     }
+}
+
+/// The first signal that stopped a command (0: none), for its exit status.
+final class FirstSignal: Sendable {
+    private let value = Atomic<Int32>(0)
+    func record(_ number: Int32) { _ = value.compareExchange(expected: 0, desired: number, ordering: .relaxed) }
+    var number: Int32 { value.load(ordering: .relaxed) }
 }
 
 /// Turns signals into calls on a Dispatch queue (the default action is disabled while watched).

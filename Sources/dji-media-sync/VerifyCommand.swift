@@ -9,22 +9,14 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Re-verify recent copies on every destination now (the consistency check); exit 1 if any is missing or different.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "How far back: e.g. 30m, 24h, 7d.") var since: String = "24h"
+    @Option(name: .long, help: "How far back: e.g. 3600s, 30m, 24h, 7d.") var since = DurationArgument(argument: "24h")!
     @Option(name: .long, help: "sha256 (read every byte on the destination) or size.") var mode: String?
+    @Flag(name: .long, help: "Machine-readable output (schema_version 1; see docs/operations.md).") var json = false
+
+    static let schemaVersion = 1
 
     func validate() throws {
-        guard Self.seconds(since) != nil else { throw ValidationError("--since takes a number with m, h or d, e.g. 24h") }
         if let mode, !["sha256", "size"].contains(mode) { throw ValidationError("--mode takes sha256 or size") }
-    }
-
-    static func seconds(_ text: String) -> Double? {
-        guard let unit = text.last, let value = Double(text.dropLast()), value >= 0 else { return nil }
-        switch unit {
-        case "m": return value * 60
-        case "h": return value * 3600
-        case "d": return value * 86400
-        default: return nil
-        }
     }
 
     func run() async throws {
@@ -39,15 +31,38 @@ struct VerifyCommand: AsyncParsableCommand {
         var summary = CycleSummary(cycleID: 0, startedAt: Date().timeIntervalSince1970)
         let engine = runtime.engine()
         let sessions = await engine.connect(summary: &summary, log: runtime.logger)
+        let from = Date().timeIntervalSince1970 - since.seconds
+        let mode = runtime.config.consistencyCheck.mode
         if !summary.unavailableDestinations.isEmpty {
             for s in sessions { await s.session.close() }
-            for m in summary.messages { print("unavailable: \(m)") }
+            if json { print(Self.json(summary, from: from, mode: mode, bad: nil, exitStatus: ExitStatus.failed)) }
+            else { for m in summary.messages { print("unavailable: \(m)") } }
             throw ExitCode(ExitStatus.failed)
         }
-        let bad = await engine.runConsistencyCheck(since: Date().timeIntervalSince1970 - Self.seconds(since)!, sessions: sessions,
-                                                             summary: &summary, log: runtime.logger)
+        let bad = await engine.runConsistencyCheck(since: from, sessions: sessions, summary: &summary, log: runtime.logger)
         for s in sessions { await s.session.close() }
-        print("\(summary.copiesChecked) copies re-verified (\(runtime.config.consistencyCheck.mode)), \(bad) missing or different\(bad > 0 ? "; sources still here are copied again at the next cycle" : "")")
-        if bad > 0 { throw ExitCode(ExitStatus.someFailed) }
+        let code = bad > 0 ? ExitStatus.someFailed : ExitStatus.ok
+        if json {
+            print(Self.json(summary, from: from, mode: mode, bad: bad, exitStatus: code))
+        } else {
+            print("\(Format.count(summary.copiesChecked, "copy", "copies")) re-verified (\(mode)), \(bad) missing or different"
+                  + (bad > 0 ? "; sources still here are copied again at the next cycle" : ""))
+        }
+        if code != ExitStatus.ok { throw ExitCode(code) }
+    }
+
+    /// `bad` nil: the check did not run (a destination was unavailable).
+    static func json(_ summary: CycleSummary, from: Double, mode: String, bad: Int?, exitStatus: Int32) -> String {
+        JSONOutput.render([
+            "since": JSONOutput.time(from),
+            "mode": mode,
+            "copies_checked": summary.copiesChecked,
+            "missing_or_different": JSONOutput.nullable(bad),
+            "unavailable": summary.unavailableDestinations.map { name in
+                ["destination": name, "kind": JSONOutput.nullable(summary.unavailableKinds[name]?.rawValue),
+                 "message": JSONOutput.nullable(summary.messages.first { $0.hasPrefix(name + ": ") })]
+            },
+            "exit_status": Int(exitStatus),
+        ], schemaVersion: schemaVersion)
     }
 }

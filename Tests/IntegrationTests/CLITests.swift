@@ -178,7 +178,7 @@ import TestSupport
         #expect(try await Self.run(["sync", "--once", "--config", s.configPath]).status == .exited(0))
         let good = try await Self.run(["verify", "--since", "1h", "--config", s.configPath])
         #expect(good.status == .exited(0), "\(good.out) \(good.err)")
-        #expect(good.out.contains("1 copies re-verified (sha256), 0 missing or different"))
+        #expect(good.out.contains("1 copy re-verified (sha256), 0 missing or different"))
         let copy = FilePath(s.remoteBase + "/2025/01/01/DJI_20250101120000_0001_D.JPG")
         let fd = copy.withPlatformString { open($0, O_WRONLY) }
         _ = pwrite(fd, "X", 1, 100)
@@ -286,7 +286,7 @@ import TestSupport
         try TestFiles.write(size: 1000, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
         let sync = try await Self.run(["sync", "--once", "--config", s.configPath])
         #expect(sync.status == .exited(0), "\(sync.err)")
-        #expect(sync.out.contains("copied:          1 files"))
+        #expect(sync.out.contains("copied:          1 file,"))
         let status = try await Self.run(["status", "--json", "--config", s.configPath])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any])
         #expect((json["ledger"] as? [String: Any])?["present"] as? Int == 1)

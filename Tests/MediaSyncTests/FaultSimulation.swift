@@ -252,7 +252,7 @@ struct SeedRun {
             await task.value
             stats.copies += summary.filesCopied + summary.filesAlreadyPresent
             sim.note("cycle \(epoch) \(summary.status.rawValue): \(summary.filesCopied) copied, \(summary.filesAlreadyPresent) present, \(summary.failed) failed, \(summary.deleted) deleted, \(summary.waitingForSpace) waiting for space")
-            if summary.status == .aborted { stats.stops += 1; crashed = true }
+            if summary.status == .cancelled { stats.stops += 1; crashed = true }
         }
         try check(epoch: epoch, processDied: end.isHung)
         if crashed { try restart("after the crash") }

@@ -194,7 +194,7 @@ import TestSupport
         f.nas = nas
         let spoofed = try await f.cycle()
         #expect(spoofed.unavailableDestinations == ["nas"])
-        #expect(spoofed.messages.joined().contains("hostKey"), "\(spoofed.messages)")
+        #expect(spoofed.messages.joined().contains("host key not accepted"), "\(spoofed.messages)")
         #expect(try f.remoteFiles().isEmpty)
         #expect(try f.store().counts().queuePending == 0)
     }
