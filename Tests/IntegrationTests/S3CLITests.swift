@@ -96,6 +96,15 @@ import TestSupport
         #expect(!dry.out.contains(a) && !dry.out.contains(c))
         #expect(dry.out.contains("orphans: found 1, would remove 1, failed 0"))
         #expect(try await s.keys().count == 3)
+        // The same dry run for scripts: one object, the orphan's whole key, stable nulls.
+        let json = try await s.run(["cleanup", "--older-than-hours", "0", "--json", "--config", s.configPath])
+        #expect(json.status == .exited(0), "\(json.out)\(json.err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        #expect(report["schema_version"] as? Int == 1 && report["apply"] as? Bool == false && report["exit_status"] as? Int == 0)
+        let orphans = try #require(report["orphans"] as? [String: Any])
+        #expect(orphans["found"] as? Int == 1 && orphans["error"] is NSNull)
+        #expect((orphans["items"] as? [[String: Any]])?.map { $0["key"] as? String } == [b])
+        #expect((report["stale_uploads"] as? [String: Any])?["found"] as? Int == 0)
 
         let applied = try await s.run(["cleanup", "--older-than-hours", "0", "--apply", "--config", s.configPath])
         #expect(applied.status == .exited(0), "\(applied.out)\(applied.err)")

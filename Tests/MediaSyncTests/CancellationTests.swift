@@ -46,11 +46,11 @@ import TestSupport
         defer { f.cleanUp() }
         for i in 0..<1000 { _ = try f.add("d\(i % 30)/IMG_\(i).JPG", bytes: [UInt8(i & 0xff)]) }
         let (summary, took, seen) = try await Self.stoppedCycle(f, at: "scanning")
-        #expect(summary.status == .aborted)
+        #expect(summary.status == .cancelled)
         #expect(took < .seconds(5))
         #expect(!seen.contains("planning"))
         #expect(f.remote("nas").callCount(.connect) == 0)
-        #expect(try Self.lastCycleStatus(f.store) == "aborted")
+        #expect(try Self.lastCycleStatus(f.store) == "cancelled")
         #expect(try f.store.ledgerEntries().isEmpty)
         _ = await f.cycle()   // and the next cycle does it all
         #expect(try f.store.ledgerEntries(limit: 10_000).count == 1000)
@@ -61,7 +61,7 @@ import TestSupport
         defer { f.cleanUp() }
         for i in 0..<200 { _ = try f.add("IMG_\(i).JPG", bytes: [UInt8(i & 0xff)]) }
         let (summary, took, seen) = try await Self.stoppedCycle(f, at: "planning")
-        #expect(summary.status == .aborted)
+        #expect(summary.status == .cancelled)
         #expect(took < .seconds(5))
         #expect(!seen.contains("connecting"))
         #expect(f.remote("nas").callCount(.connect) == 0)
@@ -90,14 +90,14 @@ import TestSupport
         nas.on(.file, times: 2, .proceed)
         nas.on(.file, .stall)
         let stopped = try await Self.stopWhenStalled(f, .file, count: 3)
-        #expect(stopped.status == .aborted)
+        #expect(stopped.status == .cancelled)
         let ledger = try f.store.ledgerEntries()
         #expect(ledger.count == 2)
         for copy in ledger {
             let remote = try #require(nas.file(copy.remotePath), "recorded but not on the destination: \(copy.remotePath)")
             #expect(!remote.isTemp && remote.sha256 == copy.sha256)
         }
-        #expect(try Self.lastCycleStatus(f.store) == "aborted")
+        #expect(try Self.lastCycleStatus(f.store) == "cancelled")
         _ = await f.cycle()
         #expect(try f.store.ledgerEntries().count == 6)
         #expect(nas.tempFiles().isEmpty)
@@ -111,7 +111,7 @@ import TestSupport
         #expect(try f.store.counts().queueDue == 3)
         f.remote("nas").on(.verify, .stall)
         let stopped = try await Self.stopWhenStalled(f, .verify, count: 1)
-        #expect(stopped.status == .aborted)
+        #expect(stopped.status == .cancelled)
         #expect(stopped.deleted == 0)
         #expect(paths.allSatisfy { LocalFS.exists($0) })
         #expect(try f.store.counts().queuePending == 3)
@@ -129,7 +129,7 @@ import TestSupport
         _ = await f.cycle()
         f.remote("nas").on(.verify, .stall)
         let stopped = try await Self.stopWhenStalled(f, .verify, count: 1)
-        #expect(stopped.status == .aborted)
+        #expect(stopped.status == .cancelled)
         let ledger = try f.store.ledgerEntries()
         #expect(ledger.count == 3 && ledger.allSatisfy { $0.state == .present })
     }
