@@ -114,7 +114,7 @@ import TestSupport
             }
             try execution.send(signal: .interrupt)
         }
-        let out = result.standardOutput ?? "", err = result.standardError ?? ""
+        let out = result.standardOutput, err = result.standardError
         #expect(result.terminationStatus == .exited(130), "\(out)\n\(err)")
         #expect(out.contains(": cancelled in "), "\(out)")
         #expect(!out.contains("unavailable") && !err.contains("ALERT") && !err.contains("unreachable"), "\(out)\n\(err)")
@@ -140,5 +140,32 @@ import TestSupport
         #expect(r["schema_version"] as? Int == 1 && r["dry_run"] as? Bool == true)
         let nas = try #require((r["destinations"] as? [[String: Any]])?.first)
         #expect(nas["destination"] as? String == "nas" && nas["free_bytes"] as? Int64 != nil && nas["error"] is NSNull, "\(nas)")
+    }
+}
+
+extension CLIReportingTests {
+    @Test func aRefusedSSHKeyIsReportedAsAnAuthenticationFailure() async throws {
+        let s = try await Setup("auth")
+        defer { s.cleanUp() }
+        // A key the NAS does not know: ssh says "Permission denied (publickey)".
+        let key = s.state.path + "/stranger_key"
+        let keygen = try await Subprocess.run(.name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-f", key],
+                                              output: .discarded, error: .string(limit: 1 << 16))
+        try #require(keygen.terminationStatus == .exited(0), "\(keygen.standardError)")
+        try Self.rewrite(s) { config in
+            var nas = (config["destinations"] as! [[String: Any]])[0]
+            nas["identity_file"] = key
+            config["destinations"] = [nas]
+        }
+        try TestFiles.write(size: 10, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        let sync = try await Self.run(["sync", "--once", "--config", s.configPath])
+        #expect(sync.status == .exited(1), "\(sync.out)\(sync.err)")
+        #expect(sync.out.contains("unavailable:     nas (authentication failed)"), "\(sync.out)")
+        #expect(sync.out.contains("critical: nas: authentication failed"), "\(sync.out)")
+        let status = try await Self.run(["status", "--json", "--config", s.configPath])
+        #expect(status.status == .exited(2))
+        let reasons = try #require((Self.object(status.out)["health"] as? [String: Any])?["reasons"] as? [[String: Any]])
+        #expect(reasons.contains { $0["rule"] as? String == "authentication:nas" }, "\(reasons)")
+        #expect(!reasons.contains { ($0["rule"] as? String)?.hasPrefix("unreachable") == true })
     }
 }
