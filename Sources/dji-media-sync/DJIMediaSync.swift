@@ -5,7 +5,8 @@ import Configuration
 struct DJIMediaSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dji-media-sync",
-        abstract: "Copies drone media to a NAS over ssh, verified with SHA-256, and frees the local disk only when that is certain.",
+        abstract: "Copies drone media to a NAS over ssh and to S3 object storage, verified with SHA-256, and frees the local disk only when that is certain.",
+        discussion: "Every command's exit statuses are in its --help and in docs/operations.md (\"Exit status\").",
         version: "0.1.0",
         subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, QueueCommand.self, RetentionCommand.self,
                       VerifyCommand.self, ConfigCommand.self, DoctorCommand.self,

@@ -8,8 +8,8 @@ struct PresignCommand: AsyncParsableCommand {
         commandName: "presign",
         abstract: "Print a presigned URL that lets its holder GET or PUT one object until it expires, with no credentials.",
         discussion: """
-            The URL is printed on standard output only and is never logged: it is a bearer secret until it expires.
-            <key> is the full object key (the destination's prefix is not added). A PUT URL signed with --content-type
+            The URL is printed on standard output only and is never logged: it is a bearer secret until it expires. \
+            <key> is the full object key (the destination's prefix is not added). A PUT URL signed with --content-type \
             must be used with exactly that Content-Type.
             """)
 

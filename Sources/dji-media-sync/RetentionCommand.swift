@@ -6,7 +6,8 @@ import MediaSync
 struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention",
-        abstract: "Free space on the destinations down to storage_management.min_free_space_gb by removing the oldest copies this daemon placed.")
+        abstract: "Free space on the destinations down to storage_management.min_free_space_gb by removing the oldest copies this daemon placed.",
+        discussion: "Exit status: 0 done (or nothing to do); 2 a destination could not be reached; 75 a sync cycle is running; 78 config.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .long, help: "List what would be removed; remove nothing.") var dryRun = false
@@ -64,10 +65,7 @@ struct RetentionCommand: AsyncParsableCommand {
             print(JSONOutput.render([
                 "dry_run": dryRun,
                 "destinations": results,
-                "unavailable": summary.unavailableDestinations.map { name in
-                    ["destination": name, "kind": JSONOutput.nullable(summary.unavailableKinds[name]?.rawValue),
-                     "message": JSONOutput.nullable(summary.messages.first { $0.hasPrefix(name + ": ") })]
-                },
+                "unavailable": summary.unavailableJSON,
                 "exit_status": Int(code),
             ], schemaVersion: Self.schemaVersion))
         }

@@ -10,7 +10,13 @@ import SystemPackage
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Run one sync cycle now (the daemon is `run`).")
+        abstract: "Run one sync cycle now (the daemon is `run`).",
+        discussion: """
+            Exit status: 0 everything copied and verified; 1 a file failed, or a destination or a media root could not be used; \
+            2 no cycle could run (state database); 4 nothing failed, but files were left waiting (for space, for their next \
+            attempt, or quarantined: dji-media-sync queue list); 75 another cycle holds the lock; 78 config; \
+            130 or 143 stopped by Ctrl-C or SIGTERM (what was verified is kept).
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -76,7 +82,7 @@ struct SyncCommand: AsyncParsableCommand {
         if s.waitingForSpace > 0 { lines.append("  waiting (space): \(s.waitingForSpace) (the destination is short of space; sources kept)") }
         if s.purged > 0 { lines.append("  trash purged:    \(s.purged)") }
         if s.retentionRemoved > 0 { lines.append("  retention:       \(Format.count(s.retentionRemoved, "old copy", "old copies")) removed from the destination") }
-        if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (retried after their backoff; queue list shows when)") }
+        if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (waiting for their next attempt, or quarantined; queue list shows which)") }
         lines.append("  sources deleted: \(s.deleted)\(s.kept > 0 ? ", verified and kept: \(s.kept)" : "")")
         if !s.unavailableDestinations.isEmpty {
             lines.append("  unavailable:     " + s.unavailableDestinations.map { name in

@@ -12,9 +12,9 @@ struct UploadCommand: AsyncParsableCommand {
         commandName: "upload",
         abstract: "Upload a file through a presigned PUT URL (no config, no credentials), then verify it.",
         discussion: """
-            The file streams from disk. The server checks the bytes against the file's MD5 (Content-MD5); the
-            answer's ETag must be that MD5; with --verify-url (a presigned GET of the same key) the stored size is
-            read back too. Errors name the URL without its query (the signature is a secret).
+            The file streams from disk. The server checks the bytes against the file's MD5 (Content-MD5); the \
+            answer's ETag must be that MD5; with --verify-url (a presigned GET of the same key) the stored size is \
+            read back too. Errors name the URL without its query (the signature is a secret). \
             Exit status: 0 uploaded and verified, 1 refused or not verified, 2 the file cannot be read.
             """)
 

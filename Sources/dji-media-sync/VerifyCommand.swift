@@ -6,7 +6,11 @@ import MediaSync
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Re-verify recent copies on every destination now (the consistency check); exit 1 if any is missing or different.")
+        abstract: "Re-verify recent copies on every destination now (the consistency check).",
+        discussion: """
+            Exit status: 0 every copy checked is there and intact; 1 a copy is missing or different (its source, if still here, \
+            is copied again at the next cycle); 2 a destination could not be reached; 78 config.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "How far back: e.g. 3600s, 30m, 24h, 7d.") var since = DurationArgument(argument: "24h")!
@@ -58,10 +62,7 @@ struct VerifyCommand: AsyncParsableCommand {
             "mode": mode,
             "copies_checked": summary.copiesChecked,
             "missing_or_different": JSONOutput.nullable(bad),
-            "unavailable": summary.unavailableDestinations.map { name in
-                ["destination": name, "kind": JSONOutput.nullable(summary.unavailableKinds[name]?.rawValue),
-                 "message": JSONOutput.nullable(summary.messages.first { $0.hasPrefix(name + ": ") })]
-            },
+            "unavailable": summary.unavailableJSON,
             "exit_status": Int(exitStatus),
         ], schemaVersion: schemaVersion)
     }
