@@ -155,6 +155,10 @@ struct S3Fixture {
         #expect(summary.unavailableDestinations == ["s3"])
         #expect(summary.messages.joined().contains("signature"), "\(summary.messages)")
         #expect(!summary.messages.joined().contains("not-the-secret"))
+        // An authentication failure, said as such (not "s3 unreachable").
+        #expect(summary.unavailableKinds["s3"] == .authentication)
+        #expect(summary.health?.findings.map(\.rule).contains("authentication:s3") == true, "\(summary.health?.findings ?? [])")
+        #expect(summary.health?.findings.contains { $0.rule.hasPrefix("unreachable") } == false)
         #expect(try f.store().counts().queuePending == 0)
         #expect(LocalFS.exists(file))
     }
