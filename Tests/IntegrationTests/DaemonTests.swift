@@ -83,7 +83,7 @@ import TestSupport
         let (status, log) = try await Self.withDaemon(s) { execution, n, log in
             // The first cycle runs right after start and goes idle with a summary.
             try await waitUntil(timeout: .seconds(20), waitingFor: "an idle STATUS with the last cycle") {
-                n.all.contains { $0.hasPrefix("STATUS=idle — next cycle") && $0.contains("last: 1 files") }
+                n.all.contains { $0.hasPrefix("STATUS=idle — next cycle") && $0.contains("last: 1 file,") }
             }
             // WATCHDOG=1 at half of WATCHDOG_USEC (2 s): about one a second.
             let before = n.count("WATCHDOG=1")
@@ -215,7 +215,7 @@ import TestSupport
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
         try Self.bigSparseFile(s)
         let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 20) { execution, n, log in
-            try await waitUntil(timeout: .seconds(30), waitingFor: "the cycle stopped") { log().contains("cycle finished: aborted") }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the cycle stopped") { log().contains("cycle finished: cancelled") }
             #expect(log().contains("exceeded concurrency_control.max_sync_duration_seconds"))
             try await waitUntil(timeout: .seconds(30), waitingFor: "idle again") { n.all.last { $0.hasPrefix("STATUS=") }?.hasPrefix("STATUS=idle") == true }
             try execution.send(signal: .terminate)
