@@ -80,7 +80,7 @@ extension SyncEngine {
                 if copies.count < Self.verifyPage { break pages }
             }
         }
-        log.info("consistency check: \(summary.copiesChecked) copies re-verified, \(bad) missing or different")
+        log.info("consistency check: \(Format.count(summary.copiesChecked, "copy", "copies")) re-verified, \(bad) missing or different")
         return bad
     }
 

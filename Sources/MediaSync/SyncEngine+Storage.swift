@@ -42,7 +42,7 @@ extension SyncEngine {
         let storage = config.storageManagement
         let reserve = Int64(storage.minFreeSpaceGB * 1e9)
         summary.messages.append("\(destination.name): low on space")
-        log.error("\(destination.displayName) has \(Format.bytes(free)) free, reserve \(Format.bytes(reserve)) (storage_management.min_free_space_gb): \(waiting) files wait, their sources are kept\(storage.enableRetention ? "" : "; retention is off (storage_management.enable_retention)")",
+        log.error("\(destination.displayName) has \(Format.bytes(free)) free, reserve \(Format.bytes(reserve)) (storage_management.min_free_space_gb): \(Format.count(waiting, "file")) \(waiting == 1 ? "waits" : "wait"), their sources are kept\(storage.enableRetention ? "" : "; retention is off (storage_management.enable_retention)")",
                   metadata: SyncEvent.destinationLowSpace.metadata([
                     "destination": "\(destination.name)", "free_bytes": "\(free)", "reserve_bytes": "\(reserve)",
                     "waiting_files": "\(waiting)",

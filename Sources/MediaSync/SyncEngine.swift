@@ -98,7 +98,11 @@ public struct SyncEngine: Sendable {
 
         summary.finishedAt = clock()
         if Task.isCancelled { summary.status = .cancelled }
-        else if summary.failed > 0 || !summary.unavailableDestinations.isEmpty || summary.deleteChecksFailed > 0 {
+        else if let unreadable = summary.unreadableMediaRoots?.count, unreadable > 0, unreadable >= config.local.mediaRoots.count {
+            // No media root could be read (an unmounted card): nothing was synced, whatever else went well.
+            summary.status = .failed
+        } else if summary.failed > 0 || !summary.unavailableDestinations.isEmpty || summary.deleteChecksFailed > 0
+                    || !(summary.unreadableMediaRoots ?? []).isEmpty {
             summary.status = (summary.filesCopied + summary.filesAlreadyPresent) > 0 || summary.unavailableDestinations.count < destinations.count
                 ? .partial : .failed
         }

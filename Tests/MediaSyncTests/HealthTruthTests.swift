@@ -16,6 +16,7 @@ import TestSupport
         f.config.local.mediaRoots = [root]
         let missing = await f.cycle()
         #expect(missing.unreadableMediaRoots?.first?.hasPrefix(root) == true, "\(missing.messages)")
+        #expect(missing.status == .failed)
         let finding = try #require(missing.health?.findings.first { $0.rule == "media_roots" })
         #expect(finding.level == .critical && finding.message.contains(root) && finding.message.contains("mounted"))
         #expect(missing.alerts.contains { $0.rule == "media_roots" && $0.state == "raised" })
