@@ -27,6 +27,8 @@ public struct CycleSummary: Sendable {
     public var quarantined = 0
     /// Files kept back because the destination is short of space (they wait; sources are kept).
     public var waitingForSpace = 0
+    /// The same by destination name (health and `Status:` name the destination that is full).
+    public var waitingForSpaceOn: [String: Int] = [:]
     /// Copies removed from the destination by retention.
     public var retentionRemoved = 0
     /// Files purged from the local trash.

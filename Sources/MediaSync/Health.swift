@@ -59,6 +59,7 @@ public enum HealthEvaluator {
     static let mediaRootsKey = "health:media_roots"
     static let scanKey = "health:scan"
     static let metricsKey = "health:metrics"
+    static let waitingKey = "health:waiting_space:"
 
     public static func evaluate(store: StateStore, config: MediaSyncConfig, now: Double = Date().timeIntervalSince1970) throws -> HealthReport {
         let rules = config.health
@@ -121,8 +122,15 @@ public enum HealthEvaluator {
                 }
             }
             if last.waitingForSpace > 0 {
-                add("full:\(config.destinations.first?.name ?? "destination")", .critical,
-                    "\(Format.count(last.waitingForSpace, "file")) \(last.waitingForSpace == 1 ? "waits" : "wait") for space on a destination")
+                // By destination when the cycle said which (older records: the first one).
+                var named: [(String, Int)] = []
+                for destination in config.destinations {
+                    if let n = try store.meta(waitingKey + destination.name).flatMap(Int.init), n > 0 { named.append((destination.name, n)) }
+                }
+                if named.isEmpty { named = [(config.destinations.first?.name ?? "destination", last.waitingForSpace)] }
+                for (name, n) in named {
+                    add("full:\(name)", .critical, "\(Format.count(n, "file")) \(n == 1 ? "waits" : "wait") for space on \(name)")
+                }
             }
             if last.copiesBad > 0 {
                 add("consistency", .warning, "\(Format.count(last.copiesBad, "copy", "copies")) failed the consistency check")

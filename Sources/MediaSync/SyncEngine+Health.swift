@@ -67,6 +67,12 @@ extension SyncEngine {
             } else if summary.status != .cancelled {
                 try store.deleteMeta(key)
             }
+            let full = HealthEvaluator.waitingKey + name
+            if let waiting = summary.waitingForSpaceOn[name] {
+                try store.setMeta(full, "\(waiting)")
+            } else if summary.status != .cancelled {
+                try store.deleteMeta(full)
+            }
         }
         guard let roots = summary.unreadableMediaRoots else { return }
         for (key, lines) in [(HealthEvaluator.mediaRootsKey, roots), (HealthEvaluator.scanKey, summary.scanErrors)] {

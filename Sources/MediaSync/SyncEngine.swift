@@ -380,6 +380,7 @@ public struct SyncEngine: Sendable {
             reportWaitingForSpace(waiting, free: space.free, destination: destination, summary: &summary, log: log)
         }
         summary.waitingForSpace += waiting
+        if waiting > 0 { summary.waitingForSpaceOn[destination.name, default: 0] += waiting }
         let tally = await collector.tally
         summary.filesCopied += tally.copied
         summary.filesAlreadyPresent += tally.present

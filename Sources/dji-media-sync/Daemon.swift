@@ -308,7 +308,8 @@ struct StatusLine {
             }
         }
         if let last, last.waitingForSpace > 0 {
-            text += " — low on space: \(Format.count(last.waitingForSpace, "file")) \(last.waitingForSpace == 1 ? "waits" : "wait")"
+            let names = last.waitingForSpaceOn.keys.sorted().joined(separator: ", ")
+            text += " — \(names.isEmpty ? "" : names + " ")low on space: \(Format.count(last.waitingForSpace, "file")) \(last.waitingForSpace == 1 ? "waits" : "wait")"
         }
         if let since = unreachableSince, let last {
             let names = last.unavailableDestinations.joined(separator: ", ")

@@ -52,20 +52,21 @@ struct SyncCommand: AsyncParsableCommand {
         print(Self.render(summary, dryRun: dryRun))
         // After the summary: a slow webhook delays only the exit, bounded by its timeout and retries.
         if let webhook = runtime.webhook { await webhook.deliver(summary.alerts) }
-        let code = Self.exitStatus(summary, signal: received.number)
+        let code = Self.exitStatus(summary, dryRun: dryRun, signal: received.number)
         if code != ExitStatus.ok { throw ExitCode(code) }
     }
 
     /// 130/143 cancelled by Ctrl-C/SIGTERM; 2 no cycle could run (state database); 1 files failed,
     /// a destination or media root could not be used; 4 nothing failed but files were left waiting
     /// (space, backoff, quarantine); 0 everything is where it should be.
-    static func exitStatus(_ s: CycleSummary, signal: Int32) -> Int32 {
+    /// A dry run starts no recorded cycle and leaves nothing waiting: only its failures count.
+    static func exitStatus(_ s: CycleSummary, dryRun: Bool, signal: Int32) -> Int32 {
         if s.status == .cancelled { return ExitStatus.cancelled(by: signal == 0 ? SIGTERM : signal) }
-        if s.stateDatabaseLost || s.cycleID == 0 && s.status == .failed { return ExitStatus.failed }
+        if s.stateDatabaseLost || !dryRun && s.cycleID == 0 && s.status == .failed { return ExitStatus.failed }
         if s.failed > 0 || !s.unavailableDestinations.isEmpty || !(s.unreadableMediaRoots ?? []).isEmpty || s.deleteChecksFailed > 0 {
             return ExitStatus.someFailed
         }
-        if s.waitingForSpace > 0 || s.deferred > 0 { return ExitStatus.leftWaiting }
+        if !dryRun, s.waitingForSpace > 0 || s.deferred > 0 { return ExitStatus.leftWaiting }
         return ExitStatus.ok
     }
 
@@ -79,7 +80,10 @@ struct SyncCommand: AsyncParsableCommand {
         lines.append("  already there:   \(s.filesAlreadyPresent)")
         lines.append("  skipped:         \(s.skipped) (too recent or still changing; retried next cycle)")
         lines.append("  failed:          \(s.failed)\(s.quarantined > 0 ? " (\(s.quarantined) quarantined: dji-media-sync queue list)" : "")")
-        if s.waitingForSpace > 0 { lines.append("  waiting (space): \(s.waitingForSpace) (the destination is short of space; sources kept)") }
+        if s.waitingForSpace > 0 {
+            let names = s.waitingForSpaceOn.keys.sorted().joined(separator: ", ")
+            lines.append("  waiting (space): \(s.waitingForSpace) (\(names.isEmpty ? "a destination" : names) short of space; sources kept)")
+        }
         if s.purged > 0 { lines.append("  trash purged:    \(s.purged)") }
         if s.retentionRemoved > 0 { lines.append("  retention:       \(Format.count(s.retentionRemoved, "old copy", "old copies")) removed from the destination") }
         if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (waiting for their next attempt, or quarantined; queue list shows which)") }

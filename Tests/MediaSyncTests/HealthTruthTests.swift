@@ -104,3 +104,17 @@ import TestSupport
         #expect(Format.count(1, "file") == "1 file" && Format.count(2, "copy", "copies") == "2 copies")
     }
 }
+
+extension HealthTruthTests {
+    @Test func filesWaitingForSpaceNameTheDestinationThatIsFull() async throws {
+        var f = try ScriptedFixture(destinations: ["nas", "cloud"])
+        defer { f.cleanUp() }
+        for i in 0..<3 { try f.add("IMG_\(i).JPG", bytes: [UInt8](repeating: UInt8(i), count: 2000)) }
+        f.remote("cloud").capacity = 2000   // room for one file
+        let s = await f.cycle()
+        #expect(s.waitingForSpaceOn == ["cloud": 2], "\(s.messages)")
+        let findings = try #require(s.health?.findings)
+        #expect(findings.contains { $0.rule == "full:cloud" && $0.message == "2 files wait for space on cloud" }, "\(findings)")
+        #expect(!findings.contains { $0.rule == "full:nas" })
+    }
+}
