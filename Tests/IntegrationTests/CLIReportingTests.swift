@@ -169,3 +169,19 @@ extension CLIReportingTests {
         #expect(!reasons.contains { ($0["rule"] as? String)?.hasPrefix("unreachable") == true })
     }
 }
+
+extension CLIReportingTests {
+    /// Every reporting command takes --json, and operations.md shows an example of each.
+    @Test func everyReportingCommandTakesJSONAndIsDocumented() async throws {
+        let doc = try String(contentsOfFile: try repositoryRoot() + "/docs/operations.md", encoding: .utf8)
+        for command in [["status"], ["queue", "list"], ["verify"], ["retention"], ["cleanup"], ["doctor"]] {
+            let help = try await Self.run(command + ["--help"])
+            #expect(help.out.contains("--json"), "\(command) --help: \(help.out)")
+            #expect(doc.contains("`\(command.joined(separator: " ")) --json`"), "operations.md shows no `\(command.joined(separator: " ")) --json`")
+        }
+        // The exit table documents each status `sync --once` and `status` use.
+        for row in ["| `sync --once` |", "| `status` | healthy | warning | critical | unknown"] { #expect(doc.contains(row), "\(row)") }
+        let sync = try await Self.run(["sync", "--help"])
+        for code in ["4 nothing failed", "130 or 143"] { #expect(sync.out.replacingOccurrences(of: "\n", with: " ").contains(code), "\(sync.out)") }
+    }
+}
