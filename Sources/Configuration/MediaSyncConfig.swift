@@ -16,6 +16,15 @@ public struct MediaSyncConfig: Sendable, Equatable {
     public var storageManagement: StorageManagement = .init() // "storage_management"
     public var consistencyCheck: ConsistencyCheck = .init() // "consistency_check"
     public var health: Health = .init()                   // "health"
+    public var layout: Layout = .init()                   // "layout"
+
+    /// "layout"
+    public struct Layout: Sendable, Equatable {
+        /// `{dock}` in remote paths; nil: the host name (made a safe folder name).
+        public var dockID: String? = nil                  // "dock_id"
+        public var remoteLayout: LayoutTemplate = .standard // "remote_layout"
+        public init() {}
+    }
 
     public init(local: Local, destinations: [Destination], integrity: IntegrityChecks = .init(),
                 deletePolicy: DeletePolicy = .init(), concurrency: ConcurrencyControl = .init(),

@@ -50,6 +50,7 @@ public struct SyncEngine: Sendable {
         self.store = store
         self.destinations = destinations
         self.logger = logger
+        layout = RemoteLayout(config.layout)
     }
 
     var destinationNames: [String] { destinations.map(\.name) }
