@@ -41,6 +41,9 @@ public struct SyncEngine: Sendable {
     public var layout = RemoteLayout()
     /// Files handed to a destination per `transfer` call: bounds the memory of a 100k-file cycle.
     public var chunkFiles = 2000
+    /// The process's total rate for local source data sent anywhere (nil: unlimited). Shared by
+    /// every engine of the process; applied to every destination through ``ThrottledProgress``.
+    public var bandwidthLimiter: BandwidthLimiter?
 
     public init(config: MediaSyncConfig, store: StateStore, destinations: [any Destination], logger: Logger) {
         self.config = config
@@ -50,6 +53,11 @@ public struct SyncEngine: Sendable {
     }
 
     var destinationNames: [String] { destinations.map(\.name) }
+
+    func transferProgress(_ observer: any CycleObserver) -> any TransferProgress {
+        guard let limiter = bandwidthLimiter, !limiter.isUnlimited else { return observer }
+        return ThrottledProgress(observer, limiter: limiter)
+    }
 
     /// How often a cycle reconnects after losing the NAS mid-transfer before giving up until the
     /// next cycle.
@@ -275,7 +283,7 @@ public struct SyncEngine: Sendable {
             }
             while !items.isEmpty {
                 do {
-                    try await session.transfer(items, progress: observer) { results in
+                    try await session.transfer(items, progress: transferProgress(observer)) { results in
                         let recorded = record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
                                               delaySeconds: delay, fingerprint: fingerprint, log: log)
                         observer.filesFinished(results)

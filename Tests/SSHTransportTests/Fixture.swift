@@ -19,6 +19,8 @@ struct NASFixture {
     let remoteBase: String
     var config: MediaSyncConfig
     var tweak: @Sendable (inout NASDestination) -> Void = { _ in }
+    /// The engine's bandwidth limit (as Bootstrap configures it once for every destination).
+    var limiter: BandwidthLimiter?
     let logs = LogCapture()
 
     init(_ name: String, server: TestSSHServer? = nil) async throws {
@@ -63,7 +65,9 @@ struct NASFixture {
         tweak(&destination)
         var logger = Logger(label: "test", factory: { _ in logs.handler() })
         logger.logLevel = .debug
-        return SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
+        var engine = SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
+        engine.bandwidthLimiter = limiter
+        return engine
     }
 
     func cycle(observer: any CycleObserver = SilentObserver()) async throws -> CycleSummary {
