@@ -12,9 +12,10 @@ import SystemPackage
 ///
 /// Why this shape (see bench/): a new ssh connection costs 140–220 ms and even a multiplexed
 /// session ~20 ms with process start-up, so no file may pay for one. One connection per cycle
-/// (the ControlMaster) carries a persistent remote `sh -s` for small requests (probe, publish,
-/// verify, cleanup) and, per batch of files, one multiplexed session that receives a tar stream of
-/// temp files and hashes what it wrote. Files are read once locally (hashed while streamed) and
+/// (the ControlMaster) carries dms-receive's control session for small requests (probe, publish,
+/// verify, cleanup) and, per batch of files, one multiplexed data session that receives the temp
+/// files and hashes what it wrote. Both speak RemoteProtocol to the same receiver (ReceiverScript),
+/// sent inline or installed on the NAS as a forced command. Files are read once locally (hashed while streamed) and
 /// published with an atomic no-clobber rename only when both hashes match.
 public struct NASDestination: Destination {
     public let config: MediaSyncConfig.NAS
@@ -22,10 +23,11 @@ public struct NASDestination: Destination {
     public let concurrency: MediaSyncConfig.ConcurrencyControl
     public let runtimeDirectory: String
     public let instanceID: String
-    /// For tests: force the portable `mv -n` publisher instead of perl.
+    /// For tests: the receiver publishes with ln/mv -n instead of perl (inline receiver only).
     public var forceShellPublisher = false
-    /// For fault-injection tests only: a shell snippet run on the NAS (in base_path) after the
-    /// batch's temp files are written and before they are hashed, e.g. to corrupt one.
+    /// For fault-injection tests only: a shell snippet the inline receiver runs on the NAS (in
+    /// base_path) after the batch's temp files are written and before they are hashed, e.g. to
+    /// corrupt one. (An installed receiver takes options from authorized_keys only.)
     public var faultInjectionAfterExtract: String?
 
     public init(config: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
@@ -88,38 +90,41 @@ public struct NASDestination: Destination {
         let process: SSHProcess
         do {
             process = try await SSHProcess.spawn(executable: config.sshCommand,
-                                                 arguments: sshArguments(controlPath: controlPath, master: true) + ["exec /bin/sh -s"],
+                                                 arguments: sshArguments(controlPath: controlPath, master: true)
+                                                    + [ReceiverScript.remoteCommand(.control, nas: config, integrity: integrity,
+                                                                                   shellPublisher: forceShellPublisher)],
                                                  wantsStdin: true)
         } catch {
             throw DestinationError(.misconfigured, "cannot start \(config.sshCommand): \(error)")
         }
         let channel = ControlChannel(process: process, heartbeat: { progress.heartbeat() })
-        let preference = config.remoteHashCommand == "auto" ? ["openssl", "sha256sum", "shasum", "sha256"] : [config.remoteHashCommand]
-        let lines = try await channel.request(RemoteScripts.prelude(basePath: Array(config.basePath.utf8), hashPreference: preference),
-                                              stall: Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds,
+        // The receiver checks the base and its tools, then says @@READY (or @@ERR) unasked.
+        let lines = try await channel.request([], stall: Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds,
                                               what: "connecting to \(displayName)")
-        guard let ready = lines.last.map({ String(decoding: $0, as: UTF8.self) }) else {
+        let ready: RemoteProtocol.Ready
+        switch RemoteProtocol.startup(lines) {
+        case let .ready(r): ready = r
+        case .baseMissing:
             await channel.close()
-            throw DestinationError(.unreachable, "no answer from the NAS shell")
-        }
-        if ready.hasPrefix("@@ERR") {
+            throw DestinationError(.misconfigured, "base_path does not exist or is not a folder on the NAS (is its volume mounted?)", remotePath: config.basePath)
+        case .baseNotWritable:
             await channel.close()
-            switch ready {
-            case "@@ERR base": throw DestinationError(.misconfigured, "base_path does not exist or is not a folder on the NAS (is its volume mounted?)", remotePath: config.basePath)
-            case "@@ERR basewrite": throw DestinationError(.permanent, "base_path is not writable by the NAS user", remotePath: config.basePath)
-            default: throw DestinationError(.misconfigured, "the NAS has none of \(preference.joined(separator: ", ")) to compute SHA-256 (remote_hash_command)")
-            }
-        }
-        let fields = ready.split(separator: " ").map(String.init)
-        guard fields.count >= 3, fields[0] == "@@READY" else {
+            throw DestinationError(.permanent, "base_path is not writable by the NAS user", remotePath: config.basePath)
+        case .noHashTool:
             await channel.close()
-            throw DestinationError(.transient, "unexpected answer from the NAS shell: \(ready.prefix(200))")
+            throw DestinationError(.misconfigured, "the NAS has none of openssl, sha256sum, shasum, sha256 to compute SHA-256 (remote_hash_command)")
+        case let .refused(why):
+            await channel.close()
+            throw DestinationError(.misconfigured, "the NAS receiver refused the session (\(why)); check receiver and the key's forced command (docs/nas-receiver.md)")
+        case let .unexpected(text):
+            await channel.close()
+            throw DestinationError(.transient, "unexpected answer from the NAS receiver: \(text)")
         }
-        let session = NASSession(destination: self, channel: channel, controlPath: controlPath, hashTool: fields[1],
-                                 perlPublisher: fields[2] == "perl" && !forceShellPublisher, journal: journal, logger: logger,
-                                 gnuTar: fields.count > 3 && fields[3] == "1", gnuTail: fields.count > 4 && fields[4] == "1")
+        let session = NASSession(destination: self, channel: channel, controlPath: controlPath, hashTool: ready.hashTool,
+                                 perlPublisher: ready.perl, journal: journal, logger: logger,
+                                 gnuTail: ready.gnuTail)
         try await session.reclaimTemps()
-        logger.debug("connected to \(displayName) (remote hash: \(fields[1]), publisher: \(fields[2]))")
+        logger.debug("connected to \(displayName) (receiver: \(config.receiver), remote hash: \(ready.hashTool), publisher: \(ready.perl ? "perl" : "sh"))")
         return session
     }
 }

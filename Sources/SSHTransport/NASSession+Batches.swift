@@ -135,21 +135,18 @@ extension NASSession {
         var script: [UInt8] = []
         for item in batch {
             let (stem, ext) = RemoteLayout.conflictParts(item.remoteName)
-            script += Array("pr \(item.id) ".utf8) + ShellQuote.quote(Array(item.remoteDirectory.utf8)) + [0x20]
-                + ShellQuote.quote(item.remoteName) + [0x20] + ShellQuote.quote(stem) + [0x20] + ShellQuote.quote(ext)
-                + Array(" \(item.identity.size)\n".utf8)
+            script += RemoteProtocol.probe(id: item.id, directory: Array(item.remoteDirectory.utf8), name: item.remoteName,
+                                           stem: stem, ext: ext, size: item.identity.size)
         }
-        let lines = try await channel.request(script, stall: stall, what: "checking existing files")
+        let asked = Set(batch.map(\.id))
         var probes: [Int: Probe] = [:]
-        for line in lines {
-            let f = String(decoding: line, as: UTF8.self).split(separator: " ").map(String.init)
-            guard f.count >= 2, let id = Int(f[0]) else { continue }
+        for line in try await channel.request(script, stall: stall, what: "checking existing files") {
+            guard let (id, reply) = RemoteProtocol.probeLine(line), asked.contains(id) else { continue }
             var p = probes[id] ?? Probe()
-            switch f[1] {
-            case "F": p.free = f.count > 2 ? Int(f[2]) : nil
-            case "S": if f.count > 3, let n = Int(f[2]) { p.sameSize.append((n, f[3])) }
-            case "X": p.free = nil
-            default: continue
+            switch reply {
+            case let .free(n): p.free = n
+            case let .sameSize(n, hash): p.sameSize.append((n, hash))
+            case .tooMany: p.free = nil
             }
             probes[id] = p
         }
@@ -176,23 +173,14 @@ extension NASSession {
         var message: String
     }
 
-    /// One multiplexed session: `tar -x` of temp files, then one hash command over all of them.
-    /// "P" published, "E" the final name exists (not overwritten), "X ..." failed.
-    func publish(_ entries: [(id: Int, temp: [UInt8], final: [UInt8])]) async throws(DestinationError) -> [Int: String] {
-        var outcome: [Int: String] = [:]
+    /// Publishes temp → final without ever overwriting (the receiver links, or renames after a
+    /// check); outcomes by id, for the ids asked only.
+    func publish(_ entries: [(id: Int, temp: [UInt8], final: [UInt8])]) async throws(DestinationError) -> [Int: RemoteProtocol.Publish] {
+        var outcome: [Int: RemoteProtocol.Publish] = [:]
         for chunk in entries.chunked(by: 400) {
-            var script: [UInt8] = []
-            if perlPublisher {
-                script += Array(RemoteScripts.perlPublisher.utf8)
-                for e in chunk { script += Array(" \(e.id) ".utf8) + ShellQuote.quote(e.temp) + [0x20] + ShellQuote.quote(e.final) }
-                script += [0x0A]
-            } else {
-                for e in chunk { script += Array("pb \(e.id) ".utf8) + ShellQuote.quote(e.temp) + [0x20] + ShellQuote.quote(e.final) + [0x0A] }
-            }
-            for line in try await channel.request(script, stall: stall, what: "publishing verified files") {
-                let text = String(decoding: line, as: UTF8.self)
-                let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
-                if parts.count == 2, let id = Int(parts[0]) { outcome[id] = parts[1] }
+            let asked = Set(chunk.map(\.id))
+            for line in try await channel.request(RemoteProtocol.publish(chunk), stall: stall, what: "publishing verified files") {
+                if let (id, reply) = RemoteProtocol.publishLine(line), asked.contains(id) { outcome[id] = reply }
             }
         }
         return outcome

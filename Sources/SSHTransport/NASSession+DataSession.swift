@@ -11,42 +11,28 @@ import SystemPackage
 /// The data session of a batch: one multiplexed ssh session that receives the temp files and
 /// hashes what it wrote; then the comparison with the local hashes, and publishing.
 extension NASSession {
+    /// One multiplexed data session: the receiver writes each temp file, then hashes them all.
     func sendAndPublish(_ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
                         progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
         let temps = files.map { newTempName(directory: $0.item.remoteDirectory) }
         let sessionFile = newSessionFileName()
-        // Journaled with the temps: the next run ends this session's tar before removing them.
+        // Journaled with the temps: the next run ends this session's receiver before removing them.
         let tempPaths = temps.map { absolute($0) } + [absolute(sessionFile)]
         do { try journal.record(destination: destination.name, paths: tempPaths) } catch {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         let directories = Array(Set(files.map(\.item.remoteDirectory))).sorted()
-        var command = "cd -- \(ShellQuote.quoted(destination.config.basePath)) && mkdir -p --"
-        for d in directories { command += " " + ShellQuote.quoted(d) }
-        // tar runs as `sh -c` that records its own pid (kept by exec) in the session file.
-        let tar = "sh -c 'echo $$ >\"$0\" && exec \"$@\"' \(String(decoding: ShellQuote.quote(sessionFile), as: UTF8.self)) "
-            + (gnuTar ? "tar -b 2048 -B -xof -" : "tar -xof -")
-        // One large file: read it back from the NAS's disk and hash it while tar writes it (tail
-        // follows the temp file; head stops at its size), so the check ends with the last byte
-        // instead of costing a second pass. Otherwise: hash every temp file once it is written.
+        // One large file: the receiver reads it back from the NAS's disk and hashes it while it is
+        // written (GNU tail follows the temp file), so the check ends with the last byte instead of
+        // costing a second pass. Otherwise: one hash command over every temp file once written.
         let overlapped = destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
             && destination.faultInjectionAfterExtract == nil
-        // Temp names hold the configured prefix and suffix: quoted like any other name. (Temp names
-        // are UTF-8: our directory, prefix, instance and suffix.)
-        let quotedTemps = temps.map { String(decoding: ShellQuote.quote($0), as: UTF8.self) }
-        if overlapped {
-            let temp = quotedTemps[0]
-            // (An asynchronous command's stdin is /dev/null in sh: the stream goes in as fd 3.)
-            command += " && { \(tar) <&3 & t=$!; while [ ! -e \(temp) ] && kill -0 $t 2>/dev/null; do sleep 0.02; done; "
-                + "tail -c +1 -s 0.1 --pid=$t -f -- \(temp) 2>/dev/null | head -c \(files[0].item.identity.size) | "
-                + "\(RemoteScripts.stdinHashCommand(tool: hashTool)) | cut -c1-64 | { read -r h; printf '%s %s\\n' \"$h\" \(temp); }; wait $t; } 3<&0"
-        } else {
-            command += " && \(tar) && "
-            if let fault = destination.faultInjectionAfterExtract { command += "{ \(fault); } && " }
-            // No "--": not every hash tool takes it; temp paths start with the day folder, never "-".
-            command += RemoteScripts.batchHashCommand(tool: hashTool)
-            for t in quotedTemps { command += " " + t }
-        }
+        // What precedes the files on the session's standard input: the hash tool the control
+        // session found, the session file (holds the receiver's pid), the folders.
+        let head = RemoteProtocol.dataTool(hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
+            + directories.flatMap { RemoteProtocol.dataDirectory(Array($0.utf8)) }
+        let command = ReceiverScript.remoteCommand(.data, nas: destination.config, integrity: destination.integrity,
+                                                   faultAfterWrite: destination.faultInjectionAfterExtract)
 
         let process: SSHProcess
         do {
@@ -93,6 +79,7 @@ extension NASSession {
                     var streamed: [Streamed] = []
                     var out = StagedWriter(fd: stdinFD, stall: stall)
                     do {
+                        try out.write(head, what: "starting the batch")
                         for (index, item) in items.enumerated() {
                             let file: SourceFile
                             do { file = try SourceFile(path: item.localPath, expected: item.identity) } catch let change as SourceChanged {
@@ -103,17 +90,14 @@ extension NASSession {
                                 continue
                             }
                             progress.fileStarted(item)
-                            let header = TarWriter.fileHeader(name: temps[index], size: item.identity.size,
-                                                              mode: 0o644, mtime: item.identity.mtimeNanoseconds / 1_000_000_000)
-                            try out.write(header, what: "sending \(item.localPath.displayString)")
+                            try out.write(RemoteProtocol.put(temp: temps[index], size: item.identity.size, hashWhileWriting: overlapped),
+                                          what: "sending \(item.localPath.displayString)")
                             let result = try file.stream(buffer: buffer, progress: { progress.bytesMoved($0) }) { chunk in
                                 try out.write(chunk, what: "sending \(item.localPath.displayString)")
                             }
-                            let pad = TarWriter.padding(for: item.identity.size)
-                            if pad > 0 { try out.writeZeros(pad, what: "sending") }
                             streamed.append(Streamed(index: index, temp: temps[index], result: .success(result)))
                         }
-                        try out.write(TarWriter.endOfArchive, what: "finishing the batch")
+                        try out.write(RemoteProtocol.dataEnd, what: "finishing the batch")
                         try out.flush(what: "finishing the batch")
                         return .success(streamed)
                     } catch let error as DestinationError {
@@ -147,7 +131,7 @@ extension NASSession {
         case var .failure(error):
             if Task.isCancelled { error = DestinationError(.cancelled, "stopped while sending; temp files removed") }
             else if error.kind != .timeout { error = SSHErrors.classify(stderr, exitStatus: exitStatus, context: error.message) }
-            // A NAS that filled up can end the stream early (tar exits): check before the temps go.
+            // A NAS that filled up can end the stream early (the receiver exits): check before the temps go.
             if !Task.isCancelled, error.kind == .transient || error.kind == .permanent,
                let full = await fullDestination(files.indices.map { (temps[$0], files[$0].item.identity.size) }) {
                 error = full
@@ -160,11 +144,8 @@ extension NASSession {
         var suspects: [(result: Int, temp: [UInt8], size: Int64)] = []
         var remoteHashes: [String: String] = [:]
         if case let .success(hashOutput) = lines {
-            for line in hashOutput where line.count > 64 {
-                let hex = String(decoding: line[..<64], as: UTF8.self).lowercased()
-                var rest = line[64...]
-                while let first = rest.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "*") { rest = rest.dropFirst() }
-                remoteHashes[String(decoding: rest, as: UTF8.self)] = hex
+            for line in hashOutput {
+                if let (temp, hash) = RemoteProtocol.hashLine(line) { remoteHashes[String(decoding: temp, as: UTF8.self)] = hash }
             }
         }
         let sessionError: DestinationError? = exitStatus == 0 ? nil
@@ -233,17 +214,18 @@ extension NASSession {
             for p in toPublish {
                 let final = absolute(p.file.finalName)
                 switch published[p.file.item.id] {
-                case .some("P"):
+                case .published:
                     results.append(.init(item: p.file.item, outcome: .placed(remotePath: final, sha256: p.sha, conflictIndex: p.file.conflictIndex),
                                          bytesSent: p.file.item.identity.size))
-                case .some("E"):
+                case .exists:
                     results.append(.init(item: p.file.item, outcome: .failed(DestinationError(
                         .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
                         remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
                 case let other:
                     toRemove.append(absolute(p.temp))
+                    let why = if case let .failed(text) = other { text } else { "no answer" }
                     results.append(.init(item: p.file.item, outcome: .failed(DestinationError(
-                        .permanent, "rename failed: \(other ?? "no answer")", remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
+                        .permanent, "rename failed: \(why)", remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
                 }
             }
         }
@@ -260,18 +242,18 @@ extension NASSession {
 
     /// Whether the NAS is full, judged while the failed files' temps (name, expected size) still
     /// exist: a temp shorter than its file with less free space than the rest needs did not fit.
-    /// (GNU tar reports ENOSPC only as "Wrote only N of M bytes"; a hash computed while writing
+    /// (dd's ENOSPC message may not reach us before the session ends; a hash computed while writing
     /// just differs.) nil when the NAS has room, or cannot tell.
     func fullDestination(_ temps: [(temp: [UInt8], size: Int64)]) async -> DestinationError? {
         var script: [UInt8] = []
-        for (i, t) in temps.enumerated() { script += Array("ver \(i) ".utf8) + ShellQuote.quote(t.temp) + Array(" size\n".utf8) }
-        script += Array("spc\n".utf8)
+        for (i, t) in temps.enumerated() { script += RemoteProtocol.verify(index: i, path: t.temp, mode: "size") }
+        script += RemoteProtocol.space
         guard let lines = try? await channel.request(script, stall: stall, what: "checking free space after a failed write"),
-              let free = RemoteReplies.freeSpace(lines.last ?? [])?.freeBytes else { return nil }
+              let free = RemoteProtocol.freeSpace(lines.last ?? [])?.freeBytes else { return nil }
         var written: [Int: Int64] = [:]
         for line in lines.dropLast() {
-            if case let (i?, .size(n)) = RemoteReplies.verifyLine(line) { written[i] = n }
-            else if case (let i?, .missing) = RemoteReplies.verifyLine(line) { written[i] = 0 }
+            if case let (i?, .size(n)) = RemoteProtocol.verifyLine(line) { written[i] = n }
+            else if case (let i?, .missing) = RemoteProtocol.verifyLine(line) { written[i] = 0 }
         }
         for (i, t) in temps.enumerated() {
             guard let w = written[i], w < t.size, free < t.size - w else { continue }

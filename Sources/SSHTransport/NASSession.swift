@@ -17,8 +17,6 @@ final class NASSession: DestinationSession {
     let perlPublisher: Bool
     let journal: any TempJournal
     let logger: Logger
-    /// GNU tar on the NAS: read 1 MiB records (-b 2048 -B) instead of 10 KiB ones.
-    let gnuTar: Bool
     /// GNU tail on the NAS: a large file is read back and hashed while it is being written.
     let gnuTail: Bool
     /// Files at least this large, alone in their batch, are hashed while written (with GNU tail).
@@ -28,8 +26,7 @@ final class NASSession: DestinationSession {
     let live = Mutex<[Int: SSHProcess]>([:])
 
     init(destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
-         journal: any TempJournal, logger: Logger, gnuTar: Bool = false, gnuTail: Bool = false) {
-        self.gnuTar = gnuTar
+         journal: any TempJournal, logger: Logger, gnuTail: Bool = false) {
         self.gnuTail = gnuTail
         self.destination = destination
         self.channel = channel
@@ -69,25 +66,29 @@ final class NASSession: DestinationSession {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         guard !leftovers.isEmpty else { return }
-        // Data sessions of an earlier run may still write (their master was stopped, but a tar
+        // Data sessions of an earlier run may still write (their master was stopped, but a receiver
         // can still hold buffered stream): end them before their temps are removed.
-        let sessionFiles = leftovers.filter(isSessionFile)
+        let sessionFiles = leftovers.filter(isSessionFile).compactMap(relative)
         if !sessionFiles.isEmpty {
-            var script: [UInt8] = Array("es".utf8)
-            for f in sessionFiles { script += [0x20] + ShellQuote.quote(f.bytes) }
-            _ = try await channel.request(script, stall: stall, what: "ending the data sessions of an interrupted run")
+            _ = try await channel.request(RemoteProtocol.endSessions(sessionFiles), stall: stall,
+                                          what: "ending the data sessions of an interrupted run")
         }
         try await removeRemote(leftovers)
         logger.notice("removed \(leftovers.count) temp files left by an interrupted run",
                       metadata: SyncEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
     }
 
-    /// rm -f of absolute remote paths, then forgets them in the journal.
+    /// The protocol's name (relative to the base) of an absolute remote path; nil outside the base.
+    func relative(_ path: FilePath) -> [UInt8]? { RemoteProtocol.relative(path, base: destination.config.basePath) }
+
+    /// Removes temp and session files (absolute remote paths), then forgets them in the journal.
+    /// (A journaled path outside the base, from an older base_path, is only forgotten.)
     func removeRemote(_ paths: [FilePath]) async throws(DestinationError) {
         for chunk in paths.chunked(by: 500) {
-            var script: [UInt8] = Array("rm -f --".utf8)
-            for p in chunk { script += [0x20] + ShellQuote.quote(p.bytes) }
-            _ = try await channel.request(script, stall: stall, what: "removing temp files")
+            let names = chunk.compactMap(relative)
+            if !names.isEmpty {
+                _ = try await channel.request(RemoteProtocol.removeTemps(names), stall: stall, what: "removing temp files")
+            }
             do { try journal.forget(destination: destination.name, paths: Array(chunk)) } catch {
                 throw DestinationError(.transient, "temp journal: \(error)")
             }
@@ -100,32 +101,36 @@ final class NASSession: DestinationSession {
         var results: [VerifyResult] = []
         for (chunkIndex, chunk) in copies.chunked(by: 200).enumerated() {
             var script: [UInt8] = []
+            var asked = Set<Int>()
             for (i, copy) in chunk.enumerated() {
-                script += Array("ver \(i) ".utf8) + ShellQuote.quote(copy.remotePath.bytes) + Array(" \(mode.rawValue)\n".utf8)
+                guard let path = relative(copy.remotePath) else { continue }
+                script += RemoteProtocol.verify(index: i, path: path, mode: mode.rawValue)
+                asked.insert(i)
             }
-            let lines = try await channel.request(script, stall: stall, what: "verifying copies")
-            var byIndex: [Int: [String]] = [:]
-            for line in lines {
-                let f = String(decoding: line, as: UTF8.self).split(separator: " ").map(String.init)
-                if let i = f.first.flatMap(Int.init) { byIndex[i] = Array(f.dropFirst()) }
+            var byIndex: [Int: RemoteProtocol.Verify] = [:]
+            if !script.isEmpty {
+                for line in try await channel.request(script, stall: stall, what: "verifying copies") {
+                    let (index, reply) = RemoteProtocol.verifyLine(line)
+                    if let index, asked.contains(index) { byIndex[index] = reply }
+                }
             }
             for (i, copy) in chunk.enumerated() {
-                guard let f = byIndex[i], let code = f.first else {
+                guard asked.contains(i) else {
+                    results.append(.unknown("\(copy.remotePath.displayString) is not below base_path \(destination.config.basePath)"))
+                    continue
+                }
+                guard let reply = byIndex[i] else {
                     results.append(.unknown("no answer for \(copy.remotePath.displayString) (batch \(chunkIndex))"))
                     continue
                 }
-                switch code {
-                case "M": results.append(.missing)
-                case "Z":
-                    let size = f.count > 1 ? Int64(f[1]) : nil
-                    results.append(size == copy.size ? .verified : .sizeMismatch(found: size ?? -1))
-                case "H":
-                    let size = f.count > 1 ? Int64(f[1]) : nil
-                    let hash = f.count > 2 ? f[2] : ""
-                    if size != copy.size { results.append(.sizeMismatch(found: size ?? -1)) }
+                switch reply {
+                case .missing: results.append(.missing)
+                case let .size(size): results.append(size == copy.size ? .verified : .sizeMismatch(found: size))
+                case let .sizeAndHash(size, hash):
+                    if size != copy.size { results.append(.sizeMismatch(found: size)) }
                     else if hash != copy.sha256.hex { results.append(.hashMismatch(found: hash)) }
                     else { results.append(.verified) }
-                default: results.append(.unknown(f.joined(separator: " ")))
+                case let .unknown(text): results.append(.unknown(text))
                 }
             }
         }
@@ -135,8 +140,8 @@ final class NASSession: DestinationSession {
     // MARK: space and retention
 
     func space() async throws(DestinationError) -> DestinationSpace? {
-        let lines = try await channel.request(Array("spc\n".utf8), stall: stall, what: "reading free space")
-        guard let space = RemoteReplies.freeSpace(lines.last ?? []) else { return nil }
+        let lines = try await channel.request(RemoteProtocol.space, stall: stall, what: "reading free space")
+        guard let space = RemoteProtocol.freeSpace(lines.last ?? []) else { return nil }
         return DestinationSpace(freeBytes: space.freeBytes, totalBytes: space.totalBytes)
     }
 
@@ -145,23 +150,27 @@ final class NASSession: DestinationSession {
         for chunk in copies.chunked(by: 200) {
             var script: [UInt8] = []
             for (i, copy) in chunk.enumerated() {
-                script += Array("rmv \(i) ".utf8) + ShellQuote.quote(copy.remotePath.bytes) + Array(" \(copy.size)\n".utf8)
+                if let path = relative(copy.remotePath) { script += RemoteProtocol.removeCopy(index: i, path: path, size: copy.size) }
             }
-            var byIndex: [Int: [String]] = [:]
-            for line in try await channel.request(script, stall: stall, what: "removing old copies") {
-                let f = String(decoding: line, as: UTF8.self).split(separator: " ").map(String.init)
-                if let i = f.first.flatMap(Int.init) { byIndex[i] = Array(f.dropFirst()) }
+            var byIndex: [Int: RemoteProtocol.Removal] = [:]
+            if !script.isEmpty {
+                for line in try await channel.request(script, stall: stall, what: "removing old copies") {
+                    if let (i, reply) = RemoteProtocol.removalLine(line), (0..<chunk.count).contains(i) { byIndex[i] = reply }
+                }
             }
-            for i in chunk.indices.map({ $0 - chunk.startIndex }) {
-                switch byIndex[i]?.first {
-                case "D": results.append(.removed)
-                case "M": results.append(.missing)
-                case "N": results.append(.notOurs(foundSize: Int64(byIndex[i]?.dropFirst().first ?? "") ?? -1))
-                default: results.append(.failed(byIndex[i]?.joined(separator: " ") ?? "no answer"))
+            for (i, copy) in chunk.enumerated() {
+                guard let reply = byIndex[i] else {
+                    results.append(.failed(relative(copy.remotePath) == nil ? "not below base_path" : "no answer"))
+                    continue
+                }
+                switch reply {
+                case .removed: results.append(.removed)
+                case .missing: results.append(.missing)
+                case let .notOurs(size): results.append(.notOurs(foundSize: size))
+                case let .failed(why): results.append(.failed(why))
                 }
             }
         }
         return results
     }
-
 }
