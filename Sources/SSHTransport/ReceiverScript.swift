@@ -327,5 +327,6 @@ while IFS= read -r line; do
   esac
 done
 exit 0
+
 """#
 }
