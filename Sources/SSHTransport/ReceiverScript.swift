@@ -50,9 +50,12 @@ public enum ReceiverScript {
 # A request outside this is refused: logged on the NAS (--log FILE, else syslog through logger,
 # else .dms-receive.log in the base), told on stderr, and the session ends.
 #
-# Data sessions read `put NAME SIZE` lines each followed by exactly SIZE bytes, copied with one
-# dd (iflag=count_bytes,fullblock: never reads past the file's bytes; coreutils >= 8.20 or BusyBox
-# >= 1.31). No tar: a tar stream's member names, links and modes would be the sender's to choose.
+# Data sessions read `put NAME SIZE` lines each followed by exactly SIZE bytes, written by one perl
+# for the whole batch, or without perl by one dd per file (iflag=count_bytes,fullblock: never reads
+# past the file's bytes; coreutils >= 8.20 or BusyBox >= 1.31). No tar: a tar stream's member
+# names, links and modes would be the sender's to choose, and GNU and BusyBox tar differ on "..",
+# absolute names and symbolic links; here every name is checked before anything is written, and
+# only regular files are ever created.
 LC_ALL=C; export LC_ALL
 umask 022
 set -f
@@ -172,9 +175,70 @@ usetool() {
 h1() { $HS < "$1" | cut -c1-64; }
 
 # ---- data session: folders, temp files of exact length, then one hash over them -------------
+# With perl, the puts are taken over by one perl process (the same checks; no process per file:
+# hundreds of small files per batch); without it, one dd per file.
+perldata='
+use strict; use warnings; use Fcntl;
+my ($first, $size, $tp, $ts, $tool, $fault, $logf) = @ARGV;
+my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
+my ($buf, $lastd, @files) = (q{}, q{});
+sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
+sub refuse {
+  my ($why, $what) = @_;
+  my $c = defined $ENV{SSH_CLIENT} ? (split / /, $ENV{SSH_CLIENT})[0] : q{};
+  my $m = "dms-receive[$$] $c: refused: $why" . (defined $what ? q{: } . clean($what) : q{});
+  my @t = localtime; my $at = sprintf(q{%04d-%02d-%02dT%02d:%02d:%02d}, $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0]);
+  my $f = $logf ne q{} ? $logf : system(q{sh}, q{-c}, q{command -v logger >/dev/null 2>&1}) == 0 ? q{} : q{.dms-receive.log};
+  if ($f eq q{}) { system(q{logger}, q{-t}, q{dms-receive}, q{-p}, q{auth.warning}, q{--}, $m) }
+  elsif (open my $l, q{>>}, $f) { print $l "$at $m\n"; close $l }
+  print STDERR "dms-receive: refused: $why\n"; print "\@\@REFUSED $why\n"; exit 3;
+}
+sub more { my $r = sysread(STDIN, $buf, 1 << 20, length $buf); die "dms-receive: read: $!\n" unless defined $r; $r }
+sub line { for (;;) { my $i = index($buf, "\n"); if ($i >= 0) { my $l = substr($buf, 0, $i); substr($buf, 0, $i + 1) = q{}; return $l } return undef unless more() } }
+sub dec { my $f = shift; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25|09|0[AaDd])/; $f =~ s/%(25|09|0[AaDd])/chr(hex $1)/ge; $f }
+# The same checks as the sh path(): relative, no empty/./.. component, no symbolic link or
+# non-folder on the way; then a temp name only, created new (O_EXCL never follows a link).
+sub put {
+  my ($raw, $n) = @_;
+  my $p = dec($raw); refuse(q{bad escape}, $raw) unless defined $p;
+  refuse(q{path outside the base}, $p) if "/$p/" =~ m{//|/\./|/\.\./};
+  my ($d, $name) = $p =~ m{\A(?:(.*)/)?([^/]*)\z}s;
+  if (defined $d && $d ne $lastd) {
+    my $q = q{};
+    for my $c (split m{/}, $d) { $q = $q eq q{} ? $c : "$q/$c"; refuse(q{symbolic link on the way}, $q) if -l $q; refuse(q{not a folder}, $q) if -e _ && !-d _ }
+    $lastd = $d;
+  }
+  refuse(q{not a temp file name}, $p) unless defined $d && length($name) >= length($tp) + length($ts)
+    && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
+  refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
+  sysopen(my $fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
+  while ($n > 0) {
+    if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
+    my $k = length($buf) < $n ? length($buf) : $n;
+    my $off = 0;
+    while ($off < $k) { my $w = syswrite($fh, $buf, $k - $off, $off); die "dms-receive: write ./$p: $!\n" unless defined $w; $off += $w }
+    substr($buf, 0, $k) = q{}; $n -= $k;
+  }
+  close $fh or die "dms-receive: close ./$p: $!\n";
+  push @files, "./$p";
+}
+put($first, $size);
+while (defined(my $l = line())) {
+  my @f = split /\t/, $l, -1;
+  if ($f[0] eq q{put} && @f == 3) { put($f[1], $f[2]) }
+  elsif ($f[0] eq q{end} && @f == 1) {
+    system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
+    exit 0 unless @files;
+    my @c = @{$hb{$tool}}; exec { $c[0] } @c, @files or die "dms-receive: $c[0]: $!\n";
+  }
+  else { refuse(q{unknown data request}, $l) }
+}
+exit 1;
+'
 if [ "$kind" = data ]; then
+  PD=; [ "$noperl" = 1 ] || ! command -v perl >/dev/null 2>&1 || PD=perl
   exec 3<&0
-  set --
+  set -C --
   while IFS= read -r line; do
     case $line in *"$TAB"*) v=${line%%"$TAB"*}; r=${line#*"$TAB"} ;; *) v=$line; r= ;; esac
     case $r in *"$TAB"*) a=${r%%"$TAB"*}; b=${r#*"$TAB"} ;; *) a=$r; b= ;; esac
@@ -184,18 +248,23 @@ if [ "$kind" = data ]; then
       dec "$a" || refuse "bad escape" "$a"
       issession "$R" || refuse "not a session file name" "$R"
       read -r x x x x pg x </proc/$$/stat 2>/dev/null || pg=
-      ( set -C; printf '%s %s\n' "$$" "$pg" >"./$R" ) 2>/dev/null || refuse "session file exists" "$R" ;;
+      if [ -e "$R" ] || [ -h "$R" ]; then refuse "session file exists" "$R"; fi
+      printf '%s %s\n' "$$" "$pg" >"./$R" || exit 1 ;;
     dir)
       path "$a/x"; d=${R%/x}
       # (A failure here is the NAS's, not a refusal: mkdir's message goes to the daemon.)
       if [ ! -d "$d" ]; then mkdir -p -- "./$d" || exit 1; LASTD=; path "$a/x"; fi ;;
     put|putw)
+      if [ "$v" = put ] && [ -n "$PD" ]; then
+        [ -n "${H-}" ] || refuse "no hash tool named"
+        exec perl -e "$perldata" -- "$a" "$b" "$tp" "$ts" "$H" "$fault" "$logf"
+      fi
       path "$a"; t=$R
       istemp "$t" || refuse "not a temp file name" "$t"
       num "$b"
       [ -n "${H-}" ] || refuse "no hash tool named"
       if [ -e "$t" ] || [ -h "$t" ]; then refuse "file exists" "$t"; fi
-      ( set -C; : >"./$t" ) || exit 1
+      : >"./$t" || exit 1   # noclobber (set -C): created new, or the session ends
       if [ "$v" = putw ]; then
         dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none <&3 &
         w=$!

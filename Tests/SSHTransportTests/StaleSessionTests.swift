@@ -19,10 +19,12 @@ import TestSupport
         return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
     }
 
-    /// The NAS receiver's writers (one dd per file) writing into `base`.
+    /// The NAS receiver's writers into `base`: its perl (all files of a batch), or one dd per file.
     static func remoteWriters(in base: String) -> [Int32] {
         processes { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "dd\n"
+            let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            // (Not the control session's perl publisher: the data perl is the one that opens files.)
+            return (comm == "dd\n" || (comm == "perl\n" && commandLine(pid).contains("O_EXCL")))
                 && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == base
         }
     }
