@@ -90,7 +90,8 @@ extension NASSession {
                                 continue
                             }
                             progress.fileStarted(item)
-                            try out.write(RemoteProtocol.put(temp: temps[index], size: item.identity.size, hashWhileWriting: overlapped),
+                            try out.write(RemoteProtocol.put(temp: temps[index], size: item.identity.size,
+                                                             mtime: item.identity.mtimeNanoseconds / 1_000_000_000, hashWhileWriting: overlapped),
                                           what: "sending \(item.localPath.displayString)")
                             let result = try file.stream(buffer: buffer, progress: { progress.bytesMoved($0) }) { chunk in
                                 try out.write(chunk, what: "sending \(item.localPath.displayString)")

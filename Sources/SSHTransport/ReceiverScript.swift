@@ -50,7 +50,7 @@ public enum ReceiverScript {
 # A request outside this is refused: logged on the NAS (--log FILE, else syslog through logger,
 # else .dms-receive.log in the base), told on stderr, and the session ends.
 #
-# Data sessions read `put NAME SIZE` lines each followed by exactly SIZE bytes, written by one perl
+# Data sessions read `put NAME SIZE [MTIME]` lines each followed by exactly SIZE bytes, written by one perl
 # for the whole batch, or without perl by one dd per file (iflag=count_bytes,fullblock: never reads
 # past the file's bytes; coreutils >= 8.20 or BusyBox >= 1.31). No tar: a tar stream's member
 # names, links and modes would be the sender's to choose, and GNU and BusyBox tar differ on "..",
@@ -179,7 +179,7 @@ h1() { $HS < "$1" | cut -c1-64; }
 # hundreds of small files per batch); without it, one dd per file.
 perldata='
 use strict; use warnings; use Fcntl;
-my ($first, $size, $tp, $ts, $tool, $fault, $logf) = @ARGV;
+my ($first, $size, $mtime, $tp, $ts, $tool, $fault, $logf) = @ARGV;
 my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
 my ($buf, $lastd, @files) = (q{}, q{});
 sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
@@ -199,7 +199,7 @@ sub dec { my $f = shift; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25
 # The same checks as the sh path(): relative, no empty/./.. component, no symbolic link or
 # non-folder on the way; then a temp name only, created new (O_EXCL never follows a link).
 sub put {
-  my ($raw, $n) = @_;
+  my ($raw, $n, $mt) = @_;
   my $p = dec($raw); refuse(q{bad escape}, $raw) unless defined $p;
   refuse(q{path outside the base}, $p) if "/$p/" =~ m{//|/\./|/\.\./};
   my ($d, $name) = $p =~ m{\A(?:(.*)/)?([^/]*)\z}s;
@@ -211,6 +211,7 @@ sub put {
   refuse(q{not a temp file name}, $p) unless defined $d && length($name) >= length($tp) + length($ts)
     && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
   refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
+  refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
   sysopen(my $fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
   while ($n > 0) {
     if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
@@ -220,12 +221,13 @@ sub put {
     substr($buf, 0, $k) = q{}; $n -= $k;
   }
   close $fh or die "dms-receive: close ./$p: $!\n";
+  utime($mt, $mt, "./$p") or die "dms-receive: utime ./$p: $!\n" if defined $mt && $mt ne q{};
   push @files, "./$p";
 }
-put($first, $size);
+put($first, $size, $mtime);
 while (defined(my $l = line())) {
   my @f = split /\t/, $l, -1;
-  if ($f[0] eq q{put} && @f == 3) { put($f[1], $f[2]) }
+  if ($f[0] eq q{put} && (@f == 3 || @f == 4)) { put($f[1], $f[2], $f[3]) }
   elsif ($f[0] eq q{end} && @f == 1) {
     system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
     exit 0 unless @files;
@@ -242,6 +244,7 @@ if [ "$kind" = data ]; then
   while IFS= read -r line; do
     case $line in *"$TAB"*) v=${line%%"$TAB"*}; r=${line#*"$TAB"} ;; *) v=$line; r= ;; esac
     case $r in *"$TAB"*) a=${r%%"$TAB"*}; b=${r#*"$TAB"} ;; *) a=$r; b= ;; esac
+    case $b in *"$TAB"*) c=${b#*"$TAB"}; b=${b%%"$TAB"*} ;; *) c= ;; esac
     case $v in
     tool) usetool "$a" || refuse "unknown hash tool" "$a" ;;
     pid)
@@ -257,11 +260,11 @@ if [ "$kind" = data ]; then
     put|putw)
       if [ "$v" = put ] && [ -n "$PD" ]; then
         [ -n "${H-}" ] || refuse "no hash tool named"
-        exec perl -e "$perldata" -- "$a" "$b" "$tp" "$ts" "$H" "$fault" "$logf"
+        exec perl -e "$perldata" -- "$a" "$b" "$c" "$tp" "$ts" "$H" "$fault" "$logf"
       fi
       path "$a"; t=$R
       istemp "$t" || refuse "not a temp file name" "$t"
-      num "$b"
+      num "$b"; [ -z "$c" ] || num "$c"
       [ -n "${H-}" ] || refuse "no hash tool named"
       if [ -e "$t" ] || [ -h "$t" ]; then refuse "file exists" "$t"; fi
       : >"./$t" || exit 1   # noclobber (set -C): created new, or the session ends
@@ -271,10 +274,12 @@ if [ "$kind" = data ]; then
         tail -c +1 -s 0.1 --pid=$w -f -- "./$t" 2>/dev/null | head -c "$b" | $HS | cut -c1-64 \
           | { read -r h; printf '%s  ./%s\n' "$h" "$t"; }
         wait $w || exit 1
+        [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
       else
         if [ "$b" -gt 0 ]; then
           dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none || exit 1
         fi
+        [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
         set -- "$@" "./$t"
       fi ;;
     end)

@@ -95,10 +95,11 @@ enum RemoteProtocol {
     /// The session file (in the base) that holds the receiver's pid, for `es` after a crash.
     static func dataSessionFile(_ name: [UInt8]) -> [UInt8] { line("pid", [name]) }
     static func dataDirectory(_ directory: [UInt8]) -> [UInt8] { line("dir", [directory]) }
-    /// Followed by exactly `size` bytes. `hashWhileWriting`: the receiver hashes the file from
-    /// disk while it is written (GNU tail), instead of with the others at the end.
-    static func put(temp: [UInt8], size: Int64, hashWhileWriting: Bool = false) -> [UInt8] {
-        line(hashWhileWriting ? "putw" : "put", [temp, number(size)])
+    /// Followed by exactly `size` bytes; the file gets `mtime` (seconds, the source's) as its
+    /// modification time. `hashWhileWriting`: the receiver hashes the file from disk while it is
+    /// written (GNU tail), instead of with the others at the end.
+    static func put(temp: [UInt8], size: Int64, mtime: Int64? = nil, hashWhileWriting: Bool = false) -> [UInt8] {
+        line(hashWhileWriting ? "putw" : "put", [temp, number(size)] + (mtime.map { [number(max(0, $0))] } ?? []))
     }
     static let dataEnd = line("end", [])
 

@@ -16,7 +16,7 @@ extension TestSSHServer {
             .name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-C", "dms-test forced", "-f", key],
             output: .discarded, error: .string(limit: 4096))
         guard generated.terminationStatus.isSuccess else {
-            throw TestSupportError("ssh-keygen failed: \(generated.standardError ?? "")")
+            throw TestSupportError("ssh-keygen failed: \(generated.standardError)")
         }
         let publicKey = try FileIO.readWholeFile(FilePath(key + ".pub"), limit: 4096)
         let line = Array("command=\"\(command)\",restrict ".utf8) + publicKey.filter { $0 != 0x0A } + [0x0A]
@@ -48,7 +48,7 @@ extension TestSSHServer {
         let installed = try await Subprocess.run(.path("/bin/busybox"), arguments: ["--install", "-s", dir],
                                                  output: .discarded, error: .string(limit: 4096))
         guard installed.terminationStatus.isSuccess, access(dir + "/sh", X_OK) == 0 else {
-            throw TestSupportError("busybox --install -s \(dir) failed: \(installed.standardError ?? "")")
+            throw TestSupportError("busybox --install -s \(dir) failed: \(installed.standardError)")
         }
         return dir
     }

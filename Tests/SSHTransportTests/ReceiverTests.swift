@@ -37,7 +37,7 @@ import TestSupport
         for (i, name) in Self.hostileNames.enumerated() {
             try f.add(rawName: name, bytes: TestFiles.pseudoRandomBytes(count: 1000 + i, seed: UInt64(i)))
         }
-        try f.add("DJI_20250101000000_0001_V.MP4", size: 3_000_000, seed: 99)
+        let video = try f.add("DJI_20250101000000_0001_V.MP4", size: 3_000_000, seed: 99)
         // Same name and content already on the NAS: found by the probe's hash, not sent again.
         let same = TestFiles.pseudoRandomBytes(count: 5000, seed: 7)
         try f.putRemote("2025/01/01/DJI_20250101000000_0002_D.JPG", same)
@@ -57,6 +57,9 @@ import TestSupport
             #expect(!LocalFS.exists(FilePath(folder + "/" + Self.canary)), "a file name was executed as a command in \(folder)")
         }
         #expect(f.receiverLogLines().isEmpty, "nothing the daemon does is refused: \(f.receiverLogLines())")
+        // Copies keep their source's modification time (seconds).
+        let copied = try LocalFS.status(FilePath(f.remoteBase + "/2025/01/01/DJI_20250101000000_0001_V.MP4")).identity
+        #expect(copied.mtimeNanoseconds / 1_000_000_000 == (try LocalFS.status(video).identity.mtimeNanoseconds) / 1_000_000_000)
         // Re-verification before the delayed deletion (delay 0: next cycle) goes through it too.
         let second = try await f.cycle()
         #expect(second.deleted == Self.hostileNames.count + 2, "\(second.messages)")
@@ -79,7 +82,7 @@ import TestSupport
                        "-o", "LogLevel=ERROR", "--", s.destination, command]
         let r = try await Subprocess.run(.name("ssh"), arguments: Arguments(options), input: .array(input),
                                          output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
-        return Reply(status: r.terminationStatus, output: r.standardOutput ?? "", error: r.standardError ?? "")
+        return Reply(status: r.terminationStatus, output: r.standardOutput, error: r.standardError)
     }
 
     static func line(_ verb: String, _ fields: [String]) -> [UInt8] { RemoteProtocol.line(verb, fields.map { Array($0.utf8) }) }

@@ -36,6 +36,7 @@ import TestSupport
         #expect(RemoteProtocol.publish([(id: 1, temp: Array("t".utf8), final: Array("f".utf8))]) == Array("pb\t1\tt\tf\n".utf8))
         #expect(RemoteProtocol.end(3) == Array("end\t3\n".utf8))
         #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, hashWhileWriting: true) == Array("putw\td/.dms-x.part\t7\n".utf8))
+        #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, mtime: 1_600_000_000) == Array("put\td/.dms-x.part\t7\t1600000000\n".utf8))
     }
 
     static let hash = String(repeating: "ab", count: 32)
@@ -118,7 +119,7 @@ import TestSupport
         let r = try await Subprocess.run(.path(FilePath(shell)), arguments: [script, "--base", dir.path + "/base", "data"],
                                          environment: environment, input: .array(input),
                                          output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
-        #expect(r.terminationStatus == .exited(0), "\(r.standardError ?? "")")
+        #expect(r.terminationStatus == .exited(0), "\(r.standardError)")
         let written = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/base/2025/01/01")
         #expect(written.count == names.count)
         for (i, temp) in expected.enumerated() {
