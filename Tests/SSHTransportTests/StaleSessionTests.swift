@@ -81,7 +81,7 @@ import TestSupport
         var frozen: [Int32] = []
         try await waitUntil(timeout: .seconds(60), poll: .milliseconds(1), waitingFor: "the first run's writer writing") {
             guard first.isRunning else {
-                throw TestSupportError("the first run ended before its tar was seen: "
+                throw TestSupportError("the first run ended before its writer was seen: "
                     + ((try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""))
             }
             let day = (try? FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")) ?? []
