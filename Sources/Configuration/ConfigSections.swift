@@ -306,6 +306,7 @@ extension ConfigReader {
             case "ssh_command": nas.sshCommand = try readSSHCommand(value, path)
             case "ssh_config_file": nas.sshConfigFile = try readSSHConfigFile(value, path)
             case "remote_hash_command": nas.remoteHashCommand = try choice(value, path, ConfigLoader.remoteHashCommands)
+            case "receiver": nas.receiver = try choice(value, path, ConfigLoader.receiverModes)
             default: unhandled(key)
             }
         }

@@ -202,6 +202,9 @@ let errorCases: [ErrorCase] = [
     .init("unknown remote hash command", Doc.nas(#""remote_hash_command": "md5sum""#), .invalidValue,
           "destinations[0].remote_hash_command",
           [#"expected one of "auto", "openssl", "sha256sum", "shasum", "sha256""#, #"found "md5sum" (a string)"#]),
+    .init("unknown receiver mode", Doc.nas(#""receiver": "forced""#), .invalidValue,
+          "destinations[0].receiver",
+          [#"expected one of "inline", "installed""#, #"found "forced" (a string)"#]),
 
     // extra_ssh_options
     .init("ssh option without value", Doc.nas(#""extra_ssh_options": ["ProxyJump bastion"]"#), .invalidValue,
