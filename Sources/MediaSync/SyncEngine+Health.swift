@@ -22,7 +22,8 @@ extension SyncEngine {
                 }
             }
             if let path = config.health.prometheusTextfile {
-                try AtomicFile.write(Array(MetricsText.render(report, last: summary).utf8), to: FilePath(path))
+                let fleet = try store.fleetMetrics(destinations: destinationNames)
+                try AtomicFile.write(Array(MetricsText.render(report, last: summary, fleet: fleet).utf8), to: FilePath(path))
             }
         } catch {
             log.error("cannot assess health: \(error)")

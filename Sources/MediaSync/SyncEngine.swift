@@ -200,8 +200,11 @@ public struct SyncEngine: Sendable {
             return
         }
         let checkDue = consistencyCheckDue(now: clock())
-        // Nothing to copy, delete or check: do not even connect.
-        guard plan.files > 0 || !due.isEmpty || checkDue, !Task.isCancelled else { return }
+        // Nothing to copy, delete or check: do not even connect (every destination is in sync).
+        guard plan.files > 0 || !due.isEmpty || checkDue, !Task.isCancelled else {
+            if !Task.isCancelled { summary.destinationsInSync = destinationNames }
+            return
+        }
 
         // 2. Connect; a destination that cannot be reached is skipped this cycle (nothing is
         //    queued for deletion without it).
@@ -244,6 +247,9 @@ public struct SyncEngine: Sendable {
                               observer: observer, summary: &summary, log: log)
         }
         for entry in sessions { await entry.session.close() }
+        if !Task.isCancelled {
+            summary.destinationsInSync = destinationNames.filter { !summary.unavailableDestinations.contains($0) }
+        }
     }
 
     /// Connects every destination `wanted` says is needed; one that cannot be reached is reported
@@ -256,6 +262,7 @@ public struct SyncEngine: Sendable {
             guard !Task.isCancelled else { break }
             do {
                 sessions.append((destination, try await destination.connect(journal: store, progress: observer, logger: log)))
+                summary.connectedDestinations.append(destination.name)
             } catch {
                 summary.unavailableDestinations.append(destination.name)
                 summary.messages.append("\(destination.name): \(error)")
@@ -359,6 +366,9 @@ public struct SyncEngine: Sendable {
         summary.skipped += tally.changed
         summary.quarantined += tally.quarantined
         summary.messages += tally.messages.prefix(10)
+        let before = summary.copiedByDestination[destination.name] ?? (0, 0)
+        summary.copiedByDestination[destination.name] = (before.files + tally.copied, before.bytes + tally.bytes)
+        summary.failuresByKind.merge(tally.failuresByKind, uniquingKeysWith: +)
     }
 }
 

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Configuration
+import MediaSync
 
 @main
 struct DJIMediaSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dji-media-sync",
         abstract: "Copies drone media to a NAS over ssh, verified with SHA-256, and frees the local disk only when that is certain.",
-        version: "0.1.0",
+        version: BuildInfo.version,
         subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, QueueCommand.self, RetentionCommand.self,
                       VerifyCommand.self, ConfigCommand.self, DoctorCommand.self,
                       CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self]
