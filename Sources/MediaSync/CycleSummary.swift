@@ -47,6 +47,8 @@ public struct CycleSummary: Sendable {
     public var failuresByKind: [String: Int] = [:]
     /// Copies found missing or different by the re-verification before deleting a source.
     public var mismatchesBeforeDelete = 0
+    /// `dji-media-sync pause` stopped this cycle early (after the files in flight).
+    public var paused = false
     /// The state database was deleted or replaced under the running process: it must restart.
     public var stateDatabaseLost = false
     public var messages: [String] = []

@@ -47,6 +47,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let formatter = ISO8601DateFormatter()
         func time(_ t: Double?) -> String { t.map { formatter.string(from: Date(timeIntervalSince1970: $0)) } ?? "-" }
+        if let pause = try runtime.store.pause() { print("paused \(pause.untilText) (since \(time(pause.since)); the daemon starts no cycle)") }
         print("health: \(health.level.rawValue)")
         for finding in health.findings { print("  - \(finding.level.rawValue): \(finding.message)") }
         let rate = health.successRate24h.map { String(format: "%.0f%%", $0 * 100) } ?? "-"

@@ -96,8 +96,11 @@ import TestSupport
         _ = try store.multipartUploads(destination: "nas")
         _ = try store.multipartUpload(destination: "nas", key: "k", fingerprint: "f")
         _ = try store.trashed()
-        // metrics
+        // metrics, pause
         _ = try store.fleetMetrics(destinations: ["nas"])
+        try store.setPause(until: nil)
+        _ = try store.pause()
+        try store.clearPause()
 
         let statements = log.all.filter { sql in
             let head = sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(6).uppercased()
