@@ -113,9 +113,6 @@ final class Daemon: Sendable {
             }
         }
 
-        // The loop's own events never count as progress: while a cycle runs, only the cycle's
-        // bytes and the NAS's answers do. Idle, the gate lets pings through, and they are sent
-        // from this loop, so a stuck loop stops them too.
         /// Logs a pause that began, changed or ended; at its end, starts the cycle that came due.
         func followPause() {
             let pause = pauses.current()
@@ -135,11 +132,14 @@ final class Daemon: Sendable {
             }
         }
 
+        // The loop's own events never count as progress: while a cycle runs, only the cycle's
+        // bytes and the NAS's answers do. Idle, the gate lets pings through, and they are sent
+        // from this loop, so a stuck loop stops them too.
         for await event in events {
             followPause()
             switch event {
             case .runNow where pauseSeen != nil:
-                log.notice("SIGUSR1 ignored: \(PauseWatch.statusText(pauseSeen!)) (dji-media-sync resume ends the pause)")
+                log.notice("SIGUSR1 ignored: \(pauseSeen.map { PauseWatch.statusText($0) } ?? "paused") (dji-media-sync resume ends the pause)")
             case .timer where pauseSeen != nil, .deferredRun where pauseSeen != nil:
                 // Not started: the cycle that came due starts when the pause ends.
                 trigger.cancelPending()

@@ -60,6 +60,27 @@ import TestSupport
         #expect(DaemonTests.occurrences("cycle started", in: log) == 2)
     }
 
+    /// Paused before the daemon starts (the pause is persisted): the first cycle, due at start,
+    /// waits and starts at once when the pause ends.
+    @Test func aCycleThatCameDueWhilePausedStartsWhenThePauseEnds() async throws {
+        let s = try await CLITests.Setup("daemon-pause-start")
+        defer { s.cleanUp() }
+        try TestFiles.write(size: 1000, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        let pause = try await CLITests.run(["pause", "--config", s.configPath])
+        #expect(pause.status == .exited(0))
+        let (status, log) = try await DaemonTests.withDaemon(s, watchdogSeconds: 20) { execution, n, log in
+            try await waitUntil(timeout: .seconds(20), waitingFor: "STATUS=paused") { Self.lastStatus(n).hasPrefix("STATUS=paused until resumed") }
+            #expect(log().contains("paused until `dji-media-sync resume`: no cycle starts"))
+            #expect(!log().contains("cycle started"))
+            _ = try await CLITests.run(["resume", "--config", s.configPath])
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the due cycle") { DaemonTests.occurrences("cycle finished", in: log()) == 1 }
+            #expect(s.remoteFiles().contains { $0.hasSuffix("DJI_20250101120000_0001_D.JPG") })
+            try execution.send(signal: .terminate)
+        }
+        #expect(status == .exited(0))
+        #expect(DaemonTests.occurrences("cycle started", in: log) == 1)
+    }
+
     @Test func aBadDurationIsRefused() async throws {
         let s = try await CLITests.Setup("pause-bad")
         defer { s.cleanUp() }
