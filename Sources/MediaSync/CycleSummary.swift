@@ -48,6 +48,18 @@ public struct CycleSummary: Sendable {
     /// unmounted card), and other folders or files that could not be read.
     public var unreadableMediaRoots: [String]?
     public var scanErrors: [String] = []
+    /// Destinations connected this cycle (reachable), and those that got everything they needed
+    /// (or needed nothing): their last success is this cycle's end.
+    public var connectedDestinations: [String] = []
+    public var destinationsInSync: [String] = []
+    /// Per destination: files copied and their bytes (the counters' labels).
+    public var copiedByDestination: [String: (files: Int, bytes: Int64)] = [:]
+    /// Failed files by `DestinationError.Kind` (or "state_database" when recording failed).
+    public var failuresByKind: [String: Int] = [:]
+    /// Copies found missing or different by the re-verification before deleting a source.
+    public var mismatchesBeforeDelete = 0
+    /// `dji-media-sync pause` stopped this cycle early (after the files in flight).
+    public var paused = false
     /// The state database was deleted or replaced under the running process: it must restart.
     public var stateDatabaseLost = false
     public var messages: [String] = []

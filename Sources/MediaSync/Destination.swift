@@ -42,10 +42,15 @@ public protocol TransferProgress: Sendable {
     func bytesMoved(_ count: Int)
     /// The destination answered something (a verified file, a probe line): work is moving.
     func heartbeat()
+    /// True once the caller wants no new file started (`dji-media-sync pause`): a transfer
+    /// finishes and reports the files in flight, then returns; files not started stay unreported
+    /// (they are planned again). Read between files: keep it cheap.
+    var stopRequested: Bool { get }
 }
 
 extension TransferProgress {
     public func heartbeat() {}
+    public var stopRequested: Bool { false }
 }
 
 

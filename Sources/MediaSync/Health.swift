@@ -197,39 +197,3 @@ public enum AlertDecider {
         return alerts
     }
 }
-
-/// Prometheus text exposition format, for node_exporter's textfile collector.
-public enum MetricsText {
-    public static func render(_ report: HealthReport, last: CycleSummary?) -> String {
-        var lines: [String] = []
-        func metric(_ name: String, _ help: String, _ type: String, _ samples: [(labels: String, value: Double)]) {
-            lines.append("# HELP dji_media_sync_\(name) \(help)")
-            lines.append("# TYPE dji_media_sync_\(name) \(type)")
-            for s in samples { lines.append("dji_media_sync_\(name)\(s.labels) \(s.value)") }
-        }
-        metric("health", "0 healthy, 1 warning, 2 critical", "gauge", [("", Double(report.level.rank))])
-        metric("cycles_24h", "Cycles finished in the last 24 hours", "gauge", [("", Double(report.cycles24h))])
-        metric("success_rate_24h", "Fraction of the last 24 hours' cycles that succeeded", "gauge", [("", report.successRate24h ?? 1)])
-        metric("files_24h", "Files copied in the last 24 hours", "gauge", [("", Double(report.files24h))])
-        metric("bytes_24h", "Bytes copied in the last 24 hours", "gauge", [("", Double(report.bytes24h))])
-        metric("last_success_timestamp_seconds", "When a sync last succeeded", "gauge", [("", report.lastSuccessAt ?? 0)])
-        metric("quarantined_files", "Files quarantined", "gauge", [("", Double(report.quarantined))])
-        metric("delete_queue_pending", "Sources waiting for deletion", "gauge", [("", Double(report.queuePending))])
-        metric("destination_free_bytes", "Free space last seen on each destination", "gauge",
-               report.destinations.map { ("{destination=\"\(escape($0.name))\"}", Double($0.freeBytes)) })
-        metric("destination_used_ratio", "Fraction of each destination in use", "gauge",
-               report.destinations.map { ("{destination=\"\(escape($0.name))\"}", $0.usedFraction) })
-        metric("file_failures", "Files waiting for a retry or quarantined, by error kind", "gauge",
-               report.failuresByKind.sorted { $0.key < $1.key }.map { ("{kind=\"\(escape($0.key))\"}", Double($0.value)) })
-        if let last {
-            metric("last_cycle_duration_seconds", "Duration of the last cycle", "gauge", [("", last.duration)])
-            metric("last_cycle_files", "Files copied by the last cycle", "gauge", [("", Double(last.filesCopied))])
-            metric("last_cycle_failed", "Files that failed in the last cycle", "gauge", [("", Double(last.failed))])
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-    }
-}

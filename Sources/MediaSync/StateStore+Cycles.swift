@@ -9,6 +9,8 @@ extension StateStore {
         try db.write { db in
             // A cycle still "running" was cut short (crash, kill -9): say so.
             try db.execute(sql: "UPDATE cycles SET status = 'aborted', finished_at = started_at WHERE status = 'running'")
+            let cutShort = db.changesCount
+            if cutShort > 0 { try Self.add(db, "cycles_total", Self.label("result", "aborted"), Double(cutShort)) }
             try db.execute(sql: "INSERT INTO cycles (started_at) VALUES (?)", arguments: [now])
             return db.lastInsertedRowID
         }
@@ -23,6 +25,8 @@ extension StateStore {
                                  summary.bytesCopied, summary.failed, summary.skipped, summary.deleted,
                                  summary.messages.prefix(5).joined(separator: "; "), summary.waitingForSpace,
                                  summary.unavailableDestinations.joined(separator: ","), summary.copiesBad, summary.cycleID])
+            // The counters move with the cycle's row: one transaction, never counted twice or half.
+            try Self.addCounters(db, summary)
         }
     }
 

@@ -115,6 +115,7 @@ extension SyncEngine {
             }
             if !bad.isEmpty {
                 summary.deleteChecksFailed += 1
+                summary.mismatchesBeforeDelete += bad.count
                 foundLost = true
                 // Every bad copy is forgotten, not only the first: each destination re-copies its own.
                 for copy in bad {

@@ -25,7 +25,10 @@ extension SyncEngine {
         if let path = config.health.prometheusTextfile {
             // A metrics file that cannot be written is a finding of its own (monitoring is blind).
             var problem: String?
-            do { try AtomicFile.write(Array(MetricsText.render(report, last: summary).utf8), to: FilePath(path)) } catch {
+            do {
+                let fleet = try store.fleetMetrics(destinations: destinationNames)
+                try AtomicFile.write(Array(MetricsText.render(report, last: summary, fleet: fleet).utf8), to: FilePath(path))
+            } catch {
                 problem = "cannot write the metrics file \(path): \(error)"
                 log.error("\(problem!)")
             }

@@ -10,11 +10,13 @@ extension SyncEngine {
         var copied = 0, present = 0, failed = 0, changed = 0, quarantined = 0
         var bytes: Int64 = 0
         var messages: [String] = []
+        var failuresByKind: [String: Int] = [:]
         static func + (a: Tally, b: Tally) -> Tally {
             // Only the first messages are ever shown: keep a 100k-file cycle's list bounded.
             Tally(copied: a.copied + b.copied, present: a.present + b.present, failed: a.failed + b.failed,
                   changed: a.changed + b.changed, quarantined: a.quarantined + b.quarantined, bytes: a.bytes + b.bytes,
-                  messages: Array((a.messages + b.messages).prefix(20)))
+                  messages: Array((a.messages + b.messages).prefix(20)),
+                  failuresByKind: a.failuresByKind.merging(b.failuresByKind, uniquingKeysWith: +))
         }
     }
 
@@ -63,6 +65,7 @@ extension SyncEngine {
             case let .failed(error):
                 tally.failed += 1
                 tally.messages.append("\(file): \(error)")
+                tally.failuresByKind[error.kind.rawValue, default: 0] += 1
                 let event: SyncEvent = error.kind == .verificationFailed ? .verificationFailed : .fileFailed
                 log.error("failed \(file): \(error)", metadata: event.metadata([
                     "file": "\(file)", "destination": "\(destination)", "error_kind": "\(error.kind.rawValue)",
@@ -97,6 +100,7 @@ extension SyncEngine {
                 // The copies are on the destination but not recorded: nothing is queued for deletion,
                 // and the next cycle finds them "already there" and records them then.
                 tally.failed += placements.count
+                tally.failuresByKind["state_database", default: 0] += placements.count
                 tally.copied = 0
                 tally.present = 0
                 tally.messages.append("state database: \(error)")

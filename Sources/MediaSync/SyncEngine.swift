@@ -47,6 +47,9 @@ public struct SyncEngine: Sendable {
     /// Wall-clock seconds since 1970: every due time, age and timestamp of a cycle comes from here
     /// (the fault simulation steps and jumps it).
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Asked between phases, chunks and (by the transports) files: true stops the cycle after the
+    /// files in flight (`dji-media-sync pause`). Must be cheap: the daemon answers from memory.
+    public var shouldPause: @Sendable () -> Bool = { false }
 
     public init(config: MediaSyncConfig, store: StateStore, destinations: [any Destination], logger: Logger) {
         self.config = config
@@ -103,7 +106,7 @@ public struct SyncEngine: Sendable {
         log[metadataKey: "cycle_id"] = "\(summary.cycleID)"
         log.info("cycle started", metadata: SyncEvent.cycleStarted.metadata(["dry_run": "\(dryRun)"]))
 
-        await runPhases(&summary, dryRun: dryRun, observer: observer, log: log)
+        await runPhases(&summary, dryRun: dryRun, observer: PausingObserver(base: observer, shouldPause: shouldPause), log: log)
 
         summary.finishedAt = clock()
         if Task.isCancelled { summary.status = .cancelled }
@@ -233,8 +236,12 @@ public struct SyncEngine: Sendable {
             return
         }
         let checkDue = consistencyCheckDue(now: clock())
-        // Nothing to copy, delete or check: do not even connect.
-        guard plan.files > 0 || !due.isEmpty || checkDue, !Task.isCancelled else { return }
+        // Nothing to copy, delete or check: do not even connect (every destination is in sync).
+        guard plan.files > 0 || !due.isEmpty || checkDue, !Task.isCancelled else {
+            if !Task.isCancelled { summary.destinationsInSync = destinationNames }
+            return
+        }
+        guard !pauseRequested(&summary, log: log) else { return }
 
         // 2. Connect; a destination that cannot be reached is skipped this cycle (nothing is
         //    queued for deletion without it).
@@ -244,7 +251,7 @@ public struct SyncEngine: Sendable {
 
         // 3. Due deletions first: they free the edge disk. A copy that failed re-verification is
         //    forgotten, so the plan is made again to copy its source in this same cycle.
-        if !due.isEmpty, !Task.isCancelled {
+        if !due.isEmpty, !Task.isCancelled, !pauseRequested(&summary, log: log) {
             observer.phase("verifying before delete")
             if await processDeleteQueue(&summary, due: due, sessions: sessions, log: log) {
                 do { plan = try await makePlan(report.eligible, log: log) } catch { summary.messages.append("ledger: \(error)") }
@@ -252,7 +259,7 @@ public struct SyncEngine: Sendable {
         }
 
         // 4. Now and then, re-verify recent copies; a lost one is copied again below.
-        if checkDue, !Task.isCancelled {
+        if checkDue, !Task.isCancelled, !pauseRequested(&summary, log: log) {
             observer.phase("consistency check")
             let since = clock() - config.consistencyCheck.lookbackHours * 3600
             if await runConsistencyCheck(since: since, sessions: sessions, summary: &summary, log: log) > 0 {
@@ -270,13 +277,16 @@ public struct SyncEngine: Sendable {
         // 5. Copy, destination by destination, in chunks, oldest first.
         observer.planned(files: plan.files, bytes: plan.bytes)
         for (index, destination) in destinations.enumerated() where plan.count(for: index) > 0 {
-            guard !Task.isCancelled else { break }
+            guard !Task.isCancelled, !pauseRequested(&summary, log: log) else { break }
             guard let position = sessions.firstIndex(where: { $0.destination.name == destination.name }) else { continue }
             observer.phase("syncing to \(destination.name)")
             await transferAll(plan, index: index, candidates: report.eligible, session: &sessions[position].session,
                               observer: observer, summary: &summary, log: log)
         }
         for entry in sessions { await entry.session.close() }
+        if !Task.isCancelled, !pauseRequested(&summary, log: log) {
+            summary.destinationsInSync = destinationNames.filter { !summary.unavailableDestinations.contains($0) }
+        }
     }
 
     /// Connects every destination `wanted` says is needed; one that cannot be reached is reported
@@ -289,6 +299,7 @@ public struct SyncEngine: Sendable {
             guard !Task.isCancelled else { break }
             do {
                 sessions.append((destination, try await destination.connect(journal: store, progress: observer, logger: log)))
+                summary.connectedDestinations.append(destination.name)
             } catch {
                 // Stopping is not a destination's fault: no "unreachable", no alert.
                 if Task.isCancelled || error.kind == .cancelled { break }
@@ -320,7 +331,7 @@ public struct SyncEngine: Sendable {
         var stopped = false
         let wanted = plan.needs[index].indices.filter { plan.needs[index][$0] }
         var start = 0
-        while start < wanted.count, !stopped, !Task.isCancelled {
+        while start < wanted.count, !stopped, !Task.isCancelled, !pauseRequested(&summary, log: log) {
             let chunk = wanted[start..<min(start + chunkFiles, wanted.count)]
             start = chunk.endIndex
             await collector.newChunk()
@@ -398,6 +409,9 @@ public struct SyncEngine: Sendable {
         summary.skipped += tally.changed
         summary.quarantined += tally.quarantined
         summary.messages += tally.messages.prefix(10)
+        let before = summary.copiedByDestination[destination.name] ?? (0, 0)
+        summary.copiedByDestination[destination.name] = (before.files + tally.copied, before.bytes + tally.bytes)
+        summary.failuresByKind.merge(tally.failuresByKind, uniquingKeysWith: +)
     }
 }
 

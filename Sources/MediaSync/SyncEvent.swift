@@ -24,6 +24,8 @@ public enum SyncEvent: String, CaseIterable, Sendable {
     case alertResolved = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c12"
     case uploadResumed = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c13"
     case staleUploadsCleaned = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c14"
+    case paused = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c15"
+    case resumed = "7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c16"
 
     /// Metadata to attach to a log line: `logger.info("...", metadata: SyncEvent.fileSynced.metadata(...))`.
     public func metadata(_ extra: Logger.Metadata = [:]) -> Logger.Metadata {

@@ -134,19 +134,20 @@ final class S3Session: DestinationSession {
 
     func transfer(_ items: [TransferItem], progress: any TransferProgress,
                   onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
-        for round in TransferItem.roundsByRemoteName(items) {
+        for round in TransferItem.roundsByRemoteName(items) where !progress.stopRequested {
             // Small files (one request each) several at a time; files in parts one at a time, as
             // each already keeps `parallel_parts` requests in flight: memory stays bounded by one
             // of the two.
             let threshold = Int64(config.multipartThresholdMiB) << 20
             let small = round.filter { $0.identity.size < threshold }, large = round.filter { $0.identity.size >= threshold }
-            for (lane, workers) in [(small, config.parallelFiles), (large, 1)] where !lane.isEmpty {
+            for (lane, workers) in [(small, config.parallelFiles), (large, 1)] where !lane.isEmpty && !progress.stopRequested {
                 let next = WorkQueue(lane)
                 let stop = Stop()
                 await withTaskGroup(of: Void.self) { group in
                     for _ in 0..<min(workers, lane.count) {
                         group.addTask { [self] in
-                            while !Task.isCancelled, stop.error == nil, let item = next.next() {
+                            // A pause lets the files in flight finish and starts no more.
+                            while !Task.isCancelled, stop.error == nil, !progress.stopRequested, let item = next.next() {
                                 let result = await upload(item, progress: progress)
                                 // A lost connection or refused credentials stop the destination (the
                                 // cycle reconnects with backoff); the file is not blamed for it.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Configuration
+import MediaSync
 
 @main
 struct DJIMediaSync: AsyncParsableCommand {
@@ -7,8 +8,8 @@ struct DJIMediaSync: AsyncParsableCommand {
         commandName: "dji-media-sync",
         abstract: "Copies drone media to a NAS over ssh and to S3 object storage, verified with SHA-256, and frees the local disk only when that is certain.",
         discussion: "Every command's exit statuses are in its --help and in docs/operations.md (\"Exit status\").",
-        version: "0.1.0",
-        subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, QueueCommand.self, RetentionCommand.self,
+        version: BuildInfo.version,
+        subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, QueueCommand.self, RetentionCommand.self,
                       VerifyCommand.self, ConfigCommand.self, DoctorCommand.self,
                       CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self, NASReceiverCommand.self]
     )

@@ -40,16 +40,19 @@ final class Daemon: Sendable {
         let log = current.logger
         let queue = DispatchQueue(label: "dji-media-sync.events")
         let continuation = self.continuation
+        // Re-read on this queue before each event that may start a cycle, and at every tick.
+        let pauses = PauseWatch(store: current.store, log: log)
+        pauses.refresh()
         let signals = SignalSources([SIGUSR1, SIGHUP, SIGTERM, SIGINT], queue: queue) { number in
             switch number {
-            case SIGUSR1: continuation.yield(.runNow)
+            case SIGUSR1: pauses.refresh(); continuation.yield(.runNow)
             case SIGHUP: continuation.yield(.reload)
             default: continuation.yield(.stop(number))
             }
         }
         defer { signals.cancel() }
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.setEventHandler { continuation.yield(.timer) }
+        timer.setEventHandler { pauses.refresh(); continuation.yield(.timer) }
         timer.schedule(deadline: .now())          // the first cycle right after start
         timer.resume()
         defer { timer.cancel() }
@@ -57,7 +60,7 @@ final class Daemon: Sendable {
         // loop stops.
         let tickPeriod = notifier.watchdogInterval.map { min($0 / 2, .seconds(2)) } ?? .seconds(2)
         let ticker = DispatchSource.makeTimerSource(queue: queue)
-        ticker.setEventHandler { continuation.yield(.tick) }
+        ticker.setEventHandler { pauses.refresh(); continuation.yield(.tick) }
         let tickNanos = Int(tickPeriod.components.seconds * 1_000_000_000 + tickPeriod.components.attoseconds / 1_000_000_000)
         ticker.schedule(deadline: .now(), repeating: .nanoseconds(max(tickNanos, 1_000_000)))
         ticker.resume()
@@ -70,7 +73,7 @@ final class Daemon: Sendable {
         func now() -> Double { (clock.now - epoch).inSeconds }
         // A one-shot for a cycle the trigger spaced out (a SIGUSR1 burst against an idle daemon).
         let deferred = DispatchSource.makeTimerSource(queue: queue)
-        deferred.setEventHandler { continuation.yield(.deferredRun) }
+        deferred.setEventHandler { pauses.refresh(); continuation.yield(.deferredRun) }
         deferred.schedule(deadline: .distantFuture)
         deferred.resume()
         defer { deferred.cancel() }
@@ -88,6 +91,10 @@ final class Daemon: Sendable {
         let observer = DaemonObserver(gate: gate)
         let s3Cleanup = S3CleanupSchedule()   // stale multipart uploads on s3 destinations
 
+        // The pause last acted on, and whether a cycle came due while paused (it starts at the end).
+        var pauseSeen: StateStore.Pause?
+        var dueAfterPause = false
+
         notifier.ready()
         log.info("dji-media-sync started: \(current.destinations.map(\.displayName).joined(separator: ", ")); every \(Format.duration(current.config.schedule.intervalMinutes * 60))")
         notifier.status("starting — first cycle now")
@@ -101,8 +108,27 @@ final class Daemon: Sendable {
             observer.reset()
             gate.beginWork()
             cycleTask = Task {
-                let summary = await Self.lockedCycle(runtime, observer: observer)
+                let summary = await Self.lockedCycle(runtime, observer: observer, shouldPause: { pauses.isPaused })
                 continuation.yield(.cycleFinished(summary))
+            }
+        }
+
+        /// Logs a pause that began, changed or ended; at its end, starts the cycle that came due.
+        func followPause() {
+            let pause = pauses.current()
+            guard pause != pauseSeen else { return }
+            defer { pauseSeen = pause }
+            if let pause {
+                log.notice("paused \(pause.untilText)\(trigger.running ? ": the running cycle finishes the files in flight and starts no more" : ": no cycle starts")",
+                           metadata: SyncEvent.paused.metadata(["until": "\(pause.until.map { "\($0)" } ?? "resume")"]))
+                return
+            }
+            let timed = pauseSeen?.until.map { Date().timeIntervalSince1970 >= $0 } ?? false
+            log.notice(timed ? "the timed pause ended: syncing goes on" : "resumed: syncing goes on",
+                       metadata: SyncEvent.resumed.metadata([:]))
+            if dueAfterPause, !trigger.running {
+                dueAfterPause = false
+                act(trigger.request(now: now()))
             }
         }
 
@@ -110,7 +136,14 @@ final class Daemon: Sendable {
         // bytes and the NAS's answers do. Idle, the gate lets pings through, and they are sent
         // from this loop, so a stuck loop stops them too.
         for await event in events {
+            followPause()
             switch event {
+            case .runNow where pauseSeen != nil:
+                log.notice("SIGUSR1 ignored: \(pauseSeen.map { PauseWatch.statusText($0) } ?? "paused") (dji-media-sync resume ends the pause)")
+            case .timer where pauseSeen != nil, .deferredRun where pauseSeen != nil:
+                // Not started: the cycle that came due starts when the pause ends.
+                trigger.cancelPending()
+                dueAfterPause = true
             case .timer, .runNow:
                 let decision = trigger.request(now: now())
                 if case .runNow = event {
@@ -132,6 +165,12 @@ final class Daemon: Sendable {
                 continuation.finish()
                 return ExitStatus.failed
             case let .cycleFinished(summary):
+                let finishedPaused = pauseSeen != nil
+                if finishedPaused {
+                    // What was asked for meanwhile waits for the end of the pause.
+                    if trigger.pending { dueAfterPause = true }
+                    trigger.cancelPending()
+                }
                 if let webhook = current.webhook, !summary.alerts.isEmpty {
                     // Delivered beside the loop: a slow or dead webhook never delays a cycle.
                     Task { await webhook.deliver(summary.alerts) }
@@ -141,7 +180,12 @@ final class Daemon: Sendable {
                 cycleStarted = nil
                 status.record(summary)
                 s3Cleanup.startIfDue(current)
-                act(trigger.finished(now: now()))
+                var decision = trigger.finished(now: now())
+                if !finishedPaused, dueAfterPause, decision == .merged {
+                    dueAfterPause = false
+                    decision = trigger.request(now: now())
+                }
+                act(decision)
             case .reload:
                 reload(&status)
             case .tick:
@@ -157,7 +201,7 @@ final class Daemon: Sendable {
                     status.withheldLogged = true
                     log.critical("no progress for \(gate.stalledFor() ?? .zero): withholding watchdog pings so that systemd restarts the service")
                 }
-                notifier.status(status.line(running: trigger.running ? observer.snapshot() : nil, nextDue: nextDue))
+                notifier.status(status.line(running: trigger.running ? observer.snapshot() : nil, nextDue: nextDue, paused: pauseSeen))
             case let .stop(signal):
                 notifier.stopping()
                 log.notice("\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): stopping\(trigger.running ? " — aborting the transfer in flight" : "")")
@@ -179,7 +223,7 @@ final class Daemon: Sendable {
     }
 
     /// One cycle under the single-instance lock; waits its turn behind a `sync --once`.
-    static func lockedCycle(_ runtime: Runtime, observer: DaemonObserver) async -> CycleSummary {
+    static func lockedCycle(_ runtime: Runtime, observer: DaemonObserver, shouldPause: @escaping @Sendable () -> Bool) async -> CycleSummary {
         let lockPath = FilePath(runtime.config.concurrency.lockFile)
         let lock: FileLock
         do {
@@ -197,7 +241,9 @@ final class Daemon: Sendable {
             runtime.logger.error("cannot take the lock \(lockPath.displayString): \(error)")
             return failed
         }
-        let summary = await runtime.engine().runCycle(observer: observer)
+        var engine = runtime.engine()
+        engine.shouldPause = shouldPause
+        let summary = await engine.runCycle(observer: observer)
         withExtendedLifetime(lock) {}
         return summary
     }
@@ -292,15 +338,19 @@ struct StatusLine {
         else if unreachableSince == nil { unreachableSince = Date(timeIntervalSince1970: summary.startedAt) }
     }
 
-    func line(running: DaemonObserver.Snapshot?, nextDue: Date) -> String {
+    func line(running: DaemonObserver.Snapshot?, nextDue: Date, paused: StateStore.Pause? = nil) -> String {
         var text: String
-        if let r = running {
+        if let paused, running == nil {
+            text = PauseWatch.statusText(paused)
+            if let last { text += " — last: \(last.shortLine)" }
+        } else if let r = running {
             let elapsed = ContinuousClock.now - r.started
             let seconds = elapsed.inSeconds
             let rate = seconds > 0 ? Double(r.bytes) / seconds : 0
             text = r.totalFiles > 0
                 ? "syncing \(r.filesDone)/\(r.totalFiles) \(r.current) \(Format.rate(rate))"
                 : r.phase
+            if let paused { text = "\(PauseWatch.statusText(paused)) — finishing the files in flight: " + text }
         } else {
             text = "idle — next cycle \(Self.clock(nextDue))"
             if let last {

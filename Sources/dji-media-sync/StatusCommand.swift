@@ -59,6 +59,9 @@ struct StatusCommand: AsyncParsableCommand {
                 "exit_status": Int(Self.exitStatus(verdict)),
             ], schemaVersion: Self.schemaVersion))
         } else {
+            if let pause = try? store.pause() {
+                print("paused \(pause.untilText) (since \(JSONOutput.time(Date(timeIntervalSince1970: pause.since))); the daemon starts no cycle)")
+            }
             print(Self.text(health, counts: counts, cycles: cycles, destinations: destinations))
         }
         if Self.exitStatus(verdict) != 0 { throw ExitCode(Self.exitStatus(verdict)) }

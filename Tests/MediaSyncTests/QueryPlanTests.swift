@@ -15,7 +15,9 @@ import TestSupport
     /// Tables that grow with history. (file_failures does not: each cycle forgets the failures of
     /// files that are gone, so it holds only files that are here and failing; temp_journal holds
     /// only temps in flight.)
-    static let growing: Set<String> = ["ledger", "delete_queue", "cycles", "multipart_uploads", "multipart_parts"]
+    /// counters is bounded by its label sets (destinations, error kinds), but is read at every
+    /// cycle: it is held to its primary key all the same.
+    static let growing: Set<String> = ["ledger", "delete_queue", "cycles", "multipart_uploads", "multipart_parts", "counters"]
 
     /// A walk in rowid order with no filter and a LIMIT reads only that many rows
     /// (`ORDER BY id DESC LIMIT 5`: the last cycles).
@@ -59,6 +61,7 @@ import TestSupport
         config.consistencyCheck.intervalHours = 0
         config.storageManagement.enableSpaceCheck = true
         config.storageManagement.enableRetention = true
+        config.health.prometheusTextfile = dir.path + "/metrics.prom"   // the counters are read to write it
         for i in 0..<30 { _ = try media.writeFile("DJI_\(i).JPG", bytes: Array("photo \(i)".utf8), modified: .secondsAgo(3600)) }
         let remote = ScriptedRemote(name: "nas")
         remote.capacity = 100   // short of space: retention runs
@@ -93,6 +96,11 @@ import TestSupport
         _ = try store.multipartUploads(destination: "nas")
         _ = try store.multipartUpload(destination: "nas", key: "k", fingerprint: "f")
         _ = try store.trashed()
+        // metrics, pause
+        _ = try store.fleetMetrics(destinations: ["nas"])
+        try store.setPause(until: nil)
+        _ = try store.pause()
+        try store.clearPause()
 
         let statements = log.all.filter { sql in
             let head = sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(6).uppercased()
