@@ -3,15 +3,17 @@
 #
 #   scripts/e2e-systemd.sh
 #
-# Boots a minimal debootstrapped Debian 12 with `systemd-nspawn --boot`, installs the daemon in it
-# with install_daemon.sh, and drives the unit the way an operator does (start, status, journal,
-# SIGUSR1, reload, restart, watchdog, stop, exit 78, uninstall). The NAS is the private test sshd
+# Boots a minimal debootstrapped Debian 12 with `systemd-nspawn --boot` (no Swift in it), installs
+# the Debian package in it with `apt-get install ./dji-media-sync_….deb` (scripts/build-deb.sh), and
+# drives the hardened unit (user dji-media-sync, no capabilities) the way an operator does (not
+# started on the placeholder config, start, status, journal, SIGUSR1, deletion of media another
+# user wrote, reload, restart, upgrade, watchdog, stop, exit 78, S3, metrics drop-in, remove, purge). The NAS is the private test sshd
 # (scripts/test-sshd.sh) on the host's 127.0.0.1: the container shares the host network.
 # Prints one PASS/FAIL line per check and last `e2e-systemd: N passed, M failed`; exits 1 on any
 # failure. Run as root on Debian 12; it calls scripts/install-deps.sh first.
 #
 # Environment:
-#   DMS_E2E_BINARY   a prebuilt dji-media-sync (static Swift stdlib) instead of building one
+#   DMS_E2E_DEB      a .deb built before by scripts/build-deb.sh, instead of building one
 #   DMS_E2E_CACHE    where the Debian root is cached (default /var/cache/dms-e2e)
 #   DMS_E2E_MIRROR   Debian mirror for debootstrap (default http://deb.debian.org/debian)
 #   DMS_E2E_LOGS     where the container's console log and journal are kept (default /var/tmp/dms-e2e-logs)
@@ -27,9 +29,8 @@ readonly SSHD_DIR=/tmp/dms-e2e-sshd
 readonly NAS_ROOT=/tmp/dms-test-nas     # test.sh removes folders here older than an hour
 readonly MEDIA=/data/dji/media          # in the container; the unit's ReadWritePaths=
 readonly CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# Run-time packages of the daemon (ldd: libsqlite3, libcrypto, libsystemd, libstdc++; libcurl and
-# libxml2 (FoundationXML, S3 responses) for the S3 destination), ssh for the NAS, procps for
-# ExecReload's /bin/kill. install_daemon.sh's RUNTIME_PACKAGES names the same.
+# The package's Depends (scripts/build-deb.sh prints them), so that `apt-get install --no-download`
+# needs nothing from the network: a Depends the root lacks fails the install check, naming it.
 readonly PACKAGES=systemd,dbus,openssh-client,libsqlite3-0,libcurl4,libssl3,libsystemd0,libstdc++6,libxml2,procps,ca-certificates
 readonly ID_PREFIX=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c   # MediaSync/SyncEvent.swift
 readonly ID_STARTED=${ID_PREFIX}01 ID_FINISHED=${ID_PREFIX}02 ID_SYNCED=${ID_PREFIX}03
@@ -186,21 +187,16 @@ flock -w 1800 8 || die "timed out waiting for another e2e-systemd run ($CACHE/.l
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 1. The binary: release, Swift stdlib linked in (the container has no Swift toolchain).
-if [[ -n "${DMS_E2E_BINARY:-}" ]]; then
-    binary=$DMS_E2E_BINARY
+# 1. The package (its binary: release, Swift stdlib linked in; the container has no toolchain).
+if [[ -n "${DMS_E2E_DEB:-}" ]]; then
+    deb=$DMS_E2E_DEB
 else
-    log "building dji-media-sync (release, static Swift stdlib, scratch .build-e2e)"
-    (cd "$repo" && swift build -c release --static-swift-stdlib --product "$SERVICE" --scratch-path .build-e2e) \
-        >"/tmp/dms-e2e-build.log" 2>&1 || { tail -n 40 /tmp/dms-e2e-build.log >&2; die "swift build failed (log: /tmp/dms-e2e-build.log)"; }
-    binary="$repo/.build-e2e/release/$SERVICE"
+    log "building the .deb (scripts/build-deb.sh --no-lintian)"
+    deb=$("$repo/scripts/build-deb.sh" --no-lintian --out /var/tmp/dms-e2e-dist 2>/tmp/dms-e2e-build.log) \
+        || { tail -n 40 /tmp/dms-e2e-build.log >&2; die "scripts/build-deb.sh failed (log: /tmp/dms-e2e-build.log)"; }
 fi
-[[ -f "$binary" && -x "$binary" ]] || die "not an executable file: $binary"
-libs=$(ldd "$binary") || die "ldd $binary failed"
-if grep -q 'libswift\|libFoundation\|libdispatch\|libBlocksRuntime' <<<"$libs"; then
-    echo "$libs" >&2
-    die "$binary needs Swift runtime libraries (build with --static-swift-stdlib)"
-fi
+[[ -f "$deb" ]] || die "no such .deb: $deb"
+deb=$(realpath "$deb")
 
 # 2. The root: debootstrapped once into the cache, named after what it contains. Built in a temp
 #    folder and renamed into place, so an interrupted debootstrap never leaves a root that is reused.
@@ -234,6 +230,9 @@ fi
 #    plain copy as the fallback where overlayfs is unavailable.
 work=$(mktemp -d /var/tmp/dms-e2e.XXXXXX)
 mkdir -p "$work/upper" "$work/ovl" "$work/merged"
+# The host's copy of the packaged binary, for the admin commands run from the host (bucket, presign).
+dpkg-deb -x "$deb" "$work/deb" || die "dpkg-deb -x $deb failed"
+binary=$work/deb/usr/bin/$SERVICE
 if mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/ovl" "$work/merged" 2>"$work/mount.err"; then
     overlay_mounted=yes
 else
@@ -332,30 +331,58 @@ JSON
 # than min_file_age_seconds). Their SHA-256 is recorded here before the daemon deletes them.
 declare -A sample_sha=()
 samples=(DJI_20240501120000_0001_D.JPG DJI_20240501120005_0002_D.MP4 DJI_20240501120005_0002_D.SRT DJI_20240502083000_0003_D.DNG)
-install_in_container() {
-    local stage name size=1
-    stage=$(ctpath /e2e/stage)
-    install -d -m 0755 "$stage" || { why="cannot create $stage"; return 1; }
-    install -m 0755 "$binary" "$stage/dji-media-sync" || { why="cannot copy the binary"; return 1; }
-    config_json "$nas_base" >"$stage/config.json"
-    install -d -m 0750 "$(ctpath /etc/dji-media-sync)"
-    install -m 0600 "$DMS_SSH_KEY" "$(ctpath /etc/dji-media-sync/id_ed25519)"
-    install -m 0644 "$DMS_SSH_KNOWN_HOSTS" "$(ctpath /etc/dji-media-sync/known_hosts)"
-    install -d -m 0755 "$(ctpath "$MEDIA")"
+readonly SVC_USER=dji-media-sync MEDIA_GROUP=dji-media WRITER=dock-writer
+ct_apt() { ct env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 "$@"; }
+# stat_is PATH OWNER:GROUP MODE (in the container)
+stat_is() {
+    local got
+    got=$(ct stat -c '%U:%G %a' "$1" 2>&1) || { why="stat $1: $got"; return 1; }
+    [[ "$got" == "$2 $3" ]] || { why="$1 is $got, expected $2 $3"; return 1; }
+}
+install_deb() {
+    local out rc=0
+    install -d -m 0755 "$(ctpath /e2e/stage)" && cp "$deb" "$(ctpath /e2e/stage/)" || { why="cannot stage the .deb"; return 1; }
+    ! ct sh -c 'ls -d /usr/lib/swift* /usr/share/swift* 2>/dev/null' | grep -q . || { why="a Swift toolchain in the root"; return 1; }
+    out=$(ct_apt install --no-download "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
+    printf '%s\n' "$out" >"$LOGS/apt-install.txt"
+    [[ $rc -eq 0 ]] || { why="apt-get install exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    grep -q '^0 upgraded, 1 newly installed' <<<"$out" || { why="apt installed more than the package: $(grep -m1 'newly installed' <<<"$out")"; return 1; }
+    grep -qF 'installed and enabled, not started' <<<"$out" || { why="postinst did not say it did not start (log: $LOGS/apt-install.txt)"; return 1; }
+    ct getent passwd "$SVC_USER" >/dev/null || { why="no user $SVC_USER"; return 1; }
+    [[ "$(ct systemctl is-enabled "$SERVICE" 2>&1)" == enabled ]] || { why="unit not enabled after install"; return 1; }
+    is_active inactive || { why="started on the placeholder config: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    stat_is /etc/dji-media-sync "root:$SVC_USER" 750 && stat_is "/etc/dji-media-sync/media_sync_config.json" "root:$SVC_USER" 640 || return 1
+    out=$(ct ldd /usr/bin/dji-media-sync 2>&1) || { why="ldd in the container failed: $out"; return 1; }
+    ! grep -q 'not found\|libswift\|libFoundation' <<<"$out" || { why="ldd in the container: $(grep 'not found\|libswift\|libFoundation' <<<"$out" | tr '\n' ' ')"; return 1; }
+}
+check "install: apt-get install --no-download ./$(basename "$deb"): user $SVC_USER, config root:$SVC_USER 0640, unit enabled, NOT started on the placeholder config" install_deb
+
+# The operator's part (docs/install.md): key and known_hosts readable by the service's group, the
+# config, and the media folder of the dock's writer: group dji-media, setgid, group-writable; the
+# service joins that group through a drop-in. The samples are the writer's, 0640: only the group
+# gives the service read access, and only the folder's group write access lets it delete them.
+setup_operator() {
+    local name size=1 out rc=0
+    install -m 0640 "$DMS_SSH_KEY" "$(ctpath /etc/dji-media-sync/id_ed25519)"
+    install -m 0640 "$DMS_SSH_KNOWN_HOSTS" "$(ctpath /etc/dji-media-sync/known_hosts)"
+    ct chgrp "$SVC_USER" /etc/dji-media-sync/id_ed25519 /etc/dji-media-sync/known_hosts || { why="chgrp of the key failed"; return 1; }
+    config_json "$nas_base" >"$(ctpath /etc/dji-media-sync/media_sync_config.json)"
+    ct groupadd --system "$MEDIA_GROUP" && ct useradd --system -g "$MEDIA_GROUP" "$WRITER" || { why="cannot create the writer user"; return 1; }
+    ct install -d -o "$WRITER" -g "$MEDIA_GROUP" -m 2775 "$MEDIA" || { why="cannot create $MEDIA"; return 1; }
     for name in "${samples[@]}"; do
         head -c $((size * 317 * 1024 + size)) /dev/urandom >"$(ctpath "$MEDIA/$name")"
         touch -d '2 hours ago' "$(ctpath "$MEDIA/$name")"
         sample_sha[$name]=$(sha256sum <"$(ctpath "$MEDIA/$name")" | cut -d' ' -f1)
         size=$((size * 3))
+        ct chown "$WRITER:$MEDIA_GROUP" "$MEDIA/$name" && ct chmod 0640 "$MEDIA/$name" || { why="cannot chown $name"; return 1; }
     done
-    local out rc=0
-    out=$(ct /e2e/repo/install_daemon.sh --binary /e2e/stage/dji-media-sync --config /e2e/stage/config.json --no-start 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="install_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
-    [[ "$(ct systemctl is-enabled "$SERVICE" 2>&1)" == enabled ]] || { why="unit not enabled after install"; return 1; }
-    out=$(ct ldd /usr/local/bin/dji-media-sync 2>&1) || { why="ldd in the container failed: $out"; return 1; }
-    ! grep -q 'not found' <<<"$out" || { why="libraries missing in the container: $(grep 'not found' <<<"$out" | tr '\n' ' ')"; return 1; }
+    install -d -m 0755 "$(ctpath "/etc/systemd/system/$SERVICE.service.d")"
+    printf '[Service]\nSupplementaryGroups=%s\n' "$MEDIA_GROUP" >"$(ctpath "/etc/systemd/system/$SERVICE.service.d/media-group.conf")"
+    ct systemctl daemon-reload || { why="daemon-reload failed"; return 1; }
+    out=$(ct runuser -u "$SVC_USER" -- dji-media-sync config check 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="config check as $SVC_USER exited $rc: $out"; return 1; }
 }
-check "install: install_daemon.sh --binary --no-start installs and enables the unit; ldd resolves in the container" install_in_container
+check "setup: key root:$SVC_USER 0640, media of user $WRITER (0640) in a setgid $MEDIA_GROUP folder, media-group drop-in; config check as $SVC_USER passes" setup_operator
 config_file=/etc/dji-media-sync/media_sync_config.json
 good_config="$work/config.good"
 cp -p "$(ctpath "$config_file")" "$good_config" 2>/dev/null || config_json "$nas_base" >"$good_config"
@@ -377,6 +404,18 @@ check_a() {
     log "  $(grep -m1 'Status:' <<<"$(status_text)" | sed 's/^ *//')"
 }
 check "a. systemctl start → active; systemctl status shows the daemon's STATUS line" check_a
+
+# The daemon's process: the service user, its group and the media group, no capabilities at all.
+check_a_creds() {
+    local st uid
+    st=$(ct cat "/proc/$(prop MainPID)/status") || { why="cannot read the status of MainPID"; return 1; }
+    uid=$(ct id -u "$SVC_USER")
+    grep -qE "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid" <<<"$st" || { why="$(grep '^Uid:' <<<"$st"), $SVC_USER is $uid"; return 1; }
+    grep -qE "^Groups:.*\b$(ct getent group "$MEDIA_GROUP" | cut -d: -f3)\b" <<<"$st" || { why="not in group $MEDIA_GROUP: $(grep '^Groups:' <<<"$st")"; return 1; }
+    grep -qE '^CapEff:[[:space:]]+0+$' <<<"$st" && grep -qE '^CapBnd:[[:space:]]+0+$' <<<"$st" || { why="$(grep -E '^Cap(Eff|Bnd):' <<<"$st" | tr '\n' ' ')"; return 1; }
+    grep -qE '^Seccomp:[[:space:]]+2$' <<<"$st" || { why="no seccomp filter: $(grep '^Seccomp:' <<<"$st")"; return 1; }
+}
+check "a. the daemon runs as $SVC_USER (+ group $MEDIA_GROUP), CapEff=CapBnd=0, seccomp filter on" check_a_creds
 
 # ---------------------------------------------------------------------------------------------
 # b. journal: MESSAGE_IDs, structured fields; the files on the NAS
@@ -503,6 +542,21 @@ check_e() {
     [[ "$after" != 0 && "$after" != "$before" ]] || { why="MainPID $before → $after"; return 1; }
 }
 check "e. systemctl restart → new MainPID, active" check_e
+
+# Upgrade: the package installed again; postinst restarts the daemon (the config passes the check),
+# and the operator's edited config (a conffile) is kept without a question.
+check_upgrade() {
+    local before rc=0 out sum
+    before=$(prop MainPID)
+    sum=$(sha256sum <"$(ctpath "$config_file")")
+    out=$(ct_apt install --reinstall --no-download "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="apt-get install --reinstall exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    [[ "$(sha256sum <"$(ctpath "$config_file")")" == "$sum" ]] || { why="the edited config was replaced"; return 1; }
+    stat_is "$config_file" "root:$SVC_USER" 640 || return 1
+    wait_for 30 is_active active || { why="not active after the upgrade: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    [[ "$(prop MainPID)" != "$before" ]] || { why="MainPID $before unchanged: not restarted"; return 1; }
+}
+check "e. upgrade (apt-get install --reinstall ./deb): restarted, the edited config kept (root:$SVC_USER 0640)" check_upgrade
 
 # ---------------------------------------------------------------------------------------------
 # f. watchdog: a transfer that stops moving bytes stops the pings; systemd kills and restarts.
@@ -653,18 +707,60 @@ rm -rf -- "$s3_dir"
 restore_config
 
 # ---------------------------------------------------------------------------------------------
-# h. uninstall
+# j. The Prometheus textfile folder, writable through the drop-in docs/install.md shows; the file
+#    is world-readable (node_exporter runs as another user).
 
-check_h() {
+readonly PROM_DIR=/var/lib/prometheus/node-exporter
+prom_written() { ct grep -q '^dji_media_sync_' "$PROM_DIR/dji_media_sync.prom" 2>/dev/null; }
+check_j() {
+    local rc=0 out mode
+    config_json "$nas_base" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+c["health"] = {"prometheus_textfile": sys.argv[1] + "/dji_media_sync.prom"}
+json.dump(c, sys.stdout, indent=2)' "$PROM_DIR" >"$(ctpath "$config_file")" || { why="cannot write the config"; return 1; }
+    ct install -d -o root -g "$SVC_USER" -m 0775 "$PROM_DIR" || { why="cannot create $PROM_DIR"; return 1; }
+    printf '[Service]\nReadWritePaths=%s\nUMask=0022\n' "$PROM_DIR" >"$(ctpath "/etc/systemd/system/$SERVICE.service.d/metrics.conf")"
+    ct systemctl daemon-reload || { why="daemon-reload failed"; return 1; }
+    out=$(ct systemctl restart "$SERVICE" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="systemctl restart exited $rc: $out"; return 1; }
+    wait_for 60 prom_written || { why="no dji_media_sync_ metrics in $PROM_DIR/dji_media_sync.prom within 60 s"; return 1; }
+    mode=$(ct stat -c '%U %a' "$PROM_DIR/dji_media_sync.prom")
+    [[ "$mode" == "$SVC_USER 644" ]] || { why="$PROM_DIR/dji_media_sync.prom is $mode, expected $SVC_USER 644"; return 1; }
+    stat_is /var/lib/dji-media-sync "$SVC_USER:$SVC_USER" 750 || return 1
+}
+check "j. metrics drop-in (ReadWritePaths=$PROM_DIR, UMask=0022): the textfile is written, world-readable" check_j
+rm -f "$(ctpath "/etc/systemd/system/$SERVICE.service.d/metrics.conf")"
+restore_config
+ct systemctl daemon-reload || true
+
+# ---------------------------------------------------------------------------------------------
+# h. remove, purge
+
+check_h_remove() {
     local rc=0 out f
-    out=$(ct /e2e/repo/uninstall_daemon.sh 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="uninstall_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
-    for f in /etc/systemd/system/$SERVICE.service /usr/local/bin/$SERVICE; do
+    out=$(ct_apt remove dji-media-sync 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="apt-get remove exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    for f in /lib/systemd/system/$SERVICE.service /usr/bin/$SERVICE; do
         [[ ! -e "$(ctpath "$f")" ]] || { why="$f still there"; return 1; }
     done
-    [[ "$(prop LoadState)" == not-found ]] || { why="LoadState=$(prop LoadState) after uninstall"; return 1; }
+    is_active inactive || { why="still $(ct systemctl is-active "$SERVICE" 2>&1) after remove"; return 1; }
     for f in "$config_file" /etc/dji-media-sync/id_ed25519 /var/lib/dji-media-sync/state.sqlite; do
         [[ -s "$(ctpath "$f")" ]] || { why="$f was removed"; return 1; }
     done
+    ct getent passwd "$SVC_USER" >/dev/null || { why="user $SVC_USER removed by remove (only purge should)"; return 1; }
 }
-check "h. uninstall_daemon.sh removes unit and binary, keeps config and state" check_h
+check "h. apt-get remove: unit and binary gone, service stopped; config, key, state and user kept" check_h_remove
+
+check_h_purge() {
+    local rc=0 out f
+    out=$(ct_apt purge dji-media-sync 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="apt-get purge exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    for f in "$config_file" /var/lib/dji-media-sync; do
+        [[ ! -e "$(ctpath "$f")" ]] || { why="$f still there after purge"; return 1; }
+    done
+    ! ct getent passwd "$SVC_USER" >/dev/null || { why="user $SVC_USER still there after purge"; return 1; }
+    [[ -z "$(ct dpkg-statoverride --list '/etc/dji-media-sync*')" ]] || { why="statoverrides left: $(ct dpkg-statoverride --list)"; return 1; }
+    [[ "$(prop LoadState)" == not-found ]] || { why="LoadState=$(prop LoadState) after purge"; return 1; }
+}
+check "h. apt-get purge: state, config, statoverrides and the user gone" check_h_purge
