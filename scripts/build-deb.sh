@@ -9,9 +9,10 @@
 #
 # The version is the binary's own (`dji-media-sync --version`, set in DJIMediaSync.swift), the
 # architecture this machine's (`dpkg --print-architecture`: build on an arm64 Debian 12 for arm64).
-# Depends: what dpkg-shlibdeps derives from the binary's libraries, plus adduser (postinst) and
-# openssh-client (the NAS destination). Prints the path of the .deb last.
-# Environment: DMS_REL_SCRATCH  swift build scratch path of the release build (default .build-rel)
+# Depends: what dpkg-shlibdeps derives from the binary's libraries, plus adduser (postinst),
+# openssh-client (the NAS destination) and procps (the unit's ExecReload=/bin/kill). Prints the path of the .deb last.
+# Environment: DMS_REL_SCRATCH    swift build scratch path of the release build (default .build-rel)
+#              DMS_DEB_MAINTAINER the Maintainer: field (the project has no list address yet)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +21,7 @@ scratch=${DMS_REL_SCRATCH:-.build-rel}
 binary=""
 out="$repo/dist"
 lintian=yes
+maintainer=${DMS_DEB_MAINTAINER:-dji-media-sync maintainers <dji-media-sync@example.org>}
 
 die() { echo "build-deb: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
@@ -27,7 +29,7 @@ while [[ $# -gt 0 ]]; do
         --binary) [[ $# -ge 2 ]] || die "--binary needs a path"; binary=$2; shift 2 ;;
         --out) [[ $# -ge 2 ]] || die "--out needs a folder"; out=$2; shift 2 ;;
         --no-lintian) lintian=no; shift ;;
-        -h | --help) sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown argument: $1" ;;
     esac
 done
@@ -78,7 +80,7 @@ fi
 {
     printf '%s (%s) stable; urgency=medium\n\n' "$PKG" "$version"
     printf '  * Built from commit %s.\n\n' "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    printf ' -- dji-media-sync maintainers <dji-media-sync@localhost>  %s\n' "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+    printf ' -- %s  %s\n' "$maintainer" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 } | gzip -9n >"$doc/changelog.gz"
 
 # The man page and completions come from the binary's own argument parser. generate-manual is
@@ -90,10 +92,12 @@ parser_pkg=$(cd "$repo" && cd "$(dirname "$binary")/.." && pwd)/checkouts/swift-
 [[ -f "$parser_pkg/Package.swift" ]] || die "no swift-argument-parser checkout at $parser_pkg (build the release binary with this scratch path first)"
 (swift build -c release --package-path "$parser_pkg" --product generate-manual --scratch-path "$genman_scratch") >"$tmp/genman.log" 2>&1 \
     || { cat "$tmp/genman.log" >&2; die "building generate-manual failed"; }
+mkdir -p "$tmp/man"
 "$genman_scratch/release/generate-manual" "$root/usr/bin/$PKG" --date "$(date -u -d "@$SOURCE_DATE_EPOCH" +%F)" \
     --authors "dji-media-sync maintainers" --output-directory "$tmp/man" >&2
 gzip -9n <"$tmp/man/$PKG.1" >"$root/usr/share/man/man1/$PKG.1.gz"
-"$root/usr/bin/$PKG" --generate-completion-script bash >"$root/usr/share/bash-completion/completions/$PKG"
+# bash-completion sources the file: no #! line.
+"$root/usr/bin/$PKG" --generate-completion-script bash | sed '1{/^#!/d}' >"$root/usr/share/bash-completion/completions/$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script zsh >"$root/usr/share/zsh/vendor-completions/_$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script fish >"$root/usr/share/fish/vendor_completions.d/$PKG.fish"
 # TODO(nas-receiver): when `dji-media-sync nas-receiver` exists, ship its script here as
@@ -116,9 +120,9 @@ cat >"$root/DEBIAN/control" <<EOF
 Package: $PKG
 Version: $version
 Architecture: $arch
-Maintainer: dji-media-sync maintainers <dji-media-sync@localhost>
+Maintainer: $maintainer
 Installed-Size: $size
-Depends: $shlibs, adduser, openssh-client
+Depends: $shlibs, adduser, openssh-client, procps
 Recommends: ca-certificates
 Section: admin
 Priority: optional
@@ -141,13 +145,14 @@ mkdir -p "$out"
 deb="$(cd "$out" && pwd)/${PKG}_${version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >&2
 
-# 5. lintian: clean, or each override justified in packaging/debian/lintian-overrides.
+# 5. lintian: no errors or warnings. An override, if ever needed, goes in
+#    packaging/debian/lintian-overrides (shipped as usr/share/lintian/overrides/) with its reason.
 if [[ "$lintian" == yes ]]; then
     command -v lintian >/dev/null || die "lintian not found (apt-get install lintian, or --no-lintian)"
     rc=0
     lintian --fail-on error,warning --info "$deb" >&2 || rc=$?
     [[ $rc -eq 0 ]] || die "lintian found problems in $deb (above)"
-    echo "build-deb: lintian clean (its overrides, each with its reason: packaging/debian/lintian-overrides)" >&2
+    echo "build-deb: lintian: no errors or warnings" >&2
 fi
-echo "build-deb: $(du -h "$deb" | cut -f1) $deb (Depends: $shlibs, adduser, openssh-client)" >&2
+echo "build-deb: $(du -h "$deb" | cut -f1) $deb (Depends: $shlibs, adduser, openssh-client, procps)" >&2
 echo "$deb"
