@@ -29,8 +29,8 @@ readonly SSHD_DIR=/tmp/dms-e2e-sshd
 readonly NAS_ROOT=/tmp/dms-test-nas     # test.sh removes folders here older than an hour
 readonly MEDIA=/data/dji/media          # in the container; the unit's ReadWritePaths=
 readonly CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# The package's Depends (scripts/build-deb.sh prints them), so that `apt-get install --no-download`
-# needs nothing from the network: a Depends the root lacks fails the install check, naming it.
+# The package's Depends (scripts/build-deb.sh prints them), so that `apt-get install ./….deb`
+# installs nothing else: a Depends the root lacks fails the install check ("N newly installed").
 readonly PACKAGES=systemd,dbus,openssh-client,libsqlite3-0,libcurl4,libssl3,libsystemd0,libstdc++6,libxml2,procps,ca-certificates
 readonly ID_PREFIX=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c   # MediaSync/SyncEvent.swift
 readonly ID_STARTED=${ID_PREFIX}01 ID_FINISHED=${ID_PREFIX}02 ID_SYNCED=${ID_PREFIX}03
@@ -343,7 +343,7 @@ install_deb() {
     local out rc=0
     install -d -m 0755 "$(ctpath /e2e/stage)" && cp "$deb" "$(ctpath /e2e/stage/)" || { why="cannot stage the .deb"; return 1; }
     ! ct sh -c 'ls -d /usr/lib/swift* /usr/share/swift* 2>/dev/null' | grep -q . || { why="a Swift toolchain in the root"; return 1; }
-    out=$(ct_apt install --no-download "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
+    out=$(ct_apt install "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
     printf '%s\n' "$out" >"$LOGS/apt-install.txt"
     [[ $rc -eq 0 ]] || { why="apt-get install exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
     grep -q '^0 upgraded, 1 newly installed' <<<"$out" || { why="apt installed more than the package: $(grep -m1 'newly installed' <<<"$out")"; return 1; }
@@ -355,7 +355,7 @@ install_deb() {
     out=$(ct ldd /usr/bin/dji-media-sync 2>&1) || { why="ldd in the container failed: $out"; return 1; }
     ! grep -q 'not found\|libswift\|libFoundation' <<<"$out" || { why="ldd in the container: $(grep 'not found\|libswift\|libFoundation' <<<"$out" | tr '\n' ' ')"; return 1; }
 }
-check "install: apt-get install --no-download ./$(basename "$deb"): user $SVC_USER, config root:$SVC_USER 0640, unit enabled, NOT started on the placeholder config" install_deb
+check "install: apt-get install ./$(basename "$deb"): user $SVC_USER, config root:$SVC_USER 0640, unit enabled, NOT started on the placeholder config" install_deb
 
 # The operator's part (docs/install.md): key and known_hosts readable by the service's group, the
 # config, and the media folder of the dock's writer: group dji-media, setgid, group-writable; the
@@ -549,7 +549,7 @@ check_upgrade() {
     local before rc=0 out sum
     before=$(prop MainPID)
     sum=$(sha256sum <"$(ctpath "$config_file")")
-    out=$(ct_apt install --reinstall --no-download "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
+    out=$(ct_apt install --reinstall "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
     [[ $rc -eq 0 ]] || { why="apt-get install --reinstall exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
     [[ "$(sha256sum <"$(ctpath "$config_file")")" == "$sum" ]] || { why="the edited config was replaced"; return 1; }
     stat_is "$config_file" "root:$SVC_USER" 640 || return 1
@@ -605,8 +605,10 @@ check_f() {
     # The restarted daemon would copy the 2 GiB file again: take it away while systemd waits RestartSec.
     rm -f "$(ctpath "$big")"
     wait_for 60 restarted_since "$nrestarts" "$pid" || { why="not restarted within 60 s: NRestarts=$(prop NRestarts) (was $nrestarts), MainPID=$(prop MainPID) (was $pid), $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
-    log "  $(ct journalctl -q --no-pager -u "$SERVICE" -o cat | grep -m1 -F 'Watchdog timeout')"
-    log "  Result before restart: $(ct journalctl -q --no-pager -u "$SERVICE" -o cat | grep -m1 -F "Failed with result 'watchdog'" || echo '?')"
+    # Captured first: under pipefail, grep -m1 closing the pipe early would fail journalctl.
+    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o cat)
+    log "  $(grep -m1 -F 'Watchdog timeout' <<<"$out")"
+    log "  Result before restart: $(grep -m1 -F "Failed with result 'watchdog'" <<<"$out" || echo '?')"
 }
 check "f. watchdog: a stalled transfer → 'Watchdog timeout', the service is restarted" check_f
 if [[ ${#stopped_pids[@]} -gt 0 ]]; then kill -CONT "${stopped_pids[@]}" 2>/dev/null || true; stopped_pids=(); fi
@@ -764,3 +766,36 @@ check_h_purge() {
     [[ "$(prop LoadState)" == not-found ]] || { why="LoadState=$(prop LoadState) after purge"; return 1; }
 }
 check "h. apt-get purge: state, config, statoverrides and the user gone" check_h_purge
+
+# ---------------------------------------------------------------------------------------------
+# k. Source install (install_daemon.sh) of the same unit, after the purge.
+
+# A binary built without --static-swift-stdlib: refused, and the advice is the static build or
+# the package, not apt-get (no Debian package has libswiftCore.so).
+check_k_dynamic() {
+    local rc=0 out
+    printf 'print("hello")\n' >"$work/hello.swift"
+    (cd "$work" && swiftc -o "$(ctpath /e2e/stage/hello-dynamic)" hello.swift) >"$work/swiftc.log" 2>&1 || { why="swiftc failed: $(tail -n 3 "$work/swiftc.log")"; return 1; }
+    out=$(ct /e2e/repo/install_daemon.sh --binary /e2e/stage/hello-dynamic --no-start 2>&1) || rc=$?
+    [[ $rc -ne 0 ]] || { why="install_daemon.sh accepted a binary that needs libswiftCore.so"; return 1; }
+    grep -qF -- '--static-swift-stdlib' <<<"$out" && grep -qF 'build-deb.sh' <<<"$out" || { why="advice: $out"; return 1; }
+    ! grep -qF 'apt-get install' <<<"$out" || { why="advises apt-get: $out"; return 1; }
+    [[ ! -e "$(ctpath /usr/local/bin/$SERVICE)" ]] || { why="installed it anyway"; return 1; }
+}
+check "k. install_daemon.sh --binary <dynamically linked Swift>: refused, advice: --static-swift-stdlib or the .deb" check_k_dynamic
+
+check_k_install() {
+    local rc=0 out before
+    install -m 0755 "$binary" "$(ctpath /e2e/stage/dji-media-sync)" && config_json "$nas_base" >"$(ctpath /e2e/stage/config.json)" || { why="cannot stage"; return 1; }
+    out=$(ct /e2e/repo/install_daemon.sh --binary /e2e/stage/dji-media-sync --config /e2e/stage/config.json 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="install_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    [[ "$(prop ExecStart)" == *"path=/usr/local/bin/$SERVICE "* ]] || { why="ExecStart: $(prop ExecStart)"; return 1; }
+    [[ "$(prop User)" == "$SVC_USER" ]] || { why="User=$(prop User)"; return 1; }
+    stat_is /etc/dji-media-sync/id_ed25519 "root:$SVC_USER" 640 && stat_is "$config_file" "root:$SVC_USER" 640 || return 1
+    before=$(jcount "$ID_FINISHED")
+    wait_for 30 is_active active || { why="not active: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    wait_for 60 count_above "$ID_FINISHED" "$before" || { why="no cycle finished within 60 s"; return 1; }
+    out=$(ct /e2e/repo/uninstall_daemon.sh --purge 2>&1) || { why="uninstall_daemon.sh --purge: $out"; return 1; }
+    ! ct getent passwd "$SVC_USER" >/dev/null || { why="user $SVC_USER still there"; return 1; }
+}
+check "k. install_daemon.sh (source install, /usr/local/bin, same unit): user created, keys 0640, started, a cycle; uninstall --purge" check_k_install
