@@ -100,8 +100,6 @@ gzip -9n <"$tmp/man/$PKG.1" >"$root/usr/share/man/man1/$PKG.1.gz"
 "$root/usr/bin/$PKG" --generate-completion-script bash | sed '1{/^#!/d}' >"$root/usr/share/bash-completion/completions/$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script zsh >"$root/usr/share/zsh/vendor-completions/_$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script fish >"$root/usr/share/fish/vendor_completions.d/$PKG.fish"
-# TODO(nas-receiver): when `dji-media-sync nas-receiver` exists, ship its script here as
-# /usr/share/dji-media-sync/dms-receive.
 
 # 3. Depends, from the libraries the binary really loads (dpkg-shlibdeps wants a debian/control).
 mkdir -p "$tmp/src/debian"

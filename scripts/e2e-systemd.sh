@@ -31,6 +31,7 @@ readonly MEDIA=/data/dji/media          # in the container; the unit's ReadWrite
 readonly CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # The package's Depends (scripts/build-deb.sh prints them), so that `apt-get install ./….deb`
 # installs nothing else: a Depends the root lacks fails the install check ("N newly installed").
+# (adduser, libc6 and libgcc-s1 come with these.)
 readonly PACKAGES=systemd,dbus,openssh-client,libsqlite3-0,libcurl4,libssl3,libsystemd0,libstdc++6,libxml2,procps,ca-certificates
 readonly ID_PREFIX=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c   # MediaSync/SyncEvent.swift
 readonly ID_STARTED=${ID_PREFIX}01 ID_FINISHED=${ID_PREFIX}02 ID_SYNCED=${ID_PREFIX}03
@@ -47,130 +48,9 @@ overlay_mounted=no
 nas_base=""
 stopped_pids=()   # sshd processes SIGSTOPped by the watchdog check; SIGCONT at exit whatever happens
 
-log() { echo "e2e-systemd: $*"; }
-die() { echo "e2e-systemd: $*" >&2; exit 1; }
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${why:+: $why}"; why=""; }
-# check NAME FUNCTION: runs FUNCTION (errexit is off inside a function called from `if`, so every
-# step in it ends with `|| { why=...; return 1; }`).
-check() {
-    local name=$1
-    shift
-    why=""
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-now_s() { date +%s.%N; }
-elapsed_ge() { awk -v a="$1" -v b="$(now_s)" -v d="$2" 'BEGIN { exit !(b - a >= d) }'; }
-# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds; 1 after SECONDS.
-wait_for() {
-    local limit=$1 t0
-    shift
-    t0=$(now_s)
-    until "$@"; do
-        elapsed_ge "$t0" "$limit" && return 1
-        sleep 0.2
-    done
-}
-
-# ct COMMAND...: run COMMAND inside the container (all its namespaces, a clean environment).
-ct() {
-    nsenter -t "$pid1" -a -- /usr/bin/env -i PATH="$CT_PATH" LANG=C.UTF-8 TERM=dumb \
-        SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
-}
-# The container's file system from the host (writes land in the per-run overlay).
-ctpath() { echo "/proc/$pid1/root$1"; }
-
-prop() { ct systemctl show -p "$1" --value "$SERVICE"; }
-is_active() { [[ "$(ct systemctl is-active "$SERVICE" 2>/dev/null || true)" == "$1" ]]; }
-
-# jcount MESSAGE_ID: how many entries of the unit carry it. The output is captured before counting
-# (under pipefail a reader that stops early would make journalctl fail).
-jcount() {
-    local out
-    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o json "MESSAGE_ID=$1") || return 1
-    if [[ -z "$out" ]]; then echo 0; else printf '%s\n' "$out" | wc -l; fi
-}
-count_above() { local n; n=$(jcount "$1") && [[ "$n" -gt "$2" ]]; }
-journal_has() {
-    local out
-    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o cat) || return 1
-    grep -qF -- "$1" <<<"$out"
-}
-
-# ---------------------------------------------------------------------------------------------
-# Cleanup: always, whatever failed.
-
-# Cgroups nspawn --keep-unit creates under ours (payload/, supervisor/) stay behind empty when the
-# container is gone (no systemd on the host removes them); rmdir removes only empty ones.
-remove_leftover_cgroups() {
-    local line hierarchy path top base dir
-    while IFS= read -r line; do
-        hierarchy=${line#*:}
-        path=${hierarchy#*:}
-        hierarchy=${hierarchy%%:*}
-        case "$hierarchy" in
-            "") base=/sys/fs/cgroup/unified; [[ -d $base ]] || base=/sys/fs/cgroup ;;
-            name=systemd) base=/sys/fs/cgroup/systemd ;;
-            *) continue ;;
-        esac
-        for top in payload supervisor; do
-            dir="$base${path%/}/$top"
-            [[ -d "$dir" ]] || continue
-            find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
-        done
-    done </proc/self/cgroup
-}
-
-descendants() {
-    local child
-    for child in $(pgrep -P "$1" 2>/dev/null || true); do
-        echo "$child"
-        descendants "$child"
-    done
-}
-
-stop_container() {
-    [[ -n "$nspawn_pid" ]] || return 0
-    if [[ -n "$pid1" ]] && kill -0 "$pid1" 2>/dev/null; then
-        kill -s RTMIN+3 "$pid1" 2>/dev/null || true     # systemd: halt
-    fi
-    if ! wait_for 30 bash -c "! kill -0 $nspawn_pid 2>/dev/null"; then
-        echo "e2e-systemd: the container did not halt within 30 s; killing it" >&2
-        kill -KILL "$nspawn_pid" ${pid1:+"$pid1"} 2>/dev/null || true
-        wait_for 10 bash -c "! kill -0 $nspawn_pid 2>/dev/null" || echo "e2e-systemd: systemd-nspawn $nspawn_pid survived SIGKILL" >&2
-    fi
-    wait "$nspawn_pid" 2>/dev/null || true
-    nspawn_pid=""
-}
-
-cleanup() {
-    local rc=$?
-    set +e
-    if [[ ${#stopped_pids[@]} -gt 0 ]]; then kill -CONT "${stopped_pids[@]}" 2>/dev/null; fi
-    if [[ -n "$pid1" ]] && kill -0 "$pid1" 2>/dev/null; then
-        mkdir -p "$LOGS"
-        ct journalctl --no-pager -o short-precise >"$LOGS/journal.txt" 2>&1
-        if [[ $failed -gt 0 ]]; then
-            echo "---- last 60 lines of journalctl -u $SERVICE (full journal: $LOGS/journal.txt) ----"
-            ct journalctl --no-pager -u "$SERVICE" -n 60 -o short-precise
-            echo "----"
-        fi
-    fi
-    stop_container
-    if [[ -n "${s3_dir:-}" && -d "$s3_dir" ]]; then "$repo/scripts/test-s3.sh" stop "$s3_dir" >/dev/null 2>&1; rm -rf -- "$s3_dir"; fi
-    if [[ "$overlay_mounted" == yes ]]; then
-        umount "$work/merged" 2>/dev/null || umount -l "$work/merged"
-    fi
-    [[ -n "$work" ]] && rm -rf --one-file-system -- "$work"
-    remove_leftover_cgroups
-    "$repo/scripts/test-sshd.sh" stop "$SSHD_DIR" >/dev/null || echo "e2e-systemd: could not stop the test sshd" >&2
-    [[ -n "$nas_base" ]] && rm -rf -- "$nas_base"
-    if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; echo "FAIL setup (exit $rc; see above)"; fi
-    echo "e2e-systemd: $passed passed, $failed failed ($(($(date +%s) - t_start)) s)"
-    [[ $failed -eq 0 ]] || exit 1
-    exit "$rc"
-}
+# Helpers (check, wait_for, ct, journal queries) and the cleanup at exit.
+# shellcheck source=scripts/e2e-systemd-lib.sh
+source "$repo/scripts/e2e-systemd-lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Setup
@@ -708,94 +588,6 @@ check "i. s3 destination beside the NAS, credentials from an EnvironmentFile= dr
 rm -rf -- "$s3_dir"
 restore_config
 
-# ---------------------------------------------------------------------------------------------
-# j. The Prometheus textfile folder, writable through the drop-in docs/install.md shows; the file
-#    is world-readable (node_exporter runs as another user).
-
-readonly PROM_DIR=/var/lib/prometheus/node-exporter
-prom_written() { ct grep -q '^dji_media_sync_' "$PROM_DIR/dji_media_sync.prom" 2>/dev/null; }
-check_j() {
-    local rc=0 out mode
-    config_json "$nas_base" | python3 -c '
-import json, sys
-c = json.load(sys.stdin)
-c["health"] = {"prometheus_textfile": sys.argv[1] + "/dji_media_sync.prom"}
-json.dump(c, sys.stdout, indent=2)' "$PROM_DIR" >"$(ctpath "$config_file")" || { why="cannot write the config"; return 1; }
-    ct install -d -o root -g "$SVC_USER" -m 0775 "$PROM_DIR" || { why="cannot create $PROM_DIR"; return 1; }
-    printf '[Service]\nReadWritePaths=%s\nUMask=0022\n' "$PROM_DIR" >"$(ctpath "/etc/systemd/system/$SERVICE.service.d/metrics.conf")"
-    ct systemctl daemon-reload || { why="daemon-reload failed"; return 1; }
-    out=$(ct systemctl restart "$SERVICE" 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="systemctl restart exited $rc: $out"; return 1; }
-    wait_for 60 prom_written || { why="no dji_media_sync_ metrics in $PROM_DIR/dji_media_sync.prom within 60 s"; return 1; }
-    mode=$(ct stat -c '%U %a' "$PROM_DIR/dji_media_sync.prom")
-    [[ "$mode" == "$SVC_USER 644" ]] || { why="$PROM_DIR/dji_media_sync.prom is $mode, expected $SVC_USER 644"; return 1; }
-    stat_is /var/lib/dji-media-sync "$SVC_USER:$SVC_USER" 750 || return 1
-}
-check "j. metrics drop-in (ReadWritePaths=$PROM_DIR, UMask=0022): the textfile is written, world-readable" check_j
-rm -f "$(ctpath "/etc/systemd/system/$SERVICE.service.d/metrics.conf")"
-restore_config
-ct systemctl daemon-reload || true
-
-# ---------------------------------------------------------------------------------------------
-# h. remove, purge
-
-check_h_remove() {
-    local rc=0 out f
-    out=$(ct_apt remove dji-media-sync 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="apt-get remove exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
-    for f in /lib/systemd/system/$SERVICE.service /usr/bin/$SERVICE; do
-        [[ ! -e "$(ctpath "$f")" ]] || { why="$f still there"; return 1; }
-    done
-    is_active inactive || { why="still $(ct systemctl is-active "$SERVICE" 2>&1) after remove"; return 1; }
-    for f in "$config_file" /etc/dji-media-sync/id_ed25519 /var/lib/dji-media-sync/state.sqlite; do
-        [[ -s "$(ctpath "$f")" ]] || { why="$f was removed"; return 1; }
-    done
-    ct getent passwd "$SVC_USER" >/dev/null || { why="user $SVC_USER removed by remove (only purge should)"; return 1; }
-}
-check "h. apt-get remove: unit and binary gone, service stopped; config, key, state and user kept" check_h_remove
-
-check_h_purge() {
-    local rc=0 out f
-    out=$(ct_apt purge dji-media-sync 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="apt-get purge exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
-    for f in "$config_file" /var/lib/dji-media-sync; do
-        [[ ! -e "$(ctpath "$f")" ]] || { why="$f still there after purge"; return 1; }
-    done
-    ! ct getent passwd "$SVC_USER" >/dev/null || { why="user $SVC_USER still there after purge"; return 1; }
-    [[ -z "$(ct dpkg-statoverride --list '/etc/dji-media-sync*')" ]] || { why="statoverrides left: $(ct dpkg-statoverride --list)"; return 1; }
-    [[ "$(prop LoadState)" == not-found ]] || { why="LoadState=$(prop LoadState) after purge"; return 1; }
-}
-check "h. apt-get purge: state, config, statoverrides and the user gone" check_h_purge
-
-# ---------------------------------------------------------------------------------------------
-# k. Source install (install_daemon.sh) of the same unit, after the purge.
-
-# A binary built without --static-swift-stdlib: refused, and the advice is the static build or
-# the package, not apt-get (no Debian package has libswiftCore.so).
-check_k_dynamic() {
-    local rc=0 out
-    printf 'print("hello")\n' >"$work/hello.swift"
-    (cd "$work" && swiftc -o "$(ctpath /e2e/stage/hello-dynamic)" hello.swift) >"$work/swiftc.log" 2>&1 || { why="swiftc failed: $(tail -n 3 "$work/swiftc.log")"; return 1; }
-    out=$(ct /e2e/repo/install_daemon.sh --binary /e2e/stage/hello-dynamic --no-start 2>&1) || rc=$?
-    [[ $rc -ne 0 ]] || { why="install_daemon.sh accepted a binary that needs libswiftCore.so"; return 1; }
-    grep -qF -- '--static-swift-stdlib' <<<"$out" && grep -qF 'build-deb.sh' <<<"$out" || { why="advice: $out"; return 1; }
-    ! grep -qF 'apt-get install' <<<"$out" || { why="advises apt-get: $out"; return 1; }
-    [[ ! -e "$(ctpath /usr/local/bin/$SERVICE)" ]] || { why="installed it anyway"; return 1; }
-}
-check "k. install_daemon.sh --binary <dynamically linked Swift>: refused, advice: --static-swift-stdlib or the .deb" check_k_dynamic
-
-check_k_install() {
-    local rc=0 out before
-    install -m 0755 "$binary" "$(ctpath /e2e/stage/dji-media-sync)" && config_json "$nas_base" >"$(ctpath /e2e/stage/config.json)" || { why="cannot stage"; return 1; }
-    out=$(ct /e2e/repo/install_daemon.sh --binary /e2e/stage/dji-media-sync --config /e2e/stage/config.json 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="install_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
-    [[ "$(prop ExecStart)" == *"path=/usr/local/bin/$SERVICE "* ]] || { why="ExecStart: $(prop ExecStart)"; return 1; }
-    [[ "$(prop User)" == "$SVC_USER" ]] || { why="User=$(prop User)"; return 1; }
-    stat_is /etc/dji-media-sync/id_ed25519 "root:$SVC_USER" 640 && stat_is "$config_file" "root:$SVC_USER" 640 || return 1
-    before=$(jcount "$ID_FINISHED")
-    wait_for 30 is_active active || { why="not active: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
-    wait_for 60 count_above "$ID_FINISHED" "$before" || { why="no cycle finished within 60 s"; return 1; }
-    out=$(ct /e2e/repo/uninstall_daemon.sh --purge 2>&1) || { why="uninstall_daemon.sh --purge: $out"; return 1; }
-    ! ct getent passwd "$SVC_USER" >/dev/null || { why="user $SVC_USER still there"; return 1; }
-}
-check "k. install_daemon.sh (source install, /usr/local/bin, same unit): user created, keys 0640, started, a cycle; uninstall --purge" check_k_install
+# j. metrics drop-in, h. apt remove and purge, k. source install.
+# shellcheck source=scripts/e2e-systemd-package.sh
+source "$repo/scripts/e2e-systemd-package.sh"
