@@ -297,6 +297,16 @@ check_a_creds() {
 }
 check "a. the daemon runs as $SVC_USER (+ group $MEDIA_GROUP), CapEff=CapBnd=0, seccomp filter on" check_a_creds
 
+# The installed unit with the media-group drop-in, as the running systemd scores it.
+check_a_exposure() {
+    local out score
+    out=$(ct systemd-analyze security --no-pager "$SERVICE" 2>&1) || { why="systemd-analyze security: $(tail -n 3 <<<"$out")"; return 1; }
+    score=$(sed -n 's/^.*Overall exposure level for [^:]*: \([0-9.]*\) .*$/\1/p' <<<"$out")
+    log "  systemd-analyze security $SERVICE: exposure ${score:-?}"
+    [[ -n "$score" ]] && awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' || { why="exposure ${score:-?} > 2.5"; return 1; }
+}
+check "a. systemd-analyze security of the running unit (+ media-group drop-in) <= 2.5" check_a_exposure
+
 # ---------------------------------------------------------------------------------------------
 # b. journal: MESSAGE_IDs, structured fields; the files on the NAS
 
