@@ -10,7 +10,8 @@
 # The version is the binary's own (`dji-media-sync --version`, set in DJIMediaSync.swift), the
 # architecture this machine's (`dpkg --print-architecture`: build on an arm64 Debian 12 for arm64).
 # Depends: what dpkg-shlibdeps derives from the binary's libraries, plus adduser (postinst),
-# openssh-client (the NAS destination) and procps (the unit's ExecReload=/bin/kill). Prints the path of the .deb last.
+# openssh-client (the NAS destination) and procps (the unit's ExecReload=/bin/kill).
+# Prints the path of the .deb last (on stdout; everything else goes to stderr).
 # Environment: DMS_REL_SCRATCH    swift build scratch path of the release build (default .build-rel)
 #              DMS_DEB_MAINTAINER the Maintainer: field (the project has no list address yet)
 set -euo pipefail
@@ -29,7 +30,7 @@ while [[ $# -gt 0 ]]; do
         --binary) [[ $# -ge 2 ]] || die "--binary needs a path"; binary=$2; shift 2 ;;
         --out) [[ $# -ge 2 ]] || die "--out needs a folder"; out=$2; shift 2 ;;
         --no-lintian) lintian=no; shift ;;
-        -h | --help) sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown argument: $1" ;;
     esac
 done

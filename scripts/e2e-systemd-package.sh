@@ -75,6 +75,7 @@ check_k_dynamic() {
     [[ $rc -ne 0 ]] || { why="install_daemon.sh accepted a binary that needs libswiftCore.so"; return 1; }
     grep -qF -- '--static-swift-stdlib' <<<"$out" && grep -qF 'build-deb.sh' <<<"$out" || { why="advice: $out"; return 1; }
     ! grep -qF 'apt-get install' <<<"$out" || { why="advises apt-get: $out"; return 1; }
+    log "  $(grep -m1 'static-swift-stdlib' <<<"$out")"
     [[ ! -e "$(ctpath /usr/local/bin/$SERVICE)" ]] || { why="installed it anyway"; return 1; }
 }
 check "k. install_daemon.sh --binary <dynamically linked Swift>: refused, advice: --static-swift-stdlib or the .deb" check_k_dynamic
