@@ -63,15 +63,11 @@ public enum SafeDeleter {
                                     deleteEnabled: Bool, mediaRoots: [FilePath], trash: Trash? = nil,
                                     syncFolder: Bool = true, now: Double = Date().timeIntervalSince1970) -> Decision {
         guard now >= entry.dueAt else { return .refused("not due until \(entry.dueAt)") }
-        let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == .present }
-                            .map(\.copy.destination))
-        let missing = requiredDestinations.filter { !verified.contains($0) }
-        guard !requiredDestinations.isEmpty, missing.isEmpty else {
-            return .refused("copy not verified on \(missing.joined(separator: ", "))")
-        }
         guard let source = AnchoredPath.find(entry.localPath, in: mediaRoots) else {
             return .refused("\(entry.localPath.displayString) is under no media root (local.media_roots); it is never deleted")
         }
+        // The local version first: an entry whose version is gone or changed ends here, whatever
+        // its copies (its ledger row may have been lost since; it must not wait for ever).
         let status: FileStatus
         do {
             guard let s = try source.status() else { return .gone }
@@ -81,6 +77,12 @@ public enum SafeDeleter {
         }
         guard status.kind == .regular, status.identity == entry.identity else {
             return .changed("local file is not the version that was copied (expected \(entry.identity), found \(status.identity))")
+        }
+        let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == .present }
+                            .map(\.copy.destination))
+        let missing = requiredDestinations.filter { !verified.contains($0) }
+        guard !requiredDestinations.isEmpty, missing.isEmpty else {
+            return .refused("copy not verified on \(missing.joined(separator: ", "))")
         }
         guard deleteEnabled else { return .kept }
         if trash != nil {

@@ -26,6 +26,33 @@ extension StateStore {
         }
     }
 
+    /// After the clock stepped back, pending deletions queued "in the future" would wait for the
+    /// clock to catch up (days, or for ever after a reset to 1970): each is rescheduled to its own
+    /// delay from now, so a backward step delays a deletion by at most one delay, and never
+    /// shortens it. Trashed sources likewise keep their full retention from now. Returns how many
+    /// rows were rescheduled. Only rows not yet due are looked at (`delete_queue_due`, and for the
+    /// trash `delete_queue_trashed`): a range that never grows with history. Retry times of
+    /// failing files move the same way (not counted).
+    public func rescheduleAfterClockStep(now: Double) throws -> Int {
+        try db.write { db in
+            try db.execute(sql: """
+                UPDATE delete_queue SET due_at = ? + (due_at - queued_at), queued_at = ?
+                WHERE state = 'pending' AND due_at > ? AND queued_at > ?
+                """, arguments: [now, now, now, now])
+            var changed = db.changesCount
+            try db.execute(sql: "UPDATE delete_queue SET trashed_at = ? WHERE state = 'trashed' AND trashed_at > ?",
+                           arguments: [now, now])
+            changed += db.changesCount
+            // Retries likewise wait their own backoff from now (file_failures holds only files
+            // failing now: it does not grow with history).
+            try db.execute(sql: """
+                UPDATE file_failures SET next_attempt_at = ? + MAX(0, next_attempt_at - last_failed_at), last_failed_at = ?
+                WHERE last_failed_at > ?
+                """, arguments: [now, now, now])
+            return changed
+        }
+    }
+
     public func deleteQueue(states: [QueueState] = [.pending], limit: Int = 1000) throws -> [DeleteEntry] {
         try db.read { db in
             try Row.fetchAll(db, sql: """

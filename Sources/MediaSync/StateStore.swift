@@ -299,7 +299,7 @@ public final class StateStore: TempJournal, Sendable {
                         INSERT INTO delete_queue (local_path, local_path_text, size, mtime_ns, inode, device, sha256, queued_at, due_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT (local_path, size, mtime_ns, inode) DO UPDATE SET
-                            state = 'pending', due_at = excluded.due_at, sha256 = excluded.sha256, finished_at = NULL
+                            state = 'pending', queued_at = excluded.queued_at, due_at = excluded.due_at, sha256 = excluded.sha256, finished_at = NULL
                         WHERE delete_queue.state NOT IN ('pending', 'kept')
                         """)
             let clearFailure = try db.cachedStatement(sql: """
@@ -387,7 +387,17 @@ public final class StateStore: TempJournal, Sendable {
     /// A copy found missing or wrong: forget it (so the source, if still here, is copied again)
     /// and hold back a pending deletion of its source.
     public func markCopyLost(_ ledgerID: Int64, reason: String, now: Double = Date().timeIntervalSince1970) throws {
-        try db.write { db in try Self.loseCopy(db, ledgerID, reason: reason, now: now) }
+        try db.write { db in try Self.loseObject(db, ledgerID, reason: reason, now: now) }
+    }
+
+    /// Every present row naming the same remote object loses it too: versions that were found
+    /// "already there" share one copy, and a damaged copy is damaged for all of them.
+    static func loseObject(_ db: Database, _ ledgerID: Int64, reason: String, now: Double) throws {
+        guard let copy = try Row.fetchOne(db, sql: "SELECT destination, remote_path FROM ledger WHERE id = ?", arguments: [ledgerID]) else { return }
+        let sharers = try Int64.fetchAll(db, sql: """
+            SELECT id FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present' AND id != ?
+            """, arguments: [copy[0] as DatabaseValue, copy[1] as DatabaseValue, ledgerID])
+        for id in [ledgerID] + sharers { try loseCopy(db, id, reason: reason, now: now) }
     }
 
     static func loseCopy(_ db: Database, _ ledgerID: Int64, reason: String, now: Double) throws {

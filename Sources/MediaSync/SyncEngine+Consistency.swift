@@ -33,16 +33,16 @@ extension SyncEngine {
                             "remote_path": "\(copy.remotePath.displayString)", "file": "\(copy.localPath.displayString)",
                             "destination": "\(destination.name)", "source_present": "\(sourceHere)",
                           ]))
-                do { try store.markCopyLost(copy.id, reason: "consistency check: \(what)") } catch {
+                do { try store.markCopyLost(copy.id, reason: "consistency check: \(what)", now: clock()) } catch {
                     log.error("cannot record the lost copy \(copy.remotePath.displayString): \(error)")
                 }
             }
         }
-        do { try store.markVerified(good) } catch { log.error("cannot record verification times: \(error)") }
+        do { try store.markVerified(good, now: clock()) } catch { log.error("cannot record verification times: \(error)") }
         return bad
     }
 
-    func consistencyCheckDue(now: Double = Date().timeIntervalSince1970) -> Bool {
+    func consistencyCheckDue(now: Double) -> Bool {
         guard config.consistencyCheck.enable else { return false }
         let last = (try? store.meta(Self.lastCheckKey)).flatMap { $0.flatMap(Double.init) } ?? 0
         return now - last >= config.consistencyCheck.intervalHours * 3600
@@ -61,7 +61,11 @@ extension SyncEngine {
             var after: (syncedAt: Double, id: Int64)?
             pages: while !Task.isCancelled {
                 let copies: [StateStore.LedgerEntry]
-                do { copies = try store.recentCopies(destination: destination.name, since: since, after: after, limit: Self.verifyPage) } catch {
+                let (store, name, page) = (store, destination.name, after)
+                let read = await offPool { Result { try store.recentCopies(destination: name, since: since, after: page, limit: Self.verifyPage) } }
+                switch read {
+                case let .success(rows): copies = rows
+                case let .failure(error):
                     log.error("consistency check: cannot read the ledger: \(error)")
                     break pages
                 }
@@ -72,7 +76,7 @@ extension SyncEngine {
                     log.error("consistency check on \(destination.displayName) failed: \(error)")
                     break pages
                 }
-                bad += record(verdicts, of: copies, on: destination, summary: &summary, log: log)
+                bad += await offPool(&summary) { summary in record(verdicts, of: copies, on: destination, summary: &summary, log: log) }
                 if copies.count < Self.verifyPage { break pages }
             }
         }

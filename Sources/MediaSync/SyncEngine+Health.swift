@@ -10,9 +10,9 @@ extension SyncEngine {
     /// the Prometheus textfile.
     func assessHealth(_ summary: inout CycleSummary, log: Logger) {
         do {
-            let report = try HealthEvaluator.evaluate(store: store, config: config)
+            let report = try HealthEvaluator.evaluate(store: store, config: config, now: clock())
             summary.health = report
-            summary.alerts = try AlertDecider.decide(report, store: store, suppressionMinutes: config.health.alertSuppressionMinutes)
+            summary.alerts = try AlertDecider.decide(report, store: store, suppressionMinutes: config.health.alertSuppressionMinutes, now: clock())
             for alert in summary.alerts {
                 if alert.state == "raised" {
                     log.log(level: alert.level == "critical" ? .critical : .warning, "ALERT \(alert.level): \(alert.message)",

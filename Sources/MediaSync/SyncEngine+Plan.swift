@@ -47,6 +47,7 @@ extension SyncEngine {
         let store = store
         let names = destinationNames
         let fingerprints = destinations.map(\.configurationFingerprint)
+        let now = clock()
         let (plan, stale) = try await cancellableBlocking { stop -> (CyclePlan, [StateStore.FileVersion]) in
             let n = candidates.count
             var held = Array(repeating: Array(repeating: false, count: n), count: names.count)
@@ -76,7 +77,7 @@ extension SyncEngine {
             var plan = CyclePlan(needs: held, counts: Array(repeating: 0, count: names.count),
                                  byteCounts: Array(repeating: 0, count: names.count))
             for d in names.indices {
-                let deferred = try store.deferredVersions(destination: names[d], fingerprint: fingerprints[d])
+                let deferred = try store.deferredVersions(destination: names[d], fingerprint: fingerprints[d], now: now)
                 for i in 0..<n {
                     if held[d][i] { plan.needs[d][i] = false; continue }
                     if !deferred.isEmpty,

@@ -74,14 +74,14 @@ extension SyncEngine {
                 do {
                     let f = try store.recordFailure(destination: destination, item: result.item, permanent: error.kind == .permanent,
                                                     kind: error.kind.rawValue, message: error.description,
-                                                    policy: config.retryPolicy, fingerprint: fingerprint)
+                                                    policy: config.retryPolicy, fingerprint: fingerprint, now: clock())
                     if f.quarantined {
                         tally.quarantined += 1
                         log.error("quarantined \(file) after \(f.attempts) failed attempt\(f.attempts == 1 ? "" : "s") (\(error.kind.rawValue)); it is not retried until `dji-media-sync queue retry` or a change of the destination's settings",
                                   metadata: SyncEvent.fileQuarantined.metadata(["file": "\(file)", "destination": "\(destination)",
                                                                                 "error_kind": "\(error.kind.rawValue)", "attempts": "\(f.attempts)"]))
                     } else {
-                        log.notice("will retry \(file) in \(Format.duration(max(0, f.nextAttemptAt - Date().timeIntervalSince1970))) (attempt \(f.attempts) of \(config.retryPolicy.maxAttempts))",
+                        log.notice("will retry \(file) in \(Format.duration(max(0, f.nextAttemptAt - clock()))) (attempt \(f.attempts) of \(config.retryPolicy.maxAttempts))",
                                    metadata: ["file": "\(file)", "destination": "\(destination)"])
                     }
                 } catch {
@@ -92,7 +92,7 @@ extension SyncEngine {
         if !placements.isEmpty {
             do {
                 try store.recordPlacements(placements, destination: destination, allDestinations: allDestinations,
-                                           cycleID: cycleID, deleteDelaySeconds: delaySeconds)
+                                           cycleID: cycleID, deleteDelaySeconds: delaySeconds, now: clock())
             } catch {
                 // The copies are on the destination but not recorded: nothing is queued for deletion,
                 // and the next cycle finds them "already there" and records them then.

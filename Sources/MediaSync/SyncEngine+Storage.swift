@@ -24,8 +24,11 @@ extension SyncEngine {
             log.warning("cannot read the free space of \(destination.displayName): \(error); copying anyway")
             return (nil, 0)
         }
-        do { try store.setMeta("space:\(destination.name)", "\(space.freeBytes) \(space.totalBytes) \(Date().timeIntervalSince1970)") } catch {
-            log.warning("cannot record the free space of \(destination.name): \(error)")
+        let (store, name, now) = (store, destination.name, clock())
+        await offPool {
+            do { try store.setMeta("space:\(name)", "\(space.freeBytes) \(space.totalBytes) \(now)") } catch {
+                log.warning("cannot record the free space of \(name): \(error)")
+            }
         }
         var budget = space.freeBytes - Int64(storage.minFreeSpaceGB * 1e9)
         if budget < pending, storage.enableRetention {
@@ -58,7 +61,7 @@ extension SyncEngine {
                              dryRun: Bool, summary: inout CycleSummary, log: Logger) async -> RetentionReport {
         let storage = config.storageManagement
         var report = RetentionReport()
-        let cutoff = LocalFS.currentTimeNanoseconds() - Int64(storage.preserveRecentDays * 86400 * 1e9)
+        let cutoff = Int64(clock() * 1e9) - Int64(storage.preserveRecentDays * 86400 * 1e9)
         let candidates: [StateStore.LedgerEntry]
         do { candidates = try store.retentionCandidates(destination: destination.name, olderThanNanoseconds: cutoff) } catch {
             log.error("retention: cannot read the ledger: \(error)")
@@ -98,31 +101,35 @@ extension SyncEngine {
             log.error("retention on \(destination.displayName): \(results.count) answers for \(chosen.count) copies; nothing recorded")
             return report
         }
-        for (entry, result) in zip(chosen, results) {
-            let path = entry.remotePath.displayString
-            do {
-                switch result {
-                case .removed, .missing:
-                    try store.markCopyRemoved(entry.id, state: .expired)
-                    if result == .removed {
-                        report.freed += entry.identity.size
-                        report.removed.append(entry)
-                        summary.retentionRemoved += 1
+        let (store, before, picked) = (store, report, chosen)
+        return await offPool(&summary) { summary in
+            var report = before
+            for (entry, result) in zip(picked, results) {
+                let path = entry.remotePath.displayString
+                do {
+                    switch result {
+                    case .removed, .missing:
+                        try store.markCopyRemoved(entry.id, state: .expired)
+                        if result == .removed {
+                            report.freed += entry.identity.size
+                            report.removed.append(entry)
+                            summary.retentionRemoved += 1
+                        }
+                        log.notice("retention: removed \(path) from \(destination.name) (\(Format.bytes(entry.identity.size)), oldest first)",
+                                   metadata: SyncEvent.retentionDeleted.metadata(["remote_path": "\(path)", "bytes": "\(entry.identity.size)",
+                                                                                 "destination": "\(destination.name)"]))
+                    case let .notOurs(size):
+                        try store.markCopyRemoved(entry.id, state: .foreign)
+                        log.warning("retention: \(path) now has \(size) bytes, not the \(entry.identity.size) we placed; left alone")
+                    case let .failed(why):
+                        log.error("retention: could not remove \(path): \(why)")
                     }
-                    log.notice("retention: removed \(path) from \(destination.name) (\(Format.bytes(entry.identity.size)), oldest first)",
-                               metadata: SyncEvent.retentionDeleted.metadata(["remote_path": "\(path)", "bytes": "\(entry.identity.size)",
-                                                                             "destination": "\(destination.name)"]))
-                case let .notOurs(size):
-                    try store.markCopyRemoved(entry.id, state: .foreign)
-                    log.warning("retention: \(path) now has \(size) bytes, not the \(entry.identity.size) we placed; left alone")
-                case let .failed(why):
-                    log.error("retention: could not remove \(path): \(why)")
+                } catch {
+                    log.error("retention: cannot record the removal of \(path): \(error)")
                 }
-            } catch {
-                log.error("retention: cannot record the removal of \(path): \(error)")
             }
+            return report
         }
-        return report
     }
 
 }

@@ -41,6 +41,9 @@ public struct SyncEngine: Sendable {
     public var layout = RemoteLayout()
     /// Files handed to a destination per `transfer` call: bounds the memory of a 100k-file cycle.
     public var chunkFiles = 2000
+    /// Wall-clock seconds since 1970: every due time, age and timestamp of a cycle comes from here
+    /// (the fault simulation steps and jumps it).
+    public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
     public init(config: MediaSyncConfig, store: StateStore, destinations: [any Destination], logger: Logger) {
         self.config = config
@@ -56,16 +59,23 @@ public struct SyncEngine: Sendable {
     static let reconnectsPerCycle = 3
 
     public func runCycle(dryRun: Bool = false, observer: any CycleObserver = SilentObserver()) async -> CycleSummary {
-        let started = Date().timeIntervalSince1970
+        let started = clock()
         var summary: CycleSummary
-        do {
-            try store.checkStillOnDisk()
-            summary = CycleSummary(cycleID: dryRun ? 0 : try store.beginCycle(now: started), startedAt: started)
-        } catch {
+        let store = store
+        let begun = await offPool { () -> Result<Int64, any Error> in
+            Result {
+                try store.checkStillOnDisk()
+                return dryRun ? 0 : try store.beginCycle(now: started)
+            }
+        }
+        switch begun {
+        case let .success(cycleID):
+            summary = CycleSummary(cycleID: cycleID, startedAt: started)
+        case let .failure(error):
             var failed = CycleSummary(cycleID: 0, startedAt: started)
             failed.status = .failed
             failed.messages.append("state database: \(error)")
-            failed.finishedAt = Date().timeIntervalSince1970
+            failed.finishedAt = clock()
             failed.stateDatabaseLost = error is StateStore.DatabaseGone
             if failed.stateDatabaseLost {
                 logger.critical("no cycle runs: \(error)")
@@ -80,15 +90,18 @@ public struct SyncEngine: Sendable {
 
         await runPhases(&summary, dryRun: dryRun, observer: observer, log: log)
 
-        summary.finishedAt = Date().timeIntervalSince1970
+        summary.finishedAt = clock()
         if Task.isCancelled { summary.status = .aborted }
         else if summary.failed > 0 || !summary.unavailableDestinations.isEmpty || summary.deleteChecksFailed > 0 {
             summary.status = (summary.filesCopied + summary.filesAlreadyPresent) > 0 || summary.unavailableDestinations.count < destinations.count
                 ? .partial : .failed
         }
         if !dryRun {
-            do { try store.finishCycle(summary) } catch { log.error("cannot record the cycle: \(error)") }
-            assessHealth(&summary, log: log)
+            let log = log
+            await offPool(&summary) { summary in
+                do { try store.finishCycle(summary) } catch { log.error("cannot record the cycle: \(error)") }
+                assessHealth(&summary, log: log)
+            }
         }
         log.log(level: summary.status == .ok ? .info : .warning,
                 "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
@@ -106,8 +119,8 @@ public struct SyncEngine: Sendable {
         let store = store
         let minimumAge = config.local.minFileAgeSeconds
         return try await cancellableBlocking { stop in
-            let started = Date().timeIntervalSince1970
-            let report = discovery.scan(shouldStop: { stop.isSet }, onHidden: { name in
+            let started = clock()
+            let report = discovery.scan(now: Int64(exactly: (started * 1e9).rounded()) ?? LocalFS.currentTimeNanoseconds(), shouldStop: { stop.isSet }, onHidden: { name in
                 log.debug("skipped hidden \(FilePath.display(name)) (local.skip_hidden)")
             }, settled: { path, identity in
                 // Dated in the future (a camera or dock clock that is wrong): eligible once unchanged
@@ -152,9 +165,17 @@ public struct SyncEngine: Sendable {
         }
         summary.skipped += report.tooYoung
         summary.hidden = report.hidden
-        if !dryRun { purgeTrash(&summary, log: log) }
+        if !dryRun {
+            await offPool(&summary) { summary in housekeeping(&summary, log: log) }
+        }
+        let store = store
+        let read = await offPool { () -> Result<[StateStore.DeleteEntry], any Error> in
+            Result { dryRun ? [] : try store.dueDeletes(now: clock()) }
+        }
         let due: [StateStore.DeleteEntry]
-        do { due = dryRun ? [] : try store.dueDeletes() } catch {
+        switch read {
+        case let .success(entries): due = entries
+        case let .failure(error):
             summary.messages.append("delete queue: \(error)")
             log.error("cannot read the delete queue: \(error)")
             return
@@ -178,7 +199,7 @@ public struct SyncEngine: Sendable {
             }
             return
         }
-        let checkDue = consistencyCheckDue()
+        let checkDue = consistencyCheckDue(now: clock())
         // Nothing to copy, delete or check: do not even connect.
         guard plan.files > 0 || !due.isEmpty || checkDue, !Task.isCancelled else { return }
 
@@ -200,12 +221,15 @@ public struct SyncEngine: Sendable {
         // 4. Now and then, re-verify recent copies; a lost one is copied again below.
         if checkDue, !Task.isCancelled {
             observer.phase("consistency check")
-            let since = Date().timeIntervalSince1970 - config.consistencyCheck.lookbackHours * 3600
+            let since = clock() - config.consistencyCheck.lookbackHours * 3600
             if await runConsistencyCheck(since: since, sessions: sessions, summary: &summary, log: log) > 0 {
                 do { plan = try await makePlan(report.eligible, log: log) } catch { summary.messages.append("ledger: \(error)") }
             }
-            do { try store.setMeta(Self.lastCheckKey, "\(Date().timeIntervalSince1970)") } catch {
-                log.warning("cannot record the consistency check time: \(error)")
+            let now = clock()
+            await offPool {
+                do { try store.setMeta(Self.lastCheckKey, "\(now)") } catch {
+                    log.warning("cannot record the consistency check time: \(error)")
+                }
             }
         }
         summary.deferred = plan.deferred
@@ -276,8 +300,10 @@ public struct SyncEngine: Sendable {
             while !items.isEmpty {
                 do {
                     try await session.transfer(items, progress: observer) { results in
-                        let recorded = record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
-                                              delaySeconds: delay, fingerprint: fingerprint, log: log)
+                        let recorded = await offPool {
+                            record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
+                                   delaySeconds: delay, fingerprint: fingerprint, log: log)
+                        }
                         observer.filesFinished(results)
                         await collector.add(recorded, answered: results.map(\.item.id))
                     }
@@ -333,6 +359,31 @@ public struct SyncEngine: Sendable {
         summary.skipped += tally.changed
         summary.quarantined += tally.quarantined
         summary.messages += tally.messages.prefix(10)
+    }
+}
+
+extension SyncEngine {
+    /// Blocking work (SQLite writes and their fsync, unlink, fsync of folders) on a thread of its
+    /// own, never on the cooperative pool: it has one thread per core, two on a dock, and one
+    /// stalled fsync there would stall every transfer's pipe pumping with it.
+    func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: body()) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// The same for work that updates the cycle's summary.
+    func offPool<T: Sendable>(_ summary: inout CycleSummary, _ body: @escaping @Sendable (inout CycleSummary) -> T) async -> T {
+        let before = summary
+        let (after, value) = await offPool { () -> (CycleSummary, T) in
+            var s = before
+            let value = body(&s)
+            return (s, value)
+        }
+        summary = after
+        return value
     }
 }
 

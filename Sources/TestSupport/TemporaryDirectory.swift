@@ -9,10 +9,16 @@ public struct TemporaryDirectory: Sendable {
 
     public var filePath: FilePath { FilePath(path) }
 
-    /// Creates `/tmp/<prefix>-XXXXXX` (mode 0700, as mkdtemp makes it).
-    public init(prefix: String = "dms-test") throws {
+    /// Creates `<parent>/<prefix>-XXXXXX` (mode 0700, as mkdtemp makes it).
+    public init(prefix: String = "dms-test", in parent: String = "/tmp") throws {
         precondition(!prefix.contains("/"), "prefix must be a single name component")
-        path = try Self.makeUniqueDirectory("/tmp/\(prefix)-XXXXXX")
+        path = try Self.makeUniqueDirectory("\(parent)/\(prefix)-XXXXXX")
+    }
+
+    /// A folder in memory (tmpfs, where fsync costs nothing) when the machine has /dev/shm: for
+    /// tests of logic that write many small files and transactions, not of the file system.
+    public static var memoryParent: String {
+        access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp"
     }
 
     /// `relative` (slash-separated) inside this directory.

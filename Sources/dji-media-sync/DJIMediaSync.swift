@@ -8,7 +8,7 @@ struct DJIMediaSync: AsyncParsableCommand {
         abstract: "Copies drone media to a NAS over ssh, verified with SHA-256, and frees the local disk only when that is certain.",
         version: "0.1.0",
         subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, QueueCommand.self, RetentionCommand.self,
-                      VerifyCommand.self, ConfigCommand.self,
+                      VerifyCommand.self, ConfigCommand.self, DoctorCommand.self,
                       CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self]
     )
 }

@@ -37,7 +37,7 @@ struct WebhookSender: Sendable {
                     throw WebhookError(status: response.status)
                 } catch {
                     guard attempt < Self.attempts, !Task.isCancelled else {
-                        logger.warning("webhook: could not deliver the \(alert.state) alert \(alert.rule) after \(attempt) attempts: \(error)")
+                        logger.warning("webhook: could not deliver the \(alert.state) alert \(alert.rule) after \(attempt) attempts: \(redacted(error))")
                         break
                     }
                     // Cancelled while waiting: the guard above ends the loop next time round.
@@ -53,5 +53,39 @@ struct WebhookSender: Sendable {
     struct WebhookError: Error, CustomStringConvertible {
         let status: Int
         var description: String { "the webhook answered HTTP \(status)" }
+    }
+}
+
+extension WebhookSender {
+    /// The URL as it may be shown: scheme, host and port. Webhook URLs often carry their token in
+    /// the path (Slack, Teams), which curl's error text would otherwise repeat into the journal.
+    var shownURL: String {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "the webhook URL" }
+        return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")/…"
+    }
+
+    func redacted(_ error: any Error) -> String {
+        "\(error)".replacingOccurrences(of: HTTPRequest.redact(url), with: shownURL)
+    }
+
+    /// One test alert (`doctor --webhook-test`), sent once without retries: the HTTP status, or why
+    /// there was none. Receivers see `"state": "test"` and can ignore it.
+    func sendTest() async -> Result<Int, any Error> {
+        let client = HTTPClient(configuration: HTTPClientConfiguration(
+            connectTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up))),
+            totalTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up)))))
+        let body: [String: Any] = [
+            "source": "dji-media-sync", "host": host, "state": "test", "rule": "doctor", "level": "info",
+            "message": "test alert from dji-media-sync doctor on \(host); no action needed",
+            "time": ISO8601DateFormatter().string(from: Date()),
+        ]
+        do {
+            let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+            let request = HTTPRequest(method: HTTPMethod(rawValue: "POST"), url: url,
+                                      headers: ["Content-Type": "application/json"], body: .bytes([UInt8](data)))
+            return .success(try await client.send(request).status)
+        } catch {
+            return .failure(error)
+        }
     }
 }

@@ -146,7 +146,7 @@ struct SeedRun {
         f.config.consistencyCheck.intervalHours = 0     // every cycle, when on
         f.config.integrity.verifyBeforeDelete = "sha256"
         f.config.deletePolicy.deleteSources = true
-        f.config.deletePolicy.delayMinutes = 0          // deterministic: due at the next cycle (no clock to inject yet)
+        f.config.deletePolicy.delayMinutes = Double(s.delayMinutes)
         f.config.storageManagement.enableRetention = s.retention
         f.config.storageManagement.preserveRecentDays = 0
         for r in f.remotes {
@@ -167,6 +167,11 @@ struct SeedRun {
 
         for _ in 0..<sim.settings.cycles {
             sim.model.withLock { $0.clock.advance(seconds: Int64(sim.random { $0.int(1...900) })) }
+            if sim.settings.clockJumps, sim.random({ $0.chance(0.1) }) {
+                let jump = sim.random { $0.chance(0.6) ? -Int64($0.int(60...172_800)) : Int64($0.int(3600...259_200)) }
+                sim.model.withLock { $0.jumpClock(seconds: jump) }
+                sim.note("the clock jumps \(jump) s")
+            }
             while sim.random({ $0.chance(sim.settings.localChangeRate * 0.6) }) {
                 sim.changeLocal()
                 stats.localChanges += 1
@@ -189,6 +194,8 @@ struct SeedRun {
         }
         var drained = false
         for _ in 0..<8 {
+            // Time passes: whatever was queued is due by the next cycle.
+            sim.model.withLock { $0.clock.advance(seconds: Int64(sim.settings.delayMinutes * 60 + 60)) }
             try await cycleAndCheck()
             if !violations.isEmpty { return }
             if try leftovers().isEmpty { drained = true; break }
@@ -200,6 +207,7 @@ struct SeedRun {
 
     /// Eligible local files still here, and deletions still due, with what the ledger says.
     func leftovers() throws -> [String] {
+        let simNow = Double(sim.model.withLock { $0.clock.nanoseconds }) / 1e9
         let now = LocalFS.currentTimeNanoseconds()
         let files = sim.model.withLock { m in m.files.filter { Simulation.isEligible($0.key, $0.value, now: now) }.keys.sorted { $0.string < $1.string } }
         var out: [String] = []
@@ -211,7 +219,7 @@ struct SeedRun {
             let failures = try f.store.failures().filter { $0.localPath == path }.map { "\($0.errorKind)×\($0.attempts)\($0.quarantined ? " quarantined" : "")" }
             out.append("\(sim.relative(path)) [\(identity)] held by \(holders.sorted()) queue \(states) failures \(failures)")
         }
-        for due in try f.store.dueDeletes() { out.append("due deletion \(sim.relative(due.localPath)) [\(due.identity)]") }
+        for due in try f.store.dueDeletes(now: simNow) { out.append("due deletion \(sim.relative(due.localPath)) [\(due.identity)]") }
         return out
     }
 
@@ -224,7 +232,9 @@ struct SeedRun {
         sim.note("cycle \(epoch)")
         let watch = CycleWatch()
         sim.watch.withLock { $0 = watch }
-        let engine = f.engine()
+        var engine = f.engine()
+        let sim = sim
+        engine.clock = { Double(sim.model.withLock { $0.clock.nanoseconds }) / 1e9 }
         let task = Task {
             let summary = await engine.runCycle()
             watch.finish(.finished(summary))
@@ -267,6 +277,10 @@ struct SeedRun {
             guard let status = try LocalFS.statusIfExists(path) else {
                 let name = sim.relative(path)
                 if !Simulation.isEligible(path, file, now: now) { violations.append("(1) cycle \(epoch) deleted \(name), which is not eligible media") }
+                let clock = sim.model.withLock { $0.clock.nanoseconds }
+                if clock < file.writtenAt + Int64(sim.settings.delayMinutes) * 60_000_000_000 {
+                    violations.append("(1) cycle \(epoch) deleted \(name) \((clock - file.writtenAt) / 1_000_000_000) s after it was written (simulated clock), before the \(sim.settings.delayMinutes)-minute delay")
+                }
                 for r in f.remotes {
                     let verified = r.verifications(epoch: epoch).contains { $0.result == .verified && $0.mode == .sha256 && $0.copy.sha256 == file.sha256 }
                     if !verified { violations.append("(1) cycle \(epoch) deleted \(name) (sha256 \(file.sha256.hex.prefix(12))) without verifying its copy on \(r.name) in that cycle") }

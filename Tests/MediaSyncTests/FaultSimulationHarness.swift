@@ -17,6 +17,9 @@ struct LocalModel {
         var content: [UInt8]
         var sha256: SHA256Digest
         var mtime: Int64
+        /// The simulated clock when this version was written, lowered by backward clock jumps:
+        /// its source may go no earlier than this plus the deletion delay.
+        var writtenAt: Int64
     }
 
     var files: [FilePath: File] = [:]
@@ -38,7 +41,15 @@ struct LocalModel {
     /// A normal "just written" mtime (the simulated clock plus a counter: unique).
     mutating func nowMtime() -> Int64 {
         writes += 1
-        return freshMtime(near: clock.nanoseconds + writes)
+        return freshMtime(near: clock.nanoseconds - 1_000_000_000 + writes)
+    }
+
+    /// The clock steps back (an NTP correction, an RTC reset) or jumps ahead.
+    mutating func jumpClock(seconds: Int64) {
+        clock.advance(seconds: seconds)
+        let now = clock.nanoseconds
+        for (path, file) in files where file.writtenAt > now { files[path]!.writtenAt = now }
+        for i in away.indices where away[i].file.writtenAt > now { away[i].file.writtenAt = now }
     }
 }
 
@@ -68,8 +79,10 @@ final class Simulation: Sendable {
         var tamperRate: Double
         var cycles: Int
         var retention: Bool
+        var delayMinutes: Int
+        var clockJumps: Bool
         var description: String {
-            "destinations=\(destinations) consistency_check=\(consistencyCheck) max_attempts=\(maxAttempts) batch=\(batchSize) faults=\(String(format: "%.3f", faultRate)) crashes=\(String(format: "%.3f", crashRate)) local_changes=\(String(format: "%.2f", localChangeRate)) tamper=\(String(format: "%.2f", tamperRate)) retention=\(retention) cycles=\(cycles)"
+            "destinations=\(destinations) consistency_check=\(consistencyCheck) max_attempts=\(maxAttempts) batch=\(batchSize) faults=\(String(format: "%.3f", faultRate)) crashes=\(String(format: "%.3f", crashRate)) local_changes=\(String(format: "%.2f", localChangeRate)) tamper=\(String(format: "%.2f", tamperRate)) retention=\(retention) cycles=\(cycles) delay_minutes=\(delayMinutes) clock_jumps=\(clockJumps)"
         }
     }
 
@@ -88,7 +101,9 @@ final class Simulation: Sendable {
             localChangeRate: r.pick([0.2, 0.5, 1.0]),
             tamperRate: r.pick([0, 0.1, 0.25]),
             cycles: r.int(15...35),
-            retention: r.chance(0.3))
+            retention: r.chance(0.3),
+            delayMinutes: r.pick([0, 0, 5, 30]),
+            clockJumps: r.chance(0.3))
         rng = Mutex(r)
     }
 
@@ -160,7 +175,7 @@ final class Simulation: Sendable {
         try LocalFS.createDirectories(path.removingLastComponent())
         try TestFiles.write(content, to: path, modified: FileTime(nanosecondsSinceEpoch: mtime))
         let sha = SHA256Hasher.hash(content)
-        m.files[path] = .init(content: content, sha256: sha, mtime: mtime)
+        m.files[path] = .init(content: content, sha256: sha, mtime: mtime, writtenAt: m.clock.nanoseconds)
         m.history.insert(sha)
     }
 
@@ -202,7 +217,7 @@ final class Simulation: Sendable {
             let mtime = try LocalFS.status(aside).identity.mtimeNanoseconds
             try LocalFS.rename(aside, to: path)
             let sha = SHA256Hasher.hash(content)
-            m.files[path] = .init(content: content, sha256: sha, mtime: mtime)
+            m.files[path] = .init(content: content, sha256: sha, mtime: mtime, writtenAt: m.clock.nanoseconds)
             m.history.insert(sha)
         case .delete:
             try LocalFS.unlink(path)
@@ -225,6 +240,7 @@ final class Simulation: Sendable {
             }
             try TestFiles.setModificationTime(path, to: FileTime(nanosecondsSinceEpoch: t))
             file.mtime = t
+            file.writtenAt = m.clock.nanoseconds
             m.files[path] = file
         }
     }

@@ -57,6 +57,21 @@ import TestSupport
         #expect(LocalFS.exists(s.path))
     }
 
+    /// Found by the fault simulation: an entry whose local version is gone, and whose copy was
+    /// lost meanwhile, stayed "copy not verified; will retry" for ever. The local version decides
+    /// first: gone or changed ends the entry, whatever its copies.
+    @Test func anEntryWhoseVersionIsGoneEndsEvenWithoutAVerifiedCopy() throws {
+        let s = try Self.setup()
+        defer { try? s.dir.remove() }
+        try LocalFS.unlink(s.path)
+        #expect(SafeDeleter.deleteSource(s.entry, checks: [], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) == .gone)
+        try TestFiles.write([9, 9, 9, 9], to: s.path)
+        if case .changed = SafeDeleter.deleteSource(s.entry, checks: [.init(copy: s.copy, result: .missing)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else {
+            Issue.record("a changed file with a lost copy was not reported as changed")
+        }
+        #expect(LocalFS.exists(s.path))
+    }
+
     /// Defect: a media sub-folder replaced by a symlink to a folder outside the root — the delete
     /// queue followed it and deleted the file there. Never read or delete through a symlinked folder.
     @Test func neverDeletesThroughAFolderReplacedByASymlink() throws {

@@ -23,8 +23,10 @@ struct ScriptedFixture {
     var batchSize = 3
 
     init(destinations names: [String] = ["nas"], logLevel: Logger.Level = .info) throws {
-        source = try TemporaryDirectory(prefix: "dms-sim-src")
-        state = try TemporaryDirectory(prefix: "dms-sim-state")
+        // In memory: these tests are about the engine's logic, and thousands of seeds' fsyncs
+        // would otherwise be most of their time.
+        source = try TemporaryDirectory(prefix: "dms-sim-src", in: TemporaryDirectory.memoryParent)
+        state = try TemporaryDirectory(prefix: "dms-sim-state", in: TemporaryDirectory.memoryParent)
         remotes = names.map { ScriptedRemote(name: $0) }
         var local = MediaSyncConfig.Local(mediaRoots: [source.path])
         local.minFileAgeSeconds = 0

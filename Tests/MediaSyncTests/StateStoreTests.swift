@@ -58,6 +58,57 @@ import TestSupport
         #expect(try store.dueDeletes().count == 1)
     }
 
+    /// Found by the fault simulation: two versions of a file (a `touch`) found "already there"
+    /// share one remote copy; when re-verification found it damaged, only one row was marked lost
+    /// and the other still said "present" for a copy the destination no longer held.
+    @Test func aLostCopyIsLostForEveryVersionThatSharesIt() throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let store = try StateStore(directory: dir.filePath)
+        let path: FilePath = "/media/DJI_1.JPG"
+        let v1 = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
+        var v2 = v1
+        v2.mtimeNanoseconds = 2
+        for (identity, present) in [(v1, false), (v2, true)] {
+            try store.recordPlacements([.init(item: Self.item(path, identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: present)],
+                                       destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        }
+        #expect(try store.dueDeletes().count == 2)
+        let entry = try #require(try store.dueDeletes().first)
+        let copy = try #require(try store.copies(of: entry).first)
+        try store.markCopyLost(copy.id, reason: "missing")
+        #expect(try store.destinationsHolding(path, identity: v1, among: ["nas"]).isEmpty)
+        #expect(try store.destinationsHolding(path, identity: v2, among: ["nas"]).isEmpty)
+        #expect(try store.dueDeletes().isEmpty)   // neither version's source may go on that copy
+    }
+
+    /// Found by the fault simulation: after the clock stepped back two days, deletions queued
+    /// before the step waited those two days (for ever after a reset to 1970). Now a step back
+    /// reschedules each from now with its full delay: never earlier, at most one delay later.
+    @Test func aClockSteppedBackReschedulesPendingDeletionsWithTheirFullDelay() throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let store = try StateStore(directory: dir.filePath)
+        let identity = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
+        try store.recordPlacements([.init(item: Self.item("/media/DJI_1.JPG", identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 1_000_000)
+        #expect(try store.rescheduleAfterClockStep(now: 1_000_100) == 0)     // time went on: nothing moves
+        #expect(try store.dueDeletes(now: 1_000_599).isEmpty)
+        #expect(try store.rescheduleAfterClockStep(now: 800_000) == 1)       // stepped back ~2 days
+        #expect(try store.dueDeletes(now: 800_599).isEmpty)                  // the full delay still holds
+        #expect(try store.dueDeletes(now: 800_600).count == 1)               // and no more than that
+        #expect(try store.rescheduleAfterClockStep(now: 800_000) == 0)
+        // Queued again (the file came back after it was gone): the new queue time counts, so a
+        // later step back still keeps the full delay (seed 241 deleted it 849 s after its return).
+        let entry = try #require(try store.dueDeletes(now: 800_600).first)
+        try store.finishDelete(entry.id, state: .gone, now: 800_600)
+        try store.recordPlacements([.init(item: Self.item("/media/DJI_1.JPG", identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: true)],
+                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 900_000)
+        #expect(try store.rescheduleAfterClockStep(now: 850_000) == 1)
+        #expect(try store.dueDeletes(now: 850_599).isEmpty)
+        #expect(try store.dueDeletes(now: 850_600).count == 1)
+    }
+
     @Test func tempJournalAndInterruptedCycles() throws {
         let dir = try TemporaryDirectory()
         defer { try? dir.remove() }
