@@ -307,6 +307,16 @@ check_a_exposure() {
 }
 check "a. systemd-analyze security of the running unit (+ media-group drop-in) <= 2.5" check_a_exposure
 
+# doctor as the service's user with the media group, as docs/operations.md tells operators to run
+# it (sudo -u dji-media-sync -g dji-media; setpriv here: no sudo in the root).
+check_a_doctor() {
+    local rc=0 out
+    out=$(ct setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --groups="$SVC_USER,$MEDIA_GROUP" -- dji-media-sync doctor 2>&1) || rc=$?
+    printf '%s\n' "$out" >"$LOGS/doctor.txt"
+    [[ $rc -eq 0 ]] || { why="doctor exited $rc: $(grep -m3 '✗' <<<"$out" | tr '\n' ' ') (all: $LOGS/doctor.txt)"; return 1; }
+}
+check "a. doctor as $SVC_USER (+ group $MEDIA_GROUP): every check passes (key root:$SVC_USER 0640, media deletable)" check_a_doctor
+
 # ---------------------------------------------------------------------------------------------
 # b. journal: MESSAGE_IDs, structured fields; the files on the NAS
 
