@@ -3,7 +3,11 @@
 # private test sshd (scripts/test-sshd.sh) as the NAS.
 #
 #   bench/bench_nas.sh [--runs N] [--sets small,medium,large] [--cache DIR] [--scratch-path PATH]
-#                      [--tools rsync,dms]   (one tool only: its half alone; the other's fields are NA)
+#                      [--tools rsync,dms,dmsr]   (one tool only: its half alone; the other's fields are NA)
+#   dmsr: dji-media-sync through dms-receive installed as its key's forced command (receiver
+#   "installed"); with dms too, two more lines per set compare it with the inline receiver:
+#     RECEIVER set=<name> installed_median_s=<x> dms_inline_median_s=<y> ratio=<x/y> ...
+#     RECEIVER_CPU set=<name> installed_cpu_s_per_gib=<a> inline_cpu_s_per_gib=<b> ratio=<a/b>
 #
 # Data sets (generated once into the cache, random content, DJI-like names, mtimes an hour old):
 #   small_2000x64KiB   2000 files of 64 KiB   DJI_20250101hhmmss_NNNN_D.JPG
@@ -68,9 +72,10 @@ for s in "${sets[@]}"; do
 done
 IFS=, read -r -a tools <<<"$tools_arg"
 for t in "${tools[@]}"; do
-    [[ "$t" == rsync || "$t" == dms ]] || { echo "bench: unknown tool '$t' (rsync, dms)" >&2; exit 2; }
+    [[ "$t" == rsync || "$t" == dms || "$t" == dmsr ]] || { echo "bench: unknown tool '$t' (rsync, dms, dmsr)" >&2; exit 2; }
 done
-uses_dms() { [[ ",$tools_arg," == *,dms,* ]]; }
+uses_dms() { [[ ",$tools_arg," == *,dms,* || ",$tools_arg," == *,dmsr,* ]]; }
+uses_receiver() { [[ ",$tools_arg," == *,dmsr,* ]]; }
 
 # shellcheck source=bench/common.sh
 source "$repo/bench/common.sh"
@@ -108,6 +113,22 @@ if uses_dms; then
     [[ -x "$dms" ]] || die "no binary at $dms"
 fi
 
+# --- dmsr: dji-media-sync through dms-receive installed as the forced command of its own key ------------
+rx_key=
+if uses_receiver; then
+    rx_dir=/tmp/dms-bench-nas/receiver
+    rm -rf -- "$rx_dir"
+    install -d -m 0755 "$rx_dir"
+    "$dms" nas-receiver >"$rx_dir/dms-receive"
+    chmod 0755 "$rx_dir/dms-receive"
+    rx_key="$rx_dir/key"
+    ssh-keygen -q -t ed25519 -N '' -C dms-bench-receiver -f "$rx_key"
+    [[ -f "$sshd_dir/authorized_keys_forced" ]] \
+        || die "the bench sshd has no authorized_keys_forced (started by an older scripts/test-sshd.sh?): stop it: scripts/test-sshd.sh stop $sshd_dir"
+    printf 'command="/bin/sh %s --base %s",restrict %s\n' "$rx_dir/dms-receive" "$dest" "$(cat "$rx_key.pub")" \
+        >>"$sshd_dir/authorized_keys_forced"
+fi
+
 # --- one run of one tool -------------------------------------------------------------------------------
 # Runs a command and writes its wall time, from the monotonic clock, to the file named first.
 timer_py='import subprocess, sys, time
@@ -124,15 +145,17 @@ fresh_dest() {
     install -d -m 0755 -o "$DMS_SSH_USER" -g "$DMS_SSH_USER" "$dest"
 }
 
-write_config() {
+write_config() { # write_config [installed]: the receiver mode (default inline)
+    local key=$DMS_SSH_KEY receiver=inline
+    if [[ "${1:-}" == installed ]]; then key=$rx_key; receiver=installed; fi
     rm -rf -- "$work/state" "$work/run"
     mkdir -p -- "$work/state" "$work/run"
     cat >"$work/config.json" <<JSON
 {
   "local": { "media_roots": ["$work/src"], "min_file_age_seconds": 0 },
   "destinations": [ { "type": "nas", "name": "nas", "host": "$DMS_SSH_HOST", "port": $DMS_SSH_PORT,
-      "user": "$DMS_SSH_USER", "identity_file": "$DMS_SSH_KEY", "known_hosts_file": "$DMS_SSH_KNOWN_HOSTS",
-      "base_path": "$dest", "ciphers": "$ciphers" } ],
+      "user": "$DMS_SSH_USER", "identity_file": "$key", "known_hosts_file": "$DMS_SSH_KNOWN_HOSTS",
+      "base_path": "$dest", "ciphers": "$ciphers", "receiver": "$receiver" } ],
   "delete_policy": { "delete_sources": false, "delay_minutes": 10080 },
   "concurrency_control": { "lock_file": "$work/run/sync.lock" },
   "state": { "directory": "$work/state", "runtime_directory": "$work/run" }
@@ -180,7 +203,7 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
         busy_after=$(busy_ticks)
         check_dest rsync "$want" "$bytes" flat
     else
-        write_config
+        if [[ "$tool" == dmsr ]]; then write_config installed; else write_config; fi
         python3 -c "$timer_py" "$work/seconds" \
             /usr/bin/time -f %M -o "$work/rss" \
             "$dms" sync --once --config "$work/config.json" >"$work/dms.out" 2>&1 || rc=$?
@@ -205,9 +228,9 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
 log "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 mkdir -p -- "$work"
 for s in "${sets[@]}"; do
-    rm -f -- "$work/results.$s.rsync" "$work/results.$s.dms" "$work/cpu.$s.rsync" "$work/cpu.$s.dms"
+    rm -f -- "$work/results.$s".* "$work/cpu.$s".*
     for ((r = 1; r <= runs; r++)); do
-        if ((r % 2 == 1)); then order=(rsync dms); else order=(dms rsync); fi
+        if ((r % 2 == 1)); then order=(rsync dms dmsr); else order=(dmsr dms rsync); fi
         for tool in "${order[@]}"; do
             if [[ ",$tools_arg," == *,"$tool",* ]]; then run_tool "$tool" "$s" "$r"; fi
         done
@@ -230,4 +253,20 @@ d, r = median(sys.argv[2]), median(sys.argv[3])
 fmt = lambda v: "NA" if v is None else f"{v:.2f}"
 print(f"CPU set={sys.argv[1]} dms_cpu_s_per_gib={fmt(d)} rsync_cpu_s_per_gib={fmt(r)} ratio={fmt(d / r if d and r else None)}")
 PY
+    if uses_receiver; then
+        # Through the installed receiver (restricted key) against the inline one (unrestricted).
+        summarise result "${set_name[$s]}" "$work/results.$s.dmsr" dms_inline "$work/results.$s.dms" 64 | sed 's/^RESULT/RECEIVER/; s/dms_median_s/installed_median_s/'
+        python3 - "${set_name[$s]}" "$work/cpu.$s.dmsr" "$work/cpu.$s.dms" <<'PY'
+import statistics, sys
+def median(path):
+    try:
+        with open(path) as f:
+            return statistics.median(float(x) for x in f if x.strip())
+    except (FileNotFoundError, statistics.StatisticsError):
+        return None
+d, r = median(sys.argv[2]), median(sys.argv[3])
+fmt = lambda v: "NA" if v is None else f"{v:.2f}"
+print(f"RECEIVER_CPU set={sys.argv[1]} installed_cpu_s_per_gib={fmt(d)} inline_cpu_s_per_gib={fmt(r)} ratio={fmt(d / r if d and r else None)}")
+PY
+    fi
 done

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(pkg-config libssl-dev libsystemd-dev libcurl4-openssl-dev libsqlite3-dev)
-test_pkgs=(openssh-server openssh-client rsync procps time python3)
+test_pkgs=(openssh-server openssh-client rsync procps time python3 busybox)
 e2e_pkgs=(debootstrap systemd-container)
 # scripts/build-deb.sh: dpkg-shlibdeps (dpkg-dev), objdump and strip (binutils), lintian.
 deb_pkgs=(dpkg-dev binutils lintian)

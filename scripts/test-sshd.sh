@@ -47,6 +47,7 @@ logfile="$dir/sshd.log"
 host_key="$dir/host_ed25519_key"
 client_key="$dir/client_key"
 auth_keys="$dir/authorized_keys"
+forced_keys="$dir/authorized_keys_forced"   # tests append forced-command keys (dms-receive) here
 known_hosts="$dir/known_hosts"
 
 # The pid in DIR/sshd.pid, if that process is alive and really is our sshd (not a recycled pid).
@@ -131,6 +132,7 @@ write_keys_and_config() {
 
     # sshd reads the authorized keys as the user: DIR must be traversable and the file readable by it.
     install -m 0644 -o root -g root "$client_key.pub" "$auth_keys"
+    [[ -f "$forced_keys" ]] || install -m 0644 -o root -g root /dev/null "$forced_keys"
     printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$host_key.pub")" >"$known_hosts.tmp"
     chmod 0644 "$known_hosts.tmp"
     mv -f "$known_hosts.tmp" "$known_hosts"
@@ -140,7 +142,7 @@ write_keys_and_config() {
 ListenAddress 127.0.0.1:$port
 HostKey $host_key
 PidFile $pidfile
-AuthorizedKeysFile $auth_keys
+AuthorizedKeysFile $auth_keys $forced_keys
 StrictModes no
 UsePAM no
 PasswordAuthentication no

@@ -9,3 +9,5 @@ extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
+// eventfd(2): the wake-up of the directory watcher's poll.
+#include <sys/eventfd.h>

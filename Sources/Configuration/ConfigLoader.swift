@@ -21,7 +21,7 @@ public enum ConfigLoader {
         Section(name: "destinations",
                 keys: ["type", "name", "host", "port", "user", "identity_file", "known_hosts_file", "base_path",
                        "connect_timeout_seconds", "server_alive_interval_seconds", "server_alive_count_max",
-                       "ciphers", "extra_ssh_options", "ssh_command", "ssh_config_file", "remote_hash_command"],
+                       "ciphers", "extra_ssh_options", "ssh_command", "ssh_config_file", "remote_hash_command", "receiver"],
                 requiredKeys: ["type", "host", "base_path"]),
         Section(name: "integrity_checks",
                 keys: ["checksum_algorithm", "temp_prefix", "temp_suffix", "transfer_timeout_seconds",
@@ -54,6 +54,9 @@ public enum ConfigLoader {
                        "destination_usage_critical", "alert_suppression_minutes", "webhook_url", "webhook_timeout_seconds",
                        "prometheus_textfile"],
                 requiredKeys: []),
+        Section(name: "layout",
+                keys: ["dock_id", "remote_layout"],
+                requiredKeys: []),
         Section(name: "storage_management",
                 keys: ["enable_space_check", "min_free_space_gb", "enable_retention", "cleanup_strategy",
                        "preserve_recent_days", "extensions"],
@@ -85,6 +88,8 @@ public enum ConfigLoader {
 
     /// Allowed values of `logging.level`, most verbose first.
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    /// Allowed values of `receiver` (NAS): see docs/nas-receiver.md.
+    public static let receiverModes = ["inline", "installed"]
     /// Allowed values of `remote_hash_command`.
     public static let remoteHashCommands = ["auto", "openssl", "sha256sum", "shasum", "sha256"]
     /// Allowed values of `verify_before_delete`.

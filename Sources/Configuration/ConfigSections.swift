@@ -17,6 +17,7 @@ extension ConfigReader {
         var storage = Config.StorageManagement()
         var consistency = Config.ConsistencyCheck()
         var health = Config.Health()
+        var layout = Config.Layout()
         for key in top.orderedKeys {
             let (value, path) = try entry(top, key)
             switch key {
@@ -32,6 +33,7 @@ extension ConfigReader {
             case "storage_management": storage = try readStorageManagement(value, path)
             case "consistency_check": consistency = try readConsistencyCheck(value, path)
             case "health": health = try readHealth(value, path)
+            case "layout": layout = try readLayout(value, path)
             default: unhandled(key)
             }
         }
@@ -43,7 +45,29 @@ extension ConfigReader {
         config.storageManagement = storage
         config.consistencyCheck = consistency
         config.health = health
+        config.layout = layout
         return config
+    }
+
+    func readLayout(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.Layout {
+        let object = try section(value, path, "layout")
+        var layout = Config.Layout()
+        for key in object.orderedKeys {
+            let (value, path) = try entry(object, key)
+            switch key {
+            case "dock_id":
+                let expected = "null or 1-64 characters of A-Z a-z 0-9 . _ -, not starting with \".\" or \"-\""
+                layout.dockID = try optionalString(value, path, expected)
+                if let id = layout.dockID, !DockID.isValid(id) { throw invalid(path, expected, value) }
+            case "remote_layout":
+                let text = try string(value, path, "a template such as \"{dock}/{yyyy}/{mm}/{dd}/{name}\"")
+                do { layout.remoteLayout = try LayoutTemplate(text) } catch {
+                    throw invalid(path, "a layout template such as \"{dock}/{yyyy}/{mm}/{dd}/{name}\"; this one \(error)", value)
+                }
+            default: unhandled(key)
+            }
+        }
+        return layout
     }
 
     func readHealth(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.Health {
@@ -282,6 +306,7 @@ extension ConfigReader {
             case "ssh_command": nas.sshCommand = try readSSHCommand(value, path)
             case "ssh_config_file": nas.sshConfigFile = try readSSHConfigFile(value, path)
             case "remote_hash_command": nas.remoteHashCommand = try choice(value, path, ConfigLoader.remoteHashCommands)
+            case "receiver": nas.receiver = try choice(value, path, ConfigLoader.receiverModes)
             default: unhandled(key)
             }
         }

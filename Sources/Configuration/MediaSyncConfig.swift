@@ -16,6 +16,15 @@ public struct MediaSyncConfig: Sendable, Equatable {
     public var storageManagement: StorageManagement = .init() // "storage_management"
     public var consistencyCheck: ConsistencyCheck = .init() // "consistency_check"
     public var health: Health = .init()                   // "health"
+    public var layout: Layout = .init()                   // "layout"
+
+    /// "layout"
+    public struct Layout: Sendable, Equatable {
+        /// `{dock}` in remote paths; nil: the host name (made a safe folder name).
+        public var dockID: String? = nil                  // "dock_id"
+        public var remoteLayout: LayoutTemplate = .standard // "remote_layout"
+        public init() {}
+    }
 
     public init(local: Local, destinations: [Destination], integrity: IntegrityChecks = .init(),
                 deletePolicy: DeletePolicy = .init(), concurrency: ConcurrencyControl = .init(),
@@ -124,6 +133,10 @@ public struct MediaSyncConfig: Sendable, Equatable {
         /// "auto" picks the first of openssl, sha256sum, shasum, sha256 that the NAS has;
         /// or one of those names to force it.
         public var remoteHashCommand: String = "auto"    // "remote_hash_command"
+        /// How the NAS side runs: "inline" (the daemon sends dms-receive with each session; the
+        /// key may run anything) or "installed" (authorized_keys runs dms-receive as a forced
+        /// command; see docs/nas-receiver.md). One protocol either way.
+        public var receiver: String = "inline"           // "receiver"
         public init(host: String, basePath: String) { self.host = host; self.basePath = basePath }
     }
 

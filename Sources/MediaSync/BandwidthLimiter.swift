@@ -43,3 +43,25 @@ public final class BandwidthLimiter: Sendable {
         if wait > 0 { sleep(.nanoseconds(Int64(wait * 1e9))) }
     }
 }
+
+/// The one place the bandwidth limit applies: the engine wraps the progress it hands to every
+/// destination's `transfer`, and every destination reports each chunk of local source data it
+/// sends through `bytesMoved`, on the thread that reads it (NAS: the streaming thread; object
+/// storage: curl's read callback). Blocking there holds back the next read, so the limit is the
+/// total of all destinations and transfers without any destination knowing about it.
+public struct ThrottledProgress: TransferProgress {
+    public let inner: any TransferProgress
+    public let limiter: BandwidthLimiter
+
+    public init(_ inner: any TransferProgress, limiter: BandwidthLimiter) {
+        self.inner = inner
+        self.limiter = limiter
+    }
+
+    public func fileStarted(_ item: TransferItem) { inner.fileStarted(item) }
+    public func bytesMoved(_ count: Int) {
+        limiter.consume(count)
+        inner.bytesMoved(count)
+    }
+    public func heartbeat() { inner.heartbeat() }
+}

@@ -36,6 +36,9 @@ public protocol DestinationSession: Sendable {
 /// the watchdog's "progress" and the status line). Called from any thread: keep it cheap.
 public protocol TransferProgress: Sendable {
     func fileStarted(_ item: TransferItem)
+    /// `count` bytes of local source data went out. A transport calls it for every chunk it reads
+    /// and sends, on that (blocking, never cooperative-pool) thread: the engine's bandwidth limit
+    /// (``ThrottledProgress``) blocks here.
     func bytesMoved(_ count: Int)
     /// The destination answered something (a verified file, a probe line): work is moving.
     func heartbeat()

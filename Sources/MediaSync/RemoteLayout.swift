@@ -1,20 +1,81 @@
+import Configuration
 import Foundation
 import LocalFS
 
-/// Where a file goes: `<base>/YYYY/MM/DD/<name>`. The date is the DJI file-name timestamp
-/// (DJI_20250101123456_0001_V.MP4 → 2025/01/01) when there is a valid one, else the mtime in the
-/// edge computer's time zone.
+/// Where a file goes below a destination's base: by default `YYYY/MM/DD/<name>`, or what
+/// `layout.remote_layout` says (e.g. `{dock}/{yyyy}/{mm}/{dd}/{name}`: many docks on one NAS). The
+/// date is the DJI file-name timestamp (DJI_20250101123456_0001_V.MP4 → 2025/01/01) when there is
+/// a valid one, else the mtime in the edge computer's time zone.
 public struct RemoteLayout: Sendable {
     public var timeZone: TimeZone {
         didSet { calendar.timeZone = timeZone }
     }
+    public var template: LayoutTemplate
+    /// `{dock}`: `layout.dock_id`, or the host name.
+    public var dock: String
     // Made once: a Calendar per file cost more than the rest of planning a 100k-file cycle.
     private var calendar: Calendar
 
-    public init(timeZone: TimeZone = .current) {
+    public init(timeZone: TimeZone = .current, template: LayoutTemplate = .standard, dock: String = "dock") {
         self.timeZone = timeZone
+        self.template = template
+        self.dock = dock
         calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
+    }
+
+    /// From the configuration; the host name is read only when the template names `{dock}`.
+    public init(_ layout: MediaSyncConfig.Layout, timeZone: TimeZone = .current) {
+        let dock = layout.dockID ?? (layout.remoteLayout.usesDock ? DockID.fromHostName(ProcessInfo.processInfo.hostName) : "dock")
+        self.init(timeZone: timeZone, template: layout.remoteLayout, dock: dock)
+    }
+
+    /// The folder below the base and the wanted file name of a local file.
+    public func place(name: [UInt8], mtimeNanoseconds: Int64) -> (directory: String, name: [UInt8]) {
+        let day = day(forName: name, mtimeNanoseconds: mtimeNanoseconds)
+        if template.isStandard { return (day.description, name) }
+        let (stem, ext) = Self.stemAndExtension(name)
+        func expand(_ pieces: [LayoutTemplate.Piece]) -> [UInt8] {
+            var out: [UInt8] = []
+            for piece in pieces {
+                switch piece {
+                case let .text(t): out += Array(t.utf8)
+                case let .placeholder(p):
+                    switch p {
+                    case .dock: out += Array(dock.utf8)
+                    case .yyyy: out += Array(String(format: "%04d", day.year).utf8)
+                    case .mm: out += Array(String(format: "%02d", day.month).utf8)
+                    case .dd: out += Array(String(format: "%02d", day.day).utf8)
+                    case .name: out += name
+                    case .stem: out += stem
+                    case .ext: out += ext
+                    case .kind: out += Array(Self.kind(ofExtension: ext).utf8)
+                    }
+                }
+            }
+            return out
+        }
+        // Folders hold no file-name bytes (the template allows none there): always UTF-8.
+        let directory = template.components.dropLast().map { String(decoding: expand($0), as: UTF8.self) }.joined(separator: "/")
+        var file = expand(template.components[template.components.count - 1])
+        if file.count > 255 { file = Array(file.prefix(255)) }
+        return (directory, file)
+    }
+
+    /// "photo", "video", "sidecar" or "other", by extension.
+    public static func kind(ofExtension ext: [UInt8]) -> String {
+        switch String(decoding: ext, as: UTF8.self).lowercased() {
+        case "jpg", "jpeg", "dng": "photo"
+        case "mp4", "mov": "video"
+        case "srt", "lrf": "sidecar"
+        default: "other"
+        }
+    }
+
+    /// `{stem}` and `{ext}` (without its dot; empty when the name has none).
+    public static func stemAndExtension(_ name: [UInt8]) -> (stem: [UInt8], ext: [UInt8]) {
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0 else { return (name, []) }
+        return (Array(name[..<dot]), Array(name[(dot + 1)...]))
     }
 
     public struct Day: Equatable, Sendable, CustomStringConvertible {

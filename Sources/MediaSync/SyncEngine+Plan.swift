@@ -20,8 +20,8 @@ struct CyclePlan: Sendable {
 
     func item(_ i: Int, of candidates: Candidates, layout: RemoteLayout) -> TransferItem {
         let c = candidates[i]
-        let day = layout.day(forName: c.name, mtimeNanoseconds: c.identity.mtimeNanoseconds)
-        return TransferItem(id: i, localPath: c.path, identity: c.identity, remoteDirectory: day.description, remoteName: c.name)
+        let place = layout.place(name: c.name, mtimeNanoseconds: c.identity.mtimeNanoseconds)
+        return TransferItem(id: i, localPath: c.path, identity: c.identity, remoteDirectory: place.directory, remoteName: place.name)
     }
 }
 

@@ -41,6 +41,9 @@ public struct SyncEngine: Sendable {
     public var layout = RemoteLayout()
     /// Files handed to a destination per `transfer` call: bounds the memory of a 100k-file cycle.
     public var chunkFiles = 2000
+    /// The process's total rate for local source data sent anywhere (nil: unlimited). Shared by
+    /// every engine of the process; applied to every destination through ``ThrottledProgress``.
+    public var bandwidthLimiter: BandwidthLimiter?
     /// Wall-clock seconds since 1970: every due time, age and timestamp of a cycle comes from here
     /// (the fault simulation steps and jumps it).
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -50,9 +53,15 @@ public struct SyncEngine: Sendable {
         self.store = store
         self.destinations = destinations
         self.logger = logger
+        layout = RemoteLayout(config.layout)
     }
 
     var destinationNames: [String] { destinations.map(\.name) }
+
+    func transferProgress(_ observer: any CycleObserver) -> any TransferProgress {
+        guard let limiter = bandwidthLimiter, !limiter.isUnlimited else { return observer }
+        return ThrottledProgress(observer, limiter: limiter)
+    }
 
     /// How often a cycle reconnects after losing the NAS mid-transfer before giving up until the
     /// next cycle.
@@ -299,7 +308,7 @@ public struct SyncEngine: Sendable {
             }
             while !items.isEmpty {
                 do {
-                    try await session.transfer(items, progress: observer) { results in
+                    try await session.transfer(items, progress: transferProgress(observer)) { results in
                         let recorded = await offPool {
                             record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
                                    delaySeconds: delay, fingerprint: fingerprint, log: log)

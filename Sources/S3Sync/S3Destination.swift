@@ -23,8 +23,6 @@ public struct S3Destination: Destination {
     public let settings: S3Settings
     let transferTimeoutSeconds: Double
     let store: StateStore
-    /// Shared with every other transfer of the process (nil: no limit).
-    public var limiter: BandwidthLimiter?
     /// Injected by tests; nil reads `credentials_file` or the environment at each connect.
     public var credentialsOverride: AWSCredentials?
 
@@ -241,8 +239,8 @@ final class S3Session: DestinationSession {
         // 3. Upload: one PUT, or resumable parts.
         let sent = ByteCounter()
         let onBytes: @Sendable (Int) -> Void = { n in sent.add(n); progress.bytesMoved(n) }
-        var throttle: (@Sendable (Int) -> Void)?
-        if let limiter = destination.limiter { throttle = { limiter.consume($0) } }
+        // The bandwidth limit blocks in progress.bytesMoved (the engine's ThrottledProgress),
+        // which curl's read callback calls as it reads the file.
         let metadata = [Self.shaMetadataKey: sha.hex]
         var expectedChecksum: String? = Data(sha.bytes).base64EncodedString()
         let failure: S3Error?
@@ -251,7 +249,7 @@ final class S3Session: DestinationSession {
             do throws(MultipartUploadError) {
                 let result = try await uploader.upload(file: item.localPath, key: key, fingerprint: fingerprint,
                                                        metadata: metadata, partDigests: await partDigests?.value,
-                                                       onBytesSent: onBytes, throttle: throttle)
+                                                       onBytesSent: onBytes)
                 expectedChecksum = result.checksumSHA256 == nil ? nil : result.expectedChecksumSHA256
                 if result.resumed {
                     logger.notice("resumed the multipart upload of \(key): \(result.skippedParts) parts (\(result.skippedBytes) bytes) were already stored",
@@ -271,7 +269,7 @@ final class S3Session: DestinationSession {
         } else {
             do throws(S3Error) {
                 _ = try await client.putObject(key: key, file: item.localPath, sha256: sha, metadata: metadata,
-                                               onBodyBytesSent: onBytes, throttle: throttle)
+                                               onBodyBytesSent: onBytes)
                 failure = nil
             } catch {
                 failure = error

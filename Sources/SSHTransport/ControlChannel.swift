@@ -4,8 +4,8 @@ import MediaSync
 import Synchronization
 
 /// The persistent control connection: one `ssh` (the ControlMaster for this session) running
-/// `/bin/sh -s` on the NAS. Requests are serialized; each is a script chunk followed by an end
-/// marker, and its answer is the lines printed before the marker.
+/// dms-receive's control session on the NAS. Requests are serialized; each is RemoteProtocol
+/// lines followed by an `end` line, and its answer is the lines printed before the end marker.
 final class ControlChannel: Sendable {
     let process: SSHProcess
     /// Guards the reader and the request sequence; held only on blocking threads.
@@ -26,7 +26,7 @@ final class ControlChannel: Sendable {
         BlockingIO.setNonBlocking(process.stdin)
     }
 
-    /// Sends `script` and returns the lines it printed. `stall` bounds how long the NAS may stay
+    /// Sends `script` (RemoteProtocol request lines) and returns the lines answered. `stall` bounds how long the NAS may stay
     /// silent; past it the connection is torn down (a hung link must not hang the daemon).
     func request(_ script: [UInt8], stall: Double, what: String) async throws(DestinationError) -> [[UInt8]] {
         let process = self.process
@@ -35,8 +35,8 @@ final class ControlChannel: Sendable {
             result = try await runBlocking { [self] in
                 self.state.withLock { (s: inout State) -> Result<[[UInt8]], DestinationError> in
                     s.sequence += 1
-                    let marker = Array("@@END \(s.sequence)".utf8)
-                    let full = script + Array("\nprintf '\\n@@END %s\\n' \(s.sequence)\n".utf8)
+                    let marker = RemoteProtocol.endMarker(s.sequence)
+                    let full = script + RemoteProtocol.end(s.sequence)
                     // Write on a helper thread while this one reads, so a long answer can never
                     // deadlock against a long request.
                     let writeError = Mutex<DestinationError?>(nil)
@@ -65,6 +65,10 @@ final class ControlChannel: Sendable {
                     // The remote shell ends itself after a fatal prelude check ("@@ERR ..."): that
                     // line is the answer, not a broken connection.
                     if lines.contains(where: { $0.starts(with: Array("@@ERR".utf8)) }) { return .success(lines) }
+                    // The receiver refused a request (logged on the NAS) and ended the session.
+                    if let refusal = lines.last(where: { $0.starts(with: Array("@@REFUSED ".utf8)) }) {
+                        return .failure(DestinationError(.misconfigured, "\(what): the NAS receiver refused the request (\(String(decoding: refusal.dropFirst(10).prefix(200), as: UTF8.self))); see its log on the NAS"))
+                    }
                     if let e = writeError.withLock({ $0 }) { return .failure(e) }
                     return .failure(DestinationError(.unreachable, "\(what): the connection to the NAS closed", exitStatus: nil))
                 }

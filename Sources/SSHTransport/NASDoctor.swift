@@ -6,7 +6,7 @@ import MediaSync
 import SystemPackage
 
 /// `doctor` for one NAS destination: the local key files, then the real connect path (the same
-/// ssh arguments and remote prelude as a cycle), whose classified error says which stage failed.
+/// ssh arguments and receiver as a cycle), whose classified error says which stage failed.
 /// It reclaims nothing (an empty temp journal) and writes nothing on the NAS.
 extension NASDestination {
     /// The checks in order; a failed stage marks the later ones `skip`.
@@ -36,7 +36,8 @@ extension NASDestination {
                    .ok("nas.base_path", subject, "\(config.basePath) exists and is writable")]
         if let nas = session as? NASSession {
             let publisher = nas.perlPublisher ? "perl (link, no-clobber)" : "sh (mv -n; no perl on the NAS)"
-            checks.append(.ok("nas.tools", subject, "SHA-256 with \(nas.hashTool); publish with \(publisher); GNU tar: \(nas.gnuTar ? "yes" : "no (BusyBox: 10 KiB records)")"))
+            checks.append(.ok("nas.tools", subject, "receiver \(config.receiver); SHA-256 with \(nas.hashTool); publish with \(publisher); "
+                                  + "hash while writing: \(nas.gnuTail ? "yes (GNU tail)" : "no (after writing)")"))
         }
         do {
             if let space = try await session.space() {

@@ -6,7 +6,7 @@ import MediaSync
 import SystemPackage
 
 /// An earlier run that was killed (kill -9 outside systemd, a crash) leaves its ssh ControlMaster
-/// running: it sits in its own session, and keeps delivering the rest of the tar stream that was
+/// running: it sits in its own session, and keeps delivering the rest of the stream that was
 /// buffered for it. If the next run removed the journaled temp names first, the old stream would
 /// then create temp files nobody remembers. So a new connection first stops every earlier master
 /// of this instance (found by its control socket's name), and on the NAS ends the data sessions
@@ -61,7 +61,7 @@ extension NASDestination {
 extension NASSession {
     /// Names `<prefix><instance>.session-<unique>` in the base folder: a "." right after the
     /// instance, where temp names have a "-", so the two are never confused. The file holds the
-    /// pid of the session's tar.
+    /// pid of the session's receiver and its process group.
     func newSessionFileName() -> [UInt8] {
         Array("\(destination.integrity.tempPrefix)\(destination.instanceID).session-\(uniqueName())".utf8)
     }

@@ -80,7 +80,7 @@ public struct TemporaryDirectory: Sendable {
         try removeTree(FilePath(path))
     }
 
-    static func makeUniqueDirectory(_ template: String) throws -> String {
+    public static func makeUniqueDirectory(_ template: String) throws -> String {
         var buffer = Array(template.utf8CString)
         guard let made = buffer.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw LocalFSError("mkdtemp", path: template, errno: errno)

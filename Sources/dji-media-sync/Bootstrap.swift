@@ -15,6 +15,8 @@ struct Runtime: Sendable {
     let store: StateStore
     let destinations: [any Destination]
     let logger: Logger
+    /// The configured total rate, shared by every cycle's engine and every destination.
+    var limiter: BandwidthLimiter? = nil
 
     /// Loads the config or exits 78 with the loader's message (it names the key).
     /// `requireFiles`: the key files it names must exist too (commands that connect to a NAS).
@@ -40,29 +42,33 @@ struct Runtime: Sendable {
             logger.critical("cannot open the state database in \(config.state.directory): \(error)")
             throw ExitCode(ExitStatus.failed)
         }
-        return Runtime(config: config, store: store, destinations: try makeDestinations(config, store: store), logger: logger)
+        return Runtime(config: config, store: store, destinations: try makeDestinations(config, store: store), logger: logger,
+                       limiter: makeLimiter(config))
     }
 
     static func makeDestinations(_ config: MediaSyncConfig, store: StateStore) throws -> [any Destination] {
         let instance = try store.instanceID()
-        let limiter = BandwidthLimiter(bytesPerSecond: config.concurrency.bandwidthLimitBytesPerSecond)
         return config.destinations.map { destination -> any Destination in
             switch destination {
             case let .nas(nas):
-                var d = NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
-                                       runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
-                d.limiter = limiter.isUnlimited ? nil : limiter
-                return d
+                NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
+                               runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
             case let .s3(s3):
-                var d = S3Destination(settings: S3Settings(s3, of: config),
-                                      integrity: config.integrity, store: store)
-                d.limiter = limiter.isUnlimited ? nil : limiter
-                return d
+                S3Destination(settings: S3Settings(s3, of: config), integrity: config.integrity, store: store)
             }
         }
     }
 
-    func engine() -> SyncEngine { SyncEngine(config: config, store: store, destinations: destinations, logger: logger) }
+    static func makeLimiter(_ config: MediaSyncConfig) -> BandwidthLimiter? {
+        let limiter = BandwidthLimiter(bytesPerSecond: config.concurrency.bandwidthLimitBytesPerSecond)
+        return limiter.isUnlimited ? nil : limiter
+    }
+
+    func engine() -> SyncEngine {
+        var engine = SyncEngine(config: config, store: store, destinations: destinations, logger: logger)
+        engine.bandwidthLimiter = limiter
+        return engine
+    }
 
     /// Where alerts go besides the journal (nil: nowhere else).
     var webhook: WebhookSender? {

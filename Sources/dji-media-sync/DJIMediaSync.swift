@@ -9,7 +9,7 @@ struct DJIMediaSync: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, QueueCommand.self, RetentionCommand.self,
                       VerifyCommand.self, ConfigCommand.self, DoctorCommand.self,
-                      CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self]
+                      CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self, NASReceiverCommand.self]
     )
 }
 

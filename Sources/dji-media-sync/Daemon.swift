@@ -239,7 +239,8 @@ final class Daemon: Sendable {
         }
         do {
             let destinations = try Runtime.makeDestinations(config, store: old.store)
-            runtime.withLock { $0 = Runtime(config: config, store: old.store, destinations: destinations, logger: old.logger) }
+            runtime.withLock { $0 = Runtime(config: config, store: old.store, destinations: destinations, logger: old.logger,
+                                                   limiter: Runtime.makeLimiter(config)) }
         } catch {
             status.configProblem = "config rejected: \(error)"
             log.error("reload rejected: \(error)", metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))

@@ -32,7 +32,8 @@ struct VerifyCommand: AsyncParsableCommand {
         if let mode {
             var config = runtime.config
             config.consistencyCheck.mode = mode
-            runtime = Runtime(config: config, store: runtime.store, destinations: runtime.destinations, logger: runtime.logger)
+            runtime = Runtime(config: config, store: runtime.store, destinations: runtime.destinations, logger: runtime.logger,
+                              limiter: runtime.limiter)
         }
         let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: true, hint: "")
         defer { withExtendedLifetime(lock) {} }

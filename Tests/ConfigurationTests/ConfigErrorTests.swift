@@ -60,6 +60,26 @@ let errorCases: [ErrorCase] = [
     .init("negative keepalive interval", Doc.nas(#""server_alive_interval_seconds": -1"#), .outOfRange,
           "destinations[0].server_alive_interval_seconds", ["expected an integer from 0 to 3600", "found -1 (a number)"]),
 
+    // Remote layout templates (config check refuses what would escape the base or collide)
+    .init("layout unknown placeholder", Doc.with("layout", #""remote_layout": "{dock}/{year}/{name}""#), .invalidValue,
+          "layout.remote_layout", ["has an unknown placeholder {year}", "{dock} {yyyy} {mm} {dd} {name} {stem} {ext} {kind}"]),
+    .init("layout parent folder", Doc.with("layout", #""remote_layout": "../{yyyy}/{name}""#), .invalidValue,
+          "layout.remote_layout", [#"may not contain "." or ".." as a folder"#]),
+    .init("layout absolute", Doc.with("layout", #""remote_layout": "/srv/{name}""#), .invalidValue,
+          "layout.remote_layout", ["must be relative to the destination's base"]),
+    .init("layout without a name", Doc.with("layout", #""remote_layout": "{yyyy}/{mm}/{dd}""#), .invalidValue,
+          "layout.remote_layout", ["exactly one {name} or {stem}"]),
+    .init("layout name in a folder", Doc.with("layout", #""remote_layout": "{name}/{stem}""#), .invalidValue,
+          "layout.remote_layout", ["only in its last part"]),
+    .init("layout hidden folder", Doc.with("layout", #""remote_layout": ".x/{name}""#), .invalidValue,
+          "layout.remote_layout", ["hidden folders"]),
+    .init("layout empty folder", Doc.with("layout", #""remote_layout": "{yyyy}//{name}""#), .invalidValue,
+          "layout.remote_layout", ["empty folder"]),
+    .init("dock id with a slash", Doc.with("layout", #""dock_id": "a/b""#), .invalidValue,
+          "layout.dock_id", ["1-64 characters of A-Z a-z 0-9 . _ -"]),
+    .init("dock id dot-dot", Doc.with("layout", #""dock_id": "..""#), .invalidValue,
+          "layout.dock_id", [#"not starting with ".""#]),
+
     // Negative and zero durations
     .init("negative min file age", Doc.make(local: Doc.local + #", "min_file_age_seconds": -1"#), .outOfRange,
           "local.min_file_age_seconds", ["expected a number of seconds from 0 to 31536000", "found -1 (a number)"]),
@@ -182,6 +202,9 @@ let errorCases: [ErrorCase] = [
     .init("unknown remote hash command", Doc.nas(#""remote_hash_command": "md5sum""#), .invalidValue,
           "destinations[0].remote_hash_command",
           [#"expected one of "auto", "openssl", "sha256sum", "shasum", "sha256""#, #"found "md5sum" (a string)"#]),
+    .init("unknown receiver mode", Doc.nas(#""receiver": "forced""#), .invalidValue,
+          "destinations[0].receiver",
+          [#"expected one of "inline", "installed""#, #"found "forced" (a string)"#]),
 
     // extra_ssh_options
     .init("ssh option without value", Doc.nas(#""extra_ssh_options": ["ProxyJump bastion"]"#), .invalidValue,

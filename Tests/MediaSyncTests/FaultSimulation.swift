@@ -17,7 +17,8 @@ import TestSupport
 /// destinations. After every cycle the invariants are checked; at the end faults stop and a few
 /// clean cycles must drain everything.
 ///
-///   DMS_SIM_SEEDS=N      how many seeds (1...N; default below)
+///   DMS_SIM_SEEDS=N      how many seeds (default below)
+///   DMS_SIM_FIRST=F      the first of them (default 1): seeds F...F+N-1
 ///   DMS_SIM_SEED=S       only seed S (a failure prints this command), with its trace and log
 ///   DMS_SIM_JOBS=J       seeds run at once (default 2)
 @Suite struct FaultSimulation {
@@ -29,7 +30,8 @@ import TestSupport
     static var seeds: [UInt64] {
         if let one = env("DMS_SIM_SEED").flatMap(UInt64.init) { return [one] }
         let count = max(1, env("DMS_SIM_SEEDS").flatMap(Int.init) ?? defaultSeeds)
-        return (1...UInt64(count)).map { $0 }
+        let first = max(1, env("DMS_SIM_FIRST").flatMap(UInt64.init) ?? 1)
+        return (first..<first + UInt64(count)).map { $0 }
     }
 
     @Test(.timeLimit(.minutes(15))) func seedsHoldTheInvariants() async {

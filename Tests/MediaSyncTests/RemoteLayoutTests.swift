@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import MediaSync
 import Testing
@@ -45,5 +46,31 @@ import Testing
             #expect(String(validating: name, as: UTF8.self) != nil)
             #expect(name.suffix(4) == Array(".MP4".utf8)[...])
         }
+    }
+
+    /// Many docks on one NAS: `layout.remote_layout` with {dock}, the date, {stem}/{ext}/{kind}.
+    @Test func aTemplatePlacesByDockDateAndKind() throws {
+        let utc = TimeZone(identifier: "UTC")!
+        let layout = RemoteLayout(timeZone: utc, template: try LayoutTemplate("{dock}/{kind}/{yyyy}-{mm}/{dd}/{stem}_{dock}.{ext}"), dock: "dock-7")
+        let p = layout.place(name: Array("DJI_20250102123456_0001_V.MP4".utf8), mtimeNanoseconds: 0)
+        #expect(p.directory == "dock-7/video/2025-01/02")
+        #expect(p.name == Array("DJI_20250102123456_0001_V_dock-7.MP4".utf8))
+        // Non-UTF-8 bytes of a name stay bytes; the date falls back to the mtime.
+        let odd: [UInt8] = [0x66, 0xff, 0x2e, 0x6a, 0x70, 0x67]
+        let q = layout.place(name: odd, mtimeNanoseconds: 86_400 * 1_000_000_000)
+        #expect(q.directory == "dock-7/photo/1970-01/02")
+        #expect(q.name == [0x66, 0xff] + Array("_dock-7.jpg".utf8))
+        // The default stays today's layout.
+        let standard = RemoteLayout(timeZone: utc)
+        let r = standard.place(name: Array("DJI_20250102123456_0001_V.MP4".utf8), mtimeNanoseconds: 0)
+        #expect(r.directory == "2025/01/02")
+        #expect(r.name == Array("DJI_20250102123456_0001_V.MP4".utf8))
+    }
+
+    @Test func theDockIDDefaultsToASafeFormOfTheHostName() {
+        #expect(DockID.fromHostName("edge-17.field.example") == "edge-17")
+        #expect(DockID.fromHostName("dock 3/a") == "dock-3-a")
+        #expect(DockID.fromHostName("..") == "dock")
+        #expect(DockID.isValid(DockID.fromHostName(ProcessInfo.processInfo.hostName)))
     }
 }

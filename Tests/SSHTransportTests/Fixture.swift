@@ -19,7 +19,13 @@ struct NASFixture {
     let remoteBase: String
     var config: MediaSyncConfig
     var tweak: @Sendable (inout NASDestination) -> Void = { _ in }
+    /// The engine's bandwidth limit (as Bootstrap configures it once for every destination).
+    var limiter: BandwidthLimiter?
     let logs = LogCapture()
+    /// With ``useInstalledReceiver(busybox:allowRemove:)``: the receiver's log on the NAS, and
+    /// the folders to remove at the end.
+    var receiverLog: String?
+    var extraFolders: [String] = []
 
     init(_ name: String, server: TestSSHServer? = nil) async throws {
         let server = try await Self.serverOrShared(server)
@@ -63,7 +69,9 @@ struct NASFixture {
         tweak(&destination)
         var logger = Logger(label: "test", factory: { _ in logs.handler() })
         logger.logLevel = .debug
-        return SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
+        var engine = SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
+        engine.bandwidthLimiter = limiter
+        return engine
     }
 
     func cycle(observer: any CycleObserver = SilentObserver()) async throws -> CycleSummary {
@@ -116,7 +124,36 @@ struct NASFixture {
         Set(try remoteFiles().keys.map { String(decoding: $0, as: UTF8.self) })
     }
 
+    /// Switches to a restricted key: authorized_keys runs dms-receive (the daemon's own text) as
+    /// a forced command confined to the remote base, under dash or BusyBox sh with BusyBox tools.
+    mutating func useInstalledReceiver(busybox: Bool = false, allowRemove: Bool = false) async throws {
+        let folder = try TemporaryDirectory.makeUniqueDirectory(TestSSHServer.remoteBaseRoot + "/receiver-XXXXXX")
+        extraFolders.append(folder)
+        _ = chmod(folder, 0o755)
+        let script = folder + "/dms-receive"
+        try TestFiles.write(Array(ReceiverScript.text.utf8), to: FilePath(script))
+        _ = chmod(script, 0o755)
+        let logFolder = try server.makeRemoteBase(name: "receiver-log")
+        extraFolders.append(logFolder)
+        receiverLog = logFolder + "/receiver.log"
+        let options = "--base \(remoteBase) --log \(logFolder)/receiver.log" + (allowRemove ? " --allow-remove" : "")
+        let command = busybox
+            ? "PATH=\(try await TestSSHServer.busyboxApplets()); export PATH; exec sh \(script) \(options)"
+            : "exec /bin/sh \(script) \(options)"
+        var n = nas
+        n.identityFile = try await server.addForcedCommandKey(command: command, in: folder)
+        n.receiver = "installed"
+        nas = n
+    }
+
+    /// The receiver's log lines on the NAS (refusals).
+    func receiverLogLines() -> [String] {
+        guard let receiverLog, let bytes = try? FileIO.readWholeFile(FilePath(receiverLog), limit: 1 << 20) else { return [] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
     func cleanUp() {
+        for folder in extraFolders { try? TemporaryDirectory.remove(path: folder) }
         try? source.remove()
         try? state.remove()
         try? TemporaryDirectory.remove(path: remoteBase)

@@ -260,7 +260,7 @@ import TestSupport
         var f = try await NASFixture("throttle")
         defer { f.cleanUp() }
         let limiter = BandwidthLimiter(bytesPerSecond: 4_000_000)
-        f.tweak = { $0.limiter = limiter }
+        f.limiter = limiter
         try f.add("DJI_20250101000000_0001_V.MP4", size: 6_000_000)
         let clock = ContinuousClock()
         let start = clock.now

@@ -46,7 +46,7 @@ import TestSupport
         f.config.retryPolicy.jitterFraction = 0
         f.config.concurrency.parallelTransfers = 1
         let limiter = BandwidthLimiter(bytesPerSecond: 15_000_000)
-        f.tweak = { $0.limiter = limiter }
+        f.limiter = limiter
         try f.add("DJI_20250101000000_0001_V.MP4", size: 60_000_000, seed: 1)
         let fixture = f
         let base = f.remoteBase

@@ -7,7 +7,7 @@ import TestSupport
 
 /// Issue 11, 10: `sync --once` killed with -9 outside systemd left its ssh ControlMaster (its own
 /// session) alive; the next run removed the journaled temps, then the old master delivered the
-/// rest of the tar stream and its temp files stayed on the NAS for good.
+/// rest of the stream and its temp files stayed on the NAS for good.
 @Suite struct StaleSessionTests {
     /// Processes whose /proc/<pid>/<what> satisfies `match`.
     static func processes(_ match: (Int32) -> Bool) -> [Int32] {
@@ -19,10 +19,12 @@ import TestSupport
         return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
     }
 
-    /// The NAS's tar processes extracting into `base`.
-    static func remoteTars(in base: String) -> [Int32] {
+    /// The NAS receiver's writers into `base`: its perl (all files of a batch), or one dd per file.
+    static func remoteWriters(in base: String) -> [Int32] {
         processes { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("tar") == true
+            let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            // (Not the control session's perl publisher: the data perl is the one that opens files.)
+            return (comm == "dd\n" || (comm == "perl\n" && commandLine(pid).contains("O_EXCL")))
                 && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == base
         }
     }
@@ -60,7 +62,7 @@ import TestSupport
                               "ssh_config_file": "none", "base_path": base]],
             "delete_policy": ["delay_minutes": 60],
             // Throttled so the stream lasts seconds however fast (or loaded) the machine: the test
-            // must catch the first run's tar mid-stream.
+            // must catch the first run's writer mid-stream.
             "concurrency_control": ["lock_file": runtime + "/sync.lock", "parallel_transfers": 1,
                                     "bandwidth_limit_bytes_per_second": 30_000_000],
             "state": ["directory": state.path + "/db", "runtime_directory": runtime],
@@ -73,18 +75,18 @@ import TestSupport
         }
         let binary = try Self.binary()
 
-        // 1. The first run's tar is frozen once it writes (the stream backs up in the pipes and
+        // 1. The first run's writer is frozen once it writes (the stream backs up in the pipes and
         //    ssh's buffers, as on a slow link), then the run is killed with SIGKILL.
         let first = try Self.start(binary, config: configPath, log: state.path + "/first.log")
         var frozen: [Int32] = []
-        try await waitUntil(timeout: .seconds(60), poll: .milliseconds(1), waitingFor: "the first run's tar writing") {
+        try await waitUntil(timeout: .seconds(60), poll: .milliseconds(1), waitingFor: "the first run's writer writing") {
             guard first.isRunning else {
-                throw TestSupportError("the first run ended before its tar was seen: "
+                throw TestSupportError("the first run ended before its writer was seen: "
                     + ((try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""))
             }
             let day = (try? FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")) ?? []
             guard day.contains(where: { $0.hasPrefix(".dms-") }) else { return false }
-            frozen = Self.remoteTars(in: base)
+            frozen = Self.remoteWriters(in: base)
             return !frozen.isEmpty
         }
         for pid in frozen { kill(pid, SIGSTOP) }
@@ -106,12 +108,12 @@ import TestSupport
         //    gone (its stream over), nothing of it may be left on the NAS or in the runtime folder.
         for pid in frozen { kill(pid, SIGCONT) }
         try await waitUntil(timeout: .seconds(60), poll: .milliseconds(50), waitingFor: "the old run's processes to end") {
-            Self.remoteTars(in: base).isEmpty && oldSSH.allSatisfy { kill($0, 0) != 0 }
+            Self.remoteWriters(in: base).isEmpty && oldSSH.allSatisfy { kill($0, 0) != 0 }
         }
         let day = try FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")
         let top = try FileManager.default.contentsOfDirectory(atPath: base)
         // KNOWN, INTERMITTENT (issue 11 defect 10 is not fully fixed): in about 1 of 4 full runs one
-        // temp of the killed run is still left; the race (the old tar writing after the next run's
+        // temp of the killed run is still left; the race (the old writer writing after the next run's
         // reclaim) is open. Reported as a known issue, never silently: remove this wrapper with the fix.
         withKnownIssue("an orphaned temp of a run killed with -9 can remain (race not yet fixed)", isIntermittent: true) {
             #expect(day.filter { $0.hasPrefix(".dms-") }.isEmpty, "orphaned temp files: \(day.filter { $0.hasPrefix(".dms-") })")

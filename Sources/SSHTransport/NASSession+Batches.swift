@@ -1,0 +1,200 @@
+import Configuration
+import Foundation
+import Glibc
+import Hashing
+import LocalFS
+import Logging
+import MediaSync
+import Synchronization
+import SystemPackage
+
+/// Batches: the rounds of a transfer, probing final names, publishing verified temps.
+extension NASSession {
+    // MARK: transfer
+
+    func transfer(_ items: [TransferItem], progress: any TransferProgress,
+                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
+        for round in TransferItem.roundsByRemoteName(items) {
+            let batches = makeBatches(round)
+            let queue = BatchQueue()
+            let workers = max(1, min(destination.concurrency.parallelTransfers, batches.count))
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<workers {
+                    group.addTask { [self] in
+                        while !Task.isCancelled {
+                            let index = queue.next.add(1, ordering: .relaxed).oldValue
+                            guard index < batches.count, queue.failure.withLock({ $0 }) == nil else { return }
+                            do {
+                                let results = try await runBatch(batches[index], progress: progress)
+                                // Files cut off by a lost connection are not failures of their own:
+                                // report the rest, and let the caller reconnect for these.
+                                var lost: DestinationError?
+                                let kept = results.filter { result in
+                                    // A full NAS stops the whole destination too: no retry storm.
+                                    if case let .failed(e) = result.outcome, e.kind.isConnectionLoss || e.kind == .destinationFull {
+                                        lost = lost ?? e
+                                        return false
+                                    }
+                                    return true
+                                }
+                                if !kept.isEmpty { await onResult(kept) }
+                                if let lost { throw lost }
+                            } catch {
+                                let error = (error as? DestinationError) ?? DestinationError(.transient, "\(error)")
+                                // The connection itself failed: stop the other workers; the caller
+                                // reconnects or reports the destination unavailable. Files not
+                                // reported are not recorded, and are planned again.
+                                queue.failure.withLock { if $0 == nil { $0 = error } }
+                                return
+                            }
+                        }
+                    }
+                }
+            }
+            if let error = queue.failure.withLock({ $0 }) { throw error }
+            if Task.isCancelled { throw DestinationError(.cancelled, "stopping") }
+        }
+    }
+
+    func makeBatches(_ items: [TransferItem]) -> [[TransferItem]] {
+        let maxFiles = max(1, destination.concurrency.batchMaxFiles)
+        let maxBytes = Int64(max(1, destination.concurrency.batchMaxMegabytes)) << 20
+        var batches: [[TransferItem]] = []
+        var current: [TransferItem] = []
+        var bytes: Int64 = 0
+        for item in items {
+            if !current.isEmpty && (current.count >= maxFiles || bytes + item.identity.size > maxBytes) {
+                batches.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(item)
+            bytes += item.identity.size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+
+    /// Probe → (hash locally where a same-size file exists) → stream → compare → publish.
+    func runBatch(_ batch: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
+        var results: [TransferResult] = []
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let probes = try await probe(batch)
+        let probeTime = clock.now - t0
+        var toSend: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)] = []
+        for item in batch {
+            guard let probe = probes[item.id] else {
+                results.append(.init(item: item, outcome: .failed(DestinationError(.transient, "no probe answer")), bytesSent: 0))
+                continue
+            }
+            guard let free = probe.free else {
+                results.append(.init(item: item, outcome: .failed(DestinationError(.permanent, "more than 9999 files named like this one",
+                                                                                    remotePath: absolute(finalRelative(item, 0)).displayString)), bytesSent: 0))
+                continue
+            }
+            if !probe.sameSize.isEmpty {
+                // A same-size file with this name exists: compare contents before sending anything.
+                let local: SourceFile.Result
+                do { local = try await hashLocal(item) } catch let change as SourceChanged {
+                    results.append(.init(item: item, outcome: .sourceChanged(change), bytesSent: 0))
+                    continue
+                } catch {
+                    results.append(.init(item: item, outcome: .failed(DestinationError(.transient, "reading \(item.localPath.displayString): \(error)")), bytesSent: 0))
+                    continue
+                }
+                if let change = local.change {
+                    results.append(.init(item: item, outcome: .sourceChanged(change), bytesSent: 0))
+                    continue
+                }
+                if let match = probe.sameSize.first(where: { $0.hash == local.sha256.hex }) {
+                    results.append(.init(item: item, outcome: .alreadyPresent(remotePath: absolute(finalRelative(item, match.index)), sha256: local.sha256), bytesSent: 0))
+                    continue
+                }
+            }
+            toSend.append((item, finalRelative(item, free), free))
+        }
+        if !toSend.isEmpty {
+            results += try await sendAndPublish(toSend, progress: progress)
+        }
+        logger.debug("batch of \(batch.count) files: probe \(probeTime), total \(clock.now - t0)")
+        return results
+    }
+
+    func finalRelative(_ item: TransferItem, _ index: Int) -> [UInt8] {
+        let name = index == 0 ? item.remoteName : RemoteLayout.conflictName(item.remoteName, index: index)
+        return Array(item.remoteDirectory.utf8) + [UInt8(ascii: "/")] + name
+    }
+
+    struct Probe {
+        var free: Int?
+        var sameSize: [(index: Int, hash: String)] = []
+    }
+
+    func probe(_ batch: [TransferItem]) async throws(DestinationError) -> [Int: Probe] {
+        var script: [UInt8] = []
+        for item in batch {
+            let (stem, ext) = RemoteLayout.conflictParts(item.remoteName)
+            script += RemoteProtocol.probe(id: item.id, directory: Array(item.remoteDirectory.utf8), name: item.remoteName,
+                                           stem: stem, ext: ext, size: item.identity.size)
+        }
+        let asked = Set(batch.map(\.id))
+        var probes: [Int: Probe] = [:]
+        for line in try await channel.request(script, stall: stall, what: "checking existing files") {
+            guard let (id, reply) = RemoteProtocol.probeLine(line), asked.contains(id) else { continue }
+            var p = probes[id] ?? Probe()
+            switch reply {
+            case let .free(n): p.free = n
+            case let .sameSize(n, hash): p.sameSize.append((n, hash))
+            case .tooMany: p.free = nil
+            }
+            probes[id] = p
+        }
+        return probes
+    }
+
+    func hashLocal(_ item: TransferItem) async throws -> SourceFile.Result {
+        try await runBlocking {
+            let file = try SourceFile(path: item.localPath, expected: item.identity)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+            defer { buffer.deallocate() }
+            return try file.hashOnly(buffer: buffer)
+        }
+    }
+
+    struct Streamed: Sendable {
+        var index: Int
+        var temp: [UInt8]
+        var result: Result<SourceFile.Result, SourceStreamError>
+    }
+
+    struct SourceStreamError: Error, Sendable {
+        var change: SourceChanged?
+        var message: String
+    }
+
+    /// Publishes temp → final without ever overwriting (the receiver links, or renames after a
+    /// check); outcomes by id, for the ids asked only.
+    func publish(_ entries: [(id: Int, temp: [UInt8], final: [UInt8])]) async throws(DestinationError) -> [Int: RemoteProtocol.Publish] {
+        var outcome: [Int: RemoteProtocol.Publish] = [:]
+        for chunk in entries.chunked(by: 400) {
+            let asked = Set(chunk.map(\.id))
+            for line in try await channel.request(RemoteProtocol.publish(chunk), stall: stall, what: "publishing verified files") {
+                if let (id, reply) = RemoteProtocol.publishLine(line), asked.contains(id) { outcome[id] = reply }
+            }
+        }
+        return outcome
+    }
+}
+
+/// Hands out batch indexes to the workers and records the first connection-level failure.
+final class BatchQueue: Sendable {
+    let next = Atomic<Int>(0)
+    let failure = Mutex<DestinationError?>(nil)
+}
+
+extension Array {
+    func chunked(by size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

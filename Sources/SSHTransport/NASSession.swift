@@ -1,0 +1,176 @@
+import Configuration
+import Foundation
+import Glibc
+import Hashing
+import LocalFS
+import Logging
+import MediaSync
+import Synchronization
+import SystemPackage
+
+/// One connection's worth of work against the NAS.
+final class NASSession: DestinationSession {
+    let destination: NASDestination
+    let channel: ControlChannel
+    let controlPath: String
+    let hashTool: String
+    let perlPublisher: Bool
+    let journal: any TempJournal
+    let logger: Logger
+    /// GNU tail on the NAS: a large file is read back and hashed while it is being written.
+    let gnuTail: Bool
+    /// Files at least this large, alone in their batch, are hashed while written (with GNU tail).
+    static let overlappedHashMinimum: Int64 = 64 << 20
+    let tempCounter = Atomic<Int>(0)
+    /// Data sessions in flight, so that cancellation can stop them at once.
+    let live = Mutex<[Int: SSHProcess]>([:])
+
+    init(destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
+         journal: any TempJournal, logger: Logger, gnuTail: Bool = false) {
+        self.gnuTail = gnuTail
+        self.destination = destination
+        self.channel = channel
+        self.controlPath = controlPath
+        self.hashTool = hashTool
+        self.perlPublisher = perlPublisher
+        self.journal = journal
+        self.logger = logger
+    }
+
+    var base: [UInt8] { Array(destination.config.basePath.utf8) }
+    var stall: Double { destination.integrity.transferTimeoutSeconds }
+
+    func absolute(_ relative: [UInt8]) -> FilePath {
+        var b = base
+        if b.last != UInt8(ascii: "/") { b.append(UInt8(ascii: "/")) }
+        return FilePath(bytes: b + relative)
+    }
+
+    func close() async { await channel.close() }
+
+    // MARK: temp files
+
+    func newTempName(directory: String) -> [UInt8] {
+        Array("\(directory)/\(destination.integrity.tempPrefix)\(destination.instanceID)-\(uniqueName())\(destination.integrity.tempSuffix)".utf8)
+    }
+
+    func uniqueName() -> String {
+        let n = tempCounter.add(1, ordering: .relaxed).newValue
+        return String(n, radix: 36) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    }
+
+    /// Removes the temp files a crashed run left (exactly the journaled names, nothing else).
+    func reclaimTemps() async throws(DestinationError) {
+        let leftovers: [FilePath]
+        do { leftovers = try journal.pending(destination: destination.name) } catch {
+            throw DestinationError(.transient, "temp journal: \(error)")
+        }
+        guard !leftovers.isEmpty else { return }
+        // Data sessions of an earlier run may still write (their master was stopped, but a receiver
+        // can still hold buffered stream): end them before their temps are removed.
+        let sessionFiles = leftovers.filter(isSessionFile).compactMap(relative)
+        if !sessionFiles.isEmpty {
+            _ = try await channel.request(RemoteProtocol.endSessions(sessionFiles), stall: stall,
+                                          what: "ending the data sessions of an interrupted run")
+        }
+        try await removeRemote(leftovers)
+        logger.notice("removed \(leftovers.count) temp files left by an interrupted run",
+                      metadata: SyncEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
+    }
+
+    /// The protocol's name (relative to the base) of an absolute remote path; nil outside the base.
+    func relative(_ path: FilePath) -> [UInt8]? { RemoteProtocol.relative(path, base: destination.config.basePath) }
+
+    /// Removes temp and session files (absolute remote paths), then forgets them in the journal.
+    /// (A journaled path outside the base, from an older base_path, is only forgotten.)
+    func removeRemote(_ paths: [FilePath]) async throws(DestinationError) {
+        for chunk in paths.chunked(by: 500) {
+            let names = chunk.compactMap(relative)
+            if !names.isEmpty {
+                _ = try await channel.request(RemoteProtocol.removeTemps(names), stall: stall, what: "removing temp files")
+            }
+            do { try journal.forget(destination: destination.name, paths: Array(chunk)) } catch {
+                throw DestinationError(.transient, "temp journal: \(error)")
+            }
+        }
+    }
+
+    // MARK: verify
+
+    func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult] {
+        var results: [VerifyResult] = []
+        for (chunkIndex, chunk) in copies.chunked(by: 200).enumerated() {
+            var script: [UInt8] = []
+            var asked = Set<Int>()
+            for (i, copy) in chunk.enumerated() {
+                guard let path = relative(copy.remotePath) else { continue }
+                script += RemoteProtocol.verify(index: i, path: path, mode: mode.rawValue)
+                asked.insert(i)
+            }
+            var byIndex: [Int: RemoteProtocol.Verify] = [:]
+            if !script.isEmpty {
+                for line in try await channel.request(script, stall: stall, what: "verifying copies") {
+                    let (index, reply) = RemoteProtocol.verifyLine(line)
+                    if let index, asked.contains(index) { byIndex[index] = reply }
+                }
+            }
+            for (i, copy) in chunk.enumerated() {
+                guard asked.contains(i) else {
+                    results.append(.unknown("\(copy.remotePath.displayString) is not below base_path \(destination.config.basePath)"))
+                    continue
+                }
+                guard let reply = byIndex[i] else {
+                    results.append(.unknown("no answer for \(copy.remotePath.displayString) (batch \(chunkIndex))"))
+                    continue
+                }
+                switch reply {
+                case .missing: results.append(.missing)
+                case let .size(size): results.append(size == copy.size ? .verified : .sizeMismatch(found: size))
+                case let .sizeAndHash(size, hash):
+                    if size != copy.size { results.append(.sizeMismatch(found: size)) }
+                    else if hash != copy.sha256.hex { results.append(.hashMismatch(found: hash)) }
+                    else { results.append(.verified) }
+                case let .unknown(text): results.append(.unknown(text))
+                }
+            }
+        }
+        return results
+    }
+
+    // MARK: space and retention
+
+    func space() async throws(DestinationError) -> DestinationSpace? {
+        let lines = try await channel.request(RemoteProtocol.space, stall: stall, what: "reading free space")
+        guard let space = RemoteProtocol.freeSpace(lines.last ?? []) else { return nil }
+        return DestinationSpace(freeBytes: space.freeBytes, totalBytes: space.totalBytes)
+    }
+
+    func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult] {
+        var results: [RemovalResult] = []
+        for chunk in copies.chunked(by: 200) {
+            var script: [UInt8] = []
+            for (i, copy) in chunk.enumerated() {
+                if let path = relative(copy.remotePath) { script += RemoteProtocol.removeCopy(index: i, path: path, size: copy.size) }
+            }
+            var byIndex: [Int: RemoteProtocol.Removal] = [:]
+            if !script.isEmpty {
+                for line in try await channel.request(script, stall: stall, what: "removing old copies") {
+                    if let (i, reply) = RemoteProtocol.removalLine(line), (0..<chunk.count).contains(i) { byIndex[i] = reply }
+                }
+            }
+            for (i, copy) in chunk.enumerated() {
+                guard let reply = byIndex[i] else {
+                    results.append(.failed(relative(copy.remotePath) == nil ? "not below base_path" : "no answer"))
+                    continue
+                }
+                switch reply {
+                case .removed: results.append(.removed)
+                case .missing: results.append(.missing)
+                case let .notOurs(size): results.append(.notOurs(foundSize: size))
+                case let .failed(why): results.append(.failed(why))
+                }
+            }
+        }
+        return results
+    }
+}

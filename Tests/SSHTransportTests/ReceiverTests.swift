@@ -1,0 +1,167 @@
+import Foundation
+import Glibc
+import LocalFS
+@testable import MediaSync
+@testable import SSHTransport
+import Subprocess
+import SystemPackage
+import Testing
+import TestSupport
+
+/// dms-receive as a forced command (`command="…",restrict` in authorized_keys) on the real sshd:
+/// the daemon works through it unchanged, and everything outside its verbs is refused and logged
+/// on the NAS. Each test runs with the receiver under dash and under BusyBox sh with BusyBox tools
+/// only (PATH holds nothing else), as on NAS firmware.
+@Suite struct ReceiverTests {
+    static let canary = "PWNED"
+    static let hostileNames: [[UInt8]] = [
+        Array("it's a 'quote'.JPG".utf8),
+        Array("$(touch \(canary)).JPG".utf8),
+        Array("`touch \(canary)`.MP4".utf8),
+        Array("x;touch \(canary);'\"$(touch \(canary))\".JPG".utf8),
+        Array("new\nline.SRT".utf8),
+        Array("cr\rand%25percent%0A.JPG".utf8),
+        Array("-rf --leading-dash.JPG".utf8),
+        Array("  spaces  and\ttab .MOV".utf8),
+        Array("unicodé 航拍 📷.DNG".utf8),
+        Array("latin1-".utf8) + [0xE9, 0xFF, 0xFE] + Array(".JPG".utf8),
+        Array("back\\slash \"dq\" ;|&<>*?[].LRF".utf8),
+        Array(String(repeating: "x", count: 251).utf8) + Array(".JPG".utf8),   // 255 bytes
+    ]
+
+    @Test(arguments: [false, true])
+    func theFullCycleWithHostileNamesWorksThroughTheInstalledReceiver(busybox: Bool) async throws {
+        var f = try await NASFixture(busybox ? "recv-bb" : "recv")
+        defer { f.cleanUp() }
+        try await f.useInstalledReceiver(busybox: busybox)
+        for (i, name) in Self.hostileNames.enumerated() {
+            try f.add(rawName: name, bytes: TestFiles.pseudoRandomBytes(count: 1000 + i, seed: UInt64(i)))
+        }
+        let video = try f.add("DJI_20250101000000_0001_V.MP4", size: 3_000_000, seed: 99)
+        // Same name and content already on the NAS: found by the probe's hash, not sent again.
+        let same = TestFiles.pseudoRandomBytes(count: 5000, seed: 7)
+        try f.putRemote("2025/01/01/DJI_20250101000000_0002_D.JPG", same)
+        try f.add(rawName: Array("DJI_20250101000000_0002_D.JPG".utf8), bytes: same)
+        let summary = try await f.cycle()
+        #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
+        #expect(summary.filesCopied == Self.hostileNames.count + 1)
+        #expect(summary.filesAlreadyPresent == 1)
+        let remote = try f.remoteFiles()
+        let remoteNames = Set(remote.keys.map { Array($0.split(separator: UInt8(ascii: "/"), maxSplits: 3).last!) })
+        #expect(remoteNames == Set(Self.hostileNames + [Array("DJI_20250101000000_0001_V.MP4".utf8), Array("DJI_20250101000000_0002_D.JPG".utf8)]))
+        for (i, name) in Self.hostileNames.enumerated() {
+            let content = remote.first { $0.key.suffix(name.count).elementsEqual(name) && $0.key[$0.key.count - name.count - 1] == UInt8(ascii: "/") }?.value
+            #expect(content.map(sha) == sha(TestFiles.pseudoRandomBytes(count: 1000 + i, seed: UInt64(i))), "\(FilePath.display(name))")
+        }
+        for folder in [f.remoteBase, "/var/lib/dms-nas", f.remoteBase + "/2025/01/01"] {
+            #expect(!LocalFS.exists(FilePath(folder + "/" + Self.canary)), "a file name was executed as a command in \(folder)")
+        }
+        #expect(f.receiverLogLines().isEmpty, "nothing the daemon does is refused: \(f.receiverLogLines())")
+        // Copies keep their source's modification time (seconds).
+        let copied = try LocalFS.status(FilePath(f.remoteBase + "/2025/01/01/DJI_20250101000000_0001_V.MP4")).identity
+        #expect(copied.mtimeNanoseconds / 1_000_000_000 == (try LocalFS.status(video).identity.mtimeNanoseconds) / 1_000_000_000)
+        // Re-verification before the delayed deletion (delay 0: next cycle) goes through it too.
+        let second = try await f.cycle()
+        #expect(second.deleted == Self.hostileNames.count + 2, "\(second.messages)")
+    }
+
+    // MARK: - Refusals
+
+    struct Reply {
+        let status: TerminationStatus
+        let output: String
+        let error: String
+    }
+
+    /// One ssh session with the fixture's (forced-command) key, asking for `command`, `input` on
+    /// its standard input.
+    static func session(_ f: NASFixture, command: String, input: [UInt8] = []) async throws -> Reply {
+        let s = f.server
+        let options = ["-F", "none", "-p", String(s.port), "-i", f.nas.identityFile ?? "", "-o", "IdentitiesOnly=yes",
+                       "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(s.knownHostsFile)",
+                       "-o", "LogLevel=ERROR", "--", s.destination, command]
+        let r = try await Subprocess.run(.name("ssh"), arguments: Arguments(options), input: .array(input),
+                                         output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        return Reply(status: r.terminationStatus, output: r.standardOutput, error: r.standardError)
+    }
+
+    static func line(_ verb: String, _ fields: [String]) -> [UInt8] { RemoteProtocol.line(verb, fields.map { Array($0.utf8) }) }
+
+    @Test(arguments: [false, true])
+    func everythingOutsideTheVerbsIsRefusedAndLoggedOnTheNAS(busybox: Bool) async throws {
+        var f = try await NASFixture(busybox ? "refuse-bb" : "refuse")
+        defer { f.cleanUp() }
+        try await f.useInstalledReceiver(busybox: busybox)
+        let published = Array("published".utf8)
+        try f.putRemote("2025/01/01/DJI_0001.JPG", published)
+        let outside = try f.server.makeRemoteBase(name: "outside")
+        f.extraFolders.append(outside)
+        // A folder in the base that is a symbolic link out of it (made by someone on the NAS).
+        _ = symlink(outside, f.remoteBase + "/2025/02")
+        var logged = 0
+        func expectRefused(_ reply: Reply, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(reply.status != .exited(0), "\(what): \(reply.output)", sourceLocation: sourceLocation)
+            #expect(reply.error.contains("dms-receive: refused"), "\(what): \(reply.error)", sourceLocation: sourceLocation)
+            let lines = f.receiverLogLines()
+            #expect(lines.count == logged + 1, "\(what): one line logged on the NAS: \(lines)", sourceLocation: sourceLocation)
+            #expect(lines.last?.contains("refused") == true, "\(what): \(lines)", sourceLocation: sourceLocation)
+            logged = lines.count
+        }
+
+        // A shell command instead of a session, and `cat /etc/passwd`.
+        for command in ["touch \(f.remoteBase)/\(Self.canary)", "cat /etc/passwd", "dms-receive control; id", "sh"] {
+            let reply = try await Self.session(f, command: command)
+            expectRefused(reply, command)
+            #expect(!reply.output.contains("root:"), "\(command)")
+        }
+        #expect(!LocalFS.exists(FilePath(f.remoteBase + "/" + Self.canary)))
+        // A shell command sent as a request on the control session.
+        expectRefused(try await Self.session(f, command: "dms-receive control", input: Array("cat /etc/passwd\n".utf8)),
+                      "a shell line on the control session")
+        // Reading outside the base: "..", an absolute path, through a symbolic link.
+        for path in ["../outside/x", "2025/../../etc/passwd", "/etc/passwd", "2025/02/x", "2025//01/x", "./2025/01/DJI_0001.JPG"] {
+            expectRefused(try await Self.session(f, command: "dms-receive control", input: Self.line("ver", ["0", path, "hash"])), "ver \(path)")
+        }
+        // ".." as a name to probe.
+        expectRefused(try await Self.session(f, command: "dms-receive control", input: Self.line("pr", ["1", "2025/01/01", "..", "..", "%", "1"])),
+                      "pr ..")
+        // Writing outside the base, or over a published file, in a data session.
+        let dataHead = Self.line("tool", ["sha256sum"])
+        for temp in ["../outside/.dms-x.part", "/tmp/.dms-x.part", "2025/02/.dms-x.part", "2025/01/01/DJI_0001.JPG", "2025/01/01/new.JPG"] {
+            let put = dataHead + Self.line("put", [temp, "3"]) + Array("abc".utf8) + Self.line("end", [])
+            expectRefused(try await Self.session(f, command: "dms-receive data", input: put), "put \(temp)")
+        }
+        expectRefused(try await Self.session(f, command: "dms-receive data", input: dataHead + Self.line("dir", ["../outside/d"])), "dir ..")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty, "nothing written outside the base")
+        // Removing a published file as if it were a temp; publishing over it.
+        expectRefused(try await Self.session(f, command: "dms-receive control", input: Self.line("rmt", ["2025/01/01/DJI_0001.JPG"])),
+                      "rmt of a published file")
+        let temp = dataHead + Self.line("dir", ["2025/01/01"]) + Self.line("put", ["2025/01/01/.dms-t.part", "5"])
+            + Array("other".utf8) + Self.line("end", [])
+        let put = try await Self.session(f, command: "dms-receive data", input: temp)
+        #expect(put.status == .exited(0), "\(put.error)")
+        let over = try await Self.session(f, command: "dms-receive control",
+                                          input: Self.line("pb", ["7", "2025/01/01/.dms-t.part", "2025/01/01/DJI_0001.JPG"]) + Self.line("end", ["1"]))
+        #expect(over.output.contains("7 E"), "publishing over a published file says it exists: \(over.output)")
+        // Retention without --allow-remove: the copy stays, the NAS logs it, the session goes on.
+        let rmv = try await Self.session(f, command: "dms-receive control",
+                                         input: Self.line("rmv", ["0", "2025/01/01/DJI_0001.JPG", "9"]) + Self.line("end", ["1"]))
+        #expect(rmv.output.contains("0 F refused"), "\(rmv.output)")
+        #expect(rmv.output.contains("@@END 1"))
+        #expect(f.receiverLogLines().last?.contains("no --allow-remove") == true, "\(f.receiverLogLines())")
+        #expect(try FileIO.readWholeFile(FilePath(f.remoteBase + "/2025/01/01/DJI_0001.JPG")) == published, "the published file is intact")
+    }
+
+    /// With --allow-remove (the NAS admin enabled retention for the key), retention removes copies
+    /// of the recorded size through the receiver.
+    @Test func retentionRemovesCopiesOnlyWhenTheNASAllowsIt() async throws {
+        var f = try await NASFixture("recv-retention")
+        defer { f.cleanUp() }
+        try await f.useInstalledReceiver(allowRemove: true)
+        try f.putRemote("2025/01/01/DJI_0001.JPG", [1, 2, 3])
+        let reply = try await Self.session(f, command: "dms-receive control",
+                                           input: Self.line("rmv", ["0", "2025/01/01/DJI_0001.JPG", "3"]) + Self.line("end", ["1"]))
+        #expect(reply.output.contains("0 D"), "\(reply.output) \(reply.error)")
+        #expect(!LocalFS.exists(FilePath(f.remoteBase + "/2025/01/01/DJI_0001.JPG")))
+    }
+}

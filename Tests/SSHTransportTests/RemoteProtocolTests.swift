@@ -1,0 +1,130 @@
+import Foundation
+import Glibc
+import LocalFS
+@testable import SSHTransport
+import Subprocess
+import SystemPackage
+import Testing
+import TestSupport
+
+/// The wire protocol's encoders and decoders without sshd, and the receiver's own decoding of
+/// hostile bytes run locally under dash and BusyBox sh.
+@Suite struct RemoteProtocolTests {
+    @Test func everyByteButNULRoundTripsThroughTheEscape() {
+        let all = (1...255).map(UInt8.init)
+        let escaped = RemoteProtocol.escape(all)
+        #expect(!escaped.contains(0x09) && !escaped.contains(0x0A) && !escaped.contains(0x0D))
+        #expect(RemoteProtocol.unescape(escaped) == all)
+        for name in ReceiverTests.hostileNames { #expect(RemoteProtocol.unescape(RemoteProtocol.escape(name)) == name) }
+        #expect(RemoteProtocol.escape([]) == Array("%".utf8))
+        #expect(RemoteProtocol.unescape(Array("%".utf8)) == [])
+        #expect(RemoteProtocol.escape(Array("a%b".utf8)) == Array("a%25b".utf8))
+    }
+
+    @Test func malformedEscapesAreRejected() {
+        for bad in ["%", "%2", "%zz", "a%0", "%41", "%%"] where bad != "%" {
+            #expect(RemoteProtocol.unescape(Array(bad.utf8)) == nil, "\(bad)")
+        }
+    }
+
+    @Test func aRequestIsOneLineOfTabSeparatedFields() {
+        let line = RemoteProtocol.probe(id: 5, directory: Array("2025/01/01".utf8), name: Array("a\tb\nc.JPG".utf8),
+                                        stem: Array("a\tb\nc".utf8), ext: [], size: 12)
+        #expect(line.last == 0x0A && line.dropLast().allSatisfy { $0 != 0x0A })
+        let fields = line.dropLast().split(separator: 0x09, omittingEmptySubsequences: false).map(Array.init)
+        #expect(fields.map { String(decoding: $0, as: UTF8.self) } == ["pr", "5", "2025/01/01", "a%09b%0Ac.JPG", "a%09b%0Ac", "%", "12"])
+        #expect(RemoteProtocol.publish([(id: 1, temp: Array("t".utf8), final: Array("f".utf8))]) == Array("pb\t1\tt\tf\n".utf8))
+        #expect(RemoteProtocol.end(3) == Array("end\t3\n".utf8))
+        #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, hashWhileWriting: true) == Array("putw\td/.dms-x.part\t7\n".utf8))
+        #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, mtime: 1_600_000_000) == Array("put\td/.dms-x.part\t7\t1600000000\n".utf8))
+    }
+
+    static let hash = String(repeating: "ab", count: 32)
+
+    @Test func replyDecodersAcceptOnlyWellFormedLines() {
+        func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+        #expect(RemoteProtocol.probeLine(b("12 F 0"))! == (12, .free(0)))
+        #expect(RemoteProtocol.probeLine(b("12 S 1 \(Self.hash)"))! == (12, .sameSize(index: 1, sha256: Self.hash)))
+        #expect(RemoteProtocol.probeLine(b("12 X"))! == (12, .tooMany))
+        for bad in ["x F 0", "12 F", "12 F -1", "12 S 1 nothex", "12 S 1 \(Self.hash.uppercased())", "12 Q 1", "", "12 F 0 extra"] {
+            #expect(RemoteProtocol.probeLine(b(bad)) == nil, "\(bad)")
+        }
+        #expect(RemoteProtocol.publishLine(b("3 P"))! == (3, .published))
+        #expect(RemoteProtocol.publishLine(b("3 E"))! == (3, .exists))
+        #expect(RemoteProtocol.publishLine(b("3 X Permission denied"))! == (3, .failed("Permission denied")))
+        for bad in ["P 3", "3", "3 P extra", "3 Z"] { #expect(RemoteProtocol.publishLine(b(bad)) == nil, "\(bad)") }
+        #expect(RemoteProtocol.verifyLine(b("0 H 5 \(Self.hash)")) == (0, .sizeAndHash(5, Self.hash)))
+        #expect(RemoteProtocol.verifyLine(b("1 Z 7")) == (1, .size(7)))
+        #expect(RemoteProtocol.verifyLine(b("2 M")) == (2, .missing))
+        #expect(RemoteProtocol.verifyLine(b("2 H 5 short")) == (2, .unknown("H 5 short")))
+        #expect(RemoteProtocol.verifyLine(b("x Z 7")).index == nil)
+        #expect(RemoteProtocol.verifyLine(b("1 Z -7")) == (1, .unknown("Z -7")))
+        #expect(RemoteProtocol.removalLine(b("4 D"))! == (4, .removed))
+        #expect(RemoteProtocol.removalLine(b("4 N 99"))! == (4, .notOurs(foundSize: 99)))
+        #expect(RemoteProtocol.removalLine(b("4 F refused by the NAS: no --allow-remove"))! == (4, .failed("refused by the NAS: no --allow-remove")))
+        for bad in ["D 4", "4 N", "4 N x", "4 Y"] { #expect(RemoteProtocol.removalLine(b(bad)) == nil, "\(bad)") }
+        #expect(RemoteProtocol.freeSpace(b("/dev/sda1 1000 400 600 40% /volume1"))! == (600 * 1024, 1000 * 1024))
+        #expect(RemoteProtocol.freeSpace(b("Filesystem 1024-blocks Used Available Capacity Mounted on")) == nil)
+        let hashed = RemoteProtocol.hashLine(b("\(Self.hash)  ./2025/01/01/.dms-a.part"))
+        #expect(hashed?.temp == b("2025/01/01/.dms-a.part") && hashed?.sha256 == Self.hash)
+        #expect(RemoteProtocol.hashLine(b("\(Self.hash) *./2025/01/01/.dms-a.part"))?.temp == b("2025/01/01/.dms-a.part"))
+        for bad in ["\(Self.hash)", "\(Self.hash)  2025/x", "zz\(Self.hash.dropFirst(2))  ./x", "@@REFUSED not a temp file name"] {
+            #expect(RemoteProtocol.hashLine(b(bad)) == nil, "\(bad)")
+        }
+    }
+
+    @Test func theStartupLineIsTyped() {
+        func s(_ text: String) -> RemoteProtocol.Startup { RemoteProtocol.startup([Array(text.utf8)]) }
+        #expect(s("@@READY openssl perl 1") == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true)))
+        #expect(s("@@READY sha256sum sh 0") == .ready(.init(hashTool: "sha256sum", perl: false, gnuTail: false)))
+        #expect(s("@@ERR base") == .baseMissing)
+        #expect(s("@@ERR basewrite") == .baseNotWritable)
+        #expect(s("@@ERR nohash") == .noHashTool)
+        #expect(s("@@REFUSED not a dms-receive session") == .refused("not a dms-receive session"))
+        for bad in ["@@READY rm sh 0", "@@READY openssl perl", "@@READY openssl perl 2", "hello"] {
+            if case .unexpected = s(bad) {} else { Issue.record("\(bad) was accepted") }
+        }
+        #expect(RemoteProtocol.startup([]) == .unexpected("no answer"))
+    }
+
+    @Test func pathsAreNamedRelativeToTheBaseOnly() {
+        #expect(RemoteProtocol.relative(FilePath("/volume1/drone/2025/01/01/a"), base: "/volume1/drone") == Array("2025/01/01/a".utf8))
+        #expect(RemoteProtocol.relative(FilePath("/volume1/drone/2025/a"), base: "/volume1/drone/") == Array("2025/a".utf8))
+        #expect(RemoteProtocol.relative(FilePath("/volume1/dronex/a"), base: "/volume1/drone") == nil)
+        #expect(RemoteProtocol.relative(FilePath("/volume1/drone"), base: "/volume1/drone") == nil)
+    }
+
+    /// The receiver's sh decoder (fork-free parameter expansion) gets every hostile name's bytes
+    /// right under dash and under BusyBox sh with BusyBox tools, and makes temp files of them.
+    @Test(arguments: [false, true])
+    func theReceiverDecodesHostileBytesExactly(busybox: Bool) async throws {
+        let dir = try TemporaryDirectory(prefix: "dms-recv-local")
+        defer { try? dir.remove() }
+        let script = dir.path + "/dms-receive"
+        try TestFiles.write(Array(ReceiverScript.text.utf8), to: FilePath(script))
+        try LocalFS.createDirectories(FilePath(dir.path + "/base"))
+        let names = ReceiverTests.hostileNames.filter { !$0.contains(UInt8(ascii: "/")) }
+        var input = RemoteProtocol.dataTool("sha256sum") + RemoteProtocol.dataDirectory(Array("2025/01/01".utf8))
+        var expected: [[UInt8]] = []
+        for (i, name) in names.enumerated() {
+            let temp = Array(".dms-".utf8) + name.prefix(200) + Array(".part".utf8)
+            expected.append(temp)
+            let body = TestFiles.pseudoRandomBytes(count: i * 100, seed: UInt64(i))
+            input += RemoteProtocol.put(temp: Array("2025/01/01/".utf8) + temp, size: Int64(body.count)) + body
+        }
+        input += RemoteProtocol.dataEnd
+        let shell = busybox ? try await TestSSHServer.busyboxApplets() + "/sh" : "/bin/dash"
+        var environment: Environment = .inherit
+        if busybox { environment = environment.updating(["PATH": try await TestSSHServer.busyboxApplets()]) }
+        let r = try await Subprocess.run(.path(FilePath(shell)), arguments: [script, "--base", dir.path + "/base", "data"],
+                                         environment: environment, input: .array(input),
+                                         output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        #expect(r.terminationStatus == .exited(0), "\(r.standardError)")
+        let written = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/base/2025/01/01")
+        #expect(written.count == names.count)
+        for (i, temp) in expected.enumerated() {
+            let path = FilePath(bytes: Array((dir.path + "/base/2025/01/01/").utf8) + temp)
+            #expect((try? FileIO.readWholeFile(path)) == TestFiles.pseudoRandomBytes(count: i * 100, seed: UInt64(i)), "\(FilePath.display(temp))")
+        }
+    }
+}
