@@ -70,7 +70,8 @@ install -m 0755 "$binary" "$root/usr/bin/$PKG"
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/$PKG"
 install -m 0644 "$repo/systemd/$PKG.service" "$root/lib/systemd/system/$PKG.service"
 install -m 0644 "$repo/media_sync_config.json" "$root/etc/$PKG/media_sync_config.json"
-for f in install.md operations.md configuration.md object-storage.md media_sync_config.s3-example.json; do
+for f in install.md operations.md configuration.md object-storage.md nas-setup.md nas-receiver.md \
+    media_sync_config.s3-example.json; do
     install -m 0644 "$repo/docs/$f" "$doc/$f"
 done
 install -m 0644 "$repo/packaging/debian/copyright" "$doc/copyright"
@@ -101,6 +102,12 @@ gzip -9n <"$tmp/man/$PKG.1" >"$root/usr/share/man/man1/$PKG.1.gz"
 "$root/usr/bin/$PKG" --generate-completion-script bash | sed '1{/^#!/d}' >"$root/usr/share/bash-completion/completions/$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script zsh >"$root/usr/share/zsh/vendor-completions/_$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script fish >"$root/usr/share/fish/vendor_completions.d/$PKG.fish"
+# The NAS side of the protocol, to copy to the NAS as a forced command (docs/nas-receiver.md). Not
+# executable here: it runs on the NAS, never on the dock.
+install -d "$root/usr/share/$PKG"
+"$root/usr/bin/$PKG" nas-receiver >"$root/usr/share/$PKG/dms-receive"
+chmod 0644 "$root/usr/share/$PKG/dms-receive"
+head -c 2 "$root/usr/share/$PKG/dms-receive" | grep -q '#!' || die "nas-receiver printed no script"
 
 # 3. Depends, from the libraries the binary really loads (dpkg-shlibdeps wants a debian/control).
 mkdir -p "$tmp/src/debian"
