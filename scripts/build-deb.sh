@@ -102,11 +102,12 @@ gzip -9n <"$tmp/man/$PKG.1" >"$root/usr/share/man/man1/$PKG.1.gz"
 "$root/usr/bin/$PKG" --generate-completion-script bash | sed '1{/^#!/d}' >"$root/usr/share/bash-completion/completions/$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script zsh >"$root/usr/share/zsh/vendor-completions/_$PKG"
 "$root/usr/bin/$PKG" --generate-completion-script fish >"$root/usr/share/fish/vendor_completions.d/$PKG.fish"
-# The NAS side of the protocol, to copy to the NAS as a forced command (docs/nas-receiver.md). Not
-# executable here: it runs on the NAS, never on the dock.
+# The NAS side of the protocol, to copy to the NAS as a forced command (docs/nas-receiver.md). It
+# runs on the NAS, not here; 0755 so that a copy keeps its mode (and lintian wants a #! script
+# executable).
 install -d "$root/usr/share/$PKG"
 "$root/usr/bin/$PKG" nas-receiver >"$root/usr/share/$PKG/dms-receive"
-chmod 0644 "$root/usr/share/$PKG/dms-receive"
+chmod 0755 "$root/usr/share/$PKG/dms-receive"
 head -c 2 "$root/usr/share/$PKG/dms-receive" | grep -q '#!' || die "nas-receiver printed no script"
 
 # 3. Depends, from the libraries the binary really loads (dpkg-shlibdeps wants a debian/control).
