@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs dji-media-sync as the systemd service `dji-media-sync`. Safe to run again (upgrade):
-# the binary and the unit are replaced atomically, an existing config is never touched.
+# Installs dji-media-sync from source as the systemd service `dji-media-sync` (the Debian package,
+# scripts/build-deb.sh, is the other way; docs/install.md). Safe to run again (upgrade): the binary
+# and the unit are replaced atomically, an existing config is never touched. The service runs as
+# the system user dji-media-sync, created here; /etc/dji-media-sync is root:dji-media-sync 0750.
 #
 #   sudo ./install_daemon.sh                     build (release, static Swift stdlib) and install
 #   sudo ./install_daemon.sh --binary PATH       install a prebuilt binary instead of building
@@ -8,8 +10,8 @@
 #   sudo ./install_daemon.sh --no-start          install and enable, but do not (re)start
 #
 # Exit status: 0 installed (and started unless --no-start); 1 refused, failed, or installed but
-# not started because `dji-media-sync config check` rejected the config.
-# Operations guide: docs/operations.md
+# not started because `dji-media-sync config check` (run as the service user) rejected the config.
+# Guides: docs/install.md, docs/operations.md
 set -euo pipefail
 
 readonly SERVICE=dji-media-sync
@@ -19,15 +21,17 @@ readonly CONFIG_DIR=/etc/dji-media-sync
 readonly CONFIG_DEST=$CONFIG_DIR/media_sync_config.json
 readonly STATE_DIR=/var/lib/dji-media-sync
 readonly DOC_DIR=/usr/local/share/doc/dji-media-sync
-# What the binary links (besides glibc) and what the NAS destination runs, as Debian 12 packages.
-readonly RUNTIME_PACKAGES="libcurl4 libssl3 libsqlite3-0 libsystemd0 libxml2 libstdc++6 openssh-client ca-certificates"
+readonly SVC_USER=dji-media-sync
+# What the binary links (besides glibc) and what the NAS destination runs, as Debian 12 packages
+# (the .deb's Depends are derived from the binary by scripts/build-deb.sh).
+readonly RUNTIME_PACKAGES="libcurl4 libssl3 libsqlite3-0 libsystemd0 libxml2 libstdc++6 openssh-client procps ca-certificates"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 binary=""
 config_src="$repo/media_sync_config.json"
 start=yes
 
-usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 die() { echo "install_daemon.sh: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
 
@@ -46,6 +50,9 @@ done
 [[ "$(id -u)" -eq 0 ]] || die "must run as root (try: sudo $0${*:+ $*})"
 command -v systemctl >/dev/null || die "systemctl not found: this installs a systemd service"
 [[ -f "$repo/systemd/$SERVICE.service" ]] || die "missing $repo/systemd/$SERVICE.service"
+if [[ "$(dpkg-query -W -f='${Status}' "$SERVICE" 2>/dev/null || true)" == "install ok installed" ]]; then
+    die "the Debian package $SERVICE is installed: upgrade it with 'apt install ./${SERVICE}_….deb' (or remove it first: apt remove $SERVICE)"
+fi
 
 # Temp files next to their destination, removed if we stop half-way.
 tmp_files=()
@@ -64,7 +71,7 @@ install_atomic() {
 
 # 1. The binary.
 if [[ -z "$binary" ]]; then
-    command -v swift >/dev/null || die "swift not found; install the toolchain or pass --binary PATH"
+    command -v swift >/dev/null || die "swift not found: install the Debian package instead (built with scripts/build-deb.sh on a machine with the toolchain; docs/install.md), or pass --binary PATH (built there with swift build -c release --static-swift-stdlib)"
     say "building $SERVICE (release, static Swift stdlib)"
     (cd "$repo" && swift build -c release --static-swift-stdlib --product dji-media-sync)
     binary="$(cd "$repo" && swift build -c release --static-swift-stdlib --show-bin-path)/dji-media-sync"
@@ -73,22 +80,39 @@ fi
 # A binary that cannot start must not replace a working one: name what it lacks.
 if command -v ldd >/dev/null; then
     missing=$(ldd "$binary" 2>/dev/null | awk '/not found/ {print $1}' | tr '\n' ' ')
+    # A missing Swift runtime is not a Debian package: the binary was built without the static stdlib.
+    if grep -qE '(^| )lib(swift|Foundation|dispatch|BlocksRuntime|_FoundationICU)' <<<"$missing"; then
+        die "$binary needs the Swift runtime ($missing): it was built without --static-swift-stdlib. Rebuild it with 'swift build -c release --static-swift-stdlib' (then --binary .build/release/dji-media-sync), or install the Debian package (scripts/build-deb.sh; docs/install.md)"
+    fi
     [[ -z "$missing" ]] || die "$binary needs libraries this machine lacks: $missing(Debian 12: apt-get install $RUNTIME_PACKAGES)"
 fi
 say "installing $binary -> $BIN_DEST"
 install -d -m 0755 "$(dirname "$BIN_DEST")"
 install_atomic "$binary" "$BIN_DEST" 0755
 
-# 2. The unit (and the guide its Documentation= points at).
+# 2. The unit (and the guides its Documentation= points at). The repository's unit is the
+#    package's: the binary and the guides live under /usr/local here.
 say "installing unit -> $UNIT_DEST"
-install_atomic "$repo/systemd/$SERVICE.service" "$UNIT_DEST" 0644
-if [[ -f "$repo/docs/operations.md" ]]; then
-    install -d -m 0755 "$DOC_DIR"
-    install_atomic "$repo/docs/operations.md" "$DOC_DIR/operations.md" 0644
-fi
+unit_tmp=$(mktemp)
+tmp_files+=("$unit_tmp")
+sed -e "s|^ExecStart=/usr/bin/$SERVICE |ExecStart=$BIN_DEST |" \
+    -e "s|^Documentation=.*|Documentation=file://$DOC_DIR/install.md|" "$repo/systemd/$SERVICE.service" >"$unit_tmp"
+grep -q "^ExecStart=$BIN_DEST " "$unit_tmp" || die "could not point ExecStart= of $repo/systemd/$SERVICE.service at $BIN_DEST"
+install_atomic "$unit_tmp" "$UNIT_DEST" 0644
+install -d -m 0755 "$DOC_DIR"
+for doc in install.md operations.md configuration.md; do
+    [[ -f "$repo/docs/$doc" ]] && install_atomic "$repo/docs/$doc" "$DOC_DIR/$doc" 0644
+done
 
-# 3. The config: only when there is none. It may name keys, so not world-readable.
-install -d -m 0750 "$CONFIG_DIR"
+# 3. The service user (no login, home = the state folder), and the config: only when there is
+#    none. The config may name keys, so it is readable by the service's group only.
+if ! getent passwd "$SVC_USER" >/dev/null; then
+    say "creating system user $SVC_USER"
+    useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home --shell /usr/sbin/nologin "$SVC_USER"
+fi
+install -d "$CONFIG_DIR"
+chgrp "$SVC_USER" "$CONFIG_DIR"
+chmod 0750 "$CONFIG_DIR"
 new_config=no
 config_invalid=no
 if [[ -e "$CONFIG_DEST" ]]; then
@@ -102,14 +126,19 @@ else
     start=no
 fi
 
-# 4. State (state.sqlite). StateDirectory= would create it too; created here so it exists before
-#    the first start and for `dji-media-sync` run by hand.
-install -d -m 0750 "$STATE_DIR"
+# Keys, known_hosts and the config (also those of an install that ran as root): readable by the
+# service's group, by no one else.
+find "$CONFIG_DIR" -maxdepth 1 -type f -group root ! -name "*.env" -exec chgrp "$SVC_USER" {} + -exec chmod g+r,o-rwx {} +
+
+# 4. State (state.sqlite). StateDirectory= would create it too (and hands it to the user at each
+#    start); created here so it exists before the first start and for `dji-media-sync` run by hand.
+install -d -m 0750 -o "$SVC_USER" -g "$SVC_USER" "$STATE_DIR"
 
 # 5. Check the config before starting a service that would exit 78 on it.
 if [[ "$start" == yes && -e "$CONFIG_DEST" ]]; then
     rc=0
-    "$BIN_DEST" config check --config "$CONFIG_DEST" || rc=$?
+    # As the service user: a key it cannot read fails here, not at start.
+    runuser -u "$SVC_USER" -- "$BIN_DEST" config check --config "$CONFIG_DEST" || rc=$?
     if [[ $rc -eq 78 ]]; then
         echo "install_daemon.sh: $CONFIG_DEST is invalid (see above); installed but not started" >&2
         start=no
@@ -144,6 +173,6 @@ if [[ "$new_config" == yes ]]; then
     say "edit $CONFIG_DEST (NAS host, base_path, identity_file), then: sudo systemctl restart $SERVICE"
 fi
 if [[ "$config_invalid" == yes ]]; then
-    die "installed, but not started: fix $CONFIG_DEST, check it with '$BIN_DEST config check --config $CONFIG_DEST', then: sudo systemctl start $SERVICE"
+    die "installed, but not started: fix $CONFIG_DEST, check it with 'sudo -u $SVC_USER $BIN_DEST config check --config $CONFIG_DEST', then: sudo systemctl start $SERVICE"
 fi
 say "done. Logs: journalctl -u $SERVICE -f"

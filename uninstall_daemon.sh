@@ -4,7 +4,8 @@
 #   sudo ./uninstall_daemon.sh            stop, disable, remove the unit and the binary;
 #                                         keep /etc/dji-media-sync and /var/lib/dji-media-sync
 #   sudo ./uninstall_daemon.sh --purge    also remove the config, the state (ledger, delete
-#                                         queue) and local drop-ins
+#                                         queue), local drop-ins and the user dji-media-sync
+# For a source install (install_daemon.sh); the Debian package: apt remove / apt purge.
 set -euo pipefail
 
 readonly SERVICE=dji-media-sync
@@ -17,7 +18,7 @@ readonly RUNTIME_DIR=/run/dji-media-sync
 readonly DOC_DIR=/usr/local/share/doc/dji-media-sync
 
 purge=no
-usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 die() { echo "uninstall_daemon.sh: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
 
@@ -53,6 +54,12 @@ if [[ "$purge" == yes ]]; then
     for d in "$DROPIN_DIR" "$CONFIG_DIR" "$STATE_DIR" "$RUNTIME_DIR"; do
         if [[ -e "$d" ]]; then say "purging $d"; rm -rf -- "$d"; fi
     done
+    # Not while the Debian package (which owns the user then) is installed.
+    if getent passwd dji-media-sync >/dev/null && ! dpkg-query -W dji-media-sync >/dev/null 2>&1; then
+        say "removing user dji-media-sync"
+        userdel dji-media-sync || true
+        getent group dji-media-sync >/dev/null && { groupdel dji-media-sync || true; }
+    fi
 else
     for d in "$CONFIG_DIR" "$STATE_DIR" "$DROPIN_DIR"; do
         if [[ -e "$d" ]]; then say "kept $d (remove with --purge)"; fi

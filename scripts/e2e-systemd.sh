@@ -3,15 +3,17 @@
 #
 #   scripts/e2e-systemd.sh
 #
-# Boots a minimal debootstrapped Debian 12 with `systemd-nspawn --boot`, installs the daemon in it
-# with install_daemon.sh, and drives the unit the way an operator does (start, status, journal,
-# SIGUSR1, reload, restart, watchdog, stop, exit 78, uninstall). The NAS is the private test sshd
+# Boots a minimal debootstrapped Debian 12 with `systemd-nspawn --boot` (no Swift in it), installs
+# the Debian package in it with `apt-get install ./dji-media-sync_….deb` (scripts/build-deb.sh), and
+# drives the hardened unit (user dji-media-sync, no capabilities) the way an operator does (not
+# started on the placeholder config, start, status, journal, SIGUSR1, deletion of media another
+# user wrote, reload, restart, upgrade, watchdog, stop, exit 78, S3, metrics drop-in, remove, purge). The NAS is the private test sshd
 # (scripts/test-sshd.sh) on the host's 127.0.0.1: the container shares the host network.
 # Prints one PASS/FAIL line per check and last `e2e-systemd: N passed, M failed`; exits 1 on any
 # failure. Run as root on Debian 12; it calls scripts/install-deps.sh first.
 #
 # Environment:
-#   DMS_E2E_BINARY   a prebuilt dji-media-sync (static Swift stdlib) instead of building one
+#   DMS_E2E_DEB      a .deb built before by scripts/build-deb.sh, instead of building one
 #   DMS_E2E_CACHE    where the Debian root is cached (default /var/cache/dms-e2e)
 #   DMS_E2E_MIRROR   Debian mirror for debootstrap (default http://deb.debian.org/debian)
 #   DMS_E2E_LOGS     where the container's console log and journal are kept (default /var/tmp/dms-e2e-logs)
@@ -27,9 +29,9 @@ readonly SSHD_DIR=/tmp/dms-e2e-sshd
 readonly NAS_ROOT=/tmp/dms-test-nas     # test.sh removes folders here older than an hour
 readonly MEDIA=/data/dji/media          # in the container; the unit's ReadWritePaths=
 readonly CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# Run-time packages of the daemon (ldd: libsqlite3, libcrypto, libsystemd, libstdc++; libcurl and
-# libxml2 (FoundationXML, S3 responses) for the S3 destination), ssh for the NAS, procps for
-# ExecReload's /bin/kill. install_daemon.sh's RUNTIME_PACKAGES names the same.
+# The package's Depends (scripts/build-deb.sh prints them), so that `apt-get install ./….deb`
+# installs nothing else: a Depends the root lacks fails the install check ("N newly installed").
+# (adduser, libc6 and libgcc-s1 come with these.)
 readonly PACKAGES=systemd,dbus,openssh-client,libsqlite3-0,libcurl4,libssl3,libsystemd0,libstdc++6,libxml2,procps,ca-certificates
 readonly ID_PREFIX=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c   # MediaSync/SyncEvent.swift
 readonly ID_STARTED=${ID_PREFIX}01 ID_FINISHED=${ID_PREFIX}02 ID_SYNCED=${ID_PREFIX}03
@@ -46,130 +48,9 @@ overlay_mounted=no
 nas_base=""
 stopped_pids=()   # sshd processes SIGSTOPped by the watchdog check; SIGCONT at exit whatever happens
 
-log() { echo "e2e-systemd: $*"; }
-die() { echo "e2e-systemd: $*" >&2; exit 1; }
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${why:+: $why}"; why=""; }
-# check NAME FUNCTION: runs FUNCTION (errexit is off inside a function called from `if`, so every
-# step in it ends with `|| { why=...; return 1; }`).
-check() {
-    local name=$1
-    shift
-    why=""
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-now_s() { date +%s.%N; }
-elapsed_ge() { awk -v a="$1" -v b="$(now_s)" -v d="$2" 'BEGIN { exit !(b - a >= d) }'; }
-# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds; 1 after SECONDS.
-wait_for() {
-    local limit=$1 t0
-    shift
-    t0=$(now_s)
-    until "$@"; do
-        elapsed_ge "$t0" "$limit" && return 1
-        sleep 0.2
-    done
-}
-
-# ct COMMAND...: run COMMAND inside the container (all its namespaces, a clean environment).
-ct() {
-    nsenter -t "$pid1" -a -- /usr/bin/env -i PATH="$CT_PATH" LANG=C.UTF-8 TERM=dumb \
-        SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
-}
-# The container's file system from the host (writes land in the per-run overlay).
-ctpath() { echo "/proc/$pid1/root$1"; }
-
-prop() { ct systemctl show -p "$1" --value "$SERVICE"; }
-is_active() { [[ "$(ct systemctl is-active "$SERVICE" 2>/dev/null || true)" == "$1" ]]; }
-
-# jcount MESSAGE_ID: how many entries of the unit carry it. The output is captured before counting
-# (under pipefail a reader that stops early would make journalctl fail).
-jcount() {
-    local out
-    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o json "MESSAGE_ID=$1") || return 1
-    if [[ -z "$out" ]]; then echo 0; else printf '%s\n' "$out" | wc -l; fi
-}
-count_above() { local n; n=$(jcount "$1") && [[ "$n" -gt "$2" ]]; }
-journal_has() {
-    local out
-    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o cat) || return 1
-    grep -qF -- "$1" <<<"$out"
-}
-
-# ---------------------------------------------------------------------------------------------
-# Cleanup: always, whatever failed.
-
-# Cgroups nspawn --keep-unit creates under ours (payload/, supervisor/) stay behind empty when the
-# container is gone (no systemd on the host removes them); rmdir removes only empty ones.
-remove_leftover_cgroups() {
-    local line hierarchy path top base dir
-    while IFS= read -r line; do
-        hierarchy=${line#*:}
-        path=${hierarchy#*:}
-        hierarchy=${hierarchy%%:*}
-        case "$hierarchy" in
-            "") base=/sys/fs/cgroup/unified; [[ -d $base ]] || base=/sys/fs/cgroup ;;
-            name=systemd) base=/sys/fs/cgroup/systemd ;;
-            *) continue ;;
-        esac
-        for top in payload supervisor; do
-            dir="$base${path%/}/$top"
-            [[ -d "$dir" ]] || continue
-            find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
-        done
-    done </proc/self/cgroup
-}
-
-descendants() {
-    local child
-    for child in $(pgrep -P "$1" 2>/dev/null || true); do
-        echo "$child"
-        descendants "$child"
-    done
-}
-
-stop_container() {
-    [[ -n "$nspawn_pid" ]] || return 0
-    if [[ -n "$pid1" ]] && kill -0 "$pid1" 2>/dev/null; then
-        kill -s RTMIN+3 "$pid1" 2>/dev/null || true     # systemd: halt
-    fi
-    if ! wait_for 30 bash -c "! kill -0 $nspawn_pid 2>/dev/null"; then
-        echo "e2e-systemd: the container did not halt within 30 s; killing it" >&2
-        kill -KILL "$nspawn_pid" ${pid1:+"$pid1"} 2>/dev/null || true
-        wait_for 10 bash -c "! kill -0 $nspawn_pid 2>/dev/null" || echo "e2e-systemd: systemd-nspawn $nspawn_pid survived SIGKILL" >&2
-    fi
-    wait "$nspawn_pid" 2>/dev/null || true
-    nspawn_pid=""
-}
-
-cleanup() {
-    local rc=$?
-    set +e
-    if [[ ${#stopped_pids[@]} -gt 0 ]]; then kill -CONT "${stopped_pids[@]}" 2>/dev/null; fi
-    if [[ -n "$pid1" ]] && kill -0 "$pid1" 2>/dev/null; then
-        mkdir -p "$LOGS"
-        ct journalctl --no-pager -o short-precise >"$LOGS/journal.txt" 2>&1
-        if [[ $failed -gt 0 ]]; then
-            echo "---- last 60 lines of journalctl -u $SERVICE (full journal: $LOGS/journal.txt) ----"
-            ct journalctl --no-pager -u "$SERVICE" -n 60 -o short-precise
-            echo "----"
-        fi
-    fi
-    stop_container
-    if [[ -n "${s3_dir:-}" && -d "$s3_dir" ]]; then "$repo/scripts/test-s3.sh" stop "$s3_dir" >/dev/null 2>&1; rm -rf -- "$s3_dir"; fi
-    if [[ "$overlay_mounted" == yes ]]; then
-        umount "$work/merged" 2>/dev/null || umount -l "$work/merged"
-    fi
-    [[ -n "$work" ]] && rm -rf --one-file-system -- "$work"
-    remove_leftover_cgroups
-    "$repo/scripts/test-sshd.sh" stop "$SSHD_DIR" >/dev/null || echo "e2e-systemd: could not stop the test sshd" >&2
-    [[ -n "$nas_base" ]] && rm -rf -- "$nas_base"
-    if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; echo "FAIL setup (exit $rc; see above)"; fi
-    echo "e2e-systemd: $passed passed, $failed failed ($(($(date +%s) - t_start)) s)"
-    [[ $failed -eq 0 ]] || exit 1
-    exit "$rc"
-}
+# Helpers (check, wait_for, ct, journal queries) and the cleanup at exit.
+# shellcheck source=scripts/e2e-systemd-lib.sh
+source "$repo/scripts/e2e-systemd-lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Setup
@@ -186,21 +67,16 @@ flock -w 1800 8 || die "timed out waiting for another e2e-systemd run ($CACHE/.l
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 1. The binary: release, Swift stdlib linked in (the container has no Swift toolchain).
-if [[ -n "${DMS_E2E_BINARY:-}" ]]; then
-    binary=$DMS_E2E_BINARY
+# 1. The package (its binary: release, Swift stdlib linked in; the container has no toolchain).
+if [[ -n "${DMS_E2E_DEB:-}" ]]; then
+    deb=$DMS_E2E_DEB
 else
-    log "building dji-media-sync (release, static Swift stdlib, scratch .build-e2e)"
-    (cd "$repo" && swift build -c release --static-swift-stdlib --product "$SERVICE" --scratch-path .build-e2e) \
-        >"/tmp/dms-e2e-build.log" 2>&1 || { tail -n 40 /tmp/dms-e2e-build.log >&2; die "swift build failed (log: /tmp/dms-e2e-build.log)"; }
-    binary="$repo/.build-e2e/release/$SERVICE"
+    log "building the .deb (scripts/build-deb.sh --no-lintian)"
+    deb=$("$repo/scripts/build-deb.sh" --no-lintian --out /var/tmp/dms-e2e-dist 2>/tmp/dms-e2e-build.log) \
+        || { tail -n 40 /tmp/dms-e2e-build.log >&2; die "scripts/build-deb.sh failed (log: /tmp/dms-e2e-build.log)"; }
 fi
-[[ -f "$binary" && -x "$binary" ]] || die "not an executable file: $binary"
-libs=$(ldd "$binary") || die "ldd $binary failed"
-if grep -q 'libswift\|libFoundation\|libdispatch\|libBlocksRuntime' <<<"$libs"; then
-    echo "$libs" >&2
-    die "$binary needs Swift runtime libraries (build with --static-swift-stdlib)"
-fi
+[[ -f "$deb" ]] || die "no such .deb: $deb"
+deb=$(realpath "$deb")
 
 # 2. The root: debootstrapped once into the cache, named after what it contains. Built in a temp
 #    folder and renamed into place, so an interrupted debootstrap never leaves a root that is reused.
@@ -234,6 +110,9 @@ fi
 #    plain copy as the fallback where overlayfs is unavailable.
 work=$(mktemp -d /var/tmp/dms-e2e.XXXXXX)
 mkdir -p "$work/upper" "$work/ovl" "$work/merged"
+# The host's copy of the packaged binary, for the admin commands run from the host (bucket, presign).
+dpkg-deb -x "$deb" "$work/deb" || die "dpkg-deb -x $deb failed"
+binary=$work/deb/usr/bin/$SERVICE
 if mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/ovl" "$work/merged" 2>"$work/mount.err"; then
     overlay_mounted=yes
 else
@@ -332,30 +211,58 @@ JSON
 # than min_file_age_seconds). Their SHA-256 is recorded here before the daemon deletes them.
 declare -A sample_sha=()
 samples=(DJI_20240501120000_0001_D.JPG DJI_20240501120005_0002_D.MP4 DJI_20240501120005_0002_D.SRT DJI_20240502083000_0003_D.DNG)
-install_in_container() {
-    local stage name size=1
-    stage=$(ctpath /e2e/stage)
-    install -d -m 0755 "$stage" || { why="cannot create $stage"; return 1; }
-    install -m 0755 "$binary" "$stage/dji-media-sync" || { why="cannot copy the binary"; return 1; }
-    config_json "$nas_base" >"$stage/config.json"
-    install -d -m 0750 "$(ctpath /etc/dji-media-sync)"
-    install -m 0600 "$DMS_SSH_KEY" "$(ctpath /etc/dji-media-sync/id_ed25519)"
-    install -m 0644 "$DMS_SSH_KNOWN_HOSTS" "$(ctpath /etc/dji-media-sync/known_hosts)"
-    install -d -m 0755 "$(ctpath "$MEDIA")"
+readonly SVC_USER=dji-media-sync MEDIA_GROUP=dji-media WRITER=dock-writer
+ct_apt() { ct env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 "$@"; }
+# stat_is PATH OWNER:GROUP MODE (in the container)
+stat_is() {
+    local got
+    got=$(ct stat -c '%U:%G %a' "$1" 2>&1) || { why="stat $1: $got"; return 1; }
+    [[ "$got" == "$2 $3" ]] || { why="$1 is $got, expected $2 $3"; return 1; }
+}
+install_deb() {
+    local out rc=0
+    install -d -m 0755 "$(ctpath /e2e/stage)" && cp "$deb" "$(ctpath /e2e/stage/)" || { why="cannot stage the .deb"; return 1; }
+    ! ct sh -c 'ls -d /usr/lib/swift* /usr/share/swift* 2>/dev/null' | grep -q . || { why="a Swift toolchain in the root"; return 1; }
+    out=$(ct_apt install "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
+    printf '%s\n' "$out" >"$LOGS/apt-install.txt"
+    [[ $rc -eq 0 ]] || { why="apt-get install exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    grep -q '^0 upgraded, 1 newly installed' <<<"$out" || { why="apt installed more than the package: $(grep -m1 'newly installed' <<<"$out")"; return 1; }
+    grep -qF 'installed and enabled, not started' <<<"$out" || { why="postinst did not say it did not start (log: $LOGS/apt-install.txt)"; return 1; }
+    ct getent passwd "$SVC_USER" >/dev/null || { why="no user $SVC_USER"; return 1; }
+    [[ "$(ct systemctl is-enabled "$SERVICE" 2>&1)" == enabled ]] || { why="unit not enabled after install"; return 1; }
+    is_active inactive || { why="started on the placeholder config: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    stat_is /etc/dji-media-sync "root:$SVC_USER" 750 && stat_is "/etc/dji-media-sync/media_sync_config.json" "root:$SVC_USER" 640 || return 1
+    out=$(ct ldd /usr/bin/dji-media-sync 2>&1) || { why="ldd in the container failed: $out"; return 1; }
+    ! grep -q 'not found\|libswift\|libFoundation' <<<"$out" || { why="ldd in the container: $(grep 'not found\|libswift\|libFoundation' <<<"$out" | tr '\n' ' ')"; return 1; }
+}
+check "install: apt-get install ./$(basename "$deb"): user $SVC_USER, config root:$SVC_USER 0640, unit enabled, NOT started on the placeholder config" install_deb
+
+# The operator's part (docs/install.md): key and known_hosts readable by the service's group, the
+# config, and the media folder of the dock's writer: group dji-media, setgid, group-writable; the
+# service joins that group through a drop-in. The samples are the writer's, 0640: only the group
+# gives the service read access, and only the folder's group write access lets it delete them.
+setup_operator() {
+    local name size=1 out rc=0
+    install -m 0640 "$DMS_SSH_KEY" "$(ctpath /etc/dji-media-sync/id_ed25519)"
+    install -m 0640 "$DMS_SSH_KNOWN_HOSTS" "$(ctpath /etc/dji-media-sync/known_hosts)"
+    ct chgrp "$SVC_USER" /etc/dji-media-sync/id_ed25519 /etc/dji-media-sync/known_hosts || { why="chgrp of the key failed"; return 1; }
+    config_json "$nas_base" >"$(ctpath /etc/dji-media-sync/media_sync_config.json)"
+    ct groupadd --system "$MEDIA_GROUP" && ct useradd --system -g "$MEDIA_GROUP" "$WRITER" || { why="cannot create the writer user"; return 1; }
+    ct install -d -o "$WRITER" -g "$MEDIA_GROUP" -m 2775 "$MEDIA" || { why="cannot create $MEDIA"; return 1; }
     for name in "${samples[@]}"; do
         head -c $((size * 317 * 1024 + size)) /dev/urandom >"$(ctpath "$MEDIA/$name")"
         touch -d '2 hours ago' "$(ctpath "$MEDIA/$name")"
         sample_sha[$name]=$(sha256sum <"$(ctpath "$MEDIA/$name")" | cut -d' ' -f1)
         size=$((size * 3))
+        ct chown "$WRITER:$MEDIA_GROUP" "$MEDIA/$name" && ct chmod 0640 "$MEDIA/$name" || { why="cannot chown $name"; return 1; }
     done
-    local out rc=0
-    out=$(ct /e2e/repo/install_daemon.sh --binary /e2e/stage/dji-media-sync --config /e2e/stage/config.json --no-start 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="install_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
-    [[ "$(ct systemctl is-enabled "$SERVICE" 2>&1)" == enabled ]] || { why="unit not enabled after install"; return 1; }
-    out=$(ct ldd /usr/local/bin/dji-media-sync 2>&1) || { why="ldd in the container failed: $out"; return 1; }
-    ! grep -q 'not found' <<<"$out" || { why="libraries missing in the container: $(grep 'not found' <<<"$out" | tr '\n' ' ')"; return 1; }
+    install -d -m 0755 "$(ctpath "/etc/systemd/system/$SERVICE.service.d")"
+    printf '[Service]\nSupplementaryGroups=%s\n' "$MEDIA_GROUP" >"$(ctpath "/etc/systemd/system/$SERVICE.service.d/media-group.conf")"
+    ct systemctl daemon-reload || { why="daemon-reload failed"; return 1; }
+    out=$(ct runuser -u "$SVC_USER" -- dji-media-sync config check 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="config check as $SVC_USER exited $rc: $out"; return 1; }
 }
-check "install: install_daemon.sh --binary --no-start installs and enables the unit; ldd resolves in the container" install_in_container
+check "setup: key root:$SVC_USER 0640, media of user $WRITER (0640) in a setgid $MEDIA_GROUP folder, media-group drop-in; config check as $SVC_USER passes" setup_operator
 config_file=/etc/dji-media-sync/media_sync_config.json
 good_config="$work/config.good"
 cp -p "$(ctpath "$config_file")" "$good_config" 2>/dev/null || config_json "$nas_base" >"$good_config"
@@ -377,6 +284,38 @@ check_a() {
     log "  $(grep -m1 'Status:' <<<"$(status_text)" | sed 's/^ *//')"
 }
 check "a. systemctl start → active; systemctl status shows the daemon's STATUS line" check_a
+
+# The daemon's process: the service user, its group and the media group, no capabilities at all.
+check_a_creds() {
+    local st uid
+    st=$(ct cat "/proc/$(prop MainPID)/status") || { why="cannot read the status of MainPID"; return 1; }
+    uid=$(ct id -u "$SVC_USER")
+    grep -qE "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid" <<<"$st" || { why="$(grep '^Uid:' <<<"$st"), $SVC_USER is $uid"; return 1; }
+    grep -qE "^Groups:.*\b$(ct getent group "$MEDIA_GROUP" | cut -d: -f3)\b" <<<"$st" || { why="not in group $MEDIA_GROUP: $(grep '^Groups:' <<<"$st")"; return 1; }
+    grep -qE '^CapEff:[[:space:]]+0+$' <<<"$st" && grep -qE '^CapBnd:[[:space:]]+0+$' <<<"$st" || { why="$(grep -E '^Cap(Eff|Bnd):' <<<"$st" | tr '\n' ' ')"; return 1; }
+    grep -qE '^Seccomp:[[:space:]]+2$' <<<"$st" || { why="no seccomp filter: $(grep '^Seccomp:' <<<"$st")"; return 1; }
+}
+check "a. the daemon runs as $SVC_USER (+ group $MEDIA_GROUP), CapEff=CapBnd=0, seccomp filter on" check_a_creds
+
+# The installed unit with the media-group drop-in, as the running systemd scores it.
+check_a_exposure() {
+    local out score
+    out=$(ct systemd-analyze security --no-pager "$SERVICE" 2>&1) || { why="systemd-analyze security: $(tail -n 3 <<<"$out")"; return 1; }
+    score=$(sed -n 's/^.*Overall exposure level for [^:]*: \([0-9.]*\) .*$/\1/p' <<<"$out")
+    log "  systemd-analyze security $SERVICE: exposure ${score:-?}"
+    [[ -n "$score" ]] && awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' || { why="exposure ${score:-?} > 2.5"; return 1; }
+}
+check "a. systemd-analyze security of the running unit (+ media-group drop-in) <= 2.5" check_a_exposure
+
+# doctor as the service's user with the media group, as docs/operations.md tells operators to run
+# it (sudo -u dji-media-sync -g dji-media; setpriv here: no sudo in the root).
+check_a_doctor() {
+    local rc=0 out
+    out=$(ct setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --groups="$SVC_USER,$MEDIA_GROUP" -- dji-media-sync doctor 2>&1) || rc=$?
+    printf '%s\n' "$out" >"$LOGS/doctor.txt"
+    [[ $rc -eq 0 ]] || { why="doctor exited $rc: $(grep -m3 '✗' <<<"$out" | tr '\n' ' ') (all: $LOGS/doctor.txt)"; return 1; }
+}
+check "a. doctor as $SVC_USER (+ group $MEDIA_GROUP): every check passes (key root:$SVC_USER 0640, media deletable)" check_a_doctor
 
 # ---------------------------------------------------------------------------------------------
 # b. journal: MESSAGE_IDs, structured fields; the files on the NAS
@@ -504,6 +443,21 @@ check_e() {
 }
 check "e. systemctl restart → new MainPID, active" check_e
 
+# Upgrade: the package installed again; postinst restarts the daemon (the config passes the check),
+# and the operator's edited config (a conffile) is kept without a question.
+check_upgrade() {
+    local before rc=0 out sum
+    before=$(prop MainPID)
+    sum=$(sha256sum <"$(ctpath "$config_file")")
+    out=$(ct_apt install --reinstall "/e2e/stage/$(basename "$deb")" 2>&1) || rc=$?
+    [[ $rc -eq 0 ]] || { why="apt-get install --reinstall exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
+    [[ "$(sha256sum <"$(ctpath "$config_file")")" == "$sum" ]] || { why="the edited config was replaced"; return 1; }
+    stat_is "$config_file" "root:$SVC_USER" 640 || return 1
+    wait_for 30 is_active active || { why="not active after the upgrade: $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
+    [[ "$(prop MainPID)" != "$before" ]] || { why="MainPID $before unchanged: not restarted"; return 1; }
+}
+check "e. upgrade (apt-get install --reinstall ./deb): restarted, the edited config kept (root:$SVC_USER 0640)" check_upgrade
+
 # ---------------------------------------------------------------------------------------------
 # f. watchdog: a transfer that stops moving bytes stops the pings; systemd kills and restarts.
 
@@ -551,8 +505,10 @@ check_f() {
     # The restarted daemon would copy the 2 GiB file again: take it away while systemd waits RestartSec.
     rm -f "$(ctpath "$big")"
     wait_for 60 restarted_since "$nrestarts" "$pid" || { why="not restarted within 60 s: NRestarts=$(prop NRestarts) (was $nrestarts), MainPID=$(prop MainPID) (was $pid), $(ct systemctl is-active "$SERVICE" 2>&1)"; return 1; }
-    log "  $(ct journalctl -q --no-pager -u "$SERVICE" -o cat | grep -m1 -F 'Watchdog timeout')"
-    log "  Result before restart: $(ct journalctl -q --no-pager -u "$SERVICE" -o cat | grep -m1 -F "Failed with result 'watchdog'" || echo '?')"
+    # Captured first: under pipefail, grep -m1 closing the pipe early would fail journalctl.
+    out=$(ct journalctl -q --no-pager -u "$SERVICE" -o cat)
+    log "  $(grep -m1 -F 'Watchdog timeout' <<<"$out")"
+    log "  Result before restart: $(grep -m1 -F "Failed with result 'watchdog'" <<<"$out" || echo '?')"
 }
 check "f. watchdog: a stalled transfer → 'Watchdog timeout', the service is restarted" check_f
 if [[ ${#stopped_pids[@]} -gt 0 ]]; then kill -CONT "${stopped_pids[@]}" 2>/dev/null || true; stopped_pids=(); fi
@@ -652,19 +608,6 @@ check "i. s3 destination beside the NAS, credentials from an EnvironmentFile= dr
 rm -rf -- "$s3_dir"
 restore_config
 
-# ---------------------------------------------------------------------------------------------
-# h. uninstall
-
-check_h() {
-    local rc=0 out f
-    out=$(ct /e2e/repo/uninstall_daemon.sh 2>&1) || rc=$?
-    [[ $rc -eq 0 ]] || { why="uninstall_daemon.sh exited $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"; return 1; }
-    for f in /etc/systemd/system/$SERVICE.service /usr/local/bin/$SERVICE; do
-        [[ ! -e "$(ctpath "$f")" ]] || { why="$f still there"; return 1; }
-    done
-    [[ "$(prop LoadState)" == not-found ]] || { why="LoadState=$(prop LoadState) after uninstall"; return 1; }
-    for f in "$config_file" /etc/dji-media-sync/id_ed25519 /var/lib/dji-media-sync/state.sqlite; do
-        [[ -s "$(ctpath "$f")" ]] || { why="$f was removed"; return 1; }
-    done
-}
-check "h. uninstall_daemon.sh removes unit and binary, keeps config and state" check_h
+# j. metrics drop-in, h. apt remove and purge, k. source install.
+# shellcheck source=scripts/e2e-systemd-package.sh
+source "$repo/scripts/e2e-systemd-package.sh"

@@ -7,9 +7,11 @@ build_pkgs=(pkg-config libssl-dev libsystemd-dev libcurl4-openssl-dev libsqlite3
 # prometheus: for its `promtool check metrics` (MetricsTests); 19 MB, the only Debian package with it.
 test_pkgs=(openssh-server openssh-client rsync procps time python3 busybox prometheus)
 e2e_pkgs=(debootstrap systemd-container)
+# scripts/build-deb.sh: dpkg-shlibdeps (dpkg-dev), objdump and strip (binutils), lintian.
+deb_pkgs=(dpkg-dev binutils lintian)
 
 missing=()
-for pkg in "${build_pkgs[@]}" "${test_pkgs[@]}" "${e2e_pkgs[@]}"; do
+for pkg in "${build_pkgs[@]}" "${test_pkgs[@]}" "${e2e_pkgs[@]}" "${deb_pkgs[@]}"; do
     # dpkg -s succeeds for removed-but-configured packages too; require "install ok installed".
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     if [[ "$status" != "install ok installed" ]]; then

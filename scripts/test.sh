@@ -56,8 +56,15 @@ if [[ $# -eq 0 ]]; then
     DMS_SIM_SEEDS=${DMS_SIM_SEEDS:-200} DMS_SIM_FIRST=$sim_first swift test --scratch-path "$scratch" --skip-build --filter FaultSimulation
 fi
 
+echo "== the unit: systemd-analyze verify and security (exposure <= 2.5)"
+scripts/verify-unit.sh
+
+echo "== the Debian package (release build, static Swift stdlib; lintian)"
+deb=$(scripts/build-deb.sh --out "${DMS_DIST:-dist}")
+
 echo "== systemd end-to-end"
-# Boots Debian 12 with systemd-nspawn and drives the dji-media-sync unit (scripts/e2e-systemd.sh).
-scripts/e2e-systemd.sh
+# Boots Debian 12 with systemd-nspawn, installs that .deb in it and drives the dji-media-sync unit
+# (scripts/e2e-systemd.sh).
+DMS_E2E_DEB=$deb scripts/e2e-systemd.sh
 
 echo "== all tests passed"

@@ -70,9 +70,11 @@ extension NASDestination {
             return .fail("ssh.identity_file", name, "\(error)",
                          fix: "create the key (`sudo ssh-keygen -t ed25519 -N '' -f \(file)`) and install its .pub on the NAS (docs/nas-setup.md), or correct identity_file")
         }
-        // ssh ignores a private key others can read ("UNPROTECTED PRIVATE KEY FILE").
+        // ssh ignores a private key others can read ("UNPROTECTED PRIVATE KEY FILE"), but only one
+        // owned by the user running it (OpenSSH's sshkey_perm_ok): the service's key is
+        // root:dji-media-sync 0640, read through the group (docs/install.md).
         let mode = st.st_mode & 0o7777
-        if mode & 0o077 != 0 {
+        if st.st_uid == getuid() && mode & 0o077 != 0 {
             return .fail("ssh.identity_file", name, "\(file) is accessible by group or others (mode \(String(mode, radix: 8))): ssh refuses to use it",
                          fix: "`sudo chmod 600 \(file)`")
         }

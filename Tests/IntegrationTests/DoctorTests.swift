@@ -226,6 +226,11 @@ import TestSupport
         #expect(Self.status(open.checks, "ssh.identity_file nas") == "fail")
         #expect(Self.fix(open.checks, "ssh.identity_file nas") == "`sudo chmod 600 \(key)`")
         #expect(Self.status(open.checks, "ssh.connect nas") == "skip")
+        // Owned by another user (the service's key: root:dji-media-sync 0640), ssh uses it.
+        #expect(chown(key, 65534, 0) == 0)
+        let other = try await s.doctorJSON()
+        #expect(Self.status(other.checks, "ssh.identity_file nas") == "ok", "\(other.checks["ssh.identity_file nas"] ?? [:])")
+        #expect(chown(key, 0, 0) == 0)
         #expect(chmod(key, 0o600) == 0)
         let r = try await s.doctorJSON()
         #expect(r.status == .exited(1))
