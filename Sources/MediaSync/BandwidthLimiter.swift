@@ -64,4 +64,5 @@ public struct ThrottledProgress: TransferProgress {
         inner.bytesMoved(count)
     }
     public func heartbeat() { inner.heartbeat() }
+    public var stopRequested: Bool { inner.stopRequested }
 }

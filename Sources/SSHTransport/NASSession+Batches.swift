@@ -14,14 +14,15 @@ extension NASSession {
 
     func transfer(_ items: [TransferItem], progress: any TransferProgress,
                   onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
-        for round in TransferItem.roundsByRemoteName(items) {
+        for round in TransferItem.roundsByRemoteName(items) where !progress.stopRequested {
             let batches = makeBatches(round)
             let queue = BatchQueue()
             let workers = max(1, min(destination.concurrency.parallelTransfers, batches.count))
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<workers {
                     group.addTask { [self] in
-                        while !Task.isCancelled {
+                        // A pause lets the batches in flight finish and starts no more.
+                        while !Task.isCancelled, !progress.stopRequested {
                             let index = queue.next.add(1, ordering: .relaxed).oldValue
                             guard index < batches.count, queue.failure.withLock({ $0 }) == nil else { return }
                             do {

@@ -21,7 +21,7 @@ import TestSupport
             #expect(pause.status == .exited(0))
             #expect(pause.out.contains("paused until `dji-media-sync resume`"), "\(pause.out)")
             try await waitUntil(timeout: .seconds(20), waitingFor: "STATUS=paused until resumed") {
-                Self.lastStatus(n).hasPrefix("STATUS=paused until resumed (dji-media-sync resume) — last: 1 files")
+                Self.lastStatus(n).hasPrefix("STATUS=paused until resumed (dji-media-sync resume) — last: 1 file")
             }
             #expect(log().contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c15"))
             try execution.send(signal: .userDefinedOne)
