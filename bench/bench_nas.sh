@@ -237,36 +237,31 @@ for s in "${sets[@]}"; do
     done
 done
 
+# cpu_ratio LABEL SET FILE_A NAME_A FILE_B NAME_B: medians of CPU seconds per GiB and their ratio.
+cpu_ratio() {
+    python3 - "$@" <<'PY'
+import statistics, sys
+label, name, fa, na, fb, nb = sys.argv[1:7]
+def median(path):
+    try:
+        with open(path) as f:
+            return statistics.median(float(x) for x in f if x.strip())
+    except (FileNotFoundError, statistics.StatisticsError):
+        return None
+d, r = median(fa), median(fb)
+fmt = lambda v: "NA" if v is None else f"{v:.2f}"
+print(f"{label} set={name} {na}_cpu_s_per_gib={fmt(d)} {nb}_cpu_s_per_gib={fmt(r)} ratio={fmt(d / r if d and r else None)}")
+PY
+}
+
 log "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in "${sets[@]}"; do
     summarise result "${set_name[$s]}" "$work/results.$s.dms" rsync "$work/results.$s.rsync" 64
     # CPU seconds per GiB of the whole machine (both ends), medians: noise moves it less than wall time.
-    python3 - "${set_name[$s]}" "$work/cpu.$s.dms" "$work/cpu.$s.rsync" <<'PY'
-import statistics, sys
-def median(path):
-    try:
-        with open(path) as f:
-            return statistics.median(float(x) for x in f if x.strip())
-    except (FileNotFoundError, statistics.StatisticsError):
-        return None
-d, r = median(sys.argv[2]), median(sys.argv[3])
-fmt = lambda v: "NA" if v is None else f"{v:.2f}"
-print(f"CPU set={sys.argv[1]} dms_cpu_s_per_gib={fmt(d)} rsync_cpu_s_per_gib={fmt(r)} ratio={fmt(d / r if d and r else None)}")
-PY
+    cpu_ratio CPU "${set_name[$s]}" "$work/cpu.$s.dms" dms "$work/cpu.$s.rsync" rsync
     if uses_receiver; then
         # Through the installed receiver (restricted key) against the inline one (unrestricted).
         summarise result "${set_name[$s]}" "$work/results.$s.dmsr" dms_inline "$work/results.$s.dms" 64 | sed 's/^RESULT/RECEIVER/; s/dms_median_s/installed_median_s/'
-        python3 - "${set_name[$s]}" "$work/cpu.$s.dmsr" "$work/cpu.$s.dms" <<'PY'
-import statistics, sys
-def median(path):
-    try:
-        with open(path) as f:
-            return statistics.median(float(x) for x in f if x.strip())
-    except (FileNotFoundError, statistics.StatisticsError):
-        return None
-d, r = median(sys.argv[2]), median(sys.argv[3])
-fmt = lambda v: "NA" if v is None else f"{v:.2f}"
-print(f"RECEIVER_CPU set={sys.argv[1]} installed_cpu_s_per_gib={fmt(d)} inline_cpu_s_per_gib={fmt(r)} ratio={fmt(d / r if d and r else None)}")
-PY
+        cpu_ratio RECEIVER_CPU "${set_name[$s]}" "$work/cpu.$s.dmsr" installed "$work/cpu.$s.dms" inline
     fi
 done

@@ -49,71 +49,6 @@ extension ConfigReader {
         return config
     }
 
-    func readLayout(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.Layout {
-        let object = try section(value, path, "layout")
-        var layout = Config.Layout()
-        for key in object.orderedKeys {
-            let (value, path) = try entry(object, key)
-            switch key {
-            case "dock_id":
-                let expected = "null or 1-64 characters of A-Z a-z 0-9 . _ -, not starting with \".\" or \"-\""
-                layout.dockID = try optionalString(value, path, expected)
-                if let id = layout.dockID, !DockID.isValid(id) { throw invalid(path, expected, value) }
-            case "remote_layout":
-                let text = try string(value, path, "a template such as \"{dock}/{yyyy}/{mm}/{dd}/{name}\"")
-                do { layout.remoteLayout = try LayoutTemplate(text) } catch {
-                    throw invalid(path, "a layout template such as \"{dock}/{yyyy}/{mm}/{dd}/{name}\"; this one \(error)", value)
-                }
-            default: unhandled(key)
-            }
-        }
-        return layout
-    }
-
-    func readHealth(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.Health {
-        let object = try section(value, path, "health")
-        var health = Config.Health()
-        for key in object.orderedKeys {
-            let (value, path) = try entry(object, key)
-            switch key {
-            case "max_minutes_without_success": health.maxMinutesWithoutSuccess = try minutes(value, path, zeroAllowed: false)
-            case "min_success_rate": health.minSuccessRate = try number(value, path, unit: "fraction", minimum: 0, minimumAllowed: true, maximum: 1)
-            case "destination_usage_warning": health.destinationUsageWarning = try number(value, path, unit: "fraction", minimum: 0, minimumAllowed: true, maximum: 1)
-            case "destination_usage_critical": health.destinationUsageCritical = try number(value, path, unit: "fraction", minimum: 0, minimumAllowed: true, maximum: 1)
-            case "alert_suppression_minutes": health.alertSuppressionMinutes = try minutes(value, path, zeroAllowed: true)
-            case "webhook_url":
-                health.webhookURL = try optionalString(value, path, "an http:// or https:// URL, or null")
-                if let url = health.webhookURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
-                    throw invalid(path, "an http:// or https:// URL, or null", value)
-                }
-            case "webhook_timeout_seconds": health.webhookTimeoutSeconds = try seconds(value, path, zeroAllowed: false)
-            case "prometheus_textfile":
-                health.prometheusTextfile = try optionalString(value, path, "an absolute path ending in .prom, or null")
-                if let file = health.prometheusTextfile, !(file.hasPrefix("/") && file.hasSuffix(".prom")) {
-                    throw invalid(path, "an absolute path ending in .prom, or null", value)
-                }
-            default: unhandled(key)
-            }
-        }
-        return health
-    }
-
-    func readConsistencyCheck(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.ConsistencyCheck {
-        let object = try section(value, path, "consistency_check")
-        var check = Config.ConsistencyCheck()
-        for key in object.orderedKeys {
-            let (value, path) = try entry(object, key)
-            switch key {
-            case "enable": check.enable = try bool(value, path)
-            case "interval_hours": check.intervalHours = try number(value, path, unit: "hours", minimum: 0, minimumAllowed: false, maximum: 87600)
-            case "lookback_hours": check.lookbackHours = try number(value, path, unit: "hours", minimum: 0, minimumAllowed: false, maximum: 87600)
-            case "mode": check.mode = try choice(value, path, ["sha256", "size"])
-            default: unhandled(key)
-            }
-        }
-        return check
-    }
-
     func readRetryPolicy(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.RetryPolicy {
         let object = try section(value, path, "retry_policy")
         var policy = Config.RetryPolicy()
@@ -438,56 +373,6 @@ extension ConfigReader {
         text.utf8.count <= 32 && text.unicodeScalars.allSatisfy {
             $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
         }
-    }
-
-    func readDeletePolicy(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.DeletePolicy {
-        let object = try section(value, path, "delete_policy")
-        var policy = Config.DeletePolicy()
-        for key in object.orderedKeys {
-            let (value, path) = try entry(object, key)
-            switch key {
-            case "delete_sources": policy.deleteSources = try bool(value, path)
-            case "delay_minutes": policy.delayMinutes = try minutes(value, path, zeroAllowed: true)
-            case "enable_soft_delete": policy.enableSoftDelete = try bool(value, path)
-            case "trash_retention_days": policy.trashRetentionDays = try number(value, path, unit: "days", minimum: 0, minimumAllowed: true, maximum: 36500)
-            case "min_local_free_gb": policy.minLocalFreeGB = try number(value, path, unit: "GB", minimum: 0, minimumAllowed: true, maximum: 1_000_000)
-            default: unhandled(key)
-            }
-        }
-        return policy
-    }
-
-    func readConcurrencyControl(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.ConcurrencyControl {
-        let object = try section(value, path, "concurrency_control")
-        var control = Config.ConcurrencyControl()
-        for key in object.orderedKeys {
-            let (value, path) = try entry(object, key)
-            switch key {
-            case "lock_file": control.lockFile = try absoluteFile(value, path)
-            case "max_sync_duration_seconds": control.maxSyncDurationSeconds = try seconds(value, path, zeroAllowed: false)
-            case "stop_timeout_seconds": control.stopTimeoutSeconds = try seconds(value, path, zeroAllowed: false)
-            case "bandwidth_limit_bytes_per_second":
-                control.bandwidthLimitBytesPerSecond = try number(value, path, unit: "bytes per second", minimum: 0, minimumAllowed: true, maximum: 1e12)
-            case "parallel_transfers": control.parallelTransfers = try integer(value, path, 1...32)
-            case "batch_max_files": control.batchMaxFiles = try integer(value, path, 1...1_000_000)
-            case "batch_max_megabytes": control.batchMaxMegabytes = try integer(value, path, 1...1_048_576)
-            default: unhandled(key)
-            }
-        }
-        return control
-    }
-
-    func readSchedule(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.Schedule {
-        let object = try section(value, path, "schedule")
-        var schedule = Config.Schedule()
-        for key in object.orderedKeys {
-            let (value, path) = try entry(object, key)
-            switch key {
-            case "interval_minutes": schedule.intervalMinutes = try minutes(value, path, zeroAllowed: false)
-            default: unhandled(key)
-            }
-        }
-        return schedule
     }
 
     func readState(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.State {

@@ -385,31 +385,6 @@ public final class StateStore: TempJournal, Sendable {
         }
     }
 
-    /// A copy found missing or wrong: forget it (so the source, if still here, is copied again)
-    /// and hold back a pending deletion of its source.
-    public func markCopyLost(_ ledgerID: Int64, reason: String, now: Double = Date().timeIntervalSince1970) throws {
-        try db.write { db in try Self.loseObject(db, ledgerID, reason: reason, now: now) }
-    }
-
-    /// Every present row naming the same remote object loses it too: versions that were found
-    /// "already there" share one copy, and a damaged copy is damaged for all of them.
-    static func loseObject(_ db: Database, _ ledgerID: Int64, reason: String, now: Double) throws {
-        guard let copy = try Row.fetchOne(db, sql: "SELECT destination, remote_path FROM ledger WHERE id = ?", arguments: [ledgerID]) else { return }
-        let sharers = try Int64.fetchAll(db, sql: """
-            SELECT id FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present' AND id != ?
-            """, arguments: [copy[0] as DatabaseValue, copy[1] as DatabaseValue, ledgerID])
-        for id in [ledgerID] + sharers { try loseCopy(db, id, reason: reason, now: now) }
-    }
-
-    static func loseCopy(_ db: Database, _ ledgerID: Int64, reason: String, now: Double) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT local_path, size, mtime_ns, inode FROM ledger WHERE id = ?", arguments: [ledgerID]) else { return }
-        try db.execute(sql: "UPDATE ledger SET state = 'lost' WHERE id = ?", arguments: [ledgerID])
-        try db.execute(sql: """
-            UPDATE delete_queue SET state = 'resync', last_error = ?, last_attempt_at = ?
-            WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'pending'
-            """, arguments: [reason, now, row[0] as DatabaseValue, row[1] as DatabaseValue, row[2] as DatabaseValue, row[3] as DatabaseValue])
-    }
-
     public func meta(_ key: String) throws -> String? {
         try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
     }
@@ -458,29 +433,5 @@ public final class StateStore: TempJournal, Sendable {
     /// A copy removed by retention ("expired") or found replaced by another file ("foreign").
     public func markCopyRemoved(_ ledgerID: Int64, state: CopyState) throws {
         try db.write { db in try db.execute(sql: "UPDATE ledger SET state = ? WHERE id = ?", arguments: [state.rawValue, ledgerID]) }
-    }
-
-    // MARK: TempJournal
-
-    public func record(destination: String, paths: [FilePath]) throws {
-        let now = Date().timeIntervalSince1970
-        try db.write { db in
-            let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp_journal (destination, path, recorded_at) VALUES (?, ?, ?)")
-            for p in paths { try insert.execute(arguments: [destination, Data(p.bytes), now]) }
-        }
-    }
-
-    public func forget(destination: String, paths: [FilePath]) throws {
-        try db.write { db in
-            let delete = try db.cachedStatement(sql: "DELETE FROM temp_journal WHERE destination = ? AND path = ?")
-            for p in paths { try delete.execute(arguments: [destination, Data(p.bytes)]) }
-        }
-    }
-
-    public func pending(destination: String) throws -> [FilePath] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT path FROM temp_journal WHERE destination = ?", arguments: [destination])
-                .map { FilePath(bytes: [UInt8]($0["path"] as Data)) }
-        }
     }
 }
