@@ -153,6 +153,25 @@ import TestSupport
         #expect(try f.store().pending(destination: "nas").isEmpty)
     }
 
+    /// Defect: a file of 128 KiB to 256 KiB went out before the request line staged ahead of it
+    /// (the stream's writer sent large chunks straight to ssh, skipping what it held), so the
+    /// receiver refused the batch ("unknown data request") and the file never arrived.
+    @Test func everySizeAroundTheStreamsStagingBoundariesArrivesIntact() async throws {
+        let f = try await NASFixture("sizes")
+        defer { f.cleanUp() }
+        let sizes = [0, 1, 65_535, 131_071, 131_072, 150_000, 262_015, 262_144, 262_145, (1 << 20) + 150_000, 3 << 20]
+        var expected: [[UInt8]: [UInt8]] = [:]
+        for (index, size) in sizes.enumerated() {
+            let name = "DJI_20250101120000_\(String(format: "%04d", index))_D.JPG"
+            let path = try f.add(name, size: size, seed: UInt64(index + 1))
+            expected[Array("2025/01/01/\(name)".utf8)] = try FileIO.readWholeFile(path, limit: 1 << 30)
+        }
+        let summary = try await f.cycle()
+        #expect(summary.failed == 0, "\(summary.messages)")
+        #expect(summary.filesCopied == sizes.count)
+        #expect(try f.remoteFiles() == expected)
+    }
+
     @Test func thePortableShellPublisherWorksToo() async throws {
         var f = try await NASFixture("shpublish")
         defer { f.cleanUp() }
