@@ -35,7 +35,7 @@ public enum ConfigLoader {
                        "bandwidth_limit_bytes_per_second", "batch_max_files", "batch_max_megabytes"],
                 requiredKeys: []),
         Section(name: "schedule",
-                keys: ["interval_minutes"],
+                keys: ["interval_minutes", "watch"],
                 requiredKeys: []),
         Section(name: "state",
                 keys: ["directory", "runtime_directory"],

@@ -44,6 +44,7 @@ extension ConfigReader {
             let (value, path) = try entry(object, key)
             switch key {
             case "interval_minutes": schedule.intervalMinutes = try minutes(value, path, zeroAllowed: false)
+            case "watch": schedule.watch = try bool(value, path)
             default: unhandled(key)
             }
         }

@@ -195,6 +195,8 @@ public struct MediaSyncConfig: Sendable, Equatable {
     /// "schedule"
     public struct Schedule: Sendable, Equatable {
         public var intervalMinutes: Double = 10          // "interval_minutes"
+        /// Start a cycle soon after new media is closed in a media root (inotify), besides the timer.
+        public var watch = true                          // "watch"
         public init() {}
     }
 
