@@ -28,7 +28,7 @@ struct Runtime: Sendable {
     }
 
     static func logLevel(_ config: MediaSyncConfig) -> Logger.Level {
-        Logger.Level(rawValue: config.logging.level) ?? .info
+        Verbosity.level(configured: Logger.Level(rawValue: config.logging.level) ?? .info)
     }
 
     static func make(configPath: String, requireFiles: Bool = false) throws -> Runtime {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Configuration
+import Logging
 import MediaSync
+import Synchronization
 
 @main
 struct DJIMediaSync: AsyncParsableCommand {
@@ -18,6 +20,35 @@ struct DJIMediaSync: AsyncParsableCommand {
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Path of media_sync_config.json.")
     var config: String = MediaSyncConfig.defaultPath
+
+    @Flag(name: .shortAndLong, help: "Errors only: no progress view, no info lines.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "More detail: -v debug lines, -vv trace lines (overrides logging.level).")
+    var verbose: Int
+
+    mutating func validate() throws {
+        if quiet && verbose > 0 { throw ValidationError("-q and -v contradict each other: give one") }
+        Verbosity.set(quiet ? -1 : min(verbose, 2))
+    }
+}
+
+/// -q / -v / -vv of the command line, read when logging is set up: -1 quiet, 0 the config's
+/// level, 1 debug, 2 trace.
+enum Verbosity {
+    private static let value = Mutex(0)
+    static func set(_ v: Int) { value.withLock { $0 = v } }
+    static var current: Int { value.withLock { $0 } }
+    static var quiet: Bool { current < 0 }
+
+    static func level(configured: Logger.Level) -> Logger.Level {
+        switch current {
+        case ..<0: .error
+        case 0: configured
+        case 1: min(configured, .debug)
+        default: .trace
+        }
+    }
 }
 
 /// Exit statuses (sysexits.h where one fits), documented in docs/operations.md ("Exit status").
