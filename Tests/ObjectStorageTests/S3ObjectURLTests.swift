@@ -53,6 +53,16 @@ import Testing
         }
         let china = S3Configuration(provider: .aws, bucket: "media", region: "cn-north-1")
         #expect(try china.key(ofURL: "https://media.s3.cn-north-1.amazonaws.com.cn/a") == "a")
+        #expect(throws: S3ConfigurationError.self) { try china.key(ofURL: "https://media.s3.cn-north-1.amazonaws.com/a") }
+        // A dotted bucket is addressed path-style on the regional host.
+        let dotted = S3Configuration(provider: .aws, bucket: "my.media", region: "eu-west-1")
+        #expect(try dotted.key(ofURL: "https://s3.eu-west-1.amazonaws.com/my.media/a%20b") == "a b")
+        #expect(throws: S3ConfigurationError.self) { try dotted.key(ofURL: "https://my.media.s3.eu-west-1.amazonaws.com/a") }
+        // A generic endpoint, virtual-hosted.
+        let generic = S3Configuration(provider: .generic(pathStyle: false), bucket: "media", endpoint: "https://s3.example.net:9000")
+        #expect(try generic.key(ofURL: "https://media.s3.example.net:9000/k") == "k")
+        #expect(try generic.key(ofURL: "https://s3.example.net:9000/media/k") == "k")
+        #expect(throws: S3ConfigurationError.self) { try generic.key(ofURL: "https://media.s3.example.net/k") }
     }
 
     @Test func aRefusalNamesTheURLWithoutItsSignature() throws {
