@@ -13,7 +13,7 @@ struct DJIMediaSync: AsyncParsableCommand {
         version: BuildInfo.version,
         subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, QueueCommand.self, RetentionCommand.self,
                       VerifyCommand.self, ConfigCommand.self, DoctorCommand.self,
-                      CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self, NASReceiverCommand.self]
+                      CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self, ObjectCommand.self, URLCommand.self, NASReceiverCommand.self]
     )
 }
 
@@ -60,6 +60,7 @@ enum ExitStatus {
     static let leftWaiting: Int32 = 4
     /// Stopped by a signal (Ctrl-C 130, SIGTERM 143): the shell convention, 128 + the signal.
     static func cancelled(by signal: Int32) -> Int32 { 128 + signal }
+    static let usage: Int32 = 64      // EX_USAGE: what ArgumentParser exits with for a bad argument
     static let lockBusy: Int32 = 75   // EX_TEMPFAIL: another cycle holds the lock
     static let config: Int32 = 78     // EX_CONFIG: systemd must not restart-loop on it
 }
