@@ -106,6 +106,7 @@ final class Daemon: Sendable {
         var status = StatusLine()
         let observer = DaemonObserver(gate: gate)
         let s3Cleanup = S3CleanupSchedule()   // stale multipart uploads on s3 destinations
+        var bandwidth = BandwidthWatch()      // logs each change of a limit in force
 
         // The pause last acted on, and whether a cycle came due while paused (it starts at the end).
         var pauseSeen: StateStore.Pause?
@@ -220,6 +221,7 @@ final class Daemon: Sendable {
                 mediaWatch = mediaWatch.reloaded(current.config, log: log, changed: changed)
                 if mediaWatch.settle != watchSchedule.settle { watchSchedule = WatchSchedule(settle: mediaWatch.settle) }
             case .tick:
+                bandwidth.check(current, log: log)
                 if let started = cycleStarted, ContinuousClock.now - started > .seconds(current.config.concurrency.maxSyncDurationSeconds) {
                     log.error("cycle exceeded concurrency_control.max_sync_duration_seconds (\(Int(current.config.concurrency.maxSyncDurationSeconds)) s); stopping it cleanly")
                     cycleTask?.cancel()
@@ -317,7 +319,8 @@ final class Daemon: Sendable {
         do {
             let destinations = try Runtime.makeDestinations(config, store: old.store)
             runtime.withLock { $0 = Runtime(config: config, store: old.store, destinations: destinations, logger: old.logger,
-                                                   limiter: Runtime.makeLimiter(config)) }
+                                                   limiter: Runtime.makeLimiter(config),
+                                                   destinationLimiters: BandwidthLimiter.perDestination(config)) }
         } catch {
             status.configProblem = "config rejected: \(error)"
             log.error("reload rejected: \(error)", metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
