@@ -208,6 +208,7 @@ final class Daemon: Sendable {
                 gate.endWork()
                 cycleTask = nil
                 cycleStarted = nil
+                LiveProgress.remove(current.config)
                 status.record(summary)
                 s3Cleanup.startIfDue(current)
                 var decision = trigger.finished(now: now())
@@ -222,6 +223,12 @@ final class Daemon: Sendable {
                 if mediaWatch.settle != watchSchedule.settle { watchSchedule = WatchSchedule(settle: mediaWatch.settle) }
             case .tick:
                 bandwidth.check(current, log: log)
+                if trigger.running {
+                    do { try LiveProgress.write(observer.snapshot(), config: current.config) } catch {
+                        if !status.progressFileFailed { log.warning("cannot write the live progress for `status`: \(error)") }
+                        status.progressFileFailed = true
+                    }
+                }
                 if let started = cycleStarted, ContinuousClock.now - started > .seconds(current.config.concurrency.maxSyncDurationSeconds) {
                     log.error("cycle exceeded concurrency_control.max_sync_duration_seconds (\(Int(current.config.concurrency.maxSyncDurationSeconds)) s); stopping it cleanly")
                     cycleTask?.cancel()
@@ -247,6 +254,7 @@ final class Daemon: Sendable {
                         log.error("the cycle did not stop within concurrency_control.stop_timeout_seconds (\(Int(bound)) s); exiting anyway (its temp files are journaled and removed at the next start)")
                     }
                 }
+                LiveProgress.remove(current.config)
                 await s3Cleanup.atShutdown(current, seconds: current.config.concurrency.stopTimeoutSeconds)
                 continuation.finish()
                 return 0
@@ -337,6 +345,7 @@ final class DaemonObserver: CycleObserver {
     struct Snapshot: Sendable {
         var phase = "starting"
         var totalFiles = 0
+        var totalBytes: Int64 = 0
         var filesDone = 0
         var bytes: Int64 = 0
         var current = ""
@@ -352,7 +361,7 @@ final class DaemonObserver: CycleObserver {
     func snapshot() -> Snapshot { state.withLock { $0 } }
 
     func phase(_ text: String) { gate.progress(); state.withLock { $0.phase = text } }
-    func planned(files: Int, bytes: Int64) { gate.progress(); state.withLock { $0.totalFiles = files } }
+    func planned(files: Int, bytes: Int64) { gate.progress(); state.withLock { $0.totalFiles = files; $0.totalBytes = bytes } }
     func fileStarted(_ item: TransferItem) { gate.progress(); state.withLock { $0.current = FilePath.display(item.remoteName) } }
     func bytesMoved(_ count: Int) { gate.progress(); state.withLock { $0.bytes += Int64(count) } }
     func heartbeat() { gate.progress() }
@@ -365,6 +374,8 @@ struct StatusLine {
     var unreachableSince: Date?
     var configProblem: String?
     var withheldLogged = false
+    /// The live progress file could not be written (said once).
+    var progressFileFailed = false
 
     mutating func record(_ summary: CycleSummary) {
         last = summary

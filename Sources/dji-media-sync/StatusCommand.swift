@@ -57,12 +57,14 @@ struct StatusCommand: AsyncParsableCommand {
                 "cycles": cycles.map(Self.cycleObject),
                 "destinations": destinations.map { ["name": $0.name, "target": $0.displayName] },
                 "bandwidth": BandwidthWatch.statusObjects(config),
+                "running": LiveProgress.read(config)?.json ?? NSNull(),
                 "exit_status": Int(Self.exitStatus(verdict)),
             ], schemaVersion: Self.schemaVersion))
         } else {
             if let pause = try? store.pause() {
                 print("paused \(pause.untilText) (since \(JSONOutput.time(Date(timeIntervalSince1970: pause.since))); the daemon starts no cycle)")
             }
+            if let running = LiveProgress.read(config) { print(running.line) }
             print(Self.text(health, counts: counts, cycles: cycles, destinations: destinations))
             print(BandwidthWatch.statusLines(config).joined(separator: "\n"))
         }
@@ -83,6 +85,7 @@ struct StatusCommand: AsyncParsableCommand {
                 "health": health, "ledger": NSNull(), "delete_queue": NSNull(), "cycles": [Any](),
                 "destinations": config.destinations.map { ["name": $0.name, "target": NSNull()] },
                 "bandwidth": BandwidthWatch.statusObjects(config),
+                "running": NSNull(),
                 "exit_status": Int(Self.exitStatus(.unknown)),
             ], schemaVersion: Self.schemaVersion))
         } else {
