@@ -40,6 +40,9 @@ public struct DryRunReport: Sendable {
         public var failed = 0
         /// What "already there" compared, as the destination says; nil if it was not asked.
         public var compared: String?
+        /// Whether it was connected to: false when nothing was planned for it (like a real cycle,
+        /// the dry run does not connect then), or when it could not be reached.
+        public var asked = false
         /// Why the destination could not be asked (nil: it answered).
         public var unavailable: DestinationError?
 
@@ -73,6 +76,7 @@ extension SyncEngine {
                 continue
             }
             summary.connectedDestinations.append(destination.name)
+            d.asked = true
             var budget = await dryRunSpaceBudget(destination, session: session, log: log)
             let wanted = plan.needs[index].indices.filter { plan.needs[index][$0] }
             for start in stride(from: 0, to: wanted.count, by: chunkFiles) where !Task.isCancelled {

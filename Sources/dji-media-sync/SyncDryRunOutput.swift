@@ -11,7 +11,9 @@ extension SyncCommand {
             if let error = d.unavailable {
                 lines.append("  could not be asked: \(error)")
             }
-            if d.compared != nil || d.unavailable == nil {
+            if !d.asked && d.unavailable == nil {
+                lines.append("  not asked:       nothing planned for it (every file is in the ledger or held back)")
+            } else if d.asked {
                 lines.append("  would copy:      \(Format.count(d.wouldCopy, "file")) (\(Format.bytes(d.wouldCopyBytes)))")
                 lines.append("  already there:   \(d.alreadyThere) (\(Format.bytes(d.alreadyThereBytes)))\(d.compared.map { "; compared: \($0)" } ?? "")")
                 lines.append("  would get _N:    \(d.wouldRename) (\(Format.bytes(d.wouldRenameBytes)); a different file holds the name)")
@@ -40,7 +42,8 @@ extension SyncCommand {
             [
                 "name": d.name,
                 "display_name": d.displayName,
-                "reachable": d.unavailable == nil,
+                "asked": d.asked,
+                "reachable": JSONOutput.nullable(d.unavailable != nil ? false : d.asked ? true : nil),
                 "error": JSONOutput.nullable(d.unavailable?.description),
                 "error_kind": JSONOutput.nullable(d.unavailable?.kind.rawValue),
                 "compared": JSONOutput.nullable(d.compared),

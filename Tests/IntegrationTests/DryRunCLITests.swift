@@ -20,10 +20,14 @@ import TestSupport
         try TestFiles.write(bytes, to: s.source.appending("DJI_20250101000000_0001_D.JPG"), modified: .secondsAgo(3600))
         try TestFiles.write(size: 2500, seed: 2, to: s.source.appending("DJI_20250101000001_0002_D.JPG"), modified: .secondsAgo(3600))
         try TestFiles.write(size: 10, seed: 3, to: s.source.appending("README.txt"), modified: .secondsAgo(3600))
-        // The first file is on the NAS already (as its user would have put it: readable by all).
+        // The first file is on the NAS already (put there by its user).
         let folder = FilePath(s.remoteBase + "/2025/01/01")
         try LocalFS.createDirectories(folder, mode: 0o755)
         try TestFiles.write(bytes, to: folder.appending("DJI_20250101000000_0001_D.JPG"))
+        let owner = try #require(getpwnam(s.server.user)).pointee
+        for path in [s.remoteBase + "/2025", folder.string, folder.string + "/DJI_20250101000000_0001_D.JPG"] {
+            #expect(chown(path, owner.pw_uid, owner.pw_gid) == 0)
+        }
         let before = s.remoteFiles()
 
         let json = try await CLITests.run(["sync", "--once", "--dry-run", "--json", "--config", s.configPath])
@@ -37,6 +41,7 @@ import TestSupport
         #expect(local["ignored"] as? Int == 1)
         let nas = try #require((object["destinations"] as? [[String: Any]])?.first)
         #expect(nas["reachable"] as? Bool == true)
+        #expect(nas["asked"] as? Bool == true)
         #expect((nas["would_copy"] as? [String: Any])?["files"] as? Int == 1)
         #expect((nas["would_copy"] as? [String: Any])?["bytes"] as? Int == 2500)
         #expect((nas["already_there"] as? [String: Any])?["files"] as? Int == 1)
@@ -48,6 +53,15 @@ import TestSupport
         #expect(text.out.contains("would copy:      1 file (2.5 kB)"), "\(text.out)")
         #expect(text.out.contains("already there:   1 (4.0 kB)"), "\(text.out)")
         #expect(s.remoteFiles() == before, "nothing was written on the NAS")
+
+        // After a real cycle everything is in the ledger: nothing to ask the NAS.
+        #expect(try await CLITests.run(["sync", "--once", "--config", s.configPath]).status == .exited(0))
+        let after = try Self.json(try await CLITests.run(["sync", "--once", "--dry-run", "--json", "--config", s.configPath]).out)
+        let settled = try #require((after["destinations"] as? [[String: Any]])?.first)
+        #expect(settled["asked"] as? Bool == false)
+        #expect(settled["reachable"] is NSNull)
+        #expect(settled["in_ledger"] as? Int == 2)
+        #expect((settled["would_copy"] as? [String: Any])?["files"] as? Int == 0)
 
         let refused = try await CLITests.run(["sync", "--once", "--json", "--config", s.configPath])
         #expect(refused.status == .exited(64), "--json without --dry-run is a usage error: \(refused.err)")
@@ -71,6 +85,7 @@ import TestSupport
         #expect(object["exit_status"] as? Int == 1)
         let nas = try #require((object["destinations"] as? [[String: Any]])?.first)
         #expect(nas["reachable"] as? Bool == false)
+        #expect(nas["asked"] as? Bool == false)
         #expect(nas["error_kind"] as? String == "unreachable")
         #expect(nas["compared"] is NSNull)
 

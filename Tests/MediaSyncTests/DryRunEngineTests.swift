@@ -33,14 +33,14 @@ import TestSupport
         let report = try #require(summary.dryRun)
         #expect(report.destinations.map(\.name) == ["nas", "away"])
         let first = report.destinations[0]
-        #expect(first.unavailable == nil)
+        #expect(first.unavailable == nil && first.asked)
         #expect(first.alreadyThere == 1 && first.alreadyThereBytes == 500)
         #expect(first.wouldRename == 1 && first.wouldRenameBytes == 500)
         #expect(first.wouldCopy == 1 && first.wouldCopyBytes == 300)
         #expect(first.quarantined == 1 && first.waitingForRetry == 0)
         #expect(first.compared != nil)
         let away = report.destinations[1]
-        #expect(away.unavailable?.kind == .unreachable)
+        #expect(away.unavailable?.kind == .unreachable && !away.asked)
         #expect(away.wouldCopy == 0 && away.compared == nil)
         #expect(summary.unavailableDestinations == ["away"])
         #expect(summary.cycleID == 0)
