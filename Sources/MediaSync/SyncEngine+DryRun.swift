@@ -16,6 +16,14 @@ public struct DryRunReport: Sendable {
 
     public init() {}
 
+    /// For the log: "nas: 3 to copy (56 MB; 1 under a _N name), 36 already there; s3: unavailable".
+    public var shortLine: String {
+        destinations.map { d in
+            d.unavailable != nil ? "\(d.name): unavailable"
+                : "\(d.name): \(d.wouldCopy + d.wouldRename) to copy (\(Format.bytes(d.bytesToCopy)); \(d.wouldRename) under a _N name), \(d.alreadyThere) already there"
+        }.joined(separator: "; ")
+    }
+
     public struct PerDestination: Sendable {
         public var name: String
         public var displayName: String

@@ -126,7 +126,8 @@ public struct SyncEngine: Sendable {
             }
         }
         log.log(level: summary.status == .ok ? .info : .warning,
-                "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
+                dryRun ? "dry run finished: \(summary.status.rawValue)\(summary.dryRun.map { " — " + $0.shortLine } ?? "")"
+                    : "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
                 metadata: SyncEvent.cycleFinished.metadata([
                     "status": "\(summary.status.rawValue)", "files": "\(summary.filesCopied)", "bytes": "\(summary.bytesCopied)",
                     "failed": "\(summary.failed)", "skipped": "\(summary.skipped)", "deleted": "\(summary.deleted)",
