@@ -44,6 +44,8 @@ public struct SyncEngine: Sendable {
     /// The process's total rate for local source data sent anywhere (nil: unlimited). Shared by
     /// every engine of the process; applied to every destination through ``ThrottledProgress``.
     public var bandwidthLimiter: BandwidthLimiter?
+    /// Destinations' own limits by name (`bandwidth_schedule` of a destination), on top of the global one.
+    public var destinationLimiters: [String: BandwidthLimiter] = [:]
     /// Wall-clock seconds since 1970: every due time, age and timestamp of a cycle comes from here
     /// (the fault simulation steps and jumps it).
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -67,9 +69,9 @@ public struct SyncEngine: Sendable {
         return String(p)
     }
 
-    func transferProgress(_ observer: any CycleObserver) -> any TransferProgress {
-        guard let limiter = bandwidthLimiter, !limiter.isUnlimited else { return observer }
-        return ThrottledProgress(observer, limiter: limiter)
+    func transferProgress(_ observer: any CycleObserver, destination: String) -> any TransferProgress {
+        let limiters = [bandwidthLimiter, destinationLimiters[destination]].compactMap { $0 }.filter { !$0.isUnlimited }
+        return limiters.isEmpty ? observer : ThrottledProgress(observer, limiters: limiters)
     }
 
     /// How often a cycle reconnects after losing the NAS mid-transfer before giving up until the
@@ -343,7 +345,7 @@ public struct SyncEngine: Sendable {
             }
             while !items.isEmpty {
                 do {
-                    try await session.transfer(items, progress: transferProgress(observer)) { results in
+                    try await session.transfer(items, progress: transferProgress(observer, destination: destination.name)) { results in
                         let recorded = await offPool {
                             record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
                                    delaySeconds: delay, fingerprint: fingerprint, log: log)

@@ -42,7 +42,7 @@ struct SyncCommand: AsyncParsableCommand {
         let runtime = try Runtime.make(configPath: global.config, requireFiles: true)
         let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: wait,
                                      hint: "not starting another. Use --wait to wait for it.")
-        let progress = ConsoleProgress(enabled: isatty(STDERR_FILENO) == 1)
+        let progress = ConsoleProgress(enabled: !Verbosity.quiet)
         let engine = runtime.engine()
         let cycle = Task { await engine.runCycle(dryRun: dryRun, observer: progress) }
         // Ctrl-C / TERM: stop the cycle cleanly (transfers aborted, temps removed, state kept).
