@@ -86,6 +86,8 @@ extension SyncEngine {
             summary.connectedDestinations.append(destination.name)
             d.asked = true
             var budget = await dryRunSpaceBudget(destination, session: session, log: log)
+            // Names the dry run would fill: a later file of this run that wants one gets `_N`.
+            var claimed = Set<FilePath>()
             let wanted = plan.needs[index].indices.filter { plan.needs[index][$0] }
             for start in stride(from: 0, to: wanted.count, by: chunkFiles) where !Task.isCancelled {
                 var items: [TransferItem] = []
@@ -107,7 +109,13 @@ extension SyncEngine {
                     break
                 }
                 d.compared = lookUp.compared
-                for item in items { tally(lookUp.outcomes[item.id], item: item, into: &d, destination: destination, summary: &summary, log: log) }
+                for item in items {
+                    var outcome = lookUp.outcomes[item.id]
+                    if case let .wouldCopy(path, _)? = outcome, !claimed.insert(path).inserted {
+                        outcome = .wouldCopy(remotePath: path, conflictIndex: Int.max)   // the real run finds the next free _N
+                    }
+                    tally(outcome, item: item, into: &d, destination: destination, summary: &summary, log: log)
+                }
             }
             await session.close()
         }
@@ -127,7 +135,8 @@ extension SyncEngine {
                 d.wouldRename += 1
                 d.wouldRenameBytes += item.identity.size
             }
-            log.notice("would copy \(file) → \(destination.name): \(path.displayString)\(conflictIndex > 0 ? " (a different file holds its name)" : "")")
+            let name = conflictIndex == Int.max ? "\(path.displayString), as <stem>_N<ext> (another file of this run takes the name first)" : path.displayString
+            log.notice("would copy \(file) → \(destination.name): \(name)\(conflictIndex > 0 && conflictIndex < Int.max ? " (a different file holds its name)" : "")")
         case let .alreadyPresent(path)?:
             d.alreadyThere += 1
             d.alreadyThereBytes += item.identity.size

@@ -53,6 +53,21 @@ import TestSupport
         #expect(try f.store.destinationsHolding([(quarantined, identity)], among: ["nas"]) == [[]], "nothing recorded in the ledger")
     }
 
+    /// Two files of one run that want the same free name: the real cycle stores the second as
+    /// `_1`, and the dry run says so.
+    @Test func theSecondOfTwoFilesWantingOneNameWouldGetAnIndexedName() async throws {
+        var f = try ScriptedFixture()
+        defer { f.cleanUp() }
+        try f.add("A/DJI_20250101000000_0001_D.JPG", bytes: TestFiles.pseudoRandomBytes(count: 100, seed: 1))
+        try f.add("B/DJI_20250101000000_0001_D.JPG", bytes: TestFiles.pseudoRandomBytes(count: 200, seed: 2))
+        let dry = try #require(await f.engine().runCycle(dryRun: true).dryRun?.destinations.first)
+        #expect(dry.wouldCopy == 1 && dry.wouldRename == 1)
+        #expect(dry.bytesToCopy == 300)
+        let real = await f.cycle()
+        #expect(real.filesCopied == 2)
+        #expect(f.remote("nas").file(f.remote("nas").path("2025/01/01/DJI_20250101000000_0001_D_1.JPG")) != nil)
+    }
+
     @Test func filesBeyondTheFreeSpaceAreCountedAsWaitingNotAsked() async throws {
         var f = try ScriptedFixture()
         defer { f.cleanUp() }
