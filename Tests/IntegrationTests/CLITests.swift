@@ -39,6 +39,16 @@ import TestSupport
             try TestFiles.write([UInt8](data), to: FilePath(configPath))
         }
 
+        /// Sets `key` of the config's `section` (an object) to `value`.
+        func set(_ section: String, _ key: String, _ value: Any) throws {
+            let url = URL(fileURLWithPath: configPath)
+            var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            var object = config[section] as? [String: Any] ?? [:]
+            object[key] = value
+            config[section] = object
+            try JSONSerialization.data(withJSONObject: config).write(to: url)
+        }
+
         func remoteFiles() -> [String] {
             var names: [String] = []
             DirectoryWalker.walk(FilePath(remoteBase), onError: { _ in }) { names.append(String(decoding: $0.path.bytes.dropFirst(remoteBase.utf8.count + 1), as: UTF8.self)) }

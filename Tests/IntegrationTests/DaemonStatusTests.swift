@@ -10,12 +10,7 @@ import TestSupport
         let s = try await CLITests.Setup("daemon-status")
         defer { s.cleanUp() }
         // 6 MB at 1 MB/s: a cycle that lasts long enough to be asked about.
-        let url = URL(fileURLWithPath: s.configPath)
-        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        var control = try #require(config["concurrency_control"] as? [String: Any])
-        control["bandwidth_limit_bytes_per_second"] = 1_000_000
-        config["concurrency_control"] = control
-        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        try s.set("concurrency_control", "bandwidth_limit_bytes_per_second", 1_000_000)
         try TestFiles.write(TestFiles.pseudoRandomBytes(count: 6_000_000, seed: 3), to: s.source.appending("DJI_20250101120000_0001_V.MP4"), modified: .secondsAgo(3600))
 
         let (status, _) = try await DaemonTests.withDaemon(s, watchdogSeconds: 20) { execution, _, log in

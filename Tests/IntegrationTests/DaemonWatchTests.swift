@@ -14,13 +14,9 @@ import TestSupport
     /// The CLI tests' setup with an hour between timer cycles and a 2 s stability rule.
     static func setup(_ name: String, watch: Bool = true) async throws -> CLITests.Setup {
         let s = try await CLITests.Setup(name)
-        let url = URL(fileURLWithPath: s.configPath)
-        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        var local = try #require(config["local"] as? [String: Any])
-        local["min_file_age_seconds"] = minimumAge
-        config["local"] = local
-        config["schedule"] = ["interval_minutes": 60, "watch": watch]
-        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        try s.set("local", "min_file_age_seconds", minimumAge)
+        try s.set("schedule", "interval_minutes", 60)
+        try s.set("schedule", "watch", watch)
         return s
     }
 

@@ -74,7 +74,7 @@ import TestSupport
         // The same config, with a loopback port nothing listens on.
         var config = try Self.json(String(decoding: try FileIO.readWholeFile(FilePath(s.configPath), limit: 1 << 20), as: UTF8.self))
         var destinations = try #require(config["destinations"] as? [[String: Any]])
-        destinations[0]["port"] = try Self.closedPort()
+        destinations[0]["port"] = try closedLoopbackPort()
         destinations[0]["connect_timeout_seconds"] = 2
         config["destinations"] = destinations
         try TestFiles.write([UInt8](try JSONSerialization.data(withJSONObject: config)), to: FilePath(s.configPath))
@@ -94,18 +94,4 @@ import TestSupport
         #expect(text.out.contains("could not be asked: unreachable"), "\(text.out)")
     }
 
-    /// A loopback port nothing listens on (bound, then closed).
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw LocalFSError("bind", path: "127.0.0.1", errno: errno) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -29,13 +29,8 @@ import TestSupport
         defer { s.cleanUp() }
         // Slow enough to be seen: 8 × 400 kB at 1 MB/s, one file per batch so that log lines
         // arrive while the block is shown.
-        let url = URL(fileURLWithPath: s.configPath)
-        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        var control = try #require(config["concurrency_control"] as? [String: Any])
-        control["bandwidth_limit_bytes_per_second"] = 1_000_000
-        control["batch_max_files"] = 1
-        config["concurrency_control"] = control
-        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        try s.set("concurrency_control", "bandwidth_limit_bytes_per_second", 1_000_000)
+        try s.set("concurrency_control", "batch_max_files", 1)
         for i in 1...8 {
             try TestFiles.write(TestFiles.pseudoRandomBytes(count: 400_000, seed: UInt64(i)),
                                 to: s.source.appending("DJI_20250101120000_000\(i)_D.JPG"), modified: .secondsAgo(3600))

@@ -60,7 +60,7 @@ struct HTTPClientTests {
 
     @Test("nothing listening: a connect error")
     func refused() async throws {
-        let port = try closedPort()
+        let port = try closedLoopbackPort()
         let client = HTTPClient(configuration: .init(proxy: .none))
         let error = await #expect(throws: HTTPError.self) {
             _ = try await client.send(HTTPRequest(method: .get, url: "http://127.0.0.1:\(port)/"))

@@ -244,7 +244,7 @@ struct MultipartUploaderTests {
         let f = try await Fixture("mpu-transient")
         defer { try? f.dir.remove() }
         var configuration = f.s3.configuration
-        configuration.endpoint = "http://127.0.0.1:\(try closedPort())"
+        configuration.endpoint = "http://127.0.0.1:\(try closedLoopbackPort())"
         let unreachable = configuration
         let credentials = f.s3Credentials
         let made = Mutex(0)

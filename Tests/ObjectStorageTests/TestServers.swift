@@ -55,12 +55,6 @@ final class SilentServer: Sendable {
     }
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then closed).
-func closedPort() throws -> Int {
-    let server = try SilentServer()
-    return server.port
-}
-
 /// `openssl s_server -www` with a fresh self-signed certificate for IP 127.0.0.1: a real TLS peer.
 struct TLSTestServer: Sendable {
     let port: Int

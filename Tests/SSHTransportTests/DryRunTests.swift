@@ -102,7 +102,7 @@ import TestSupport
         defer { f.cleanUp() }
         try f.add("DJI_20250101000000_0001_D.JPG", size: 100, seed: 1)
         var nas = f.nas
-        nas.port = try Self.closedPort()
+        nas.port = try closedLoopbackPort()
         nas.connectTimeoutSeconds = 2
         f.nas = nas
         let summary = try await f.engine().runCycle(dryRun: true)
@@ -113,19 +113,4 @@ import TestSupport
         #expect(summary.status == .failed)
     }
 
-    /// A loopback port nothing listens on (bound, then closed).
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw LocalFSError("bind", path: "127.0.0.1", errno: errno) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -188,7 +188,7 @@ import TestSupport
         defer { f.cleanUp() }
         try f.add("DJI_20250101000000_0001_D.JPG", size: 1000)
         var nas = f.nas
-        nas.port = try Self.closedPort()
+        nas.port = try closedLoopbackPort()
         f.nas = nas
         let down = try await f.cycle()
         #expect(down.unavailableDestinations == ["nas"])
@@ -357,19 +357,6 @@ import TestSupport
         try store.overrideDueForTesting(id, dueAt: 0)
     }
 
-    static func closedPort() throws -> Int {
-        // Bind to an ephemeral port and close it: nothing listens there afterwards.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 }
 
 /// Appends to the given files when the first transfer starts: a writer still at work.
