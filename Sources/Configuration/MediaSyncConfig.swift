@@ -137,6 +137,9 @@ public struct MediaSyncConfig: Sendable, Equatable {
         /// key may run anything) or "installed" (authorized_keys runs dms-receive as a forced
         /// command; see docs/nas-receiver.md). One protocol either way.
         public var receiver: String = "inline"           // "receiver"
+        /// Files of at least this many bytes keep their temp file on the NAS after a lost
+        /// connection, and the next attempt sends only the rest; 0: never.
+        public var resumeMinBytes: Int = 64 << 20        // "resume_min_bytes"
         public init(host: String, basePath: String) { self.host = host; self.basePath = basePath }
     }
 

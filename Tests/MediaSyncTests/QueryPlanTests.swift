@@ -96,6 +96,13 @@ import TestSupport
         _ = try store.multipartUploads(destination: "nas")
         _ = try store.multipartUpload(destination: "nas", key: "k", fingerprint: "f")
         _ = try store.trashed()
+        // the temp journal, with a temp kept for resume (NAS transfers)
+        try store.record(destination: "nas", paths: ["/base/2025/.dms-x.part"])
+        try store.keepForResume(destination: "nas", path: "/base/2025/.dms-x.part", source: "/media/x.MP4",
+                                identity: .init(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1))
+        _ = try store.resumable(destination: "nas")
+        _ = try store.pending(destination: "nas")
+        try store.forget(destination: "nas", paths: ["/base/2025/.dms-x.part"])
         // metrics, pause
         _ = try store.fleetMetrics(destinations: ["nas"])
         try store.setPause(until: nil)
