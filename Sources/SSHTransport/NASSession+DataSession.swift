@@ -168,6 +168,9 @@ extension NASSession {
                     try keepForResume(temp, of: files[index].item)
                     kept.append(temp)
                 }
+                // Kept temps of files the stream did not reach stay as they were.
+                let reached = Set(written.map { $0.0 })
+                kept += resumes.filter { !reached.contains($0.key) }.map(\.value.temp)
             }
             // (With a kept temp, its session file stays journaled too: the next connection ends
             // this session's receiver before the temp is continued.)

@@ -355,8 +355,7 @@ ver() {
   if [ "$3" = size ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
 }
 
-# rsm ID TEMP SIZE: what a temp kept for resuming holds: M missing, Z LEN (longer than SIZE: not
-# hashed), H LEN SHA256 of its bytes (the daemon compares it with its file's first LEN bytes).
+# rsm ID TEMP SIZE: a temp kept to resume: M missing, Z LEN (longer than SIZE), H LEN SHA256.
 rsm() {
   if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
   s=$(sz "./$2") || { printf '%s U size\n' "$1"; return; }
