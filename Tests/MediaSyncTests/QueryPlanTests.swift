@@ -96,6 +96,15 @@ import TestSupport
         _ = try store.multipartUploads(destination: "nas")
         _ = try store.multipartUpload(destination: "nas", key: "k", fingerprint: "f")
         _ = try store.trashed()
+        // object delete (of a copy recorded here: the NAS above was too full to take any)
+        let copy = Array("/base/2025/01/01/y.JPG".utf8)
+        try store.recordPlacements([StateStore.Placement(item: TransferItem(id: 0, localPath: "/gone/y.JPG",
+                                                                            identity: .init(size: 1, mtimeNanoseconds: 1, inode: 2, device: 1),
+                                                                            remoteDirectory: "2025/01/01", remoteName: Array("y.JPG".utf8)),
+                                                         remotePath: FilePath(bytes: copy), sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        #expect(try store.presentCopies(destination: "nas", remotePath: copy).count == 1)
+        #expect(try store.markObjectLost(destination: "nas", remotePath: copy, reason: "deleted by hand") == 1)
         // the temp journal, with a temp kept for resume (NAS transfers)
         try store.record(destination: "nas", paths: ["/base/2025/.dms-x.part"])
         try store.keepForResume(destination: "nas", path: "/base/2025/.dms-x.part", source: "/media/x.MP4",

@@ -17,17 +17,24 @@ import TestSupport
 @Suite(.serialized) struct ResumeTests {
     static let size = 64 << 20
 
-    /// Counts the bytes sent (and paces them, so that a test catches the stream mid-way).
+    /// Counts the bytes sent. With `holdAt`: the sender (a blocking thread) is held once that many
+    /// bytes went out, until `release()`, so that a test cuts the connection at a known point.
     final class Counter: TransferProgress {
         let moved = Mutex<Int64>(0)
-        let limiter: BandwidthLimiter
-        init(bytesPerSecond: Double) { limiter = BandwidthLimiter(bytesPerSecond: bytesPerSecond) }
+        let holdAt: Int64?
+        let gate = DispatchSemaphore(value: 0)
+        init(holdAt: Int64? = nil) { self.holdAt = holdAt }
         func fileStarted(_ item: TransferItem) {}
         func bytesMoved(_ count: Int) {
-            moved.withLock { $0 += Int64(count) }
-            limiter.consume(count)
+            let (before, after) = moved.withLock { total in
+                defer { total += Int64(count) }
+                return (total, total + Int64(count))
+            }
+            if let holdAt, before < holdAt, after >= holdAt { _ = gate.wait(timeout: .now() + 60) }
         }
         var bytes: Int64 { moved.withLock { $0 } }
+        var held: Bool { holdAt.map { bytes >= $0 } ?? false }
+        func release() { gate.signal() }
     }
 
     struct Setup {
@@ -68,14 +75,16 @@ import TestSupport
             temps().compactMap { try? LocalFS.status(FilePath(day + "/" + $0)).identity.size }.max() ?? 0
         }
 
-        /// One attempt cut once the NAS holds `fraction` of the file; returns the length seen then.
+        /// One attempt cut once `fraction` of the file went out and reached the NAS; returns the
+        /// length the NAS holds then.
         func cutAttempt(at fraction: Double) async throws -> Int64 {
-            let session = try await destination().connect(journal: store, progress: Counter(bytesPerSecond: 0), logger: logger)
+            let session = try await destination().connect(journal: store, progress: Counter(), logger: logger)
             let runtime = f.config.state.runtimeDirectory
-            let want = Int64(Double(ResumeTests.size) * fraction)
+            let counter = Counter(holdAt: Int64(Double(ResumeTests.size) * fraction))
             let killer = Task { [self] () -> Int64 in
-                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(2), waitingFor: "the temp to reach the cut") {
-                    tempSize() >= want
+                defer { counter.release() }
+                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "the sender held, all it sent on the NAS") {
+                    counter.held && tempSize() == counter.bytes
                 }
                 let seen = tempSize()
                 // The data session's ssh: a multiplexed client on this fixture's control socket.
@@ -90,20 +99,20 @@ import TestSupport
             let results = Mutex<[TransferResult]>([])
             let item = try item()
             do {
-                try await session.transfer([item], progress: Counter(bytesPerSecond: 40_000_000)) { r in results.withLock { $0 += r } }
+                try await session.transfer([item], progress: counter) { r in results.withLock { $0 += r } }
                 Issue.record("the cut attempt did not fail: \(results.withLock { $0 })")
             } catch {
                 #expect(error.kind.isConnectionLoss, "\(error)")
             }
             await session.close()
             let seen = try await killer.value
-            #expect(seen >= want)
+            #expect(seen >= Int64(Double(ResumeTests.size) * fraction))
             return seen
         }
 
         /// The next attempt: its bytes sent, and the outcome.
         func nextAttempt() async throws -> (sent: Int64, results: [TransferResult]) {
-            let counter = Counter(bytesPerSecond: 0)
+            let counter = Counter()
             let session = try await destination().connect(journal: store, progress: counter, logger: logger)
             let results = Mutex<[TransferResult]>([])
             try await session.transfer([try item()], progress: counter) { r in results.withLock { $0 += r } }
@@ -199,12 +208,12 @@ import TestSupport
         try s.f.putRemote("2025/01/01/.dms-\(id)-plain.part", [1])
         try s.store.record(destination: "nas", paths: [FilePath(s.f.remoteBase + "/2025/01/01/.dms-\(id)-plain.part")])
 
-        let first = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: Counter(bytesPerSecond: 0), logger: s.logger)
+        let first = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: Counter(), logger: s.logger)
         await first.close()
         #expect(s.temps() == [".dms-\(id)-kept.part"])
         #expect(try s.store.resumable(destination: "nas").map(\.path) == [remote])
 
-        let second = try await s.destination(keepSeconds: 0).connect(journal: s.store, progress: Counter(bytesPerSecond: 0), logger: s.logger)
+        let second = try await s.destination(keepSeconds: 0).connect(journal: s.store, progress: Counter(), logger: s.logger)
         await second.close()
         #expect(s.temps().isEmpty)
         #expect(try s.store.pending(destination: "nas").isEmpty)
@@ -213,7 +222,7 @@ import TestSupport
         try s.f.putRemote(name, [1])
         try s.store.keepForResume(destination: "nas", path: remote, source: s.path, identity: try s.item().identity)
         s.f.nas.resumeMinBytes = 0
-        let third = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: Counter(bytesPerSecond: 0), logger: s.logger)
+        let third = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: Counter(), logger: s.logger)
         await third.close()
         #expect(s.temps().isEmpty)
         #expect(try s.store.pending(destination: "nas").isEmpty)
@@ -225,9 +234,9 @@ import TestSupport
         defer { s.cleanUp() }
         var d = try s.destination()
         d.faultInjectionAfterExtract = "for t in 2025/01/01/.dms-*; do printf X >> \"$t\"; break; done"
-        let session = try await d.connect(journal: s.store, progress: Counter(bytesPerSecond: 0), logger: s.logger)
+        let session = try await d.connect(journal: s.store, progress: Counter(), logger: s.logger)
         let results = Mutex<[TransferResult]>([])
-        try await session.transfer([try s.item()], progress: Counter(bytesPerSecond: 0)) { r in results.withLock { $0 += r } }
+        try await session.transfer([try s.item()], progress: Counter()) { r in results.withLock { $0 += r } }
         await session.close()
         guard case let .failed(e)? = results.withLock({ $0.first?.outcome }) else { Issue.record("not failed"); return }
         #expect(e.kind == .verificationFailed)
