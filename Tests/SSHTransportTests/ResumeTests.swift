@@ -228,6 +228,35 @@ import TestSupport
         #expect(try s.store.pending(destination: "nas").isEmpty)
     }
 
+    /// Through the engine, unchanged: a cycle whose data session is killed mid-file reconnects,
+    /// and the reconnected session resumes the kept temp.
+    @Test func aCycleReconnectsAndResumesTheCutFile() async throws {
+        var s = try await Setup("resume-cycle")
+        defer { s.cleanUp() }
+        s.f.config.retryPolicy.baseDelaySeconds = 0
+        s.f.config.retryPolicy.jitterFraction = 0
+        s.f.limiter = BandwidthLimiter(bytesPerSecond: 15_000_000)
+        let setup = s
+        let runtime = s.f.config.state.runtimeDirectory
+        let killer = Task {
+            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "half of the file on the NAS") {
+                setup.tempSize() >= Int64(Self.size / 2)
+            }
+            for pid in ProcessTree.descendants(of: getpid()) {
+                let command = StaleSessionTests.commandLine(pid)
+                if command.contains("ControlMaster=no") && command.contains("ControlPath=\(runtime)/") { kill(pid, SIGKILL) }
+            }
+        }
+        let summary = try await s.f.cycle()
+        try await killer.value
+        #expect(summary.filesCopied == 1 && summary.failed == 0, "\(summary.messages)")
+        #expect(s.f.logs.lines.withLock { $0.contains { $0.message.contains("reconnecting in") } })
+        #expect(s.f.logs.lines.withLock { $0.contains { $0.message.contains("resumed the partial copy at byte") } })
+        let copy = try FileIO.readWholeFile(FilePath(s.day + "/" + s.path.lastComponent!.string), limit: 1 << 30)
+        #expect(sha(copy) == sha(try FileIO.readWholeFile(s.path, limit: 1 << 30)))
+        #expect(s.temps().isEmpty)
+    }
+
     /// Only a lost connection keeps a temp: a copy that fails verification is removed.
     @Test func aFailedVerificationKeepsNoTemp() async throws {
         let s = try await Setup("resume-corrupt")
