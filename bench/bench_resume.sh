@@ -19,7 +19,7 @@
 # where a fraction is (bytes sent by the next attempt - bytes missing at the cut) / file size: the
 # share of the file sent twice (0 = only the missing part was sent; slightly below 0 when bytes in
 # flight at the cut still reached the NAS). Measured here (2 cores, loaded, debug build):
-#   RESULT set=cut90_1gib resent_fraction=0.0031 peer_resent_fraction=-0.0003
+#   RESULT set=cut90_1gib resent_fraction=0.0011 peer_resent_fraction=-0.0002   (an earlier run: 0.0031, -0.0003)
 #
 # Needs root (the test sshd creates the user dms-nas). DMS_BENCH_CACHE: data cache (default
 # /var/tmp/dms-bench-cache). --bin: an already built dji-media-sync (else a debug build with
