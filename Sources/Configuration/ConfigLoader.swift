@@ -22,7 +22,7 @@ public enum ConfigLoader {
                 keys: ["type", "name", "host", "port", "user", "identity_file", "known_hosts_file", "base_path",
                        "connect_timeout_seconds", "server_alive_interval_seconds", "server_alive_count_max",
                        "ciphers", "extra_ssh_options", "ssh_command", "ssh_config_file", "remote_hash_command", "receiver",
-                       "bandwidth_schedule"],
+                       "bandwidth_schedule", "resume_min_bytes"],
                 requiredKeys: ["type", "host", "base_path"]),
         Section(name: "integrity_checks",
                 keys: ["checksum_algorithm", "temp_prefix", "temp_suffix", "transfer_timeout_seconds",

@@ -243,6 +243,7 @@ extension ConfigReader {
             case "remote_hash_command": nas.remoteHashCommand = try choice(value, path, ConfigLoader.remoteHashCommands)
             case "receiver": nas.receiver = try choice(value, path, ConfigLoader.receiverModes)
             case "bandwidth_schedule": nas.bandwidthSchedule = try readBandwidthSchedule(value, path)
+            case "resume_min_bytes": nas.resumeMinBytes = try integer(value, path, 0...(1 << 50))
             default: unhandled(key)
             }
         }

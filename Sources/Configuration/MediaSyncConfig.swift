@@ -141,6 +141,9 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var receiver: String = "inline"           // "receiver"
         /// This destination's own limit by time of day (the global one applies too).
         public var bandwidthSchedule: BandwidthSchedule? = nil // "bandwidth_schedule"
+        /// Files of at least this many bytes keep their temp file on the NAS after a lost
+        /// connection, and the next attempt sends only the rest; 0: never.
+        public var resumeMinBytes: Int = 64 << 20        // "resume_min_bytes"
         public init(host: String, basePath: String) { self.host = host; self.basePath = basePath }
     }
 

@@ -21,6 +21,17 @@ final class EVPDigest {
         precondition(EVP_DigestUpdate(context, base, bytes.count) == 1, "EVP_DigestUpdate failed")
     }
 
+    /// The digest of the bytes so far; this context goes on (a copy of it is finished).
+    func digestSoFar() -> [UInt8] {
+        guard let copy = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
+        defer { EVP_MD_CTX_free(copy) }
+        precondition(EVP_MD_CTX_copy_ex(copy, context) == 1, "EVP_MD_CTX_copy_ex failed")
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var written: UInt32 = 0
+        precondition(EVP_DigestFinal_ex(copy, &out, &written) == 1 && Int(written) == length, "EVP_DigestFinal_ex failed")
+        return Array(out.prefix(length))
+    }
+
     /// The digest bytes; the context must not be used afterwards.
     func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))

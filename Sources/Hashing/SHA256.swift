@@ -15,6 +15,9 @@ public final class SHA256Hasher {
         Array(bytes).withUnsafeBytes { digest.update($0) }
     }
 
+    /// The digest of the bytes so far; the hasher goes on (a resumed transfer checks a prefix).
+    public func digestSoFar() -> SHA256Digest { SHA256Digest(bytes: digest.digestSoFar()) }
+
     /// Finishes the digest; the hasher must not be used afterwards.
     public func finalize() -> SHA256Digest { SHA256Digest(bytes: digest.finalize()) }
 

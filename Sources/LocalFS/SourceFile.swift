@@ -47,9 +47,37 @@ public final class SourceFile {
     public func stream(buffer: UnsafeMutableRawBufferPointer, progress: (Int) -> Void = { _ in },
                        sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Result {
         let hasher = SHA256Hasher()
-        var remaining = identityAtOpen.size
-        var bytesRead: Int64 = 0
         var shrank = false
+        let bytesRead = try pump(identityAtOpen.size, into: hasher, shrank: &shrank, buffer: buffer, progress: progress, sink: sink)
+        return Result(sha256: hasher.finalize(), bytesRead: bytesRead, change: try checkUnchanged(shrank: shrank))
+    }
+
+    /// Like `stream`, for a copy that may continue a partial one: the first `prefix` bytes are read
+    /// and hashed, not sent; `resume` gets their SHA-256 (nil if the file is shorter now) and says
+    /// whether the copy continues after them: then only the rest goes to `sink`. Otherwise the
+    /// whole file is sent, read again from its start. The result's hash is the whole file's
+    /// either way. `prefixProgress` is called per chunk of the prefix (nothing is sent then).
+    public func stream(buffer: UnsafeMutableRawBufferPointer, resumingAfter prefix: Int64,
+                       resume: (SHA256Digest?) throws -> Bool, prefixProgress: () -> Void = {},
+                       progress: (Int) -> Void = { _ in },
+                       sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (result: Result, resumed: Bool) {
+        precondition(prefix >= 0 && prefix <= identityAtOpen.size, "resume point outside the file")
+        let hasher = SHA256Hasher()
+        var shrank = false
+        var bytesRead = try pump(prefix, into: hasher, shrank: &shrank, buffer: buffer, progress: { _ in prefixProgress() }, sink: { _ in })
+        if try resume(shrank ? nil : hasher.digestSoFar()) {
+            bytesRead += try pump(identityAtOpen.size - prefix, into: hasher, shrank: &shrank, buffer: buffer, progress: progress, sink: sink)
+            return (Result(sha256: hasher.finalize(), bytesRead: bytesRead, change: try checkUnchanged(shrank: shrank)), true)
+        }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw LocalFSError("lseek", path: path, errno: errno) }
+        return (try stream(buffer: buffer, progress: progress, sink: sink), false)
+    }
+
+    /// Reads `count` bytes (zeros once the file ended early: `shrank`) into `hasher` and `sink`.
+    private func pump(_ count: Int64, into hasher: SHA256Hasher, shrank: inout Bool, buffer: UnsafeMutableRawBufferPointer,
+                      progress: (Int) -> Void, sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+        var remaining = count
+        var bytesRead: Int64 = 0
         while remaining > 0 {
             let want = Int(min(Int64(buffer.count), remaining))
             let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[..<want])
@@ -67,7 +95,7 @@ public final class SourceFile {
             remaining -= Int64(n)
             progress(n)
         }
-        return Result(sha256: hasher.finalize(), bytesRead: bytesRead, change: try checkUnchanged(shrank: shrank))
+        return bytesRead
     }
 
     /// Reads the whole file only to hash it (used when a same-size copy already exists remotely).

@@ -89,6 +89,30 @@ public protocol TempJournal: Sendable {
     func record(destination: String, paths: [FilePath]) throws
     func forget(destination: String, paths: [FilePath]) throws
     func pending(destination: String) throws -> [FilePath]
+    /// Marks a journaled temp as a resumable partial copy of `source` at `identity` (a transfer
+    /// cut by a lost connection) until the path is forgotten.
+    func keepForResume(destination: String, path: FilePath, source: FilePath, identity: FileIdentity) throws
+    /// The temps marked by `keepForResume`.
+    func resumable(destination: String) throws -> [ResumableTemp]
+}
+
+extension TempJournal {
+    /// A journal without resume support: nothing is kept, so every temp is reclaimed.
+    public func keepForResume(destination: String, path: FilePath, source: FilePath, identity: FileIdentity) throws {}
+    public func resumable(destination: String) throws -> [ResumableTemp] { [] }
+}
+
+/// A temp file left on a destination by a cut transfer, which a later attempt for the same
+/// source version may continue.
+public struct ResumableTemp: Sendable, Equatable {
+    public var path: FilePath
+    public var source: FilePath
+    public var identity: FileIdentity
+    /// When it was marked (seconds since 1970): old ones are reclaimed like any temp.
+    public var keptAt: Double
+    public init(path: FilePath, source: FilePath, identity: FileIdentity, keptAt: Double) {
+        self.path = path; self.source = source; self.identity = identity; self.keptAt = keptAt
+    }
 }
 
 public struct TransferItem: Sendable, Identifiable {

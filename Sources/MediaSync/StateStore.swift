@@ -189,6 +189,7 @@ public final class StateStore: TempJournal, Sendable {
         m.registerMigration("v5: multipart uploads", migrate: createMultipartTables)
         m.registerMigration("v6: indexes for history", migrate: createHistoryIndexes)
         m.registerMigration("v7: counters", migrate: createCounters)
+        m.registerMigration("v8: resumable temps", migrate: addResumableTemps)
         return m
     }
 

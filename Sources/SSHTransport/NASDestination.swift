@@ -29,6 +29,9 @@ public struct NASDestination: Destination {
     /// base_path) after the batch's temp files are written and before they are hashed, e.g. to
     /// corrupt one. (An installed receiver takes options from authorized_keys only.)
     public var faultInjectionAfterExtract: String?
+    /// A temp kept for resuming a cut transfer that was not resumed within this long is removed
+    /// like any leftover temp when the daemon connects (tests shorten it).
+    public var resumeKeepSeconds: Double = 24 * 3600
 
     public init(config: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
                 concurrency: MediaSyncConfig.ConcurrencyControl, runtimeDirectory: String, instanceID: String) {

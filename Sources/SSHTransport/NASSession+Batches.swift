@@ -199,6 +199,15 @@ extension NASSession {
         var index: Int
         var temp: [UInt8]
         var result: Result<SourceFile.Result, SourceStreamError>
+        /// The file continued a kept temp that held this many bytes.
+        var resumedAt: Int64? = nil
+    }
+
+    /// A data session's stream that ended early: the files streamed, and the one in flight.
+    struct StreamFailure: Error, Sendable {
+        var error: DestinationError
+        var streamed: [Streamed] = []
+        var inFlight: (index: Int, temp: [UInt8])?
     }
 
     struct SourceStreamError: Error, Sendable {

@@ -14,10 +14,13 @@ extension NASSession {
     /// One multiplexed data session: the receiver writes each temp file, then hashes them all.
     func sendAndPublish(_ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
                         progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
-        let temps = files.map { newTempName(directory: $0.item.remoteDirectory) }
+        // A file whose earlier copy was cut continues its kept temp, or if the local prefix differs
+        // starts over in a fresh one (journaled too, in case).
+        let resumes = try await resumePoints(files.map(\.item))
+        let temps = files.indices.map { resumes[$0]?.temp ?? newTempName(directory: files[$0].item.remoteDirectory) }
         let sessionFile = newSessionFileName()
         // Journaled with the temps: the next run ends this session's receiver before removing them.
-        let tempPaths = temps.map { absolute($0) } + [absolute(sessionFile)]
+        let tempPaths = temps.map { absolute($0) } + resumes.values.map { absolute($0.fallback) } + [absolute(sessionFile)]
         do { try journal.record(destination: destination.name, paths: tempPaths) } catch {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
@@ -26,7 +29,7 @@ extension NASSession {
         // written (GNU tail follows the temp file), so the check ends with the last byte instead of
         // costing a second pass. Otherwise: one hash command over every temp file once written.
         let overlapped = destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
-            && destination.faultInjectionAfterExtract == nil
+            && destination.faultInjectionAfterExtract == nil && resumes.isEmpty
         // What precedes the files on the session's standard input: the hash tool the control
         // session found, the session file (holds the receiver's pid), the folders.
         let head = RemoteProtocol.dataTool(hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
@@ -70,13 +73,15 @@ extension NASSession {
 
         let stdinFD = process.stdin
         let items = files.map(\.item)
-        let streamResult: Result<[Streamed], DestinationError> = await withTaskCancellationHandler {
+        // On failure: what was streamed, and the file in flight (its temp holds a prefix).
+        let streamResult: Result<[Streamed], StreamFailure> = await withTaskCancellationHandler {
             do {
                 return try await runBlocking {
                     BlockingIO.setNonBlocking(stdinFD)
                     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
                     defer { buffer.deallocate() }
                     var streamed: [Streamed] = []
+                    var inFlight: (index: Int, temp: [UInt8])?
                     var out = StagedWriter(fd: stdinFD, stall: stall)
                     do {
                         try out.write(head, what: "starting the batch")
@@ -90,25 +95,39 @@ extension NASSession {
                                 continue
                             }
                             progress.fileStarted(item)
-                            try out.write(RemoteProtocol.put(temp: temps[index], size: item.identity.size,
-                                                             mtime: item.identity.mtimeNanoseconds / 1_000_000_000, hashWhileWriting: overlapped),
-                                          what: "sending \(item.localPath.displayString)")
-                            let result = try file.stream(buffer: buffer, progress: { progress.bytesMoved($0) }) { chunk in
-                                try out.write(chunk, what: "sending \(item.localPath.displayString)")
+                            let what = "sending \(item.localPath.displayString)"
+                            let mtime = item.identity.mtimeNanoseconds / 1_000_000_000
+                            guard let point = resumes[index] else {
+                                inFlight = (index, temps[index])
+                                try out.write(RemoteProtocol.put(temp: temps[index], size: item.identity.size, mtime: mtime, hashWhileWriting: overlapped), what: what)
+                                let result = try file.stream(buffer: buffer, progress: { progress.bytesMoved($0) }) { try out.write($0, what: what) }
+                                streamed.append(Streamed(index: index, temp: temps[index], result: .success(result)))
+                                inFlight = nil
+                                continue
                             }
-                            streamed.append(Streamed(index: index, temp: temps[index], result: .success(result)))
+                            // The NAS's prefix is continued only if it is this file's, byte for byte.
+                            let (result, resumed) = try file.stream(buffer: buffer, resumingAfter: point.offset, resume: { prefix in
+                                let same = prefix?.hex == point.sha256
+                                inFlight = (index, same ? point.temp : point.fallback)
+                                try out.write(same ? RemoteProtocol.append(temp: point.temp, size: item.identity.size, offset: point.offset, mtime: mtime)
+                                                   : RemoteProtocol.put(temp: point.fallback, size: item.identity.size, mtime: mtime), what: what)
+                                return same
+                            }, prefixProgress: { progress.heartbeat() }, progress: { progress.bytesMoved($0) }) { try out.write($0, what: what) }
+                            streamed.append(Streamed(index: index, temp: resumed ? point.temp : point.fallback, result: .success(result),
+                                                     resumedAt: resumed ? point.offset : nil))
+                            inFlight = nil
                         }
                         try out.write(RemoteProtocol.dataEnd, what: "finishing the batch")
                         try out.flush(what: "finishing the batch")
                         return .success(streamed)
                     } catch let error as DestinationError {
-                        return .failure(error)
+                        return .failure(StreamFailure(error: error, streamed: streamed, inFlight: inFlight))
                     } catch {
-                        return .failure(DestinationError(.transient, "reading a local file: \(error)"))
+                        return .failure(StreamFailure(error: DestinationError(.transient, "reading a local file: \(error)"), streamed: streamed, inFlight: inFlight))
                     }
                 }
             } catch {
-                return .failure(DestinationError(.transient, "\(error)"))
+                return .failure(StreamFailure(error: DestinationError(.transient, "\(error)")))
             }
         } onCancel: {
             process.terminate(grace: .milliseconds(500))
@@ -124,12 +143,14 @@ extension NASSession {
 
         var results: [TransferResult] = []
         var toRemove: [FilePath] = []
+        var keptForResume: [[UInt8]] = []
         var toPublish: [(file: (item: TransferItem, finalName: [UInt8], conflictIndex: Int), temp: [UInt8], sha: SHA256Digest)] = []
 
         let streamed: [Streamed]
         switch streamResult {
         case let .success(s): streamed = s
-        case var .failure(error):
+        case let .failure(failure):
+            var error = failure.error
             if Task.isCancelled { error = DestinationError(.cancelled, "stopped while sending; temp files removed") }
             else if error.kind != .timeout { error = SSHErrors.classify(stderr, exitStatus: exitStatus, context: error.message) }
             // A NAS that filled up can end the stream early (the receiver exits): check before the temps go.
@@ -137,7 +158,23 @@ extension NASSession {
                let full = await fullDestination(files.indices.map { (temps[$0], files[$0].item.identity.size) }) {
                 error = full
             }
-            try? await removeRemoteLogged(tempPaths)
+            // A lost connection keeps the temps of large files for the next attempt to continue.
+            var kept: [[UInt8]] = []
+            if error.kind.isConnectionLoss {
+                // (Files streamed whole and unchanged, and the one cut off.)
+                let whole = failure.streamed.filter { if case let .success(r) = $0.result { r.change == nil } else { false } }
+                let written = whole.map { ($0.index, $0.temp) } + (failure.inFlight.map { [$0] } ?? [])
+                for (index, temp) in written where resumable(files[index].item) {
+                    try keepForResume(temp, of: files[index].item)
+                    kept.append(temp)
+                }
+                // Kept temps of files the stream did not reach stay as they were.
+                let reached = Set(written.map { $0.0 })
+                kept += resumes.filter { !reached.contains($0.key) }.map(\.value.temp)
+            }
+            // (With a kept temp, its session file stays journaled too: the next connection ends
+            // this session's receiver before the temp is continued.)
+            try? await removeRemoteLogged(kept.isEmpty ? tempPaths : tempPaths.filter { !kept.map(absolute).contains($0) && $0 != absolute(sessionFile) })
             return files.map { TransferResult(item: $0.item, outcome: .failed(error), bytesSent: 0) }
         }
         // Files whose copy is missing or differs, while their temps still exist: a full NAS shows
@@ -154,8 +191,18 @@ extension NASSession {
                                                           exitStatus: exitStatus, stderrTail: stderr.isEmpty ? nil : String(stderr.suffix(600)))
             : SSHErrors.classify(stderr, exitStatus: exitStatus, context: "the NAS could not store the batch")
 
+        var sent: [Int: Int64] = [:]   // by item id, for the files that continued a kept temp
         for s in streamed {
             let file = files[s.index]
+            if let point = resumes[s.index] {
+                if let offset = s.resumedAt {
+                    sent[file.item.id] = file.item.identity.size - offset
+                    logger.info("\(file.item.localPath.displayString): resumed the partial copy at byte \(offset) of \(file.item.identity.size)")
+                } else {
+                    toRemove.append(absolute(point.temp))
+                    logger.info("\(file.item.localPath.displayString): the partial copy on the NAS differs from the file; sent it all again")
+                }
+            }
             switch s.result {
             case let .failure(problem):
                 toRemove.append(absolute(s.temp))
@@ -171,8 +218,13 @@ extension NASSession {
                     continue
                 }
                 guard let remote = remoteHashes[String(decoding: s.temp, as: UTF8.self)] else {
-                    toRemove.append(absolute(s.temp))
                     var e = sessionError ?? DestinationError(.transient, "the NAS returned no checksum")
+                    if e.kind.isConnectionLoss, resumable(file.item) {
+                        try keepForResume(s.temp, of: file.item)
+                        keptForResume.append(s.temp)
+                    } else {
+                        toRemove.append(absolute(s.temp))
+                    }
                     e.remotePath = absolute(file.finalName).displayString
                     suspects.append((results.count, s.temp, file.item.identity.size))
                     results.append(.init(item: file.item, outcome: .failed(e), bytesSent: file.item.identity.size))
@@ -217,7 +269,7 @@ extension NASSession {
                 switch published[p.file.item.id] {
                 case .published:
                     results.append(.init(item: p.file.item, outcome: .placed(remotePath: final, sha256: p.sha, conflictIndex: p.file.conflictIndex),
-                                         bytesSent: p.file.item.identity.size))
+                                         bytesSent: sent[p.file.item.id] ?? p.file.item.identity.size))
                 case .exists:
                     results.append(.init(item: p.file.item, outcome: .failed(DestinationError(
                         .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
@@ -231,11 +283,13 @@ extension NASSession {
             }
         }
         let publishedAt = ContinuousClock.now
-        toRemove.append(absolute(sessionFile))
+        // A kept temp keeps its session file journaled (see the failure above).
+        let keep = Set(keptForResume.map(absolute) + (keptForResume.isEmpty ? [] : [absolute(sessionFile)]))
+        if keptForResume.isEmpty { toRemove.append(absolute(sessionFile)) }
         try await removeRemote(toRemove)
         logger.debug("data session: \(files.count) files; stream until \(streamedAt - spawnedAt), remote hash \(hashedAt - streamedAt), publish \(publishedAt - hashedAt)")
         // Published temps no longer exist under their temp names.
-        do { try journal.forget(destination: destination.name, paths: tempPaths) } catch {
+        do { try journal.forget(destination: destination.name, paths: tempPaths.filter { !keep.contains($0) }) } catch {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
         return results

@@ -59,16 +59,20 @@ final class NASSession: DestinationSession {
         return String(n, radix: 36) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }
 
-    /// Removes the temp files a crashed run left (exactly the journaled names, nothing else).
+    /// Removes the temp files a crashed run left (exactly the journaled names, nothing else),
+    /// except recent ones kept for resuming a cut transfer.
     func reclaimTemps() async throws(DestinationError) {
-        let leftovers: [FilePath]
+        var leftovers: [FilePath]
         do { leftovers = try journal.pending(destination: destination.name) } catch {
             throw DestinationError(.transient, "temp journal: \(error)")
         }
+        let kept = try keptForResume()
+        // (Their data sessions are ended all the same: no old writer may still append to them.)
+        let sessionFiles = leftovers.filter(isSessionFile).compactMap(relative)
+        leftovers.removeAll { kept.contains($0) }
         guard !leftovers.isEmpty else { return }
         // Data sessions of an earlier run may still write (their master was stopped, but a receiver
         // can still hold buffered stream): end them before their temps are removed.
-        let sessionFiles = leftovers.filter(isSessionFile).compactMap(relative)
         if !sessionFiles.isEmpty {
             _ = try await channel.request(RemoteProtocol.endSessions(sessionFiles), stall: stall,
                                           what: "ending the data sessions of an interrupted run")

@@ -50,7 +50,8 @@ public enum ReceiverScript {
 # A request outside this is refused: logged on the NAS (--log FILE, else syslog through logger,
 # else .dms-receive.log in the base), told on stderr, and the session ends.
 #
-# Data sessions read `put NAME SIZE [MTIME]` lines each followed by exactly SIZE bytes, written by one perl
+# Data sessions read `put NAME SIZE [MTIME]` lines each followed by exactly SIZE bytes (or `app NAME
+# SIZE OFFSET [MTIME]`, the rest of a temp that already holds OFFSET bytes), written by one perl
 # for the whole batch, or without perl by one dd per file (iflag=count_bytes,fullblock: never reads
 # past the file's bytes; coreutils >= 8.20 or BusyBox >= 1.31). No tar: a tar stream's member
 # names, links and modes would be the sender's to choose, and GNU and BusyBox tar differ on "..",
@@ -179,7 +180,7 @@ h1() { $HS < "$1" | cut -c1-64; }
 # hundreds of small files per batch); without it, one dd per file.
 perldata='
 use strict; use warnings; use Fcntl;
-my ($first, $size, $mtime, $tp, $ts, $tool, $fault, $logf) = @ARGV;
+my ($first, $tp, $ts, $tool, $fault, $logf) = @ARGV;
 my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
 my ($buf, $lastd, @files) = (q{}, q{});
 sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
@@ -197,9 +198,10 @@ sub more { my $r = sysread(STDIN, $buf, 1 << 20, length $buf); die "dms-receive:
 sub line { for (;;) { my $i = index($buf, "\n"); if ($i >= 0) { my $l = substr($buf, 0, $i); substr($buf, 0, $i + 1) = q{}; return $l } return undef unless more() } }
 sub dec { my $f = shift; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25|09|0[AaDd])/; $f =~ s/%(25|09|0[AaDd])/chr(hex $1)/ge; $f }
 # The same checks as the sh path(): relative, no empty/./.. component, no symbolic link or
-# non-folder on the way; then a temp name only, created new (O_EXCL never follows a link).
+# non-folder on the way; then a temp name only, created new (O_EXCL never follows a link), or with
+# an offset: an existing temp of exactly that length, appended to (O_NOFOLLOW).
 sub put {
-  my ($raw, $n, $mt) = @_;
+  my ($raw, $n, $mt, $at) = @_;
   my $p = dec($raw); refuse(q{bad escape}, $raw) unless defined $p;
   refuse(q{path outside the base}, $p) if "/$p/" =~ m{//|/\./|/\.\./};
   my ($d, $name) = $p =~ m{\A(?:(.*)/)?([^/]*)\z}s;
@@ -212,7 +214,17 @@ sub put {
     && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
   refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
   refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
-  sysopen(my $fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
+  my $fh;
+  if (defined $at) {
+    refuse(q{not a number}, $at) unless $at =~ /\A[0-9]+\z/;
+    refuse(q{offset past the end}, $at) if $at > $n;
+    sysopen($fh, "./$p", O_WRONLY | O_APPEND | O_NOFOLLOW) or refuse(q{not a temp file}, $p);
+    my @st = stat $fh; refuse(q{not a temp file}, $p) unless -f _;
+    die "dms-receive: ./$p is not $at bytes long\n" unless $st[7] == $at;
+    $n -= $at;
+  } else {
+    sysopen($fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
+  }
   while ($n > 0) {
     if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
     my $k = length($buf) < $n ? length($buf) : $n;
@@ -224,10 +236,10 @@ sub put {
   utime($mt, $mt, "./$p") or die "dms-receive: utime ./$p: $!\n" if defined $mt && $mt ne q{};
   push @files, "./$p";
 }
-put($first, $size, $mtime);
-while (defined(my $l = line())) {
+for (my $l = $first; defined $l; $l = line()) {
   my @f = split /\t/, $l, -1;
   if ($f[0] eq q{put} && (@f == 3 || @f == 4)) { put($f[1], $f[2], $f[3]) }
+  elsif ($f[0] eq q{app} && (@f == 4 || @f == 5)) { put($f[1], $f[2], $f[4], $f[3]) }
   elsif ($f[0] eq q{end} && @f == 1) {
     system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
     exit 0 unless @files;
@@ -245,6 +257,7 @@ if [ "$kind" = data ]; then
     case $line in *"$TAB"*) v=${line%%"$TAB"*}; r=${line#*"$TAB"} ;; *) v=$line; r= ;; esac
     case $r in *"$TAB"*) a=${r%%"$TAB"*}; b=${r#*"$TAB"} ;; *) a=$r; b= ;; esac
     case $b in *"$TAB"*) c=${b#*"$TAB"}; b=${b%%"$TAB"*} ;; *) c= ;; esac
+    case $c in *"$TAB"*) e=${c#*"$TAB"}; c=${c%%"$TAB"*} ;; *) e= ;; esac
     case $v in
     tool) usetool "$a" || refuse "unknown hash tool" "$a" ;;
     pid)
@@ -260,7 +273,7 @@ if [ "$kind" = data ]; then
     put|putw)
       if [ "$v" = put ] && [ -n "$PD" ]; then
         [ -n "${H-}" ] || refuse "no hash tool named"
-        exec perl -e "$perldata" -- "$a" "$b" "$c" "$tp" "$ts" "$H" "$fault" "$logf"
+        exec perl -e "$perldata" -- "$line" "$tp" "$ts" "$H" "$fault" "$logf"
       fi
       path "$a"; t=$R
       istemp "$t" || refuse "not a temp file name" "$t"
@@ -282,6 +295,24 @@ if [ "$kind" = data ]; then
         [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
         set -- "$@" "./$t"
       fi ;;
+    app)
+      # The rest of a temp kept from a cut transfer: exactly OFFSET bytes long, appended to.
+      if [ -n "$PD" ]; then
+        [ -n "${H-}" ] || refuse "no hash tool named"
+        exec perl -e "$perldata" -- "$line" "$tp" "$ts" "$H" "$fault" "$logf"
+      fi
+      path "$a"; t=$R
+      istemp "$t" || refuse "not a temp file name" "$t"
+      num "$b"; num "$c"; [ -z "$e" ] || num "$e"
+      [ -n "${H-}" ] || refuse "no hash tool named"
+      [ "$c" -le "$b" ] || refuse "offset past the end" "$line"
+      if [ -h "$t" ] || [ ! -f "$t" ]; then refuse "not a temp file" "$t"; fi
+      [ "$(sz "./$t")" = "$c" ] || { printf 'dms-receive: %s is not %s bytes long\n' "$t" "$c" >&2; exit 1; }
+      if [ "$b" -gt "$c" ]; then
+        dd bs=1048576 count=$((b - c)) iflag=count_bytes,fullblock status=none >>"./$t" || exit 1
+      fi
+      [ -z "$e" ] || touch -m -d "@$e" -- "./$t" || exit 1
+      set -- "$@" "./$t" ;;
     end)
       if [ -n "$fault" ]; then (set +f; eval "$fault"); fi
       if [ $# -gt 0 ]; then $HB "$@" || exit 1; fi
@@ -322,6 +353,13 @@ ver() {
   if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
   s=$(sz "./$2") || { printf '%s U size\n' "$1"; return; }
   if [ "$3" = size ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
+}
+
+# rsm ID TEMP SIZE: a temp kept to resume: M missing, Z LEN (longer than SIZE), H LEN SHA256.
+rsm() {
+  if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
+  s=$(sz "./$2") || { printf '%s U size\n' "$1"; return; }
+  if [ "$s" -gt "$3" ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
 }
 
 # rmv ID PATH SIZE: retention; only with --allow-remove, only a file of the recorded size.
@@ -380,6 +418,11 @@ while IFS= read -r line; do
   ver)
     [ $# -eq 3 ] || refuse "ver needs 3 fields" "$line"
     num "$1"; path "$2"; ver "$1" "$R" "$3" ;;
+  rsm)
+    [ $# -eq 3 ] || refuse "rsm needs 3 fields" "$line"
+    num "$1"; num "$3"; path "$2"
+    istemp "$R" || refuse "rsm of a file that is not a temp file" "$R"
+    rsm "$1" "$R" "$3" ;;
   rmv)
     [ $# -eq 3 ] || refuse "rmv needs 3 fields" "$line"
     num "$1"; num "$3"; path "$2"

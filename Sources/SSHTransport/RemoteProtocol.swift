@@ -77,6 +77,13 @@ enum RemoteProtocol {
         line("rmv", [number(index), path, number(size)])
     }
 
+    /// `rsm`: what a temp kept from a cut transfer holds, for a file of `size` bytes. Answered
+    /// like `ver`: "<i> M" missing, "<i> Z <length>" longer than `size` (not hashed),
+    /// "<i> H <length> <sha256 of those bytes>".
+    static func resumePoint(index: Int, temp: [UInt8], size: Int64) -> [UInt8] {
+        line("rsm", [number(index), temp, number(size)])
+    }
+
     /// `rmt`: removal of the daemon's own temp and session files (the receiver refuses others).
     static func removeTemps(_ paths: some Collection<[UInt8]>) -> [UInt8] { line("rmt", Array(paths)) }
 
@@ -100,6 +107,11 @@ enum RemoteProtocol {
     /// written (GNU tail), instead of with the others at the end.
     static func put(temp: [UInt8], size: Int64, mtime: Int64? = nil, hashWhileWriting: Bool = false) -> [UInt8] {
         line(hashWhileWriting ? "putw" : "put", [temp, number(size)] + (mtime.map { [number(max(0, $0))] } ?? []))
+    }
+    /// `app`: the rest of a temp that holds the file's first `offset` bytes (checked by the
+    /// receiver): followed by exactly `size - offset` bytes.
+    static func append(temp: [UInt8], size: Int64, offset: Int64, mtime: Int64? = nil) -> [UInt8] {
+        line("app", [temp, number(size), number(offset)] + (mtime.map { [number(max(0, $0))] } ?? []))
     }
     static let dataEnd = line("end", [])
 

@@ -57,6 +57,8 @@ let errorCases: [ErrorCase] = [
           "destinations[0].connect_timeout_seconds", ["expected an integer from 1 to 3600", "found 0 (a number)"]),
     .init("keepalive count zero", Doc.nas(#""server_alive_count_max": 0"#), .outOfRange,
           "destinations[0].server_alive_count_max", ["expected an integer from 1 to 1000", "found 0 (a number)"]),
+    .init("negative resume size", Doc.nas(#""resume_min_bytes": -1"#), .outOfRange,
+          "destinations[0].resume_min_bytes", ["expected an integer from 0 to 1125899906842624", "found -1 (a number)"]),
     .init("negative keepalive interval", Doc.nas(#""server_alive_interval_seconds": -1"#), .outOfRange,
           "destinations[0].server_alive_interval_seconds", ["expected an integer from 0 to 3600", "found -1 (a number)"]),
 

@@ -54,7 +54,8 @@ import Testing
                 "identity_file": "/etc/k", "known_hosts_file": "/etc/kh", "base_path": "/volume1/x/",
                 "connect_timeout_seconds": 5, "server_alive_interval_seconds": 0, "server_alive_count_max": 2,
                 "ciphers": null, "extra_ssh_options": ["ProxyCommand=ssh -W %h:%p jump", "ProxyJump=admin@bastion"],
-                "ssh_command": "/usr/bin/ssh", "ssh_config_file": "none", "remote_hash_command": "sha256sum"
+                "ssh_command": "/usr/bin/ssh", "ssh_config_file": "none", "remote_hash_command": "sha256sum",
+                "resume_min_bytes": 0
                 """#,
                 #""type": "nas", "name": "backup", "host": "backup.lan", "base_path": "/", "ssh_config_file": "/etc/ssh/x""#,
             ],
@@ -90,6 +91,7 @@ import Testing
         nas.sshCommand = "/usr/bin/ssh"
         nas.sshConfigFile = "none"
         nas.remoteHashCommand = "sha256sum"
+        nas.resumeMinBytes = 0
         var backup = MediaSyncConfig.NAS(host: "backup.lan", basePath: "/")
         backup.name = "backup"
         backup.sshConfigFile = "/etc/ssh/x"

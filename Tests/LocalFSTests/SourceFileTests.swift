@@ -23,6 +23,31 @@ import TestSupport
         #expect(result.bytesRead == Int64(bytes.count))
     }
 
+    /// A resumed copy: the prefix is hashed, not sent; the rest is sent only if the prefix's
+    /// SHA-256 is accepted, else the whole file is; the hash is the whole file's either way.
+    @Test(arguments: [true, false])
+    func resumingSendsOnlyTheRestOnceThePrefixIsAccepted(accept: Bool) throws {
+        let dir = try TemporaryDirectory()
+        defer { try? dir.remove() }
+        let bytes = TestFiles.pseudoRandomBytes(count: 3 * 1024 * 1024 + 17, seed: 9)
+        let path = try dir.writeFile("r.mp4", bytes: bytes)
+        let file = try SourceFile(path: path, expected: try LocalFS.status(path).identity)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        let prefix = 1024 * 1024 + 5
+        var offered: SHA256Digest?
+        var sent: [UInt8] = []
+        let (result, resumed) = try file.stream(buffer: buffer, resumingAfter: Int64(prefix), resume: { digest in
+            offered = digest
+            return accept
+        }) { sent += $0 }
+        #expect(offered == SHA256Hasher.hash(bytes[..<prefix]))
+        #expect(resumed == accept)
+        #expect(sent == (accept ? Array(bytes[prefix...]) : bytes))
+        #expect(result.sha256 == SHA256Hasher.hash(bytes))
+        #expect(result.change == nil)
+    }
+
     @Test func refusesAFileThatIsNotTheDiscoveredVersion() throws {
         let dir = try TemporaryDirectory()
         defer { try? dir.remove() }

@@ -105,6 +105,13 @@ import TestSupport
                                    destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
         #expect(try store.presentCopies(destination: "nas", remotePath: copy).count == 1)
         #expect(try store.markObjectLost(destination: "nas", remotePath: copy, reason: "deleted by hand") == 1)
+        // the temp journal, with a temp kept for resume (NAS transfers)
+        try store.record(destination: "nas", paths: ["/base/2025/.dms-x.part"])
+        try store.keepForResume(destination: "nas", path: "/base/2025/.dms-x.part", source: "/media/x.MP4",
+                                identity: .init(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1))
+        _ = try store.resumable(destination: "nas")
+        _ = try store.pending(destination: "nas")
+        try store.forget(destination: "nas", paths: ["/base/2025/.dms-x.part"])
         // metrics, pause
         _ = try store.fleetMetrics(destinations: ["nas"])
         try store.setPause(until: nil)

@@ -58,6 +58,9 @@ import TestSupport
         #expect(RemoteProtocol.end(3) == Array("end\t3\n".utf8))
         #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, hashWhileWriting: true) == Array("putw\td/.dms-x.part\t7\n".utf8))
         #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, mtime: 1_600_000_000) == Array("put\td/.dms-x.part\t7\t1600000000\n".utf8))
+        #expect(RemoteProtocol.append(temp: Array("d/.dms-x.part".utf8), size: 7, offset: 3, mtime: 1_600_000_000)
+                == Array("app\td/.dms-x.part\t7\t3\t1600000000\n".utf8))
+        #expect(RemoteProtocol.resumePoint(index: 2, temp: Array("d/.dms-x.part".utf8), size: 7) == Array("rsm\t2\td/.dms-x.part\t7\n".utf8))
     }
 
     static let hash = String(repeating: "ab", count: 32)
