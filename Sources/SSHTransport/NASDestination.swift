@@ -137,8 +137,11 @@ public struct NASDestination: Destination {
         }
         let session = NASSession(destination: self, channel: channel, controlPath: controlPath, hashTool: ready.hashTool,
                                  perlPublisher: ready.perl, journal: journal, logger: logger,
-                                 gnuTail: ready.gnuTail)
+                                 gnuTail: ready.gnuTail, receiverResumes: ready.resume)
         logger.debug("connected to \(displayName) (receiver: \(config.receiver), remote hash: \(ready.hashTool), publisher: \(ready.perl ? "perl" : "sh"))")
+        if !ready.resume, config.resumeMinBytes > 0 {
+            logger.notice("\(displayName): the installed dms-receive is older than this dji-media-sync: a transfer cut by the link starts over until it is reinstalled (docs/nas-receiver.md)")
+        }
         return session
     }
 }

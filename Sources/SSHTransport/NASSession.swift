@@ -19,6 +19,8 @@ final class NASSession: DestinationSession {
     let logger: Logger
     /// GNU tail on the NAS: a large file is read back and hashed while it is being written.
     let gnuTail: Bool
+    /// The receiver knows the resume verbs (an installed dms-receive may be older than them).
+    let receiverResumes: Bool
     /// Files at least this large, alone in their batch, are hashed while written (with GNU tail).
     static let overlappedHashMinimum: Int64 = 64 << 20
     let tempCounter = Atomic<Int>(0)
@@ -26,8 +28,9 @@ final class NASSession: DestinationSession {
     let live = Mutex<[Int: SSHProcess]>([:])
 
     init(destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
-         journal: any TempJournal, logger: Logger, gnuTail: Bool = false) {
+         journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true) {
         self.gnuTail = gnuTail
+        self.receiverResumes = receiverResumes
         self.destination = destination
         self.channel = channel
         self.controlPath = controlPath

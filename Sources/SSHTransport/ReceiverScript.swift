@@ -334,7 +334,7 @@ done
 [ -n "$H" ] || { printf '@@ERR nohash\n'; exit 0; }
 P=sh; [ "$noperl" = 1 ] || { command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null && P=perl; }
 F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
-printf '@@READY %s %s %s\n' "$H" "$P" "$F"
+printf '@@READY %s %s %s resume\n' "$H" "$P" "$F"
 
 # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
 # on the way with their hashes.

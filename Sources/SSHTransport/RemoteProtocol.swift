@@ -121,6 +121,9 @@ enum RemoteProtocol {
         var hashTool: String
         var perl: Bool
         var gnuTail: Bool
+        /// The receiver knows `rsm` and `app`: a dms-receive installed before them does not say
+        /// "resume", and with it cut temps are not kept (the file starts over, as it did then).
+        var resume = false
     }
 
     enum Startup: Equatable {
@@ -132,7 +135,7 @@ enum RemoteProtocol {
 
     static let hashTools: Set<String> = ["openssl", "sha256sum", "shasum", "sha256"]
 
-    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1>`.
+    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume]`.
     static func startup(_ lines: [[UInt8]]) -> Startup {
         guard let last = lines.last else { return .unexpected("no answer") }
         let text = String(decoding: last, as: UTF8.self)
@@ -144,9 +147,9 @@ enum RemoteProtocol {
         }
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
-        guard f.count == 4, f[0] == "@@READY", hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]),
+        guard f.count == 4 || f.count == 5 && f[4] == "resume", f[0] == "@@READY", hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]),
               ["0", "1"].contains(f[3]) else { return .unexpected(String(text.prefix(200))) }
-        return .ready(Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1"))
+        return .ready(Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1", resume: f.count == 5))
     }
 
     enum Probe: Equatable {

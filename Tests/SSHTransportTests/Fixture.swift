@@ -127,12 +127,12 @@ struct NASFixture {
 
     /// Switches to a restricted key: authorized_keys runs dms-receive (the daemon's own text) as
     /// a forced command confined to the remote base, under dash or BusyBox sh with BusyBox tools.
-    mutating func useInstalledReceiver(busybox: Bool = false, allowRemove: Bool = false) async throws {
+    mutating func useInstalledReceiver(busybox: Bool = false, allowRemove: Bool = false, script text: String = ReceiverScript.text) async throws {
         let folder = try TemporaryDirectory.makeUniqueDirectory(TestSSHServer.remoteBaseRoot + "/receiver-XXXXXX")
         extraFolders.append(folder)
         _ = chmod(folder, 0o755)
         let script = folder + "/dms-receive"
-        try TestFiles.write(Array(ReceiverScript.text.utf8), to: FilePath(script))
+        try TestFiles.write(Array(text.utf8), to: FilePath(script))
         _ = chmod(script, 0o755)
         let logFolder = try server.makeRemoteBase(name: "receiver-log")
         extraFolders.append(logFolder)

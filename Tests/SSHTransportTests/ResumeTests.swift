@@ -43,9 +43,9 @@ import TestSupport
         let path: FilePath
         var logger: Logger
 
-        init(_ name: String, installed: Bool = false) async throws {
+        init(_ name: String, installed: Bool = false, script: String = ReceiverScript.text) async throws {
             f = try await NASFixture(name)
-            if installed { try await f.useInstalledReceiver(busybox: true) }
+            if installed { try await f.useInstalledReceiver(busybox: true, script: script) }
             f.nas.resumeMinBytes = 1 << 20
             store = try f.store()
             path = try f.add("DJI_20250101000000_0001_V.MP4", size: ResumeTests.size, seed: 7)
@@ -151,6 +151,21 @@ import TestSupport
 
     @Test func cutAt90PercentResumesUnderAnInstalledBusyBoxReceiver() async throws {
         try await cutAndResume(at: 0.9, installed: true)
+    }
+
+    /// A dms-receive installed before the resume verbs: nothing is kept, the file starts over,
+    /// and the log says to reinstall it.
+    @Test func anInstalledReceiverOlderThanTheResumeVerbsStartsOverAndKeepsNoTemp() async throws {
+        let old = ReceiverScript.text.replacingOccurrences(of: "%s %s %s resume\\n", with: "%s %s %s\\n")
+        #expect(old != ReceiverScript.text)
+        let s = try await Setup("resume-old-receiver", installed: true, script: old)
+        defer { s.cleanUp() }
+        _ = try await s.cutAttempt(at: 0.5)
+        #expect(try s.store.resumable(destination: "nas").isEmpty)
+        let (sent, results) = try await s.nextAttempt()
+        #expect(sent == Int64(Self.size))
+        #expect(s.f.logs.lines.withLock { $0.contains { $0.message.contains("the installed dms-receive is older than this dji-media-sync") } })
+        try s.expectPublishedCorrectly(results)
     }
 
     @Test func aSourceChangedBetweenAttemptsStartsOver() async throws {
