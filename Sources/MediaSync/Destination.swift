@@ -15,6 +15,8 @@ public protocol Destination: Sendable {
     /// Connects (and reclaims temp files a crashed run left, using `journal`). The session reports
     /// liveness to `progress` (heartbeats) for as long as it lives.
     func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession
+    /// A copy's path below the destination's base (for `restore`; see Restore.swift).
+    func relativeRemotePath(_ remotePath: FilePath) -> [UInt8]?
 }
 
 public protocol DestinationSession: Sendable {
@@ -29,6 +31,9 @@ public protocol DestinationSession: Sendable {
     /// Deletes copies this daemon placed (retention), each only if it still has the recorded
     /// size (otherwise it is not ours any more and is left alone).
     func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult]
+    /// Reads `copies` back into `sink` (`restore`; see Restore.swift). Throws only for a failure
+    /// of the whole destination; a copy that cannot be read is reported through the sink.
+    func fetch(_ copies: [RemoteCopy], into sink: any RestoreSink) async throws(DestinationError)
     func close() async
 }
 

@@ -374,7 +374,7 @@ final class S3Session: DestinationSession {
     func close() async {}
 
     /// Runs `body` for every element on up to `parallel_files` connections; results in order.
-    private func forEach<T: Sendable, R: Sendable>(_ elements: [T],
+    func forEach<T: Sendable, R: Sendable>(_ elements: [T],
                                                    _ body: @escaping @Sendable (S3Client, T) async -> Result<R, DestinationError>) async -> [Result<R, DestinationError>] {
         let queue = WorkQueue(Array(elements.indices))
         return await withTaskGroup(of: [(Int, Result<R, DestinationError>)].self) { group in
