@@ -36,9 +36,10 @@ public final class NoClobberFile {
         _ = temp.withPlatformString { unlink($0) }
     }
 
-    /// Renames the finished temp to `final` unless `final` exists; then syncs the folder.
+    /// Renames the finished temp to `final` unless `final` exists; then syncs the folder unless
+    /// the caller syncs it later (`syncFolder` false: once for many files).
     /// false: `final` exists (nothing was replaced, the temp is removed).
-    public func publish(as final: FilePath) throws -> Bool {
+    public func publish(as final: FilePath, syncFolder: Bool = true) throws -> Bool {
         try finish()
         let rc = temp.withPlatformString { t in final.withPlatformString { f in renameat2(AT_FDCWD, t, AT_FDCWD, f, UInt32(RENAME_NOREPLACE)) } }
         guard rc == 0 else {
@@ -47,7 +48,7 @@ public final class NoClobberFile {
             if err == EEXIST { return false }
             throw LocalFSError("rename to \(final.displayString) (no replace)", path: temp, errno: err)
         }
-        try LocalFS.syncDirectory(final.removingLastComponent())
+        if syncFolder { try LocalFS.syncDirectory(final.removingLastComponent()) }
         return true
     }
 }

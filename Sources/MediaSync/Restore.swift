@@ -18,6 +18,7 @@ public enum RestoreSelection: Sendable, Equatable {
 
 /// Receives the bytes of the copies a restore fetches. The transport calls `receive` with each
 /// copy's bytes in order (never two calls for one copy at once), then `finished` once per copy.
+/// Both may block (disk writes): call them from a blocking thread, never the cooperative pool.
 public protocol RestoreSink: Sendable {
     func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer)
     /// Copy `index` is complete (`error` nil: every byte was delivered) or could not be read.

@@ -33,11 +33,11 @@ extension S3Session {
             let key = copies[index].remotePath.string
             do throws(S3Error) {
                 _ = try await client.getObject(key: key) { sink.receive(index, $0) }
-                sink.finished(index, error: nil)
+                _ = try? await runBlocking { sink.finished(index, error: nil) }
                 return .success(())
             } catch {
                 let mapped = S3Destination.destinationError(error, key: key, context: "cannot read \(key)")
-                sink.finished(index, error: mapped)
+                _ = try? await runBlocking { sink.finished(index, error: mapped) }
                 return mapped.kind.isPerFile || error.kind == .notFound ? .success(()) : .failure(mapped)
             }
         }

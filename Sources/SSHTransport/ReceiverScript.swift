@@ -178,31 +178,7 @@ usetool() {
 }
 h1() { $HS < "$1" | cut -c1-64; }
 
-# ---- read session (restore): `get PATH` -> "@@F SIZE" and exactly SIZE bytes, or "@@M" --------
-# Published copies only (never a temp or session file), through the same path checks; nothing is
-# written. A file that shrinks while it is read is padded with zeros to SIZE and one that grows is
-# cut at SIZE, so the framing always holds (the daemon's SHA-256 check refuses such a copy).
-if [ "$kind" = read ]; then
-  while IFS= read -r line; do
-    case $line in *"$TAB"*) v=${line%%"$TAB"*}; a=${line#*"$TAB"} ;; *) v=$line; a= ;; esac
-    case $v in
-    get)
-      case $a in ''|*"$TAB"*) refuse "get needs 1 field" "$line" ;; esac
-      path "$a"; p=$R
-      if istemp "$p" || issession "$p"; then refuse "reading a temp or session file" "$p"; fi
-      if [ -h "$p" ] || [ ! -f "$p" ]; then printf '@@M\n'; continue; fi
-      s=$(sz "./$p") || { printf '@@M\n'; continue; }
-      printf '@@F %s\n' "$s"
-      if [ "$s" -gt 0 ]; then
-        { cat -- "./$p" 2>/dev/null; dd if=/dev/zero bs=1048576 count="$s" iflag=count_bytes status=none 2>/dev/null; } | head -c "$s" || exit 1
-      fi ;;
-    end) exit 0 ;;
-    *) refuse "unknown read request" "$line" ;;
-    esac
-  done
-  exit 1
-fi
-
+"""# + readSession + #"""
 # ---- data session: folders, temp files of exact length, then one hash over them -------------
 # With perl, the puts are taken over by one perl process (the same checks; no process per file:
 # hundreds of small files per batch); without it, one dd per file.

@@ -91,7 +91,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let total = entries.count, totalBytes = entries.reduce(Int64(0)) { $0 + $1.identity.size }
         let done = Mutex<(files: Int, bytes: Int64)>((0, 0))
         FileHandle.standardError.write(Data("restoring \(Format.count(total, "file", "files")) (\(Format.bytes(totalBytes))) from \(chosen.displayName) into \(targetFolder.displayString)\n".utf8))
-        let outcomes = await Restorer(destination: chosen, target: targetFolder).run(entries, session: session) { outcome in
+        let outcomes = await Restorer(destination: chosen, target: targetFolder, logger: runtime.logger).run(entries, session: session) { outcome in
             let (files, bytes) = done.withLock { d in
                 d.files += 1
                 d.bytes += outcome.entry.identity.size
