@@ -34,7 +34,9 @@ import TestSupport
         #expect(second.status == .exited(1), "\(second.out)\(second.err)")
         #expect(try FileIO.readWholeFile(restored) == Array("mine".utf8))
 
-        // Nothing matches: exit 3. Two selectors: a usage error, 64.
+        // Nothing matches: exit 3. Two selectors, or an unknown destination: a usage error, 64.
+        let unknown = try await CLIReportingTests.run(["restore", "--destination", "nope", "--local-path", s.source.path, "--target", target.path, "--config", s.configPath])
+        #expect(unknown.status == .exited(64) && unknown.err.contains("no destination named \"nope\""), "\(unknown.out)\(unknown.err)")
         let none = try await CLIReportingTests.run(["restore", "--remote-path", "/nowhere/x.JPG", "--target", target.path, "--config", s.configPath])
         #expect(none.status == .exited(3), "\(none.out)\(none.err)")
         let two = try await CLIReportingTests.run(["restore", "--remote-path", "/x", "--local-path", "/y", "--target", target.path, "--config", s.configPath])

@@ -108,10 +108,10 @@ import TestSupport
     @Test func aTamperedCopyIsRefusedAndAnExistingFileIsNotOverwritten() async throws {
         let f = try await NASFixture("restore-tamper")
         defer { f.cleanUp() }
-        let names = ["DJI_0001.JPG", "DJI_0002.JPG", "DJI_0003.JPG"].map { Array($0.utf8) }
+        let names = ["DJI_0001.JPG", "DJI_0002.JPG", "DJI_0003.JPG", "DJI_0004.JPG"].map { Array($0.utf8) }
         for (i, name) in names.enumerated() { try f.add(rawName: name, bytes: Self.contents(i)) }
         let summary = try await f.cycle()
-        #expect(summary.failed == 0 && summary.filesCopied == 3, "\(summary.messages)")
+        #expect(summary.failed == 0 && summary.filesCopied == 4, "\(summary.messages)")
         for name in names { try LocalFS.unlink(f.source.appending(name: name)) }
         let ledger = try f.store().ledgerEntries()
         let tampered = try #require(ledger.first { Self.name($0) == names[0] })
@@ -120,6 +120,9 @@ import TestSupport
         var bad = Self.contents(0)
         bad[10] ^= 0xFF
         try TestFiles.write(bad, to: tampered.remotePath)
+        // And another copy is gone from the NAS.
+        let gone = try #require(ledger.first { Self.name($0) == names[3] })
+        try LocalFS.unlink(gone.remotePath)
         // And the target already holds another file under a copy's name.
         let target = try TemporaryDirectory(prefix: "dms-restore")
         defer { try? target.remove() }
@@ -139,6 +142,9 @@ import TestSupport
         let good = try #require(byName[names[2]])
         #expect(good.status == .restored)
         #expect(try FileIO.readWholeFile(good.target) == Self.contents(2))
+        let missing = try #require(byName[names[3]])
+        #expect(missing.status == .failed && missing.message?.contains("missing on the NAS") == true, "\(missing.message ?? "")")
+        #expect(!LocalFS.exists(missing.target))
         #expect(Self.leftovers(target.filePath).isEmpty, "\(Self.leftovers(target.filePath))")
     }
 
