@@ -54,7 +54,9 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     var selection: RestoreSelection {
-        if let localPath { return .localPath(FilePath(localPath)) }
+        // The ledger holds absolute paths.
+        if let localPath { return .localPath(localPath.hasPrefix("/") ? FilePath(localPath)
+                                             : FilePath(FileManager.default.currentDirectoryPath).appending(localPath)) }
         if let remotePath { return .remotePath(FilePath(remotePath)) }
         if let remoteFolder { return .remoteFolder(FilePath(remoteFolder)) }
         return .copiedBetween(from: copiedFrom.flatMap { Self.time($0, endOfDay: false) } ?? 0,
