@@ -31,6 +31,8 @@
 # Needs root (the test sshd creates the user dms-nas and runs as root). Environment:
 #   DMS_BENCH_CACHE    data cache (default /var/tmp/dms-bench-cache)
 #   DMS_SCRATCH_PATH   swift build scratch path (default .build)
+#   DMS_BENCH_SSHD_DIR the test sshd's state folder (default /tmp/dms-bench-sshd); DMS_SSHD_NETNS and
+#   DMS_SSHD_HOST put it in a network namespace (bench/bench_link.sh)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,7 +41,7 @@ sets_arg=small,medium,large
 tools_arg=rsync,dms
 cache=${DMS_BENCH_CACHE:-/var/tmp/dms-bench-cache}
 scratch=${DMS_SCRATCH_PATH:-.build}
-readonly sshd_dir=/tmp/dms-bench-sshd
+readonly sshd_dir=${DMS_BENCH_SSHD_DIR:-/tmp/dms-bench-sshd}
 readonly work=/tmp/dms-bench-work
 readonly dest=/tmp/dms-bench-nas/dest
 
@@ -61,14 +63,16 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs must be a positive integer" >&2; exit 2; }
 
-declare -A set_name=([small]=small_2000x64KiB [medium]=medium_300x4MiB [large]=large_1x1GiB)
-declare -A set_count=([small]=2000 [medium]=300 [large]=1)
-declare -A set_size=([small]=65536 [medium]=4194304 [large]=1073741824)
-declare -A set_day=([small]=20250101 [medium]=20250102 [large]=20250103)
-declare -A set_ext=([small]=JPG [medium]=MP4 [large]=MP4)
+# The link sets are bench/bench_link.sh's (the sizes of a field link's bursts).
+declare -A set_name=([small]=small_2000x64KiB [medium]=medium_300x4MiB [large]=large_1x1GiB
+                     [lsmall]=link_200x64KiB [lmedium]=link_50x4MiB [llarge]=link_1x256MiB)
+declare -A set_count=([small]=2000 [medium]=300 [large]=1 [lsmall]=200 [lmedium]=50 [llarge]=1)
+declare -A set_size=([small]=65536 [medium]=4194304 [large]=1073741824 [lsmall]=65536 [lmedium]=4194304 [llarge]=268435456)
+declare -A set_day=([small]=20250101 [medium]=20250102 [large]=20250103 [lsmall]=20250104 [lmedium]=20250105 [llarge]=20250106)
+declare -A set_ext=([small]=JPG [medium]=MP4 [large]=MP4 [lsmall]=JPG [lmedium]=MP4 [llarge]=MP4)
 IFS=, read -r -a sets <<<"$sets_arg"
 for s in "${sets[@]}"; do
-    [[ -n "${set_name[$s]:-}" ]] || { echo "bench: unknown set '$s' (small, medium, large)" >&2; exit 2; }
+    [[ -n "${set_name[$s]:-}" ]] || { echo "bench: unknown set '$s' (small, medium, large; lsmall, lmedium, llarge)" >&2; exit 2; }
 done
 IFS=, read -r -a tools <<<"$tools_arg"
 for t in "${tools[@]}"; do

@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(pkg-config libssl-dev libsystemd-dev libcurl4-openssl-dev libsqlite3-dev)
 # prometheus: for its `promtool check metrics` (MetricsTests); 19 MB, the only Debian package with it.
-test_pkgs=(openssh-server openssh-client rsync procps time python3 busybox prometheus)
+# tmux: a real terminal for the progress view's test (TerminalViewTests).
+test_pkgs=(openssh-server openssh-client rsync procps time python3 busybox prometheus tmux)
 e2e_pkgs=(debootstrap systemd-container)
 # scripts/build-deb.sh: dpkg-shlibdeps (dpkg-dev), objdump and strip (binutils), lintian.
 deb_pkgs=(dpkg-dev binutils lintian)

@@ -21,7 +21,8 @@ public enum ConfigLoader {
         Section(name: "destinations",
                 keys: ["type", "name", "host", "port", "user", "identity_file", "known_hosts_file", "base_path",
                        "connect_timeout_seconds", "server_alive_interval_seconds", "server_alive_count_max",
-                       "ciphers", "extra_ssh_options", "ssh_command", "ssh_config_file", "remote_hash_command", "receiver"],
+                       "ciphers", "extra_ssh_options", "ssh_command", "ssh_config_file", "remote_hash_command", "receiver",
+                       "bandwidth_schedule"],
                 requiredKeys: ["type", "host", "base_path"]),
         Section(name: "integrity_checks",
                 keys: ["checksum_algorithm", "temp_prefix", "temp_suffix", "transfer_timeout_seconds",
@@ -32,10 +33,10 @@ public enum ConfigLoader {
                 requiredKeys: []),
         Section(name: "concurrency_control",
                 keys: ["lock_file", "max_sync_duration_seconds", "stop_timeout_seconds", "parallel_transfers",
-                       "bandwidth_limit_bytes_per_second", "batch_max_files", "batch_max_megabytes"],
+                       "bandwidth_limit_bytes_per_second", "bandwidth_schedule", "batch_max_files", "batch_max_megabytes"],
                 requiredKeys: []),
         Section(name: "schedule",
-                keys: ["interval_minutes"],
+                keys: ["interval_minutes", "watch"],
                 requiredKeys: []),
         Section(name: "state",
                 keys: ["directory", "runtime_directory"],
@@ -69,7 +70,7 @@ public enum ConfigLoader {
         keys: ["type", "name", "provider", "bucket", "region", "endpoint", "account_id", "path_style", "prefix",
                "credentials_file", "credentials_profile", "multipart_threshold_mib", "part_size_mib",
                "parallel_files", "parallel_parts", "part_retries", "connect_timeout_seconds", "proxy", "ca_file",
-               "abort_stale_uploads_after_hours", "cleanup_interval_hours", "cleanup_on_shutdown"],
+               "abort_stale_uploads_after_hours", "cleanup_interval_hours", "cleanup_on_shutdown", "bandwidth_schedule"],
         requiredKeys: ["type", "provider", "bucket"])
 
     /// The keys of the top-level object: the section names.

@@ -242,6 +242,7 @@ extension ConfigReader {
             case "ssh_config_file": nas.sshConfigFile = try readSSHConfigFile(value, path)
             case "remote_hash_command": nas.remoteHashCommand = try choice(value, path, ConfigLoader.remoteHashCommands)
             case "receiver": nas.receiver = try choice(value, path, ConfigLoader.receiverModes)
+            case "bandwidth_schedule": nas.bandwidthSchedule = try readBandwidthSchedule(value, path)
             default: unhandled(key)
             }
         }

@@ -102,6 +102,8 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var cleanupIntervalHours: Double = 6      // "cleanup_interval_hours"
         /// Also run it when the daemon stops.
         public var cleanupOnShutdown: Bool = true        // "cleanup_on_shutdown"
+        /// This destination's own limit by time of day (the global one applies too).
+        public var bandwidthSchedule: BandwidthSchedule? = nil // "bandwidth_schedule"
         public init(provider: String, bucket: String) { self.provider = provider; self.bucket = bucket }
     }
 
@@ -137,6 +139,8 @@ public struct MediaSyncConfig: Sendable, Equatable {
         /// key may run anything) or "installed" (authorized_keys runs dms-receive as a forced
         /// command; see docs/nas-receiver.md). One protocol either way.
         public var receiver: String = "inline"           // "receiver"
+        /// This destination's own limit by time of day (the global one applies too).
+        public var bandwidthSchedule: BandwidthSchedule? = nil // "bandwidth_schedule"
         public init(host: String, basePath: String) { self.host = host; self.basePath = basePath }
     }
 
@@ -185,6 +189,8 @@ public struct MediaSyncConfig: Sendable, Equatable {
         public var parallelTransfers: Int = 2            // "parallel_transfers"
         /// All transfers together send at most this many bytes per second; 0: no limit.
         public var bandwidthLimitBytesPerSecond: Double = 0 // "bandwidth_limit_bytes_per_second"
+        /// The limit of all transfers together by time of day; nil: `bandwidthLimitBytesPerSecond`.
+        public var bandwidthSchedule: BandwidthSchedule? = nil // "bandwidth_schedule"
         /// A batch (one data session) carries at most this many files ...
         public var batchMaxFiles: Int = 500              // "batch_max_files"
         /// ... and at most this many MiB (a larger file travels alone).
@@ -195,6 +201,8 @@ public struct MediaSyncConfig: Sendable, Equatable {
     /// "schedule"
     public struct Schedule: Sendable, Equatable {
         public var intervalMinutes: Double = 10          // "interval_minutes"
+        /// Start a cycle soon after new media is closed in a media root (inotify), besides the timer.
+        public var watch = true                          // "watch"
         public init() {}
     }
 

@@ -47,6 +47,7 @@ extension ConfigReader {
             case "cleanup_interval_hours":
                 s3.cleanupIntervalHours = try number(value, path, unit: "hours", minimum: 0, minimumAllowed: true, maximum: 8760)
             case "cleanup_on_shutdown": s3.cleanupOnShutdown = try bool(value, path)
+            case "bandwidth_schedule": s3.bandwidthSchedule = try readBandwidthSchedule(value, path)
             default: unhandled(key)
             }
         }

@@ -62,6 +62,8 @@ public struct CycleSummary: Sendable {
     public var paused = false
     /// The state database was deleted or replaced under the running process: it must restart.
     public var stateDatabaseLost = false
+    /// A dry run's findings (what each destination holds already); nil for a real cycle.
+    public var dryRun: DryRunReport?
     public var messages: [String] = []
 
     public init(cycleID: Int64, startedAt: Double) {

@@ -15,6 +15,9 @@ public protocol Destination: Sendable {
     /// Connects (and reclaims temp files a crashed run left, using `journal`). The session reports
     /// liveness to `progress` (heartbeats) for as long as it lives.
     func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession
+    /// Connects for a dry run: writes nothing, on the destination or in the state database (no
+    /// temp files reclaimed, no journal reconciled). Only `lookUp`, `space` and `fetch` (restore) are used on it.
+    func connectReadOnly(progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession
     /// A copy's path below the destination's base (for `restore`; see Restore.swift).
     func relativeRemotePath(_ remotePath: FilePath) -> [UInt8]?
 }
@@ -31,10 +34,36 @@ public protocol DestinationSession: Sendable {
     /// Deletes copies this daemon placed (retention), each only if it still has the recorded
     /// size (otherwise it is not ours any more and is left alone).
     func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult]
+    /// Read-only (a dry run): what the destination holds under each item's wanted name, found the
+    /// way `transfer` looks before it sends. Outcomes by item id.
+    func lookUp(_ items: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> LookUp
     /// Reads `copies` back into `sink` (`restore`; see Restore.swift). Throws only for a failure
     /// of the whole destination; a copy that cannot be read is reported through the sink.
     func fetch(_ copies: [RemoteCopy], into sink: any RestoreSink) async throws(DestinationError)
     func close() async
+}
+
+/// What a destination holds under the names a dry run would use.
+public struct LookUp: Sendable {
+    public enum Outcome: Sendable {
+        /// Would be copied to `remotePath`: its own name (`conflictIndex` 0), or `<stem>_N<ext>`
+        /// because a different file holds the name.
+        case wouldCopy(remotePath: FilePath, conflictIndex: Int)
+        /// The same file (see `compared`) is already there: would be recorded, not copied.
+        case alreadyPresent(remotePath: FilePath)
+        /// The local file changed while it was read: it would be tried at a later cycle.
+        case sourceChanged
+        case failed(DestinationError)
+    }
+
+    public var outcomes: [Int: Outcome]
+    /// What "already there" compared, in words ("size and SHA-256, hashed on the NAS").
+    public var compared: String
+
+    public init(outcomes: [Int: Outcome] = [:], compared: String) {
+        self.outcomes = outcomes
+        self.compared = compared
+    }
 }
 
 /// Receives byte counts as they move and a heartbeat whenever the destination answers (drives

@@ -22,6 +22,8 @@ public struct Discovery: Sendable {
         public var tooYoung = 0
         /// Hidden entries (dot names) passed over because `skip_hidden` is on.
         public var hidden = 0
+        /// Files passed over by name: not one of `extensions`, or a `temporary_suffixes` name.
+        public var ignored = 0
         /// Files whose mtime lies outside what can be represented (before 1677 or after 2262): they
         /// are still synced, with the date clamped; `oddDates` names a few for the log.
         public var oddDates: [String] = []
@@ -68,7 +70,9 @@ public struct Discovery: Sendable {
                         if isMedia(name, ignoringHidden: true) { report.hidden += 1; onHidden(name) }
                         return false
                     }
-                    return isMedia(name)
+                    if isMedia(name) { return true }
+                    report.ignored += 1
+                    return false
                 },
                 shouldStop: shouldStop,
                 onError: { report.errors.append($0) }

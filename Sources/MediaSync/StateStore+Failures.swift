@@ -55,7 +55,7 @@ extension StateStore {
     public func isDeferred(_ files: [(path: FilePath, identity: FileIdentity)], destination: String, fingerprint: String,
                            now: Double = Date().timeIntervalSince1970) throws -> [Bool] {
         let deferred = try deferredVersions(destination: destination, fingerprint: fingerprint, now: now)
-        return files.map { deferred.contains(FileVersion(path: $0.path.bytes, identity: $0.identity)) }
+        return files.map { deferred[FileVersion(path: $0.path.bytes, identity: $0.identity)] != nil }
     }
 
     public func failures(quarantinedOnly: Bool = false, limit: Int = 10_000) throws -> [Failure] {

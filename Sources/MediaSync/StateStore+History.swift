@@ -143,16 +143,18 @@ extension StateStore {
 
     /// Failures that hold files back (waiting for a retry, or quarantined), keyed by version: the
     /// planner reads them once per cycle instead of once per file.
-    public func deferredVersions(destination: String, fingerprint: String, now: Double = Date().timeIntervalSince1970) throws -> Set<FileVersion> {
+    /// The versions held back on `destination`, each with whether it is quarantined (else it waits
+    /// for its next attempt).
+    public func deferredVersions(destination: String, fingerprint: String, now: Double = Date().timeIntervalSince1970) throws -> [FileVersion: Bool] {
         try db.read { db in
-            var out = Set<FileVersion>()
+            var out: [FileVersion: Bool] = [:]
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT local_path, size, mtime_ns, inode, next_attempt_at, quarantined FROM file_failures
                 WHERE destination = ? AND config_fingerprint = ? AND (quarantined = 1 OR next_attempt_at > ?)
                 """, arguments: [destination, fingerprint, now])
             while let row = try rows.next() {
                 let path: Data = row[0]
-                out.insert(FileVersion(path: [UInt8](path), size: row[1], mtimeNanoseconds: row[2], inode: UInt64(bitPattern: row[3])))
+                out[FileVersion(path: [UInt8](path), size: row[1], mtimeNanoseconds: row[2], inode: UInt64(bitPattern: row[3]))] = row[5]
             }
             return out
         }
@@ -162,24 +164,32 @@ extension StateStore {
     /// same version has been seen unchanged for `minimumAge` seconds by this machine's clock (two
     /// observations, persisted so that `sync --once` runs count too). Returns whether it is
     /// settled, and when this version was first seen.
+    /// `record` false (a dry run): only reads what earlier runs recorded.
     public func sighting(path: [UInt8], identity: FileIdentity, minimumAge: Double,
-                         now: Double = Date().timeIntervalSince1970) throws -> (settled: Bool, firstSeen: Double) {
-        try db.write { db in
-            let version = FileVersion(path: path, identity: identity)
-            let row = try Row.fetchOne(db, sql: "SELECT size, mtime_ns, inode, first_seen FROM sightings WHERE local_path = ?",
-                                       arguments: [Data(path)])
-            var firstSeen = now
-            if let row, (row[0] as Int64) == version.size, (row[1] as Int64) == version.mtimeNanoseconds,
-               UInt64(bitPattern: row[2] as Int64) == version.inode, (row[3] as Double) <= now {
-                firstSeen = row[3]
-            }
-            try db.execute(sql: """
-                INSERT INTO sightings (local_path, size, mtime_ns, inode, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (local_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                    first_seen = excluded.first_seen, last_seen = excluded.last_seen
-                """, arguments: version.arguments + [firstSeen, now])
-            return (now - firstSeen >= minimumAge, firstSeen)
+                         now: Double = Date().timeIntervalSince1970, record: Bool = true) throws -> (settled: Bool, firstSeen: Double) {
+        if !record {
+            return try db.read { db in try Self.sighting(db, path: path, identity: identity, minimumAge: minimumAge, now: now, record: false) }
         }
+        return try db.write { db in try Self.sighting(db, path: path, identity: identity, minimumAge: minimumAge, now: now, record: true) }
+    }
+
+    private static func sighting(_ db: Database, path: [UInt8], identity: FileIdentity, minimumAge: Double, now: Double,
+                                 record: Bool) throws -> (settled: Bool, firstSeen: Double) {
+        let version = FileVersion(path: path, identity: identity)
+        let row = try Row.fetchOne(db, sql: "SELECT size, mtime_ns, inode, first_seen FROM sightings WHERE local_path = ?",
+                                   arguments: [Data(path)])
+        var firstSeen = now
+        if let row, (row[0] as Int64) == version.size, (row[1] as Int64) == version.mtimeNanoseconds,
+           UInt64(bitPattern: row[2] as Int64) == version.inode, (row[3] as Double) <= now {
+            firstSeen = row[3]
+        }
+        guard record else { return (now - firstSeen >= minimumAge, firstSeen) }
+        try db.execute(sql: """
+            INSERT INTO sightings (local_path, size, mtime_ns, inode, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (local_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen
+            """, arguments: version.arguments + [firstSeen, now])
+        return (now - firstSeen >= minimumAge, firstSeen)
     }
 
     /// Forgets sightings not renewed since `before` (the file is gone or no longer future-dated).

@@ -9,6 +9,29 @@ extension StateStore {
         try db.write { db in try Self.loseObject(db, ledgerID, reason: reason, now: now) }
     }
 
+    /// The rows that record `remotePath` on `destination` as the present copy of a source (the
+    /// `ledger_remote` index): what `object delete` refuses to delete without --force.
+    public func presentCopies(destination: String, remotePath: [UInt8]) throws -> [LedgerEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present' ORDER BY id",
+                             arguments: [destination, Data(remotePath)]).map(Self.ledgerEntry)
+        }
+    }
+
+    /// An object deleted on purpose (`object delete --force`): every present row of it is lost, as
+    /// when the engine finds a copy missing, in one transaction. Returns the rows marked.
+    @discardableResult
+    public func markObjectLost(destination: String, remotePath: [UInt8], reason: String,
+                               now: Double = Date().timeIntervalSince1970) throws -> Int {
+        try db.write { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'",
+                                         arguments: [destination, Data(remotePath)])
+            // loseObject marks the rows sharing the first one's object: all of them.
+            if let first = ids.first { try Self.loseObject(db, first, reason: reason, now: now) }
+            return ids.count
+        }
+    }
+
     /// Every present row naming the same remote object loses it too: versions that were found
     /// "already there" share one copy, and a damaged copy is damaged for all of them.
     static func loseObject(_ db: Database, _ ledgerID: Int64, reason: String, now: Double) throws {

@@ -10,6 +10,9 @@ struct CyclePlan: Sendable {
     var needs: [[Bool]]
     /// (file, destination) pairs held back: waiting for a retry, or quarantined.
     var deferred = 0
+    /// The same by destination, and of those, the quarantined ones.
+    var deferredOn: [Int] = []
+    var quarantinedOn: [Int] = []
     var counts: [Int]
     var byteCounts: [Int64]
 
@@ -42,8 +45,8 @@ extension SyncEngine {
     /// Merges the scan (in path byte order) with the live ledger (the same order, from its partial
     /// index), so planning costs one pass over what is in the media root, however long the
     /// history. Ledger rows of versions that are no longer here leave the live index. Runs on a
-    /// thread of its own and stops at cancellation.
-    func makePlan(_ candidates: Candidates, log: Logger) async throws -> CyclePlan {
+    /// thread of its own and stops at cancellation. A dry run (`readOnly`) leaves the ledger as it is.
+    func makePlan(_ candidates: Candidates, log: Logger, readOnly: Bool = false) async throws -> CyclePlan {
         let store = store
         let names = destinationNames
         let fingerprints = destinations.map(\.configurationFingerprint)
@@ -76,14 +79,18 @@ extension SyncEngine {
             }
             var plan = CyclePlan(needs: held, counts: Array(repeating: 0, count: names.count),
                                  byteCounts: Array(repeating: 0, count: names.count))
+            plan.quarantinedOn = Array(repeating: 0, count: names.count)
+            plan.deferredOn = plan.quarantinedOn
             for d in names.indices {
                 let deferred = try store.deferredVersions(destination: names[d], fingerprint: fingerprints[d], now: now)
                 for i in 0..<n {
                     if held[d][i] { plan.needs[d][i] = false; continue }
                     if !deferred.isEmpty,
-                       deferred.contains(StateStore.FileVersion(path: Array(candidates.pathBytes(i)), identity: candidates.identities[i])) {
+                       let quarantined = deferred[StateStore.FileVersion(path: Array(candidates.pathBytes(i)), identity: candidates.identities[i])] {
                         plan.needs[d][i] = false
                         plan.deferred += 1
+                        plan.deferredOn[d] += 1
+                        if quarantined { plan.quarantinedOn[d] += 1 }
                         continue
                     }
                     plan.needs[d][i] = true
@@ -93,13 +100,13 @@ extension SyncEngine {
             }
             // Failures of versions no longer here are forgotten, so the table stays as small as
             // the set of files that are here and failing.
-            for d in names.indices {
+            for d in names.indices where !readOnly {
                 let gone = try store.failureVersions(destination: names[d]).prefix(Self.staleChecksPerCycle).filter(Self.isGone)
                 try store.forgetFailures(Array(gone), destination: names[d])
             }
             return (plan, unmatched.filter(Self.isGone))
         }
-        if !stale.isEmpty {
+        if !stale.isEmpty, !readOnly {
             do {
                 try store.markSourcesGone(stale)
                 log.debug("\(stale.count) ledger entries of sources no longer here left the planning index")

@@ -44,6 +44,8 @@ public struct SyncEngine: Sendable {
     /// The process's total rate for local source data sent anywhere (nil: unlimited). Shared by
     /// every engine of the process; applied to every destination through ``ThrottledProgress``.
     public var bandwidthLimiter: BandwidthLimiter?
+    /// Destinations' own limits by name (`bandwidth_schedule` of a destination), on top of the global one.
+    public var destinationLimiters: [String: BandwidthLimiter] = [:]
     /// Wall-clock seconds since 1970: every due time, age and timestamp of a cycle comes from here
     /// (the fault simulation steps and jumps it).
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -67,9 +69,9 @@ public struct SyncEngine: Sendable {
         return String(p)
     }
 
-    func transferProgress(_ observer: any CycleObserver) -> any TransferProgress {
-        guard let limiter = bandwidthLimiter, !limiter.isUnlimited else { return observer }
-        return ThrottledProgress(observer, limiter: limiter)
+    func transferProgress(_ observer: any CycleObserver, destination: String) -> any TransferProgress {
+        let limiters = [bandwidthLimiter, destinationLimiters[destination]].compactMap { $0 }.filter { !$0.isUnlimited }
+        return limiters.isEmpty ? observer : ThrottledProgress(observer, limiters: limiters)
     }
 
     /// How often a cycle reconnects after losing the NAS mid-transfer before giving up until the
@@ -126,7 +128,8 @@ public struct SyncEngine: Sendable {
             }
         }
         log.log(level: summary.status == .ok ? .info : .warning,
-                "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
+                dryRun ? "dry run finished: \(summary.status.rawValue)\(summary.dryRun.map { " — " + $0.shortLine } ?? "")"
+                    : "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
                 metadata: SyncEvent.cycleFinished.metadata([
                     "status": "\(summary.status.rawValue)", "files": "\(summary.filesCopied)", "bytes": "\(summary.bytesCopied)",
                     "failed": "\(summary.failed)", "skipped": "\(summary.skipped)", "deleted": "\(summary.deleted)",
@@ -136,7 +139,8 @@ public struct SyncEngine: Sendable {
     }
 
     /// Scans the media roots on a thread of its own; cancellation stops the walk between folders.
-    func discover(log: Logger) async throws -> Discovery.Report {
+    /// A dry run (`readOnly`) reads the sightings of future-dated files without recording any.
+    func discover(log: Logger, readOnly: Bool = false) async throws -> Discovery.Report {
         let discovery = Discovery(config.local)
         let store = store
         let minimumAge = config.local.minFileAgeSeconds
@@ -150,7 +154,7 @@ public struct SyncEngine: Sendable {
                 let file = FilePath.display(path)
                 let date = Date(timeIntervalSince1970: identity.mtimeSeconds)
                 do {
-                    let seen = try store.sighting(path: path, identity: identity, minimumAge: minimumAge, now: started)
+                    let seen = try store.sighting(path: path, identity: identity, minimumAge: minimumAge, now: started, record: !readOnly)
                     if seen.settled {
                         log.debug("\(file) is dated in the future (\(date)); it has not changed for \(Format.duration(started - seen.firstSeen)), so it is synced", metadata: ["file": "\(file)"])
                     } else if seen.firstSeen == started {
@@ -162,7 +166,7 @@ public struct SyncEngine: Sendable {
                     return false
                 }
             })
-            if report.complete {
+            if report.complete, !readOnly {
                 do { try store.forgetSightings(notSeenSince: started) } catch { log.warning("cannot prune the sightings of future-dated files: \(error)") }
             }
             return report
@@ -173,7 +177,7 @@ public struct SyncEngine: Sendable {
         // 1. Discovery (local only).
         observer.phase("scanning")
         let report: Discovery.Report
-        do { report = try await discover(log: log) } catch {
+        do { report = try await discover(log: log, readOnly: dryRun) } catch {
             if Task.isCancelled { return }
             summary.messages.append("scan: \(error)")
             summary.unreadableMediaRoots = []
@@ -218,7 +222,7 @@ public struct SyncEngine: Sendable {
         }
         observer.phase("planning")
         var plan: CyclePlan
-        do { plan = try await makePlan(report.eligible, log: log) } catch {
+        do { plan = try await makePlan(report.eligible, log: log, readOnly: dryRun) } catch {
             if Task.isCancelled { return }
             summary.messages.append("ledger: \(error)")
             log.error("cannot read the ledger: \(error)")
@@ -227,12 +231,7 @@ public struct SyncEngine: Sendable {
         summary.deferred = plan.deferred
         log.info("\(report.eligible.count) complete media files found, \(plan.files) to copy (\(Format.bytes(plan.bytes))), \(report.tooYoung) too recent, \(plan.deferred) waiting to be retried, \(report.hidden) hidden skipped, \(due.count) due for deletion")
         if dryRun {
-            for (index, destination) in destinations.enumerated() {
-                for i in plan.needs[index].indices where plan.needs[index][i] {
-                    let item = plan.item(i, of: report.eligible, layout: layout)
-                    log.notice("would copy \(item.localPath.displayString) → \(destination.displayName)/\(item.remoteDirectory)/\(FilePath.display(item.remoteName))")
-                }
-            }
+            await askDestinations(plan, report: report, observer: observer, summary: &summary, log: log)
             return
         }
         let checkDue = consistencyCheckDue(now: clock())
@@ -346,7 +345,7 @@ public struct SyncEngine: Sendable {
             }
             while !items.isEmpty {
                 do {
-                    try await session.transfer(items, progress: transferProgress(observer)) { results in
+                    try await session.transfer(items, progress: transferProgress(observer, destination: destination.name)) { results in
                         let recorded = await offPool {
                             record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
                                    delaySeconds: delay, fingerprint: fingerprint, log: log)

@@ -46,6 +46,16 @@ public struct S3Destination: Destination {
 
     public func connect(journal: any TempJournal, progress: any TransferProgress,
                         logger: Logger) async throws(DestinationError) -> any DestinationSession {
+        try await open(progress: progress, logger: logger, reconcile: true)
+    }
+
+    /// The same proof of address, credentials and bucket (a LIST), without reconciling the
+    /// multipart journal: a dry run writes nothing.
+    public func connectReadOnly(progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
+        try await open(progress: progress, logger: logger, reconcile: false)
+    }
+
+    func open(progress: any TransferProgress, logger: Logger, reconcile: Bool) async throws(DestinationError) -> S3Session {
         let credentials: AWSCredentials
         if let credentialsOverride {
             credentials = credentialsOverride
@@ -71,6 +81,12 @@ public struct S3Destination: Destination {
         // Before any upload of this session (none runs yet, and the cycle lock keeps other cycles
         // out): a journaled upload the server no longer lists was completed or aborted by a process
         // that died before forgetting it; left, it would count as in progress forever.
+        if reconcile { await reconcileJournal(client: client, logger: logger) }
+        progress.heartbeat()
+        return S3Session(destination: self, pool: pool, logger: logger)
+    }
+
+    func reconcileJournal(client: S3Client, logger: Logger) async {
         do throws(MultipartJournalReconciliationError) {
             let reconciled = try await MultipartJournalReconciliation.run(store: store, destination: name, prefix: settings.config.prefix,
                                                                           client: client, listWhenJournalEmpty: false)
@@ -83,8 +99,6 @@ public struct S3Destination: Destination {
             logger.warning("destination \(name): could not reconcile the multipart journal with the server: \(error)",
                            metadata: ["destination": "\(name)"])
         }
-        progress.heartbeat()
-        return S3Session(destination: self, pool: pool, logger: logger)
     }
 
     /// What the cycle does about an S3 failure.
@@ -169,7 +183,6 @@ final class S3Session: DestinationSession {
     /// Hash, find the free key, upload, check the source did not change, check the object.
     func upload(_ item: TransferItem, progress: any TransferProgress) async -> TransferResult {
         progress.fileStarted(item)
-        let baseKey = destination.settings.key(directory: item.remoteDirectory, name: item.remoteName)
         func failed(_ error: DestinationError, sent: Int64 = 0) -> TransferResult {
             TransferResult(item: item, outcome: .failed(error), bytesSent: sent)
         }
@@ -190,23 +203,10 @@ final class S3Session: DestinationSession {
             }
         } : nil
         let sha: SHA256Digest
-        do {
-            let hashed = try await runBlocking { () throws -> Result<SHA256Digest, SourceChanged> in
-                let source = try SourceFile(path: item.localPath, expected: item.identity)
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                defer { buffer.deallocate() }
-                let result = try source.hashOnly(buffer: buffer)
-                if let change = result.change { return .failure(change) }
-                return .success(result.sha256)
-            }
-            switch hashed {
-            case .success(let digest): sha = digest
-            case .failure(let change): return changed(change)
-            }
-        } catch let change as SourceChanged {
-            return changed(change)
-        } catch {
-            return failed(DestinationError(.transient, "cannot read \(item.localPath): \(error)"))
+        switch await hashSource(item) {
+        case let .digest(digest): sha = digest
+        case let .changed(change): return changed(change)
+        case let .failed(error): return failed(error)
         }
 
         // 2. The key: the wanted one, or <stem>_N<ext> when another object has it.
@@ -215,26 +215,13 @@ final class S3Session: DestinationSession {
             return failed(S3Destination.destinationError(error, context: "cannot connect"))
         }
         defer { pool.put(client) }
-        var key = baseKey
-        var conflictIndex = 0
-        while true {
-            do throws(S3Error) {
-                let existing = try await client.headObject(key: key)
-                if existing.size == item.identity.size, Self.recordedSHA256(existing) == sha {
-                    progress.heartbeat()
-                    return TransferResult(item: item, outcome: .alreadyPresent(remotePath: FilePath(key), sha256: sha), bytesSent: 0)
-                }
-                conflictIndex += 1
-                guard conflictIndex < 1000 else {
-                    return failed(DestinationError(.permanent, "no free name for \(baseKey) (tried _1 to _999)", remotePath: baseKey))
-                }
-                key = destination.settings.key(directory: item.remoteDirectory,
-                                               name: RemoteLayout.conflictName(item.remoteName, index: conflictIndex))
-            } catch where error.kind == .notFound {
-                break
-            } catch {
-                return failed(S3Destination.destinationError(error, key: key, context: "cannot check \(key)"))
-            }
+        let key: String, conflictIndex: Int
+        switch await chooseKey(item, client: client, sha: { sha }) {
+        case let .present(found):
+            progress.heartbeat()
+            return TransferResult(item: item, outcome: .alreadyPresent(remotePath: FilePath(found), sha256: sha), bytesSent: 0)
+        case let .free(free, index): (key, conflictIndex) = (free, index)
+        case let .failed(error): return failed(error)
         }
 
         // 3. Upload: one PUT, or resumable parts.
@@ -399,7 +386,7 @@ final class S3Session: DestinationSession {
         }
     }
 
-    private func collect<R>(_ results: [Result<R, DestinationError>]) throws(DestinationError) -> [R] {
+    func collect<R>(_ results: [Result<R, DestinationError>]) throws(DestinationError) -> [R] {
         var out: [R] = []
         for result in results {
             switch result {

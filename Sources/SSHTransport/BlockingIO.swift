@@ -69,11 +69,13 @@ struct StagedWriter: ~Copyable {
     deinit { buffer.deallocate() }
 
     mutating func write(_ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws(DestinationError) {
-        if count + bytes.count > buffer.count { try flush(what: what()) }
         if bytes.count >= buffer.count / 2 {
+            // Large: straight to the descriptor, after what is staged (the order is the protocol).
+            try flush(what: what())
             try BlockingIO.writeAll(fd, bytes, stall: stall, what: what())
             return
         }
+        if count + bytes.count > buffer.count { try flush(what: what()) }
         UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: bytes)
         count += bytes.count
     }

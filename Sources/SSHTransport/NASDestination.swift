@@ -80,6 +80,18 @@ public struct NASDestination: Destination {
     }
 
     public func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
+        let session = try await open(journal: journal, progress: progress, logger: logger)
+        try await session.reclaimTemps()
+        return session
+    }
+
+    /// The same connection (the same receiver, `installed` or inline), without reclaiming temps:
+    /// the dry run's probes read only, and its journal refuses any write.
+    public func connectReadOnly(progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
+        try await open(journal: NoTempJournal(), progress: progress, logger: logger)
+    }
+
+    func open(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> NASSession {
         do {
             try LocalFS.createDirectories(FilePath(runtimeDirectory), mode: 0o700)
         } catch {
@@ -123,8 +135,18 @@ public struct NASDestination: Destination {
         let session = NASSession(destination: self, channel: channel, controlPath: controlPath, hashTool: ready.hashTool,
                                  perlPublisher: ready.perl, journal: journal, logger: logger,
                                  gnuTail: ready.gnuTail)
-        try await session.reclaimTemps()
         logger.debug("connected to \(displayName) (receiver: \(config.receiver), remote hash: \(ready.hashTool), publisher: \(ready.perl ? "perl" : "sh"))")
         return session
     }
+}
+
+/// A read-only session's journal: no temps pending, and any attempt to journal one is an error
+/// (a dry run never creates a temp file).
+struct NoTempJournal: TempJournal {
+    struct ReadOnly: Error, CustomStringConvertible {
+        var description: String { "a read-only (dry run) session writes no temp files" }
+    }
+    func record(destination: String, paths: [FilePath]) throws { throw ReadOnly() }
+    func forget(destination: String, paths: [FilePath]) throws { throw ReadOnly() }
+    func pending(destination: String) throws -> [FilePath] { [] }
 }

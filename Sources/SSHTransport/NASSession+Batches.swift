@@ -78,12 +78,26 @@ extension NASSession {
 
     /// Probe → (hash locally where a same-size file exists) → stream → compare → publish.
     func runBatch(_ batch: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
-        var results: [TransferResult] = []
         let clock = ContinuousClock()
         let t0 = clock.now
-        let probes = try await probe(batch)
+        var (results, toSend) = try await examine(batch)
         let probeTime = clock.now - t0
-        var toSend: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)] = []
+        if !toSend.isEmpty {
+            results += try await sendAndPublish(toSend, progress: progress)
+        }
+        logger.debug("batch of \(batch.count) files: probe \(probeTime), total \(clock.now - t0)")
+        return results
+    }
+
+    typealias Send = (item: TransferItem, finalName: [UInt8], conflictIndex: Int)
+
+    /// A batch's look before anything is sent (read-only; the dry run stops here): one probe round
+    /// trip, then a local hash of each file that meets a same-size file under its names. Returns the
+    /// files decided (already there, changed, failed) and those to send, with their free name.
+    func examine(_ batch: [TransferItem]) async throws(DestinationError) -> (decided: [TransferResult], toSend: [Send]) {
+        var results: [TransferResult] = []
+        let probes = try await probe(batch)
+        var toSend: [Send] = []
         for item in batch {
             guard let probe = probes[item.id] else {
                 results.append(.init(item: item, outcome: .failed(DestinationError(.transient, "no probe answer")), bytesSent: 0))
@@ -115,11 +129,29 @@ extension NASSession {
             }
             toSend.append((item, finalRelative(item, free), free))
         }
-        if !toSend.isEmpty {
-            results += try await sendAndPublish(toSend, progress: progress)
+        return (results, toSend)
+    }
+
+    /// The dry run: `examine`, batch by batch, with nothing sent or published.
+    func lookUp(_ items: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> LookUp {
+        var lookUp = LookUp(compared: "size, then SHA-256 (\(hashTool) on the NAS, the local file hashed here)")
+        for batch in makeBatches(items) {
+            if Task.isCancelled { throw DestinationError(.cancelled, "stopping") }
+            let (decided, toSend) = try await examine(batch)
+            progress.heartbeat()
+            for result in decided {
+                switch result.outcome {
+                case let .alreadyPresent(path, _): lookUp.outcomes[result.item.id] = .alreadyPresent(remotePath: path)
+                case .sourceChanged: lookUp.outcomes[result.item.id] = .sourceChanged
+                case let .failed(error): lookUp.outcomes[result.item.id] = .failed(error)
+                case let .placed(path, _, index): lookUp.outcomes[result.item.id] = .wouldCopy(remotePath: path, conflictIndex: index)
+                }
+            }
+            for send in toSend {
+                lookUp.outcomes[send.item.id] = .wouldCopy(remotePath: absolute(send.finalName), conflictIndex: send.conflictIndex)
+            }
         }
-        logger.debug("batch of \(batch.count) files: probe \(probeTime), total \(clock.now - t0)")
-        return results
+        return lookUp
     }
 
     func finalRelative(_ item: TransferItem, _ index: Int) -> [UInt8] {

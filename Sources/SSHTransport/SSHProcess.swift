@@ -41,7 +41,7 @@ final class SSHProcess: Sendable {
         var options = PlatformOptions()
         // Own session: a Ctrl-C on the terminal reaches us, not ssh, so we can clean up first.
         options.createSession = true
-        let exe: Executable = executable.contains("/") ? .path(FilePath(executable)) : .name(executable)
+        let exe = ExecutableLookup.executable(executable)
         let (pidStream, pidContinuation) = AsyncStream<pid_t>.makeStream()
         let input: FileDescriptorInput
         if let stdinPipe {

@@ -37,18 +37,14 @@ public struct StderrLogHandler: LogHandler {
                                     event: event.metadata, error: event.error)
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        var line = Self.formatLine(epochSeconds: Int(ts.tv_sec), level: event.level,
-                                   message: event.message.description, metadata: merged, colors: colors)
-        line.append("\n")
-        // One write(2) per line, so lines from several threads do not interleave.
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { return }
-            }
-        }
+        // On a terminal, info and notice lines are the message alone (the fields would wrap each
+        // into several screen lines); -v, warnings and errors keep them, as do files and pipes.
+        let terse = TerminalConsole.shared.isTerminal && event.level < .warning && logLevel > .debug
+        let line = Self.formatLine(epochSeconds: Int(ts.tv_sec), level: event.level,
+                                   message: event.message.description, metadata: terse ? [:] : merged, colors: colors)
+        // One write(2) per line, so lines from several threads do not interleave; on a terminal
+        // above the progress block, never through it.
+        TerminalConsole.shared.writeLine(line)
     }
 
     /// The line for one message, without the trailing newline. Pure; tested.

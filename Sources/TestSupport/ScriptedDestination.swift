@@ -15,7 +15,7 @@ import SystemPackage
 /// One destination call, as the script sees it before it is answered.
 public struct ScriptedCall: Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
-        case connect, transfer, verify, space, removeCopies
+        case connect, transfer, verify, space, removeCopies, lookUp
         /// One file of a transfer, before it is probed and sent.
         case file
         /// One verified temp file, before it is renamed to its final name.

@@ -28,6 +28,25 @@ public struct ScriptedDestination: Destination {
         try session.reclaimTemps()
         return session
     }
+
+    /// A session that reclaims nothing (the dry run's).
+    public func connectReadOnly(progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
+        let generation = remote.state.withLock { $0.generation }
+        _ = try await remote.answer(.connect, item: nil, generation: generation)
+        let id = try remote.live(generation) { s throws(DestinationError) in
+            s.sessions += 1
+            return s.sessions
+        }
+        return ScriptedSession(remote: remote, id: id, generation: generation, journal: ReadOnlyJournal(), batchSize: batchSize, logger: logger)
+    }
+}
+
+/// A read-only session's journal: nothing pending; journaling a temp is an error.
+struct ReadOnlyJournal: TempJournal {
+    struct ReadOnly: Error {}
+    func record(destination: String, paths: [FilePath]) throws { throw ReadOnly() }
+    func forget(destination: String, paths: [FilePath]) throws { throw ReadOnly() }
+    func pending(destination: String) throws -> [FilePath] { [] }
 }
 
 /// One connection. Sequential inside (like one NAS data session), so runs are reproducible.
@@ -135,6 +154,52 @@ public final class ScriptedSession: DestinationSession {
 
     enum Step { case result(TransferResult), stop(DestinationError) }
 
+    /// The first free name among the item's name, `<stem>_1<ext>`, …, and the same-size files met
+    /// on the way (as the NAS receiver's `pr` answers).
+    func probe(_ item: TransferItem) throws(DestinationError) -> (free: Int?, sameSize: [(Int, SHA256Digest)]) {
+        try remote.live(generation) { s throws(DestinationError) -> (free: Int?, sameSize: [(Int, SHA256Digest)]) in
+            var n = 0
+            var sameSize: [(Int, SHA256Digest)] = []
+            while true {
+                guard let existing = s.files[finalPath(item, n)] else { return (n, sameSize) }
+                if Int64(existing.bytes.count) == item.identity.size { sameSize.append((n, existing.sha256)) }
+                n += 1
+                if n > 9999 { return (nil, sameSize) }
+            }
+        }
+    }
+
+    func finalPath(_ item: TransferItem, _ index: Int) -> FilePath {
+        remote.path(directory: item.remoteDirectory, name: index == 0 ? item.remoteName : RemoteLayout.conflictName(item.remoteName, index: index))
+    }
+
+    /// The dry run: the same probe, a local hash where a same-size file is met; nothing written.
+    public func lookUp(_ items: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> LookUp {
+        _ = try await remote.answer(.lookUp, item: nil, generation: generation)
+        var lookUp = LookUp(compared: "size and SHA-256")
+        for item in items {
+            let probe = try probe(item)
+            guard let free = probe.free else {
+                lookUp.outcomes[item.id] = .failed(DestinationError(.permanent, "more than 9999 files named like this one"))
+                continue
+            }
+            if !probe.sameSize.isEmpty {
+                let local: Read
+                do { local = try await read(item, change: nil) } catch {
+                    lookUp.outcomes[item.id] = .sourceChanged
+                    continue
+                }
+                if local.result.change != nil { lookUp.outcomes[item.id] = .sourceChanged; continue }
+                if let match = probe.sameSize.first(where: { $0.1 == local.result.sha256 }) {
+                    lookUp.outcomes[item.id] = .alreadyPresent(remotePath: finalPath(item, match.0))
+                    continue
+                }
+            }
+            lookUp.outcomes[item.id] = .wouldCopy(remotePath: finalPath(item, free), conflictIndex: free)
+        }
+        return lookUp
+    }
+
     static func endsTransfer(_ e: DestinationError) -> Bool { e.kind.isConnectionLoss || e.kind == .destinationFull || e.kind == .cancelled }
 
     /// Probe, (hash if a same-size file has the name), send to a journaled temp, compare, publish.
@@ -143,20 +208,8 @@ public final class ScriptedSession: DestinationSession {
         if case .fail(let e) = answer {
             return Self.endsTransfer(e) ? .stop(e) : .result(.init(item: item, outcome: .failed(e), bytesSent: 0))
         }
-        let probe = try remote.live(generation) { s throws(DestinationError) -> (free: Int?, sameSize: [(Int, SHA256Digest)]) in
-            var n = 0
-            var sameSize: [(Int, SHA256Digest)] = []
-            while true {
-                let name = n == 0 ? item.remoteName : RemoteLayout.conflictName(item.remoteName, index: n)
-                guard let existing = s.files[remote.path(directory: item.remoteDirectory, name: name)] else { return (n, sameSize) }
-                if Int64(existing.bytes.count) == item.identity.size { sameSize.append((n, existing.sha256)) }
-                n += 1
-                if n > 9999 { return (nil, sameSize) }
-            }
-        }
-        func finalPath(_ index: Int) -> FilePath {
-            remote.path(directory: item.remoteDirectory, name: index == 0 ? item.remoteName : RemoteLayout.conflictName(item.remoteName, index: index))
-        }
+        let probe = try probe(item)
+        func finalPath(_ index: Int) -> FilePath { self.finalPath(item, index) }
         guard let free = probe.free else {
             return .result(.init(item: item, outcome: .failed(DestinationError(.permanent, "more than 9999 files named like this one")), bytesSent: 0))
         }

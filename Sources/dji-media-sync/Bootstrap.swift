@@ -17,6 +17,8 @@ struct Runtime: Sendable {
     let logger: Logger
     /// The configured total rate, shared by every cycle's engine and every destination.
     var limiter: BandwidthLimiter? = nil
+    /// Destinations' own limits (their `bandwidth_schedule`), by name.
+    var destinationLimiters: [String: BandwidthLimiter] = [:]
 
     /// Loads the config or exits 78 with the loader's message (it names the key).
     /// `requireFiles`: the key files it names must exist too (commands that connect to a NAS).
@@ -28,7 +30,7 @@ struct Runtime: Sendable {
     }
 
     static func logLevel(_ config: MediaSyncConfig) -> Logger.Level {
-        Logger.Level(rawValue: config.logging.level) ?? .info
+        Verbosity.level(configured: Logger.Level(rawValue: config.logging.level) ?? .info)
     }
 
     static func make(configPath: String, requireFiles: Bool = false) throws -> Runtime {
@@ -43,7 +45,7 @@ struct Runtime: Sendable {
             throw ExitCode(ExitStatus.failed)
         }
         return Runtime(config: config, store: store, destinations: try makeDestinations(config, store: store), logger: logger,
-                       limiter: makeLimiter(config))
+                       limiter: makeLimiter(config), destinationLimiters: BandwidthLimiter.perDestination(config))
     }
 
     static func makeDestinations(_ config: MediaSyncConfig, store: StateStore) throws -> [any Destination] {
@@ -59,14 +61,17 @@ struct Runtime: Sendable {
         }
     }
 
-    static func makeLimiter(_ config: MediaSyncConfig) -> BandwidthLimiter? {
-        let limiter = BandwidthLimiter(bytesPerSecond: config.concurrency.bandwidthLimitBytesPerSecond)
-        return limiter.isUnlimited ? nil : limiter
+    static func makeLimiter(_ config: MediaSyncConfig) -> BandwidthLimiter? { BandwidthLimiter.global(config) }
+
+    /// Every limit in force, global first: (nil for the global one, else the destination's name, limiter).
+    var allLimiters: [(destination: String?, limiter: BandwidthLimiter)] {
+        (limiter.map { [(nil, $0)] } ?? []) + destinationLimiters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     func engine() -> SyncEngine {
         var engine = SyncEngine(config: config, store: store, destinations: destinations, logger: logger)
         engine.bandwidthLimiter = limiter
+        engine.destinationLimiters = destinationLimiters
         return engine
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Configuration
+import Foundation
 
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "config", abstract: "Configuration tools.", subcommands: [Check.self])
@@ -19,6 +20,12 @@ struct ConfigCommand: AsyncParsableCommand {
                 }
             }
             print("  interval: \(config.schedule.intervalMinutes) min; delete after \(config.deletePolicy.delayMinutes) min: \(config.deletePolicy.deleteSources ? "yes" : "no (kept)")")
+            // Schedules are in the process's local time: say which, so a wrong TZ shows here.
+            for (destination, limiter) in BandwidthWatch.limiters(config) {
+                let what = limiter.schedule.map { "schedule \"\($0.text)\" (local time, \(TimeZone.current.identifier))" }
+                    ?? BandwidthSchedule.describe(limiter.bytesPerSecond)
+                print("  \(BandwidthWatch.label(destination)): \(what); now \(limiter.describe())")
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ import SystemdSupport
 final class Daemon: Sendable {
     enum Event: Sendable {
         case timer, runNow, deferredRun, reload, stop(Int32), tick
+        /// The media roots' watch saw files closed or moved in; its deadline came.
+        case filesChanged, watchDue
         case cycleFinished(CycleSummary)
     }
 
@@ -77,6 +79,20 @@ final class Daemon: Sendable {
         deferred.schedule(deadline: .distantFuture)
         deferred.resume()
         defer { deferred.cancel() }
+        // New media starts a cycle once it passes the stability rule (schedule.watch).
+        let watchTimer = DispatchSource.makeTimerSource(queue: queue)
+        watchTimer.setEventHandler { continuation.yield(.watchDue) }
+        watchTimer.schedule(deadline: .distantFuture)
+        watchTimer.resume()
+        defer { watchTimer.cancel() }
+        let changed: @Sendable () -> Void = { continuation.yield(.filesChanged) }
+        var mediaWatch = MediaWatch(current.config, log: log, changed: changed)
+        defer { mediaWatch.stop() }
+        var watchSchedule = WatchSchedule(settle: mediaWatch.settle)
+        func armWatch() {
+            guard let at = watchSchedule.deadline else { return }
+            watchTimer.schedule(deadline: .now() + max(0, at - now()))
+        }
         func act(_ decision: CycleTrigger.Decision) {
             switch decision {
             case .start: startCycle()
@@ -90,6 +106,7 @@ final class Daemon: Sendable {
         var status = StatusLine()
         let observer = DaemonObserver(gate: gate)
         let s3Cleanup = S3CleanupSchedule()   // stale multipart uploads on s3 destinations
+        var bandwidth = BandwidthWatch()      // logs each change of a limit in force
 
         // The pause last acted on, and whether a cycle came due while paused (it starts at the end).
         var pauseSeen: StateStore.Pause?
@@ -156,6 +173,19 @@ final class Daemon: Sendable {
                 act(decision)
             case .deferredRun:
                 if trigger.deferredDue(now: now()) { startCycle() }
+            case .filesChanged:
+                if watchSchedule.changed(now: now()) != nil { armWatch() }
+            case .watchDue:
+                let due = watchSchedule.due(now: now())
+                armWatch()   // the next deadline, or the same one if the timer fired early
+                if due.startCycle {
+                    if pauseSeen != nil {
+                        dueAfterPause = true
+                    } else {
+                        log.debug("new media in the media roots: cycle requested")
+                        act(trigger.request(now: now()))
+                    }
+                }
             case let .cycleFinished(summary) where summary.stateDatabaseLost:
                 // Running on would record into an unlinked file: exit non-zero, systemd restarts
                 // the service on a database that is the one on disk.
@@ -178,6 +208,7 @@ final class Daemon: Sendable {
                 gate.endWork()
                 cycleTask = nil
                 cycleStarted = nil
+                LiveProgress.remove(current.config)
                 status.record(summary)
                 s3Cleanup.startIfDue(current)
                 var decision = trigger.finished(now: now())
@@ -188,7 +219,16 @@ final class Daemon: Sendable {
                 act(decision)
             case .reload:
                 reload(&status)
+                mediaWatch = mediaWatch.reloaded(current.config, log: log, changed: changed)
+                if mediaWatch.settle != watchSchedule.settle { watchSchedule = WatchSchedule(settle: mediaWatch.settle) }
             case .tick:
+                bandwidth.check(current, log: log)
+                if trigger.running {
+                    do { try LiveProgress.write(observer.snapshot(), config: current.config) } catch {
+                        if !status.progressFileFailed { log.warning("cannot write the live progress for `status`: \(error)") }
+                        status.progressFileFailed = true
+                    }
+                }
                 if let started = cycleStarted, ContinuousClock.now - started > .seconds(current.config.concurrency.maxSyncDurationSeconds) {
                     log.error("cycle exceeded concurrency_control.max_sync_duration_seconds (\(Int(current.config.concurrency.maxSyncDurationSeconds)) s); stopping it cleanly")
                     cycleTask?.cancel()
@@ -214,6 +254,7 @@ final class Daemon: Sendable {
                         log.error("the cycle did not stop within concurrency_control.stop_timeout_seconds (\(Int(bound)) s); exiting anyway (its temp files are journaled and removed at the next start)")
                     }
                 }
+                LiveProgress.remove(current.config)
                 await s3Cleanup.atShutdown(current, seconds: current.config.concurrency.stopTimeoutSeconds)
                 continuation.finish()
                 return 0
@@ -286,7 +327,8 @@ final class Daemon: Sendable {
         do {
             let destinations = try Runtime.makeDestinations(config, store: old.store)
             runtime.withLock { $0 = Runtime(config: config, store: old.store, destinations: destinations, logger: old.logger,
-                                                   limiter: Runtime.makeLimiter(config)) }
+                                                   limiter: Runtime.makeLimiter(config),
+                                                   destinationLimiters: BandwidthLimiter.perDestination(config)) }
         } catch {
             status.configProblem = "config rejected: \(error)"
             log.error("reload rejected: \(error)", metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
@@ -303,6 +345,7 @@ final class DaemonObserver: CycleObserver {
     struct Snapshot: Sendable {
         var phase = "starting"
         var totalFiles = 0
+        var totalBytes: Int64 = 0
         var filesDone = 0
         var bytes: Int64 = 0
         var current = ""
@@ -318,7 +361,7 @@ final class DaemonObserver: CycleObserver {
     func snapshot() -> Snapshot { state.withLock { $0 } }
 
     func phase(_ text: String) { gate.progress(); state.withLock { $0.phase = text } }
-    func planned(files: Int, bytes: Int64) { gate.progress(); state.withLock { $0.totalFiles = files } }
+    func planned(files: Int, bytes: Int64) { gate.progress(); state.withLock { $0.totalFiles = files; $0.totalBytes = bytes } }
     func fileStarted(_ item: TransferItem) { gate.progress(); state.withLock { $0.current = FilePath.display(item.remoteName) } }
     func bytesMoved(_ count: Int) { gate.progress(); state.withLock { $0.bytes += Int64(count) } }
     func heartbeat() { gate.progress() }
@@ -331,6 +374,8 @@ struct StatusLine {
     var unreachableSince: Date?
     var configProblem: String?
     var withheldLogged = false
+    /// The live progress file could not be written (said once).
+    var progressFileFailed = false
 
     mutating func record(_ summary: CycleSummary) {
         last = summary

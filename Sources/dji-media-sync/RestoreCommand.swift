@@ -14,8 +14,8 @@ struct RestoreCommand: AsyncParsableCommand {
             (when the ledger recorded the copy, not the media's date). Files go below --target at their path below the \
             destination's base; nothing there is ever overwritten. Exit status: 0 every selected file restored (or already \
             there, identical); 1 a file failed (differs from the ledger, exists with other content, missing); 2 the destination \
-            could not be reached or the target folder used; 3 nothing in the ledger matches; 75 a sync cycle is running \
-            (--wait waits); 78 config.
+            could not be reached or the target folder used; 3 nothing in the ledger matches; 78 config. It may run while the \
+            daemon syncs (it only reads the destination and the ledger).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -26,7 +26,6 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Every copy below this folder on the destination (its full path as recorded).") var remoteFolder: String?
     @Option(name: .long, help: "Copies recorded from this time (RFC 3339, or YYYY-MM-DD: 00:00 UTC).") var copiedFrom: String?
     @Option(name: .long, help: "Copies recorded before this time (RFC 3339, or YYYY-MM-DD: that whole day, UTC).") var copiedUntil: String?
-    @Flag(name: .long, help: "Wait for a running sync cycle instead of exiting 75.") var wait = false
     @Flag(name: .long, help: "Machine-readable output (schema_version 1; see docs/operations.md).") var json = false
 
     static let schemaVersion = 1
@@ -71,10 +70,6 @@ struct RestoreCommand: AsyncParsableCommand {
             let why = destination.map { "no destination named \"\($0)\"" } ?? "several destinations are configured"
             throw ValidationError("\(why); choose one with --destination (\(names.joined(separator: ", ")))")
         }
-        // Connecting reclaims the temps an interrupted cycle left: never while a cycle runs.
-        let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: wait, hint: "try again when it is done, or pass --wait.")
-        defer { withExtendedLifetime(lock) {} }
-
         let entries: [StateStore.LedgerEntry]
         do { entries = try runtime.store.restoreCandidates(destination: chosen.name, selection: selection) } catch {
             return try finish(chosen.name, [], error: "state database: \(error)", code: ExitStatus.failed)
@@ -87,7 +82,8 @@ struct RestoreCommand: AsyncParsableCommand {
             return try finish(chosen.name, [], error: "target folder: \(error)", code: ExitStatus.failed)
         }
         let session: any DestinationSession
-        do { session = try await chosen.connect(journal: runtime.store, progress: SilentObserver(), logger: runtime.logger) } catch {
+        // Read-only: no temps reclaimed, nothing journaled, so a running cycle is not disturbed.
+        do { session = try await chosen.connectReadOnly(progress: SilentObserver(), logger: runtime.logger) } catch {
             return try finish(chosen.name, [], error: "\(chosen.displayName): \(error)", code: ExitStatus.failed)
         }
         let total = entries.count, totalBytes = entries.reduce(Int64(0)) { $0 + $1.identity.size }

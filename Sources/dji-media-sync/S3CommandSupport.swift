@@ -6,7 +6,7 @@ import ObjectStorage
 import S3Sync
 import SystemPackage
 
-/// What the object-storage commands (cleanup, presign, bucket) share: one `"type": "s3"`
+/// What the object-storage commands (cleanup, presign, bucket, object, url) share: one `"type": "s3"`
 /// destination of the config, its credentials and clients. Errors go to stderr with the exit
 /// statuses of docs/operations.md; none of them carries a secret.
 struct S3Command {
@@ -17,6 +17,16 @@ struct S3Command {
     /// Loads the config (exit 78 on a bad one), picks the S3 destination named `name` (or the only
     /// one) and loads its credentials (exit 78 when they are missing or readable by others).
     static func load(configPath: String, destination name: String?) throws -> S3Command {
+        let (config, settings) = try loadSettings(configPath: configPath, destination: name)
+        do {
+            return S3Command(config: config, settings: settings, credentials: try settings.credentials())
+        } catch {
+            fail("\(settings.config.name): \(error)", status: ExitStatus.config)
+        }
+    }
+
+    /// The config and the chosen destination, without its credentials (`url` needs none).
+    static func loadSettings(configPath: String, destination name: String?) throws -> (MediaSyncConfig, S3Settings) {
         let config = try Runtime.loadConfig(configPath)
         let s3 = S3Settings.all(in: config)
         let settings: S3Settings
@@ -35,11 +45,7 @@ struct S3Command {
             }
             settings = s3[0]
         }
-        do {
-            return S3Command(config: config, settings: settings, credentials: try settings.credentials())
-        } catch {
-            fail("\(settings.config.name): \(error)", status: ExitStatus.config)
-        }
+        return (config, settings)
     }
 
     func client() throws -> S3Client {

@@ -56,13 +56,17 @@ struct StatusCommand: AsyncParsableCommand {
                 "delete_queue": ["pending": counts.queuePending, "due": counts.queueDue, "deleted": counts.queueDeleted, "kept": counts.queueKept],
                 "cycles": cycles.map(Self.cycleObject),
                 "destinations": destinations.map { ["name": $0.name, "target": $0.displayName] },
+                "bandwidth": BandwidthWatch.statusObjects(config),
+                "running": LiveProgress.read(config)?.json ?? NSNull(),
                 "exit_status": Int(Self.exitStatus(verdict)),
             ], schemaVersion: Self.schemaVersion))
         } else {
             if let pause = try? store.pause() {
                 print("paused \(pause.untilText) (since \(JSONOutput.time(Date(timeIntervalSince1970: pause.since))); the daemon starts no cycle)")
             }
+            if let running = LiveProgress.read(config) { print(running.line) }
             print(Self.text(health, counts: counts, cycles: cycles, destinations: destinations))
+            print(BandwidthWatch.statusLines(config).joined(separator: "\n"))
         }
         if Self.exitStatus(verdict) != 0 { throw ExitCode(Self.exitStatus(verdict)) }
     }
@@ -80,10 +84,13 @@ struct StatusCommand: AsyncParsableCommand {
             print(JSONOutput.render([
                 "health": health, "ledger": NSNull(), "delete_queue": NSNull(), "cycles": [Any](),
                 "destinations": config.destinations.map { ["name": $0.name, "target": NSNull()] },
+                "bandwidth": BandwidthWatch.statusObjects(config),
+                "running": NSNull(),
                 "exit_status": Int(Self.exitStatus(.unknown)),
             ], schemaVersion: Self.schemaVersion))
         } else {
             print("health: unknown\n  - unknown: \(why)")
+            print(BandwidthWatch.statusLines(config).joined(separator: "\n"))
         }
         throw ExitCode(Self.exitStatus(.unknown))
     }

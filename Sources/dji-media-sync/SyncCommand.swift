@@ -15,7 +15,9 @@ struct SyncCommand: AsyncParsableCommand {
             Exit status: 0 everything copied and verified; 1 a file failed, or a destination or a media root could not be used; \
             2 no cycle could run (state database); 4 nothing failed, but files were left waiting (for space, for their next \
             attempt, or quarantined: dji-media-sync queue list); 75 another cycle holds the lock; 78 config; \
-            130 or 143 stopped by Ctrl-C or SIGTERM (what was verified is kept).
+            130 or 143 stopped by Ctrl-C or SIGTERM (what was verified is kept). \
+            --dry-run asks each destination, read-only, what it holds under each planned name (would copy, already there, \
+            would get a _N name) and writes nothing anywhere; it exits 1 when a destination could not be asked.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -23,8 +25,11 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run one cycle and exit (required; the periodic daemon is `dji-media-sync run`).")
     var once = false
 
-    @Flag(name: .long, help: "Show what would be copied; copy and delete nothing.")
+    @Flag(name: .long, help: "Show what would be copied, asking each destination (read-only) what it holds already; write nothing anywhere.")
     var dryRun = false
+
+    @Flag(name: .long, help: "With --dry-run: machine-readable output (schema_version 1; see docs/operations.md).")
+    var json = false
 
     @Flag(name: .long, help: "If a cycle is running (the daemon's, or another sync), wait for it instead of exiting with 75.")
     var wait = false
@@ -33,10 +38,11 @@ struct SyncCommand: AsyncParsableCommand {
         guard once else {
             throw ValidationError("`sync` runs a single cycle: pass --once (the periodic daemon is `dji-media-sync run`)")
         }
+        guard !json || dryRun else { throw ValidationError("--json goes with --dry-run (a cycle's result is in `status --json`)") }
         let runtime = try Runtime.make(configPath: global.config, requireFiles: true)
         let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: wait,
                                      hint: "not starting another. Use --wait to wait for it.")
-        let progress = ConsoleProgress(enabled: isatty(STDERR_FILENO) == 1)
+        let progress = ConsoleProgress(enabled: !Verbosity.quiet)
         let engine = runtime.engine()
         let cycle = Task { await engine.runCycle(dryRun: dryRun, observer: progress) }
         // Ctrl-C / TERM: stop the cycle cleanly (transfers aborted, temps removed, state kept).
@@ -49,10 +55,16 @@ struct SyncCommand: AsyncParsableCommand {
         signals.cancel()
         progress.finish()
         withExtendedLifetime(lock) {}
-        print(Self.render(summary, dryRun: dryRun))
+        let code = Self.exitStatus(summary, dryRun: dryRun, signal: received.number)
+        if dryRun, let report = summary.dryRun {
+            print(json ? Self.dryRunJSON(summary, report, exitStatus: code) : Self.renderDryRun(summary, report))
+        } else if json {
+            print(Self.dryRunJSON(summary, DryRunReport(), exitStatus: code))
+        } else {
+            print(Self.render(summary, dryRun: dryRun))
+        }
         // After the summary: a slow webhook delays only the exit, bounded by its timeout and retries.
         if let webhook = runtime.webhook { await webhook.deliver(summary.alerts) }
-        let code = Self.exitStatus(summary, dryRun: dryRun, signal: received.number)
         if code != ExitStatus.ok { throw ExitCode(code) }
     }
 

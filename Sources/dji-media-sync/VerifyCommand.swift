@@ -29,7 +29,7 @@ struct VerifyCommand: AsyncParsableCommand {
             var config = runtime.config
             config.consistencyCheck.mode = mode
             runtime = Runtime(config: config, store: runtime.store, destinations: runtime.destinations, logger: runtime.logger,
-                              limiter: runtime.limiter)
+                              limiter: runtime.limiter, destinationLimiters: runtime.destinationLimiters)
         }
         let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: true, hint: "")
         defer { withExtendedLifetime(lock) {} }

@@ -179,8 +179,11 @@ extension CLIReportingTests {
             #expect(help.out.contains("--json"), "\(command) --help: \(help.out)")
             #expect(doc.contains("`\(command.joined(separator: " ")) --json`"), "operations.md shows no `\(command.joined(separator: " ")) --json`")
         }
+        let syncHelp = try await Self.run(["sync", "--help"])
+        #expect(syncHelp.out.contains("--json"), "sync --help: \(syncHelp.out)")
+        #expect(doc.contains("`sync --once --dry-run --json`"), "operations.md shows no `sync --once --dry-run --json`")
         // The exit table documents each status `sync --once` and `status` use.
-        for row in ["| `sync --once` |", "| `status` | healthy | warning | critical | unknown"] { #expect(doc.contains(row), "\(row)") }
+        for row in ["| `sync --once` |", "| `sync --once --dry-run` |", "| `status` | healthy | warning | critical | unknown"] { #expect(doc.contains(row), "\(row)") }
         let sync = try await Self.run(["sync", "--help"])
         for code in ["4 nothing failed", "130 or 143"] { #expect(sync.out.replacingOccurrences(of: "\n", with: " ").contains(code), "\(sync.out)") }
     }

@@ -131,7 +131,7 @@ import TestSupport
         try TestFiles.write(size: 100, to: path, modified: .secondsAgo(3600))
         let dry = try await Self.run(["sync", "--once", "--dry-run", "--config", s.configPath])
         #expect(dry.status == .exited(0))
-        #expect(dry.out.contains("dry run: nothing was copied or deleted"))
+        #expect(dry.out.contains("dry run: nothing was copied, deleted or recorded"))
         #expect(dry.err.contains("would copy") && dry.err.contains("2025/01/01/DJI_20250101120000_0001_D.JPG"))
         #expect(s.remoteFiles().isEmpty)
         #expect(LocalFS.exists(path))

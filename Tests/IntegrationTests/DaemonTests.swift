@@ -204,6 +204,32 @@ import TestSupport
         _ = stopSent
     }
 
+    /// Issue 13.7: the daemon logs the limits in force (here at start; each change the same way).
+    @Test func theDaemonLogsTheBandwidthInForce() async throws {
+        let s = try await CLITests.Setup("daemon-bw")
+        defer { s.cleanUp() }
+        let clock = DateFormatter()
+        clock.locale = Locale(identifier: "en_US_POSIX")
+        clock.dateFormat = "HH:mm"
+        let from = clock.string(from: Date().addingTimeInterval(-60)), to = clock.string(from: Date().addingTimeInterval(7200))
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.configPath))) as! [String: Any]
+        var control = config["concurrency_control"] as! [String: Any]
+        control["bandwidth_schedule"] = "\(from),2M \(to),off"
+        config["concurrency_control"] = control
+        var destinations = config["destinations"] as! [[String: Any]]
+        destinations[0]["bandwidth_schedule"] = "512k"
+        config["destinations"] = destinations
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
+        let (status, log) = try await Self.withDaemon(s) { execution, _, log in
+            try await waitUntil(timeout: .seconds(20), waitingFor: "the bandwidth logged") { log().contains("bandwidth to ") }
+            try execution.send(signal: .terminate)
+        }
+        #expect(status == .exited(0))
+        #expect(log.contains("bandwidth: 2 MiB/s until \(to) (schedule)"), "\(log)")
+        #expect(log.contains("bandwidth to nas: 512 KiB/s (schedule)"), "\(log)")
+        #expect(Self.occurrences("bandwidth: ", in: log) == 1, "logged once, not at every tick")
+    }
+
     @Test func aCycleLongerThanMaxSyncDurationIsStoppedCleanlyAndReported() async throws {
         let s = try await CLITests.Setup("daemon-maxdur")
         defer { s.cleanUp() }

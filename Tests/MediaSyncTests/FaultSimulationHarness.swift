@@ -267,7 +267,7 @@ final class Simulation: Sendable {
             switch call.kind {
             case .connect:
                 return .fail(r.chance(0.8) ? lost() : DestinationError(.misconfigured, "base path missing (scripted)"))
-            case .transfer, .verify, .space, .removeCopies:
+            case .transfer, .verify, .space, .removeCopies, .lookUp:
                 return .fail(r.chance(0.2) ? DestinationError(.transient, "odd answer (scripted)") : lost())
             case .file:
                 return r.weighted([

@@ -96,6 +96,15 @@ import TestSupport
         _ = try store.multipartUploads(destination: "nas")
         _ = try store.multipartUpload(destination: "nas", key: "k", fingerprint: "f")
         _ = try store.trashed()
+        // object delete (of a copy recorded here: the NAS above was too full to take any)
+        let copy = Array("/base/2025/01/01/y.JPG".utf8)
+        try store.recordPlacements([StateStore.Placement(item: TransferItem(id: 0, localPath: "/gone/y.JPG",
+                                                                            identity: .init(size: 1, mtimeNanoseconds: 1, inode: 2, device: 1),
+                                                                            remoteDirectory: "2025/01/01", remoteName: Array("y.JPG".utf8)),
+                                                         remotePath: FilePath(bytes: copy), sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        #expect(try store.presentCopies(destination: "nas", remotePath: copy).count == 1)
+        #expect(try store.markObjectLost(destination: "nas", remotePath: copy, reason: "deleted by hand") == 1)
         // restore, by each selector
         for selection: RestoreSelection in [.localPath(media.filePath), .remotePath("/base/2025/01/01/DJI_1.JPG"),
                                             .remoteFolder("/base/2025"), .copiedBetween(from: 0, until: 1e12)] {

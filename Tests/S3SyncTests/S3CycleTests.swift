@@ -7,6 +7,7 @@ import MediaSync
 import ObjectStorage
 import S3Sync
 import SSHTransport
+import Synchronization
 import SystemPackage
 import Testing
 import TestSupport
@@ -65,11 +66,13 @@ struct S3Fixture {
         return d
     }
 
-    func cycle(extra: [any Destination] = []) async throws -> CycleSummary {
+    func cycle(extra: [any Destination] = [], observer: any CycleObserver = SilentObserver()) async throws -> CycleSummary {
         let store = try store()
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        return await SyncEngine(config: config, store: store, destinations: extra + [destination(store)], logger: logger).runCycle()
+        var engine = SyncEngine(config: config, store: store, destinations: extra + [destination(store)], logger: logger)
+        engine.destinationLimiters = BandwidthLimiter.perDestination(config)   // as Bootstrap does
+        return await engine.runCycle(observer: observer)
     }
 
     @discardableResult
@@ -196,6 +199,37 @@ struct S3Fixture {
         _ = try await f.cycle(extra: [nasDestination])
         #expect(!LocalFS.exists(file), "both verified it again, then it was deleted (delay 0)")
         #expect(try await f.objects().keys.contains("2025/01/07/DJI_20250107120000_0001.JPG"))
+    }
+}
+
+@Suite struct S3BandwidthTests {
+    /// Records when each chunk went out (after the limiters let it through).
+    final class RateProbe: CycleObserver {
+        let chunks = Mutex<[(at: ContinuousClock.Instant, bytes: Int)]>([])
+        func fileStarted(_ item: TransferItem) {}
+        func bytesMoved(_ count: Int) { chunks.withLock { $0.append((.now, count)) } }
+    }
+
+    /// A bucket's own `bandwidth_schedule` holds its upload (curl's read callback) to the rate in force.
+    @Test func aBucketsScheduledLimitSlowsARealUpload() async throws {
+        var f = try await S3Fixture("bw-schedule")
+        defer { f.cleanUp() }
+        let clock = DateFormatter()
+        clock.locale = Locale(identifier: "en_US_POSIX")
+        clock.dateFormat = "HH:mm"
+        let from = clock.string(from: Date().addingTimeInterval(-60)), to = clock.string(from: Date().addingTimeInterval(7200))
+        f.s3.bandwidthSchedule = try BandwidthSchedule.parse("\(from),1M \(to),off")
+        let size = 3 << 20
+        try f.add("DJI_20250107120000_0001_V.MP4", size: size)
+        let probe = RateProbe()
+        let summary = try await f.cycle(observer: probe)
+        #expect(summary.filesCopied == 1, "\(summary.messages)")
+        let chunks = probe.chunks.withLock { $0 }
+        let moved = chunks.map(\.bytes).reduce(0, +)
+        #expect(moved >= size)
+        let first = try #require(chunks.first), last = try #require(chunks.last)
+        let rate = Double(moved - first.bytes) / (last.at - first.at).inSeconds
+        #expect(rate > 0.85 * 1_048_576 && rate < 1.2 * 1_048_576, "\(rate) B/s, \(chunks.count) chunks")
     }
 }
 

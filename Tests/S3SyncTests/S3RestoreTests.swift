@@ -20,7 +20,7 @@ import TestSupport
         let store = try f.store()
         let destination = f.destination(store)
         let entries = try store.restoreCandidates(destination: destination.name, selection: selection)
-        let session = try await destination.connect(journal: store, progress: SilentObserver(), logger: Logger(label: "test"))
+        let session = try await destination.connectReadOnly(progress: SilentObserver(), logger: Logger(label: "test"))
         let outcomes = await Restorer(destination: destination, target: target).run(entries, session: session)
         await session.close()
         return outcomes

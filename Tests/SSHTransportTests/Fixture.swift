@@ -71,6 +71,7 @@ struct NASFixture {
         logger.logLevel = .debug
         var engine = SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
         engine.bandwidthLimiter = limiter
+        engine.destinationLimiters = BandwidthLimiter.perDestination(config)   // as Bootstrap does
         return engine
     }
 

@@ -153,6 +153,25 @@ import TestSupport
         #expect(try f.store().pending(destination: "nas").isEmpty)
     }
 
+    /// Defect: a file of 128 KiB to 256 KiB went out before the request line staged ahead of it
+    /// (the stream's writer sent large chunks straight to ssh, skipping what it held), so the
+    /// receiver refused the batch ("unknown data request") and the file never arrived.
+    @Test func everySizeAroundTheStreamsStagingBoundariesArrivesIntact() async throws {
+        let f = try await NASFixture("sizes")
+        defer { f.cleanUp() }
+        let sizes = [0, 1, 65_535, 131_071, 131_072, 150_000, 262_015, 262_144, 262_145, (1 << 20) + 150_000, 3 << 20]
+        var expected: [[UInt8]: [UInt8]] = [:]
+        for (index, size) in sizes.enumerated() {
+            let name = "DJI_20250101120000_\(String(format: "%04d", index))_D.JPG"
+            let path = try f.add(name, size: size, seed: UInt64(index + 1))
+            expected[Array("2025/01/01/\(name)".utf8)] = try FileIO.readWholeFile(path, limit: 1 << 30)
+        }
+        let summary = try await f.cycle()
+        #expect(summary.failed == 0, "\(summary.messages)")
+        #expect(summary.filesCopied == sizes.count)
+        #expect(try f.remoteFiles() == expected)
+    }
+
     @Test func thePortableShellPublisherWorksToo() async throws {
         var f = try await NASFixture("shpublish")
         defer { f.cleanUp() }
@@ -269,6 +288,43 @@ import TestSupport
         #expect(summary.filesCopied == 1)
         // 6 MB at 4 MB/s, less the 1 MB initial bucket: at least 1.25 s.
         #expect(elapsed >= .milliseconds(1250), "\(elapsed)")
+    }
+
+    /// Records when each chunk went out (after the limiters let it through).
+    final class RateProbe: CycleObserver {
+        let chunks = Mutex<[(at: ContinuousClock.Instant, bytes: Int)]>([])
+        func fileStarted(_ item: TransferItem) {}
+        func bytesMoved(_ count: Int) { chunks.withLock { $0.append((.now, count)) } }
+    }
+
+    /// A destination's `bandwidth_schedule`, wired as Bootstrap wires it, holds a real transfer to
+    /// the rate the schedule gives for the current local time.
+    @Test func aScheduledDestinationLimitSlowsARealNASTransfer() async throws {
+        var f = try await NASFixture("bw-schedule")
+        defer { f.cleanUp() }
+        // 1 MiB/s from a minute ago, off two hours from now: the limited entry is in force
+        // while the test runs, whatever the time of day.
+        let clock = DateFormatter()
+        clock.locale = Locale(identifier: "en_US_POSIX")
+        clock.dateFormat = "HH:mm"
+        let from = clock.string(from: Date().addingTimeInterval(-60)), to = clock.string(from: Date().addingTimeInterval(7200))
+        f.nas.bandwidthSchedule = try BandwidthSchedule.parse("\(from),1M \(to),off")
+        let limiter = try #require(BandwidthLimiter.perDestination(f.config)["nas"])
+        #expect(limiter.describe() == "1 MiB/s until \(to) (schedule)")
+
+        let size = 4 << 20
+        try f.add("DJI_20250101000000_0001_V.MP4", size: size)
+        let probe = RateProbe()
+        let summary = try await f.engine().runCycle(observer: probe)
+        #expect(summary.filesCopied == 1, "\(summary.messages)")
+        let chunks = probe.chunks.withLock { $0 }
+        let moved = chunks.map(\.bytes).reduce(0, +)
+        #expect(moved == size)
+        // The rate after the first chunk (which the quarter-second bucket lets through at once).
+        let first = try #require(chunks.first), last = try #require(chunks.last)
+        let seconds = (last.at - first.at).inSeconds
+        let rate = Double(moved - first.bytes) / seconds
+        #expect(rate > 0.85 * 1_048_576 && rate < 1.1 * 1_048_576, "\(rate) B/s over \(seconds) s, \(chunks.count) chunks")
     }
 
     @Test(arguments: [true, false])

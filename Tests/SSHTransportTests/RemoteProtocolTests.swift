@@ -27,6 +27,27 @@ import TestSupport
         }
     }
 
+    /// The data stream's writer keeps the order of what it is given, whatever the sizes: small
+    /// writes are staged, large ones go straight out after what is staged.
+    @Test func theStagedWriterKeepsTheOrderOfSmallAndLargeWrites() throws {
+        let dir = try TemporaryDirectory(prefix: "dms-staged")
+        defer { try? dir.remove() }
+        let path = dir.appending("stream")
+        let fd = try FileDescriptor.open(path, .writeOnly, options: [.create], permissions: [.ownerReadWrite])
+        var expected: [UInt8] = []
+        do {
+            var out = StagedWriter(fd: fd.rawValue, stall: 5, capacity: 4096)
+            for (index, size) in [10, 2048, 5, 2047, 4096, 3, 1, 9000, 4095, 0, 7].enumerated() {
+                let chunk = [UInt8](repeating: UInt8(index + 65), count: size)
+                try out.write(chunk, what: "chunk \(index)")
+                expected += chunk
+            }
+            try out.flush(what: "the end")
+        }
+        try fd.close()
+        #expect(try FileIO.readWholeFile(path) == expected)
+    }
+
     @Test func aRequestIsOneLineOfTabSeparatedFields() {
         let line = RemoteProtocol.probe(id: 5, directory: Array("2025/01/01".utf8), name: Array("a\tb\nc.JPG".utf8),
                                         stem: Array("a\tb\nc".utf8), ext: [], size: 12)

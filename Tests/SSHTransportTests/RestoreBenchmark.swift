@@ -31,7 +31,7 @@ import TestSupport
             let destination = NASDestination(config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
                                              runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
             let entries = try store.restoreCandidates(destination: destination.name, selection: .localPath(f.source.filePath))
-            let session = try await destination.connect(journal: store, progress: SilentObserver(), logger: Logger(label: "t"))
+            let session = try await destination.connectReadOnly(progress: SilentObserver(), logger: Logger(label: "t"))
             let t2 = ContinuousClock.now
             try await session.fetch(entries.map { RemoteCopy(remotePath: $0.remotePath, size: $0.identity.size, sha256: $0.sha256!) }, into: Counting())
             let transport = ContinuousClock.now - t2

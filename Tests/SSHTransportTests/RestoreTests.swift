@@ -19,7 +19,7 @@ import TestSupport
         let destination = NASDestination(config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
                                          runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
         let entries = try store.restoreCandidates(destination: destination.name, selection: selection)
-        let session = try await destination.connect(journal: store, progress: SilentObserver(), logger: Logger(label: "test"))
+        let session = try await destination.connectReadOnly(progress: SilentObserver(), logger: Logger(label: "test"))
         let outcomes = await Restorer(destination: destination, target: target).run(entries, session: session)
         await session.close()
         return outcomes

@@ -224,8 +224,7 @@ public final class S3Client: Sendable {
 
     private func address(key: String?) throws(S3Error) -> S3Address {
         do {
-            return try S3Addressing.address(provider: configuration.provider, bucket: configuration.bucket, key: key,
-                                            region: configuration.region, endpoint: configuration.endpoint)
+            return try configuration.address(key: key)
         } catch {
             throw S3Error(kind: .configuration, message: error.description)
         }
@@ -279,29 +278,7 @@ public final class S3Client: Sendable {
     }
 
     static func percentDecoded(_ text: String) -> String {
-        var out: [UInt8] = []
-        let bytes = Array(text.utf8)
-        var index = 0
-        func hexValue(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
-               let hi = hexValue(bytes[index + 1]), let lo = hexValue(bytes[index + 2]) {
-                out.append(hi << 4 | lo)
-                index += 3
-            } else {
-                out.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-                index += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        URIEncoding.decode(text, plusAsSpace: true, strict: false) ?? text
     }
 }
 

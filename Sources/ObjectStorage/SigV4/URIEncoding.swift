@@ -58,6 +58,39 @@ public enum URIEncoding {
             .joined(separator: "&")
     }
 
+    /// The bytes `text` percent-encodes (`%XY`, either case), as UTF-8 text; `+` is a space only
+    /// when `plusAsSpace` (form encoding, as in listings), never in a URL path.
+    /// - Parameter strict: a `%` not followed by two hex digits, or bytes that are not UTF-8, give
+    ///   nil (a URL naming an object); otherwise they are kept as they are.
+    public static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false, strict: Bool = true) -> String? {
+        var out: [UInt8] = []
+        let bytes = Array(text.utf8)
+        var index = 0
+        func hexValue(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
+               let hi = hexValue(bytes[index + 1]), let lo = hexValue(bytes[index + 2]) {
+                out.append(hi << 4 | lo)
+                index += 3
+            } else if byte == UInt8(ascii: "%"), strict {
+                return nil
+            } else {
+                out.append(plusAsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+                index += 1
+            }
+        }
+        guard strict else { return String(decoding: out, as: UTF8.self) }
+        return String(validating: out, as: UTF8.self)
+    }
+
     static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

@@ -1,0 +1,89 @@
+import Foundation
+import Glibc
+import LocalFS
+import Subprocess
+import SystemPackage
+import Testing
+import TestSupport
+
+/// `schedule.watch`: the daemon reacts to new media within seconds instead of at the next timer
+/// tick (an hour here, so only the watch can explain a copy).
+@Suite struct DaemonWatchTests {
+    static let minimumAge = 2.0
+
+    /// The CLI tests' setup with an hour between timer cycles and a 2 s stability rule.
+    static func setup(_ name: String, watch: Bool = true) async throws -> CLITests.Setup {
+        let s = try await CLITests.Setup(name)
+        let url = URL(fileURLWithPath: s.configPath)
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        var local = try #require(config["local"] as? [String: Any])
+        local["min_file_age_seconds"] = minimumAge
+        config["local"] = local
+        config["schedule"] = ["interval_minutes": 60, "watch": watch]
+        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        return s
+    }
+
+    static func cpuSeconds(_ pid: pid_t) -> Double {
+        // utime and stime: fields 14 and 15 of /proc/PID/stat, after the parenthesised name.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return .nan }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? .nan) + (Double(fields[12]) ?? .nan)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    @Test func aFileClosedInANewSubfolderOrMovedInIsOnTheNASWithinTheMinimumAgePlusFiveSeconds() async throws {
+        let s = try await Self.setup("daemon-watch")
+        defer { s.cleanUp() }
+        let (status, log) = try await DaemonTests.withDaemon(s, watchdogSeconds: 20) { execution, _, log in
+            var passed = false
+            defer { if !passed { Issue.record("the daemon's log:\n\(log())") } }
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the first cycle") { DaemonTests.occurrences("cycle finished", in: log()) == 1 }
+            #expect(log().contains("watching the media root for new media"), "\(log())")
+
+            // Idle, the watch costs no CPU: the daemon's loop wakes once a second for the watchdog tick.
+            let pid = execution.processIdentifier.value
+            let idleBefore = Self.cpuSeconds(pid)
+            try await Task.sleep(for: .seconds(3))   // a measuring window, not a synchronisation
+            let idleCPU = Self.cpuSeconds(pid) - idleBefore
+            print("DaemonWatchTests: idle CPU \(idleCPU) s over 3 s")
+            #expect(idleCPU < 0.3, "idle CPU \(idleCPU) s over 3 s")
+
+            // Written and closed in a folder made after the daemon started.
+            let folder = s.source.appending("flight-1").appending("camera")
+            try FileManager.default.createDirectory(atPath: folder.string, withIntermediateDirectories: true)
+            try TestFiles.write(TestFiles.pseudoRandomBytes(count: 200_000, seed: 7), to: folder.appending("DJI_20250101120000_0001_D.JPG"))
+            let written = ContinuousClock.now
+            try await waitUntil(timeout: .seconds(Self.minimumAge + 5), waitingFor: "the new file on the NAS") {
+                s.remoteFiles().contains("2025/01/01/DJI_20250101120000_0001_D.JPG")
+            }
+            print("DaemonWatchTests: a closed file was on the NAS \(ContinuousClock.now - written) after it was written (min_file_age_seconds \(Self.minimumAge))")
+
+            // Moved in from a hidden temp name, as some writers do.
+            let hidden = s.source.appending(".partial")
+            try TestFiles.write(TestFiles.pseudoRandomBytes(count: 100_000, seed: 8), to: hidden)
+            let moved = ContinuousClock.now
+            #expect(rename(hidden.string, s.source.appending("DJI_20250101130000_0002_D.JPG").string) == 0)
+            try await waitUntil(timeout: .seconds(Self.minimumAge + 5), waitingFor: "the moved-in file on the NAS") {
+                s.remoteFiles().contains("2025/01/01/DJI_20250101130000_0002_D.JPG")
+            }
+            print("DaemonWatchTests: a moved-in file was on the NAS \(ContinuousClock.now - moved) after it was moved in")
+            passed = true
+            try execution.send(signal: .terminate)
+        }
+        #expect(status == .exited(0))
+        #expect(!log.contains("SIGUSR1"), "no signal was needed")
+    }
+
+    @Test func withTheWatchOffNoWatchStarts() async throws {
+        let s = try await Self.setup("daemon-nowatch", watch: false)
+        defer { s.cleanUp() }
+        let (status, log) = try await DaemonTests.withDaemon(s, watchdogSeconds: 20) { execution, _, log in
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the first cycle") { DaemonTests.occurrences("cycle finished", in: log()) == 1 }
+            try execution.send(signal: .terminate)
+        }
+        #expect(status == .exited(0))
+        #expect(!log.contains("watching the media root"), "\(log)")
+    }
+}
