@@ -46,7 +46,8 @@ final class CurlEasy {
     /// Runs `request` to completion on the calling thread (blocking).
     func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration,
                  cancellation: CancellationFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?,
-                 throttle: (@Sendable (Int) -> Void)? = nil) -> Result<HTTPResponse, HTTPError> {
+                 throttle: (@Sendable (Int) -> Void)? = nil,
+                 responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) -> Result<HTTPResponse, HTTPError> {
         if case .file(_, let offset, let length) = request.body, offset < 0 || length < 0 {
             return .failure(HTTPError(kind: .bodyRead, message: "invalid file range: offset \(offset), length \(length)",
                                       method: request.method.rawValue, url: request.url))
@@ -55,6 +56,7 @@ final class CurlEasy {
         errorBuffer[0] = 0
         let context = TransferContext(body: request.body, maximumResponseBodyBytes: configuration.maximumResponseBodyBytes,
                                       cancellation: cancellation, onBodyBytesSent: onBodyBytesSent, throttle: throttle)
+        context.responseSink = responseSink
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
 
@@ -245,6 +247,10 @@ final class TransferContext {
     private(set) var responseTooLarge = false
     /// Fields of the latest response head (a `100 Continue` head is replaced by the final one).
     private(set) var headerFields: [(name: String, value: String)] = []
+    /// The latest response head's status (from its status line).
+    private var status = 0
+    /// Takes a 2xx body instead of `responseBody` (a download streamed to a file).
+    var responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
     let cancellation: CancellationFlag
     let onBodyBytesSent: (@Sendable (Int) -> Void)?
@@ -328,6 +334,10 @@ final class TransferContext {
     }
 
     private func receive(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if let responseSink, (200..<300).contains(status) {
+            responseSink(bytes)
+            return bytes.count
+        }
         guard responseBody.count + bytes.count <= maximumResponseBodyBytes else {
             responseTooLarge = true
             return 0 // curl fails the transfer with CURLE_WRITE_ERROR
@@ -345,6 +355,7 @@ final class TransferContext {
         let text = String(decoding: line, as: UTF8.self)
         if text.hasPrefix("HTTP/") {
             headerFields.removeAll()
+            status = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         } else if let colon = text.firstIndex(of: ":") {
             let name = Self.trimmed(text[..<colon])
             let value = Self.trimmed(text[text.index(after: colon)...])

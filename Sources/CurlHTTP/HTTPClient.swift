@@ -29,8 +29,11 @@ public final class HTTPClient: Sendable {
     ///   handed to curl; keep it cheap.
     /// - Parameter throttle: called on the same thread with each count of body bytes before curl
     ///   gets them; it may block (a shared bandwidth limiter), which holds the upload back.
+    /// - Parameter responseSink: receives the body of a 2xx response as it arrives (on the
+    ///   transfer's thread) instead of it being kept in memory; other responses are kept as usual.
     public func send(_ request: HTTPRequest, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
-                     throttle: (@Sendable (Int) -> Void)? = nil) async throws(HTTPError) -> HTTPResponse {
+                     throttle: (@Sendable (Int) -> Void)? = nil,
+                     responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) async throws(HTTPError) -> HTTPResponse {
         let cancellation = CancellationFlag()
         let configuration = self.configuration
         let result: Result<HTTPResponse, HTTPError>
@@ -40,7 +43,7 @@ public final class HTTPClient: Sendable {
                 return try await runBlocking { [self] in
                     easy.withLock { handle in
                         handle.perform(request, configuration: configuration, cancellation: cancellation,
-                                       onBodyBytesSent: onBodyBytesSent, throttle: throttle)
+                                       onBodyBytesSent: onBodyBytesSent, throttle: throttle, responseSink: responseSink)
                     }
                 }
             } onCancel: {

@@ -16,8 +16,10 @@ public protocol Destination: Sendable {
     /// liveness to `progress` (heartbeats) for as long as it lives.
     func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession
     /// Connects for a dry run: writes nothing, on the destination or in the state database (no
-    /// temp files reclaimed, no journal reconciled). Only `lookUp` and `space` are used on it.
+    /// temp files reclaimed, no journal reconciled). Only `lookUp`, `space` and `fetch` (restore) are used on it.
     func connectReadOnly(progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession
+    /// A copy's path below the destination's base (for `restore`; see Restore.swift).
+    func relativeRemotePath(_ remotePath: FilePath) -> [UInt8]?
 }
 
 public protocol DestinationSession: Sendable {
@@ -35,6 +37,9 @@ public protocol DestinationSession: Sendable {
     /// Read-only (a dry run): what the destination holds under each item's wanted name, found the
     /// way `transfer` looks before it sends. Outcomes by item id.
     func lookUp(_ items: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> LookUp
+    /// Reads `copies` back into `sink` (`restore`; see Restore.swift). Throws only for a failure
+    /// of the whole destination; a copy that cannot be read is reported through the sink.
+    func fetch(_ copies: [RemoteCopy], into sink: any RestoreSink) async throws(DestinationError)
     func close() async
 }
 

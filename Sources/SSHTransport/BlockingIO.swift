@@ -129,10 +129,34 @@ final class LineReader {
                 start = buffer.count
                 return line
             }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n > 0 { buffer += chunk[..<n]; continue }
-            if n == 0 { eof = true; continue }
+            try fill(stall: stall, what: what)
+        }
+    }
+
+    /// Exactly `count` bytes after the last line, handed to `body` in chunks (a framed stream).
+    func read(exactly count: Int64, stall: Double, what: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(DestinationError) {
+        var left = count
+        while left > 0 {
+            if start < buffer.count {
+                let n = Int(min(Int64(buffer.count - start), left))
+                buffer[start..<(start + n)].withUnsafeBytes { body($0) }
+                start += n
+                left -= Int64(n)
+                if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
+                continue
+            }
+            if eof { throw DestinationError(.transient, "\(what): the stream ended \(left) bytes early") }
+            try fill(stall: stall, what: what)
+        }
+    }
+
+    /// One read into the buffer (or the end of the stream).
+    private func fill(stall: Double, what: String) throws(DestinationError) {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n > 0 { buffer += chunk[..<n]; return }
+            if n == 0 { eof = true; return }
             let err = errno
             if err == EINTR { continue }
             if err == EAGAIN || err == EWOULDBLOCK {

@@ -11,6 +11,8 @@ public enum ReceiverScript {
         case control
         /// One batch's stream of temp files, hashed after they are written.
         case data
+        /// `restore`: published copies read back, many in one framed stream.
+        case read
     }
 
     /// The ssh remote command that starts a session of `kind`.
@@ -40,7 +42,8 @@ public enum ReceiverScript {
 #  - restricted ("installed"): authorized_keys runs it as a forced command
 #    `command="/usr/local/bin/dms-receive --base B [--allow-remove] [--log FILE]",restrict`; the
 #    session kind comes from SSH_ORIGINAL_COMMAND, which must be exactly `dms-receive control` or
-#    `dms-receive data`. Options only ever come from our own command line, never from the client.
+#    `dms-receive data` or `dms-receive read`. Options only ever come from our own command line,
+#    never from the client.
 #
 # Requests are data, never code: one per line, fields separated by TAB; TAB, LF, CR and % inside
 # a field are sent as %09 %0A %0D %25, and an empty field as a lone %. Every path is relative to
@@ -110,13 +113,14 @@ else
   case ${SSH_ORIGINAL_COMMAND-} in
   'dms-receive control') kind=control ;;
   'dms-receive data') kind=data ;;
+  'dms-receive read') kind=read ;;
   *) refuse "not a dms-receive session" "${SSH_ORIGINAL_COMMAND-(no command)}" ;;
   esac
 fi
-case $kind in control|data) ;; *) refuse "unknown session kind" "$kind" ;; esac
+case $kind in control|data|read) ;; *) refuse "unknown session kind" "$kind" ;; esac
 case $base in /*) ;; *) printf '@@ERR base\n'; exit 0 ;; esac
 cd -- "$base" 2>/dev/null || { printf '@@ERR base\n'; exit 0; }
-[ -w . ] || { printf '@@ERR basewrite\n'; exit 0; }
+[ "$kind" = read ] || [ -w . ] || { printf '@@ERR basewrite\n'; exit 0; }
 
 # dec FIELD: R = the decoded field; fails on a malformed escape. Fork-free.
 dec() {
@@ -175,6 +179,7 @@ usetool() {
 }
 h1() { $HS < "$1" | cut -c1-64; }
 
+"""# + readSession + #"""
 # ---- data session: folders, temp files of exact length, then one hash over them -------------
 # With perl, the puts are taken over by one perl process (the same checks; no process per file:
 # hundreds of small files per batch); without it, one dd per file.

@@ -115,6 +115,27 @@ enum RemoteProtocol {
     }
     static let dataEnd = line("end", [])
 
+    // MARK: - Requests (read session, restore)
+
+    /// `get`: answered `@@F <size>` and exactly that many bytes, or `@@M` (missing, or not a
+    /// regular file). The session ends after `dataEnd`.
+    static func get(_ path: [UInt8]) -> [UInt8] { line("get", [path]) }
+
+    enum ReadReply: Equatable {
+        case file(size: Int64)
+        case missing
+    }
+
+    static func readReply(_ line: [UInt8]) -> ReadReply? {
+        let f = fields(line)
+        switch (f.first, f.count) {
+        case ("@@M", 1): return .missing
+        case ("@@F", 2): if let n = Int64(f[1]), n >= 0 { return .file(size: n) }
+        default: break
+        }
+        return nil
+    }
+
     // MARK: - Replies
 
     struct Ready: Equatable {

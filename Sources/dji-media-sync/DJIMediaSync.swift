@@ -12,7 +12,7 @@ struct DJIMediaSync: AsyncParsableCommand {
         discussion: "Every command's exit statuses are in its --help and in docs/operations.md (\"Exit status\").",
         version: BuildInfo.version,
         subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, QueueCommand.self, RetentionCommand.self,
-                      VerifyCommand.self, ConfigCommand.self, DoctorCommand.self,
+                      VerifyCommand.self, RestoreCommand.self, ConfigCommand.self, DoctorCommand.self,
                       CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self, ObjectCommand.self, URLCommand.self, NASReceiverCommand.self]
     )
 }

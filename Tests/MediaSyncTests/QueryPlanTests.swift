@@ -45,7 +45,7 @@ import TestSupport
         #expect(!Self.fullScans(plan).isEmpty, "\(plan)")
     }
 
-    @Test func everyStatementOfACycleStatusVerifyRetentionAndCleanupUsesAnIndex() async throws {
+    @Test func everyStatementOfACycleStatusVerifyRetentionCleanupAndRestoreUsesAnIndex() async throws {
         let dir = try TemporaryDirectory()
         let media = try TemporaryDirectory()
         defer { try? dir.remove(); try? media.remove() }
@@ -112,6 +112,11 @@ import TestSupport
         _ = try store.resumable(destination: "nas")
         _ = try store.pending(destination: "nas")
         try store.forget(destination: "nas", paths: ["/base/2025/.dms-x.part"])
+        // restore, by each selector
+        for selection: RestoreSelection in [.localPath(media.filePath), .remotePath("/base/2025/01/01/DJI_1.JPG"),
+                                            .remoteFolder("/base/2025"), .copiedBetween(from: 0, until: 1e12)] {
+            _ = try store.restoreCandidates(destination: "nas", selection: selection)
+        }
         // metrics, pause
         _ = try store.fleetMetrics(destinations: ["nas"])
         try store.setPause(until: nil)

@@ -232,7 +232,8 @@ public final class S3Client: Sendable {
 
     /// Signs and sends `call`; a non-2xx answer throws the matching ``S3Error``.
     func perform(_ call: Call, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
-                 throttle: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> HTTPResponse {
+                 throttle: (@Sendable (Int) -> Void)? = nil,
+                 responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) async throws(S3Error) -> HTTPResponse {
         let address = call.onService ? serviceAddress : try address(key: call.key)
         let date = clock()
         var signed = call.headers
@@ -248,7 +249,7 @@ public final class S3Client: Sendable {
                                   headers: headers, body: call.body, expectContinue: call.expectContinue)
         let response: HTTPResponse
         do {
-            response = try await http.send(request, onBodyBytesSent: onBodyBytesSent, throttle: throttle)
+            response = try await http.send(request, onBodyBytesSent: onBodyBytesSent, throttle: throttle, responseSink: responseSink)
         } catch {
             throw S3Error(kind: error.kind == .bodyRead ? .localFile : .transport, message: error.message,
                           requestID: error.requestID, method: error.method, url: error.url, transport: error)
