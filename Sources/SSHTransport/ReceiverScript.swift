@@ -6,29 +6,6 @@ import Configuration
 /// `dji-media-sync nas-receiver` prints it for installing. It speaks RemoteProtocol's verbs only,
 /// confined to one base folder; see its header and docs/nas-receiver.md.
 public enum ReceiverScript {
-    public enum Kind: String, Sendable {
-        /// The persistent request/answer session (probe, publish, verify, space, remove).
-        case control
-        /// One batch's stream of temp files, hashed after they are written.
-        case data
-        /// `restore`: published copies read back, many in one framed stream.
-        case read
-    }
-
-    /// The ssh remote command that starts a session of `kind`.
-    /// Installed: exactly what the receiver accepts in SSH_ORIGINAL_COMMAND (its options come from
-    /// authorized_keys). Inline: the script itself, its options quoted, `$0` = dms-receive.
-    static func remoteCommand(_ kind: Kind, nas: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
-                              shellPublisher: Bool = false, faultAfterWrite: String? = nil) -> String {
-        if nas.receiver == "installed" { return "dms-receive \(kind.rawValue)" }
-        // Unrestricted: the key may run anything anyway, so retention may remove copies too.
-        var options = ["--base", nas.basePath, "--allow-remove", "--temp-prefix", integrity.tempPrefix, "--temp-suffix", integrity.tempSuffix]
-        if nas.remoteHashCommand != "auto" { options += ["--hash", nas.remoteHashCommand] }
-        if shellPublisher { options.append("--no-perl") }
-        if let faultAfterWrite { options += ["--fault-after-write", faultAfterWrite] }
-        return "sh -c \(ShellQuote.quoted(text)) dms-receive " + options.map(ShellQuote.quoted).joined(separator: " ") + " -- \(kind.rawValue)"
-    }
-
     /// The receiver (POSIX sh; dash, bash, BusyBox ash).
     public static let text: String = #"""
 #!/bin/sh
@@ -39,11 +16,10 @@ public enum ReceiverScript {
 # One protocol, two ways to start it:
 #  - unrestricted ("inline"): the daemon runs this very text as `sh -c '<text>' dms-receive
 #    --base B ... control|data`;
-#  - restricted ("installed"): authorized_keys runs it as a forced command
-#    `command="/usr/local/bin/dms-receive --base B [--allow-remove] [--log FILE]",restrict`; the
-#    session kind comes from SSH_ORIGINAL_COMMAND, which must be exactly `dms-receive control` or
-#    `dms-receive data` or `dms-receive read`. Options only ever come from our own command line,
-#    never from the client.
+#  - restricted ("installed"): authorized_keys runs it as a forced command `command="/usr/local/
+#    bin/dms-receive --base B [--allow-remove] [--allow-read] [--log FILE]",restrict`; the session
+#    kind comes from SSH_ORIGINAL_COMMAND: exactly `dms-receive control`, `… data` or `… read`.
+#    Options only ever come from our own command line, never from the client.
 #
 # Requests are data, never code: one per line, fields separated by TAB; TAB, LF, CR and % inside
 # a field are sent as %09 %0A %0D %25, and an empty field as a lone %. Every path is relative to
@@ -54,12 +30,10 @@ public enum ReceiverScript {
 # else .dms-receive.log in the base), told on stderr, and the session ends.
 #
 # Data sessions read `put NAME SIZE [MTIME]` lines each followed by exactly SIZE bytes (or `app NAME
-# SIZE OFFSET [MTIME]`, the rest of a temp that already holds OFFSET bytes), written by one perl
-# for the whole batch, or without perl by one dd per file (iflag=count_bytes,fullblock: never reads
-# past the file's bytes; coreutils >= 8.20 or BusyBox >= 1.31). No tar: a tar stream's member
-# names, links and modes would be the sender's to choose, and GNU and BusyBox tar differ on "..",
-# absolute names and symbolic links; here every name is checked before anything is written, and
-# only regular files are ever created.
+# SIZE OFFSET [MTIME]`: the rest of a temp holding OFFSET bytes), written by one perl per batch or
+# by one dd per file (iflag=count_bytes,fullblock; coreutils >= 8.20, BusyBox >= 1.31). No tar:
+# its member names, links and modes would be the sender's to choose; here every name is checked
+# before anything is written, and only regular files are ever created.
 LC_ALL=C; export LC_ALL
 umask 022
 set -f
@@ -67,7 +41,7 @@ TAB='	'
 NL='
 '
 CR=$(printf '\r')
-base= allowrm=0 noperl=0 logf= tp=.dms- ts=.part fault= hashes='openssl sha256sum shasum sha256' kind=
+base= allowrm=0 allowread=0 noperl=0 logf= tp=.dms- ts=.part fault= hashes='openssl sha256sum shasum sha256' kind=
 
 # Printable, bounded copy of $1 for a log line (hostile bytes never reach a log raw).
 clean() { printf '%s' "$1" | tr -c ' -~' '?' | cut -c1-200; }
@@ -92,6 +66,7 @@ while [ $# -gt 0 ]; do
   case $1 in
   --base) [ $# -ge 2 ] || refuse "--base needs a value"; base=$2; shift 2 ;;
   --allow-remove) allowrm=1; shift ;;
+  --allow-read) allowread=1; shift ;;
   --log) [ $# -ge 2 ] || refuse "--log needs a value"; logf=$2; shift 2 ;;
   --temp-prefix) [ $# -ge 2 ] || refuse "--temp-prefix needs a value"; tp=$2; shift 2 ;;
   --temp-suffix) [ $# -ge 2 ] || refuse "--temp-suffix needs a value"; ts=$2; shift 2 ;;
@@ -118,6 +93,7 @@ else
   esac
 fi
 case $kind in control|data|read) ;; *) refuse "unknown session kind" "$kind" ;; esac
+[ "$kind" != read ] || [ "$allowread" = 1 ] || refuse "reading published copies (restore) needs --allow-read"
 case $base in /*) ;; *) printf '@@ERR base\n'; exit 0 ;; esac
 cd -- "$base" 2>/dev/null || { printf '@@ERR base\n'; exit 0; }
 [ "$kind" = read ] || [ -w . ] || { printf '@@ERR basewrite\n'; exit 0; }

@@ -127,7 +127,8 @@ struct NASFixture {
 
     /// Switches to a restricted key: authorized_keys runs dms-receive (the daemon's own text) as
     /// a forced command confined to the remote base, under dash or BusyBox sh with BusyBox tools.
-    mutating func useInstalledReceiver(busybox: Bool = false, allowRemove: Bool = false, script text: String = ReceiverScript.text) async throws {
+    mutating func useInstalledReceiver(busybox: Bool = false, allowRemove: Bool = false, allowRead: Bool = false,
+                                       script text: String = ReceiverScript.text) async throws {
         let folder = try TemporaryDirectory.makeUniqueDirectory(TestSSHServer.remoteBaseRoot + "/receiver-XXXXXX")
         extraFolders.append(folder)
         _ = chmod(folder, 0o755)
@@ -137,7 +138,7 @@ struct NASFixture {
         let logFolder = try server.makeRemoteBase(name: "receiver-log")
         extraFolders.append(logFolder)
         receiverLog = logFolder + "/receiver.log"
-        let options = "--base \(remoteBase) --log \(logFolder)/receiver.log" + (allowRemove ? " --allow-remove" : "")
+        let options = "--base \(remoteBase) --log \(logFolder)/receiver.log" + (allowRemove ? " --allow-remove" : "") + (allowRead ? " --allow-read" : "")
         let command = busybox
             ? "PATH=\(try await TestSSHServer.busyboxApplets()); export PATH; exec sh \(script) \(options)"
             : "exec /bin/sh \(script) \(options)"

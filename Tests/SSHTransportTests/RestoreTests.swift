@@ -42,7 +42,7 @@ import TestSupport
     func syncedFilesComeBackByEverySelector(receiver: String) async throws {
         var f = try await NASFixture("restore-\(receiver)")
         defer { f.cleanUp() }
-        if receiver != "inline" { try await f.useInstalledReceiver(busybox: receiver == "busybox") }
+        if receiver != "inline" { try await f.useInstalledReceiver(busybox: receiver == "busybox", allowRead: true) }
         let names = ReceiverTests.hostileNames + [Array("DJI_0001.JPG".utf8)]
         var originals: [[UInt8]: [UInt8]] = [:]
         for (i, name) in names.enumerated() {
@@ -148,12 +148,32 @@ import TestSupport
         #expect(Self.leftovers(target.filePath).isEmpty, "\(Self.leftovers(target.filePath))")
     }
 
+    /// A restricted key reads nothing unless its forced command says --allow-read: a key taken
+    /// from a dock on a pole must not be a way to download the fleet's media.
+    @Test func withoutAllowReadTheRestrictedReceiverRefusesToRestore() async throws {
+        var f = try await NASFixture("restore-no-read")
+        defer { f.cleanUp() }
+        try await f.useInstalledReceiver()
+        try f.add("DJI_20250101000000_0001_D.JPG", size: 1000)
+        let summary = try await f.cycle()
+        #expect(summary.filesCopied == 1, "\(summary.messages)")
+        let target = try TemporaryDirectory(prefix: "dms-restore")
+        defer { try? target.remove() }
+        let outcomes = try await Self.restore(f, .remoteFolder(FilePath(f.remoteBase)), into: target.filePath)
+        #expect(outcomes.count == 1)
+        #expect(outcomes.allSatisfy { $0.status == .failed && $0.message?.contains("--allow-read") == true }, "\(outcomes.map { $0.message ?? "" })")
+        var files: [String] = []
+        DirectoryWalker.walk(target.filePath, onError: { _ in }) { files.append($0.path.string) }
+        #expect(files.isEmpty, "no file written into the target: \(files)")
+        #expect(f.receiverLogLines().contains { $0.contains("needs --allow-read") }, "\(f.receiverLogLines())")
+    }
+
     /// The read verb through the restricted receiver: published files only, inside the base.
     @Test(arguments: [false, true])
     func theReadSessionStaysInsideTheBase(busybox: Bool) async throws {
         var f = try await NASFixture(busybox ? "read-refuse-bb" : "read-refuse")
         defer { f.cleanUp() }
-        try await f.useInstalledReceiver(busybox: busybox)
+        try await f.useInstalledReceiver(busybox: busybox, allowRead: true)
         try f.putRemote("2025/01/01/DJI_0001.JPG", Array("published".utf8))
         try f.putRemote("2025/01/01/-x $(touch PWNED) 'q'.JPG", Array("hostile".utf8))
         let outside = try f.server.makeRemoteBase(name: "outside")
