@@ -155,16 +155,13 @@ usetool() {
 }
 h1() { $HS < "$1" | cut -c1-64; }
 
-"""# + readSession + #"""
-# ---- data session: folders, temp files of exact length, then one hash over them -------------
-# With perl, the puts are taken over by one perl process (the same checks; no process per file:
-# hundreds of small files per batch); without it, one dd per file.
-perldata='
+# ---- perl, shared by the read and data sessions: refusals, framing, and path() ------------------
+perlcommon='
 use strict; use warnings; use Fcntl;
-my ($first, $tp, $ts, $tool, $fault, $logf) = @ARGV;
-my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
-my ($buf, $lastd, @files) = (q{}, q{});
+my ($tp, $ts, $logf) = splice(@ARGV, 0, 3);
+my ($buf, $lastd) = (q{}, q{});
 sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
+sub out { my $off = 0; while ($off < length $_[0]) { my $w = syswrite(STDOUT, $_[0], length($_[0]) - $off, $off); die "dms-receive: write: $!\n" unless defined $w; $off += $w } }
 sub refuse {
   my ($why, $what) = @_;
   my $c = defined $ENV{SSH_CLIENT} ? (split / /, $ENV{SSH_CLIENT})[0] : q{};
@@ -173,16 +170,16 @@ sub refuse {
   my $f = $logf ne q{} ? $logf : system(q{sh}, q{-c}, q{command -v logger >/dev/null 2>&1}) == 0 ? q{} : q{.dms-receive.log};
   if ($f eq q{}) { system(q{logger}, q{-t}, q{dms-receive}, q{-p}, q{auth.warning}, q{--}, $m) }
   elsif (open my $l, q{>>}, $f) { print $l "$at $m\n"; close $l }
-  print STDERR "dms-receive: refused: $why\n"; print "\@\@REFUSED $why\n"; exit 3;
+  print STDERR "dms-receive: refused: $why\n"; out("\@\@REFUSED $why\n"); exit 3;
 }
 sub more { my $r = sysread(STDIN, $buf, 1 << 20, length $buf); die "dms-receive: read: $!\n" unless defined $r; $r }
 sub line { for (;;) { my $i = index($buf, "\n"); if ($i >= 0) { my $l = substr($buf, 0, $i); substr($buf, 0, $i + 1) = q{}; return $l } return undef unless more() } }
 sub dec { my $f = shift; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25|09|0[AaDd])/; $f =~ s/%(25|09|0[AaDd])/chr(hex $1)/ge; $f }
-# The same checks as the sh path(): relative, no empty/./.. component, no symbolic link or
-# non-folder on the way; then a temp name only, created new (O_EXCL never follows a link), or with
-# an offset: an existing temp of exactly that length, appended to (O_NOFOLLOW).
-sub put {
-  my ($raw, $n, $mt, $at) = @_;
+# The checks of the sh path(): relative, no empty/./.. component, no symbolic link or non-folder
+# on the way. Returns the path, its folder (undef in the base) and its name. (No quote character
+# in this text: it is a single-quoted sh string.)
+sub checked {
+  my $raw = shift;
   my $p = dec($raw); refuse(q{bad escape}, $raw) unless defined $p;
   refuse(q{path outside the base}, $p) if "/$p/" =~ m{//|/\./|/\.\./};
   my ($d, $name) = $p =~ m{\A(?:(.*)/)?([^/]*)\z}s;
@@ -191,6 +188,23 @@ sub put {
     for my $c (split m{/}, $d) { $q = $q eq q{} ? $c : "$q/$c"; refuse(q{symbolic link on the way}, $q) if -l $q; refuse(q{not a folder}, $q) if -e _ && !-d _ }
     $lastd = $d;
   }
+  return ($p, $d, $name);
+}
+'
+
+"""# + readSession + #"""
+# ---- data session: folders, temp files of exact length, then one hash over them -------------
+# With perl, the puts are taken over by one perl process (the same checks; no process per file:
+# hundreds of small files per batch); without it, one dd per file.
+perldata='
+my ($first, $tool, $fault) = @ARGV;
+my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
+my @files;
+# Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
+# temp of exactly that length, appended to (O_NOFOLLOW).
+sub put {
+  my ($raw, $n, $mt, $at) = @_;
+  my ($p, $d, $name) = checked($raw);
   refuse(q{not a temp file name}, $p) unless defined $d && length($name) >= length($tp) + length($ts)
     && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
   refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
@@ -254,7 +268,7 @@ if [ "$kind" = data ]; then
     put|putw)
       if [ "$v" = put ] && [ -n "$PD" ]; then
         [ -n "${H-}" ] || refuse "no hash tool named"
-        exec perl -e "$perldata" -- "$line" "$tp" "$ts" "$H" "$fault" "$logf"
+        exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
       fi
       path "$a"; t=$R
       istemp "$t" || refuse "not a temp file name" "$t"
@@ -280,7 +294,7 @@ if [ "$kind" = data ]; then
       # The rest of a temp kept from a cut transfer: exactly OFFSET bytes long, appended to.
       if [ -n "$PD" ]; then
         [ -n "${H-}" ] || refuse "no hash tool named"
-        exec perl -e "$perldata" -- "$line" "$tp" "$ts" "$H" "$fault" "$logf"
+        exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
       fi
       path "$a"; t=$R
       istemp "$t" || refuse "not a temp file name" "$t"
