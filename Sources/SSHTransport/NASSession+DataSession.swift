@@ -37,14 +37,7 @@ extension NASSession {
         let command = ReceiverScript.remoteCommand(.data, nas: destination.config, integrity: destination.integrity,
                                                    faultAfterWrite: destination.faultInjectionAfterExtract)
 
-        let process: SSHProcess
-        do {
-            process = try await SSHProcess.spawn(executable: destination.config.sshCommand,
-                                                 arguments: destination.sshArguments(controlPath: controlPath, master: false) + [command],
-                                                 wantsStdin: true)
-        } catch {
-            throw DestinationError(.misconfigured, "cannot start \(destination.config.sshCommand): \(error)")
-        }
+        let process = try await spawnSession(command)
         let spawnedAt = ContinuousClock.now
         let key = Int(process.pid)
         live.withLock { $0[key] = process }

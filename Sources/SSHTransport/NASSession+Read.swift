@@ -28,14 +28,7 @@ extension NASSession {
         guard !requested.isEmpty else { return }
         requests += RemoteProtocol.dataEnd
         let command = ReceiverScript.remoteCommand(.read, nas: destination.config, integrity: destination.integrity)
-        let process: SSHProcess
-        do {
-            process = try await SSHProcess.spawn(executable: destination.config.sshCommand,
-                                                 arguments: destination.sshArguments(controlPath: controlPath, master: false) + [command],
-                                                 wantsStdin: true)
-        } catch {
-            throw DestinationError(.misconfigured, "cannot start \(destination.config.sshCommand): \(error)")
-        }
+        let process = try await spawnSession(command)
         let key = Int(process.pid)
         live.withLock { $0[key] = process }
         defer { _ = live.withLock { $0.removeValue(forKey: key) } }

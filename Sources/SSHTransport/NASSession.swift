@@ -41,6 +41,17 @@ final class NASSession: DestinationSession {
     }
 
     var base: [UInt8] { Array(destination.config.basePath.utf8) }
+
+    /// An ssh session multiplexed on the control connection, running `command`, its stdin ours.
+    func spawnSession(_ command: String) async throws(DestinationError) -> SSHProcess {
+        do {
+            return try await SSHProcess.spawn(executable: destination.config.sshCommand,
+                                              arguments: destination.sshArguments(controlPath: controlPath, master: false) + [command],
+                                              wantsStdin: true)
+        } catch {
+            throw DestinationError(.misconfigured, "cannot start \(destination.config.sshCommand): \(error)")
+        }
+    }
     var stall: Double { destination.integrity.transferTimeoutSeconds }
 
     func absolute(_ relative: [UInt8]) -> FilePath {
