@@ -36,6 +36,9 @@ if [[ -d /tmp/dms-test-nas ]]; then
     find /tmp/dms-test-nas -mindepth 1 -maxdepth 1 -mmin +60 -exec rm -rf -- {} +
 fi
 
+echo "== swift format lint --strict (the style is .swift-format; swift format format -i -r Sources Tests fixes it)"
+swift format lint --strict -r Package.swift Sources Tests
+
 echo "== swift build --build-tests"
 swift build --scratch-path "$scratch" --build-tests
 

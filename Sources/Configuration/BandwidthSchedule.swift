@@ -78,7 +78,8 @@ public struct BandwidthSchedule: Sendable, Equatable, CustomStringConvertible {
             }
             let hm = time.split(separator: ":", omittingEmptySubsequences: false)
             guard hm.count == 2, hm.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-                  let h = Int(hm[0]), let m = Int(hm[1]), (0...23).contains(h), (0...59).contains(m) else {
+                let h = Int(hm[0]), let m = Int(hm[1]), (0...23).contains(h), (0...59).contains(m)
+            else {
                 throw ParseError(entry: entry, reason: "the time \"\(time)\" is not HH:MM from 00:00 to 23:59")
             }
             let rate = try rate(String(parts[1]), entry: entry)
@@ -106,7 +107,10 @@ public struct BandwidthSchedule: Sendable, Equatable, CustomStringConvertible {
         let units: [Character: Double] = ["b": 1, "k": 1024, "m": 1_048_576, "g": 1_073_741_824, "t": 1_099_511_627_776]
         var digits = Substring(lower)
         var unit: Double?
-        if let last = digits.last, let u = units[last] { unit = u; digits.removeLast() }
+        if let last = digits.last, let u = units[last] {
+            unit = u
+            digits.removeLast()
+        }
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(digits), value.isFinite else {
             throw ParseError(entry: entry, reason: "the rate \"\(text)\" is not a number with a unit such as 512k, 2M or 1G, or off")
         }

@@ -44,8 +44,10 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Everything after `file: keyPath: ` in the description.
     public var message: String
 
-    public init(kind: Kind, file: String, keyPath: String, message: String, expected: String? = nil,
-                found: String? = nil, suggestion: String? = nil, errno: Int32? = nil) {
+    public init(
+        kind: Kind, file: String, keyPath: String, message: String, expected: String? = nil,
+        found: String? = nil, suggestion: String? = nil, errno: Int32? = nil
+    ) {
         self.kind = kind
         self.file = file
         self.keyPath = keyPath

@@ -15,62 +15,87 @@ public enum ConfigLoader {
     /// Every key the loader knows, by section, in the order docs/configuration.md lists them.
     /// The loader rejects any other key.
     public static let sections: [Section] = [
-        Section(name: "local",
-                keys: ["media_roots", "extensions", "min_file_age_seconds", "skip_hidden", "temporary_suffixes"],
-                requiredKeys: ["media_roots"]),
-        Section(name: "destinations",
-                keys: ["type", "name", "host", "port", "user", "identity_file", "known_hosts_file", "base_path",
-                       "connect_timeout_seconds", "server_alive_interval_seconds", "server_alive_count_max",
-                       "ciphers", "extra_ssh_options", "ssh_command", "ssh_config_file", "remote_hash_command", "receiver",
-                       "bandwidth_schedule", "resume_min_bytes"],
-                requiredKeys: ["type", "host", "base_path"]),
-        Section(name: "integrity_checks",
-                keys: ["checksum_algorithm", "temp_prefix", "temp_suffix", "transfer_timeout_seconds",
-                       "hash_while_writing", "verify_before_delete"],
-                requiredKeys: []),
-        Section(name: "delete_policy",
-                keys: ["delete_sources", "delay_minutes", "enable_soft_delete", "trash_retention_days", "min_local_free_gb"],
-                requiredKeys: []),
-        Section(name: "concurrency_control",
-                keys: ["lock_file", "max_sync_duration_seconds", "stop_timeout_seconds", "parallel_transfers",
-                       "bandwidth_limit_bytes_per_second", "bandwidth_schedule", "batch_max_files", "batch_max_megabytes"],
-                requiredKeys: []),
-        Section(name: "schedule",
-                keys: ["interval_minutes", "watch"],
-                requiredKeys: []),
-        Section(name: "state",
-                keys: ["directory", "runtime_directory"],
-                requiredKeys: []),
-        Section(name: "logging",
-                keys: ["level"],
-                requiredKeys: []),
-        Section(name: "retry_policy",
-                keys: ["base_delay_seconds", "max_delay_seconds", "max_attempts", "jitter_fraction"],
-                requiredKeys: []),
-        Section(name: "consistency_check",
-                keys: ["enable", "interval_hours", "lookback_hours", "mode"],
-                requiredKeys: []),
-        Section(name: "health",
-                keys: ["max_minutes_without_success", "min_success_rate", "destination_usage_warning",
-                       "destination_usage_critical", "alert_suppression_minutes", "webhook_url", "webhook_timeout_seconds",
-                       "prometheus_textfile"],
-                requiredKeys: []),
-        Section(name: "layout",
-                keys: ["dock_id", "remote_layout"],
-                requiredKeys: []),
-        Section(name: "storage_management",
-                keys: ["enable_space_check", "min_free_space_gb", "enable_retention", "cleanup_strategy",
-                       "preserve_recent_days", "extensions"],
-                requiredKeys: []),
+        Section(
+            name: "local",
+            keys: ["media_roots", "extensions", "min_file_age_seconds", "skip_hidden", "temporary_suffixes"],
+            requiredKeys: ["media_roots"]),
+        Section(
+            name: "destinations",
+            keys: [
+                "type", "name", "host", "port", "user", "identity_file", "known_hosts_file", "base_path",
+                "connect_timeout_seconds", "server_alive_interval_seconds", "server_alive_count_max",
+                "ciphers", "extra_ssh_options", "ssh_command", "ssh_config_file", "remote_hash_command", "receiver",
+                "bandwidth_schedule", "resume_min_bytes"
+            ],
+            requiredKeys: ["type", "host", "base_path"]),
+        Section(
+            name: "integrity_checks",
+            keys: [
+                "checksum_algorithm", "temp_prefix", "temp_suffix", "transfer_timeout_seconds",
+                "hash_while_writing", "verify_before_delete"
+            ],
+            requiredKeys: []),
+        Section(
+            name: "delete_policy",
+            keys: ["delete_sources", "delay_minutes", "enable_soft_delete", "trash_retention_days", "min_local_free_gb"],
+            requiredKeys: []),
+        Section(
+            name: "concurrency_control",
+            keys: [
+                "lock_file", "max_sync_duration_seconds", "stop_timeout_seconds", "parallel_transfers",
+                "bandwidth_limit_bytes_per_second", "bandwidth_schedule", "batch_max_files", "batch_max_megabytes"
+            ],
+            requiredKeys: []),
+        Section(
+            name: "schedule",
+            keys: ["interval_minutes", "watch"],
+            requiredKeys: []),
+        Section(
+            name: "state",
+            keys: ["directory", "runtime_directory"],
+            requiredKeys: []),
+        Section(
+            name: "logging",
+            keys: ["level"],
+            requiredKeys: []),
+        Section(
+            name: "retry_policy",
+            keys: ["base_delay_seconds", "max_delay_seconds", "max_attempts", "jitter_fraction"],
+            requiredKeys: []),
+        Section(
+            name: "consistency_check",
+            keys: ["enable", "interval_hours", "lookback_hours", "mode"],
+            requiredKeys: []),
+        Section(
+            name: "health",
+            keys: [
+                "max_minutes_without_success", "min_success_rate", "destination_usage_warning",
+                "destination_usage_critical", "alert_suppression_minutes", "webhook_url", "webhook_timeout_seconds",
+                "prometheus_textfile"
+            ],
+            requiredKeys: []),
+        Section(
+            name: "layout",
+            keys: ["dock_id", "remote_layout"],
+            requiredKeys: []),
+        Section(
+            name: "storage_management",
+            keys: [
+                "enable_space_check", "min_free_space_gb", "enable_retention", "cleanup_strategy",
+                "preserve_recent_days", "extensions"
+            ],
+            requiredKeys: [])
     ]
 
     /// The keys of a destination of `"type": "s3"` (`destinations` above are those of `"nas"`).
     public static let s3Destination = Section(
         name: "destinations",
-        keys: ["type", "name", "provider", "bucket", "region", "endpoint", "account_id", "path_style", "prefix",
-               "credentials_file", "credentials_profile", "multipart_threshold_mib", "part_size_mib",
-               "parallel_files", "parallel_parts", "part_retries", "connect_timeout_seconds", "proxy", "ca_file",
-               "abort_stale_uploads_after_hours", "cleanup_interval_hours", "cleanup_on_shutdown", "bandwidth_schedule"],
+        keys: [
+            "type", "name", "provider", "bucket", "region", "endpoint", "account_id", "path_style", "prefix",
+            "credentials_file", "credentials_profile", "multipart_threshold_mib", "part_size_mib",
+            "parallel_files", "parallel_parts", "part_retries", "connect_timeout_seconds", "proxy", "ca_file",
+            "abort_stale_uploads_after_hours", "cleanup_interval_hours", "cleanup_on_shutdown", "bandwidth_schedule"
+        ],
         requiredKeys: ["type", "provider", "bucket"])
 
     /// The keys of the top-level object: the section names.
@@ -100,14 +125,16 @@ public enum ConfigLoader {
     /// Allowed values of `provider` in an s3 destination.
     public static let s3Providers = ["aws", "minio", "aliyun_oss", "volcengine_tos", "cloudflare_r2", "generic"]
     /// ssh options dji-media-sync sets itself; `extra_ssh_options` may not name them.
-    public static let reservedSSHOptions = ["BatchMode", "StrictHostKeyChecking", "UserKnownHostsFile",
-                                            "ControlMaster", "ControlPath", "ControlPersist"]
+    public static let reservedSSHOptions = [
+        "BatchMode", "StrictHostKeyChecking", "UserKnownHostsFile",
+        "ControlMaster", "ControlPath", "ControlPersist"
+    ]
     /// ssh options that have a key of their own in a destination; `extra_ssh_options` may not name
     /// them either (ssh uses the first value given, so they would be silently ignored).
     public static let sshOptionsWithKeys: [(option: String, key: String)] = [
         ("Port", "port"), ("User", "user"), ("ConnectTimeout", "connect_timeout_seconds"),
         ("ServerAliveInterval", "server_alive_interval_seconds"),
-        ("ServerAliveCountMax", "server_alive_count_max"), ("Ciphers", "ciphers"),
+        ("ServerAliveCountMax", "server_alive_count_max"), ("Ciphers", "ciphers")
     ]
 
     /// The longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL).
@@ -134,7 +161,7 @@ public enum ConfigLoader {
             ConfigError(kind: .invalidJSON, file: source, keyPath: "", message: "not valid JSON: \(why)")
         }
         var text = bytes
-        if text.starts(with: [0xEF, 0xBB, 0xBF]) { text.removeFirst(3) }  // a UTF-8 byte order mark
+        if text.starts(with: [0xEF, 0xBB, 0xBF]) { text.removeFirst(3) } // a UTF-8 byte order mark
         if let nul = text.firstIndex(of: 0) {
             let at = DocumentIndex.lineAndColumn(of: nul, in: text)
             throw invalid("NUL byte at line \(at.line), column \(at.column) (the file must be UTF-8 text)")
@@ -190,9 +217,10 @@ public enum ConfigLoader {
     private static func readFile(_ path: String) throws(ConfigError) -> [UInt8] {
         func unreadable(_ error: any Error) -> ConfigError {
             let nsError = error as NSError
-            let posix = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap {
-                $0.domain == NSPOSIXErrorDomain ? $0 : nil
-            } ?? (nsError.domain == NSPOSIXErrorDomain ? nsError : nil)
+            let posix =
+                (nsError.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap {
+                    $0.domain == NSPOSIXErrorDomain ? $0 : nil
+                } ?? (nsError.domain == NSPOSIXErrorDomain ? nsError : nil)
             let why: String
             var code: Int32?
             if let posix {
@@ -208,16 +236,18 @@ public enum ConfigLoader {
             } else {
                 why = nsError.localizedDescription
             }
-            return ConfigError(kind: .unreadable, file: path, keyPath: "",
-                               message: "cannot read the configuration file: \(why)", errno: code)
+            return ConfigError(
+                kind: .unreadable, file: path, keyPath: "",
+                message: "cannot read the configuration file: \(why)", errno: code)
         }
         do {
             let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
             defer { try? handle.close() }
             let data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
             if data.count > maxFileBytes {
-                throw ConfigError(kind: .unreadable, file: path, keyPath: "",
-                                  message: "cannot read the configuration file: larger than \(maxFileBytes) bytes")
+                throw ConfigError(
+                    kind: .unreadable, file: path, keyPath: "",
+                    message: "cannot read the configuration file: larger than \(maxFileBytes) bytes")
             }
             return [UInt8](data)
         } catch let error as ConfigError {

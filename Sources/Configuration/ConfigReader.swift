@@ -8,8 +8,9 @@ struct ConfigReader {
     // MARK: - Errors
 
     func error(_ kind: ConfigError.Kind, _ path: ConfigKeyPath, expected: String, found: String) -> ConfigError {
-        ConfigError(kind: kind, file: source, keyPath: path.description,
-                    message: "expected \(expected), found \(found)", expected: expected, found: found)
+        ConfigError(
+            kind: kind, file: source, keyPath: path.description,
+            message: "expected \(expected), found \(found)", expected: expected, found: found)
     }
 
     func wrongType(_ path: ConfigKeyPath, _ expected: String, _ value: JSONValue) -> ConfigError {
@@ -21,8 +22,9 @@ struct ConfigReader {
     }
 
     func missing(_ path: ConfigKeyPath, _ expected: String) -> ConfigError {
-        ConfigError(kind: .missingKey, file: source, keyPath: path.description,
-                    message: "missing required key; expected \(expected)", expected: expected)
+        ConfigError(
+            kind: .missingKey, file: source, keyPath: path.description,
+            message: "missing required key; expected \(expected)", expected: expected)
     }
 
     // MARK: - Objects
@@ -69,33 +71,37 @@ struct ConfigReader {
     func unknownKey(_ key: String, at path: ConfigKeyPath, known: [String]) -> ConfigError {
         let found = JSONText.quoted(key)
         func didYouMean(_ suggestion: String) -> ConfigError {
-            ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
-                        message: "unknown key; did you mean \(JSONText.quoted(suggestion))?",
-                        expected: "one of the known keys", found: found, suggestion: suggestion)
+            ConfigError(
+                kind: .unknownKey, file: source, keyPath: path.description,
+                message: "unknown key; did you mean \(JSONText.quoted(suggestion))?",
+                expected: "one of the known keys", found: found, suggestion: suggestion)
         }
         // A near-miss spelling here, then a key of another section, then a key of this object
         // that contains (or is contained in) the unknown one.
         // A key of the other destination type: say so rather than suggest a look-alike.
         let types = [("nas", ConfigLoader.section("destinations").keys), ("s3", ConfigLoader.s3Destination.keys)]
         if let mine = types.first(where: { $0.1 == known }), let other = types.first(where: { $0.1 != known && $0.1.contains(key) }) {
-            return ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
-                               message: "unknown key in a \"type\": \"\(mine.0)\" destination; \(found) is a key of \"type\": \"\(other.0)\" destinations",
-                               expected: "a key of \"type\": \"\(mine.0)\" destinations", found: found)
+            return ConfigError(
+                kind: .unknownKey, file: source, keyPath: path.description,
+                message: "unknown key in a \"type\": \"\(mine.0)\" destination; \(found) is a key of \"type\": \"\(other.0)\" destinations",
+                expected: "a key of \"type\": \"\(mine.0)\" destinations", found: found)
         }
         if let suggestion = KeySuggestion.closest(to: key, among: known) { return didYouMean(suggestion) }
         let parent = path.components.dropLast()
         let here = parent.isEmpty ? "at the top level" : "in \(ConfigKeyPath(components: Array(parent)))"
         if let home = ConfigLoader.sections.first(where: { $0.keys.contains(key) && $0.keys != known }) {
             let place = home.name == "destinations" ? "each element of \"destinations\"" : "\"\(home.name)\""
-            return ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
-                               message: "unknown key \(here); \(found) belongs in \(place)",
-                               expected: "a key of \(place)", found: found)
+            return ConfigError(
+                kind: .unknownKey, file: source, keyPath: path.description,
+                message: "unknown key \(here); \(found) belongs in \(place)",
+                expected: "a key of \(place)", found: found)
         }
         if let suggestion = KeySuggestion.containing(key, among: known) { return didYouMean(suggestion) }
         let list = known.joined(separator: ", ")
-        return ConfigError(kind: .unknownKey, file: source, keyPath: path.description,
-                           message: "unknown key; expected one of: \(list)",
-                           expected: "one of: \(list)", found: found)
+        return ConfigError(
+            kind: .unknownKey, file: source, keyPath: path.description,
+            message: "unknown key; expected one of: \(list)",
+            expected: "one of: \(list)", found: found)
     }
 
     // MARK: - Scalars
@@ -135,10 +141,13 @@ struct ConfigReader {
 
     /// A duration (or other quantity) in `unit`: at least `minimum` (or more than it, when
     /// `minimumAllowed` is false) and at most `maximum`.
-    func number(_ value: JSONValue, _ path: ConfigKeyPath, unit: String, minimum: Double,
-                minimumAllowed: Bool, maximum: Double) throws(ConfigError) -> Double {
+    func number(
+        _ value: JSONValue, _ path: ConfigKeyPath, unit: String, minimum: Double,
+        minimumAllowed: Bool, maximum: Double
+    ) throws(ConfigError) -> Double {
         let low = JSONText.number(minimum), high = JSONText.number(maximum)
-        let expected = minimumAllowed
+        let expected =
+            minimumAllowed
             ? "a number of \(unit) from \(low) to \(high)"
             : "a number of \(unit) greater than \(low) and at most \(high)"
         let number: Double
@@ -164,7 +173,8 @@ struct ConfigReader {
 
     /// One of `choices`, exactly.
     func choice(_ value: JSONValue, _ path: ConfigKeyPath, _ choices: [String]) throws(ConfigError) -> String {
-        let expected = choices.count == 1
+        let expected =
+            choices.count == 1
             ? JSONText.quoted(choices[0])
             : "one of " + choices.map { JSONText.quoted($0) }.joined(separator: ", ")
         let string = try string(value, path, expected)
@@ -208,8 +218,10 @@ struct ConfigReader {
     }
 
     /// An array whose elements are read by `element` (with their own paths).
-    func array<T>(_ value: JSONValue, _ path: ConfigKeyPath, _ expected: String, nonEmpty: Bool,
-                  _ element: (JSONValue, ConfigKeyPath) throws(ConfigError) -> T) throws(ConfigError) -> [T] {
+    func array<T>(
+        _ value: JSONValue, _ path: ConfigKeyPath, _ expected: String, nonEmpty: Bool,
+        _ element: (JSONValue, ConfigKeyPath) throws(ConfigError) -> T
+    ) throws(ConfigError) -> [T] {
         guard case .array(let values) = value else { throw wrongType(path, expected, value) }
         if nonEmpty, values.isEmpty { throw invalid(path, expected, value) }
         var result: [T] = []

@@ -36,15 +36,17 @@ extension ConfigReader {
             }
         }
         if control.bandwidthSchedule != nil, object.contains("bandwidth_limit_bytes_per_second") {
-            throw ConfigError(kind: .invalidValue, file: source, keyPath: path.appending("bandwidth_schedule").description,
-                              message: "set either bandwidth_limit_bytes_per_second or bandwidth_schedule, not both "
-                                  + "(a limit all day is the schedule \"2M\"; null or no key: no schedule)",
-                              expected: "only one of bandwidth_limit_bytes_per_second and bandwidth_schedule", found: "both")
+            throw ConfigError(
+                kind: .invalidValue, file: source, keyPath: path.appending("bandwidth_schedule").description,
+                message: "set either bandwidth_limit_bytes_per_second or bandwidth_schedule, not both "
+                    + "(a limit all day is the schedule \"2M\"; null or no key: no schedule)",
+                expected: "only one of bandwidth_limit_bytes_per_second and bandwidth_schedule", found: "both")
         }
         return control
     }
 
-    static let bandwidthScheduleExpected = "a schedule such as \"08:00,2M 19:00,off\" (space-separated HH:MM,RATE entries in local time, "
+    static let bandwidthScheduleExpected =
+        "a schedule such as \"08:00,2M 19:00,off\" (space-separated HH:MM,RATE entries in local time, "
         + "optionally Mon-HH:MM; RATE 512k, 2M, 1G or off) or null"
 
     /// A `bandwidth_schedule` (rclone's --bwlimit syntax), or nil for null; the message names the bad entry.
@@ -53,9 +55,10 @@ extension ConfigReader {
         do {
             return try BandwidthSchedule.parse(text)
         } catch {
-            throw ConfigError(kind: .invalidValue, file: source, keyPath: path.description,
-                              message: "\(error.entry.isEmpty ? "" : "entry ")\(error); expected \(Self.bandwidthScheduleExpected)",
-                              expected: Self.bandwidthScheduleExpected, found: value.found)
+            throw ConfigError(
+                kind: .invalidValue, file: source, keyPath: path.description,
+                message: "\(error.entry.isEmpty ? "" : "entry ")\(error); expected \(Self.bandwidthScheduleExpected)",
+                expected: Self.bandwidthScheduleExpected, found: value.found)
         }
     }
 

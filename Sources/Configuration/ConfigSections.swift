@@ -39,8 +39,9 @@ extension ConfigReader {
         }
         guard let local else { throw missing(.root.appending("local"), Self.localExpected) }
         guard let destinations else { throw missing(.root.appending("destinations"), Self.destinationsExpected) }
-        var config = Config(local: local, destinations: destinations, integrity: integrity, deletePolicy: deletePolicy,
-                            concurrency: concurrency, schedule: schedule, state: state, logging: logging)
+        var config = Config(
+            local: local, destinations: destinations, integrity: integrity, deletePolicy: deletePolicy,
+            concurrency: concurrency, schedule: schedule, state: state, logging: logging)
         config.retryPolicy = retryPolicy
         config.storageManagement = storage
         config.consistencyCheck = consistency
@@ -63,9 +64,10 @@ extension ConfigReader {
             }
         }
         if policy.maxDelaySeconds < policy.baseDelaySeconds {
-            throw error(.outOfRange, path.appending("max_delay_seconds"),
-                        expected: "at least base_delay_seconds (\(JSONText.number(policy.baseDelaySeconds)))",
-                        found: JSONText.number(policy.maxDelaySeconds))
+            throw error(
+                .outOfRange, path.appending("max_delay_seconds"),
+                expected: "at least base_delay_seconds (\(JSONText.number(policy.baseDelaySeconds)))",
+                found: JSONText.number(policy.maxDelaySeconds))
         }
         return policy
     }
@@ -96,8 +98,10 @@ extension ConfigReader {
         return storage
     }
 
-    func section(_ value: JSONValue, _ path: ConfigKeyPath, _ name: String,
-                 expected: String = "an object") throws(ConfigError) -> Object {
+    func section(
+        _ value: JSONValue, _ path: ConfigKeyPath, _ name: String,
+        expected: String = "an object"
+    ) throws(ConfigError) -> Object {
         try object(value, path, known: ConfigLoader.section(name).keys, expected: expected)
     }
 
@@ -143,13 +147,16 @@ extension ConfigReader {
             let root = try absoluteFolder(value, elementPath)
             for (offset, other) in roots.enumerated() {
                 let relation: String? =
-                    root == other ? "the same folder as"
-                    : Self.isInside(root, other) ? "inside"
-                    : Self.isInside(other, root) ? "a parent of" : nil
+                    root == other
+                    ? "the same folder as"
+                    : Self.isInside(root, other)
+                        ? "inside"
+                        : Self.isInside(other, root) ? "a parent of" : nil
                 if let relation {
-                    throw error(.invalidValue, elementPath,
-                                expected: "a folder that is not the same as, inside or a parent of another media root",
-                                found: "\(value.found), \(relation) \(path.appending(index: offset)) \(JSONText.quoted(other))")
+                    throw error(
+                        .invalidValue, elementPath,
+                        expected: "a folder that is not the same as, inside or a parent of another media root",
+                        found: "\(value.found), \(relation) \(path.appending(index: offset)) \(JSONText.quoted(other))")
                 }
             }
             roots.append(root)
@@ -169,7 +176,8 @@ extension ConfigReader {
             var text = Substring(try string(value, path, expected))
             if text.hasPrefix(".") { text.removeFirst() }
             guard !text.isEmpty, !text.contains("."), !text.contains("/"),
-                  !text.unicodeScalars.contains(where: \.isSpaceOrControl) else {
+                !text.unicodeScalars.contains(where: \.isSpaceOrControl)
+            else {
                 throw invalid(path, expected, value)
             }
             return text.lowercased()
@@ -190,10 +198,11 @@ extension ConfigReader {
             if let other = names.firstIndex(where: { $0.name == destination.name }) {
                 let note = nameGiven ? "" : " (the default, as \"name\" is not set)"
                 let otherNote = names[other].given ? "" : " (by default)"
-                throw error(.invalidValue, elementPath.appending("name"),
-                            expected: "a name no other destination has",
-                            found: "\(JSONText.quoted(destination.name))\(note), "
-                                + "which \(path.appending(index: other)) has too\(otherNote)")
+                throw error(
+                    .invalidValue, elementPath.appending("name"),
+                    expected: "a name no other destination has",
+                    found: "\(JSONText.quoted(destination.name))\(note), "
+                        + "which \(path.appending(index: other)) has too\(otherNote)")
             }
             names.append((destination.name, nameGiven))
             return destination
@@ -207,8 +216,10 @@ extension ConfigReader {
         let anyType = try object(value, path, known: Self.allDestinationKeys, expected: Self.destinationExpected)
         guard let type = anyType.fields["type"] else {
             if let unknown = firstUnknownKey(anyType) { throw unknown }
-            throw missing(path.appending("type"), ConfigLoader.destinationTypes.map { JSONText.quoted($0) }
-                .joined(separator: " or "))
+            throw missing(
+                path.appending("type"),
+                ConfigLoader.destinationTypes.map { JSONText.quoted($0) }
+                    .joined(separator: " or "))
         }
         if try choice(type, path.appending("type"), ConfigLoader.destinationTypes) == "s3" {
             let object = try self.object(value, path, known: ConfigLoader.s3Destination.keys, expected: Self.destinationExpected)
@@ -262,7 +273,8 @@ extension ConfigReader {
             $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0))
         }
         guard allowed, (1...64).contains(name.unicodeScalars.count),
-              let first = name.unicodeScalars.first, first != ".", first != "-", first != "_" else {
+            let first = name.unicodeScalars.first, first != ".", first != "-", first != "_"
+        else {
             throw invalid(path, Self.nameExpected, value)
         }
         return name
@@ -304,9 +316,10 @@ extension ConfigReader {
         guard let equals = option.firstIndex(of: "=") else { throw invalid(path, expected, value) }
         let key = option[..<equals], optionValue = option[option.index(after: equals)...]
         guard let first = key.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic,
-              key.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }),
-              !optionValue.isEmpty,
-              !option.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            key.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }),
+            !optionValue.isEmpty,
+            !option.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
             throw invalid(path, expected, value)
         }
         if ConfigLoader.reservedSSHOptions.contains(where: { $0.lowercased() == key.lowercased() }) {
@@ -314,8 +327,9 @@ extension ConfigReader {
             throw invalid(path, "an option dji-media-sync does not set itself (not one of \(list))", value)
         }
         if let own = ConfigLoader.sshOptionsWithKeys.first(where: { $0.option.lowercased() == key.lowercased() }) {
-            throw invalid(path, "an option without a key of its own (use \(path.dropLast(2).appending(own.key)) instead)",
-                          value)
+            throw invalid(
+                path, "an option without a key of its own (use \(path.dropLast(2).appending(own.key)) instead)",
+                value)
         }
         return option
     }
@@ -324,8 +338,9 @@ extension ConfigReader {
         let expected = "a command name (looked up in PATH) or an absolute path, not starting with \"-\""
         let command = try string(value, path, expected)
         guard !command.isEmpty, !command.hasPrefix("-"), !command.hasSuffix("/"),
-              command.hasPrefix("/") || !command.contains("/"),
-              !command.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            command.hasPrefix("/") || !command.contains("/"),
+            !command.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
             throw invalid(path, expected, value)
         }
         return command
@@ -372,9 +387,10 @@ extension ConfigReader {
     /// Temp names reach the NAS's shell (quoted there too) and its tools' output lines: only
     /// characters that mean nothing to either, and at most 32 of them.
     static func isTempNamePart(_ text: String) -> Bool {
-        text.utf8.count <= 32 && text.unicodeScalars.allSatisfy {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
-        }
+        text.utf8.count <= 32
+            && text.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+            }
     }
 
     func readState(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> Config.State {
@@ -388,11 +404,12 @@ extension ConfigReader {
                 let folder = try absoluteFolder(value, path)
                 let limit = ConfigLoader.maxRuntimeDirectoryBytes
                 if folder.utf8.count > limit {
-                    throw error(.outOfRange, path,
-                                expected: "an absolute path of at most \(limit) bytes (ssh control sockets "
-                                    + "\"<runtime_directory>/cm-\" plus \(ConfigLoader.controlSocketNameBytes) characters "
-                                    + "must fit the \(ConfigLoader.maxSocketPathBytes)-byte unix socket path limit)",
-                                found: "\(JSONText.quoted(folder, limit: 80)) (\(folder.utf8.count) bytes)")
+                    throw error(
+                        .outOfRange, path,
+                        expected: "an absolute path of at most \(limit) bytes (ssh control sockets "
+                            + "\"<runtime_directory>/cm-\" plus \(ConfigLoader.controlSocketNameBytes) characters "
+                            + "must fit the \(ConfigLoader.maxSocketPathBytes)-byte unix socket path limit)",
+                        found: "\(JSONText.quoted(folder, limit: 80)) (\(folder.utf8.count) bytes)")
                 }
                 state.runtimeDirectory = folder
             default: unhandled(key)

@@ -37,10 +37,12 @@ struct ConfigKeyPath: Hashable, Sendable, CustomStringConvertible {
 
     /// Keys that read unambiguously after a dot; anything else is shown as `["odd key"]`.
     private static func isPlainKey(_ key: String) -> Bool {
-        !key.isEmpty && key.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar == "_" || scalar == "-"
-                || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))
-        }
+        !key.isEmpty
+            && key.unicodeScalars.allSatisfy { scalar in
+                scalar.isASCII
+                    && (scalar == "_" || scalar == "-"
+                        || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))
+            }
     }
 }
 
@@ -180,8 +182,9 @@ struct DocumentIndex {
                         if firstDuplicate == nil {
                             let here = Self.lineAndColumn(of: start, in: bytes)
                             let there = Self.lineAndColumn(of: first, in: bytes)
-                            firstDuplicate = Duplicate(path: path.appending(key), line: here.line, column: here.column,
-                                                       firstLine: there.line, firstColumn: there.column)
+                            firstDuplicate = Duplicate(
+                                path: path.appending(key), line: here.line, column: here.column,
+                                firstLine: there.line, firstColumn: there.column)
                         }
                     } else {
                         seen[key] = start
@@ -199,8 +202,9 @@ struct DocumentIndex {
                 }
             case UInt8(ascii: ","):
                 if firstTrailingComma == nil,
-                   let next = bytes[(i + 1)...].first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
-                   next == UInt8(ascii: "}") || next == UInt8(ascii: "]") {
+                    let next = bytes[(i + 1)...].first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
+                    next == UInt8(ascii: "}") || next == UInt8(ascii: "]")
+                {
                     firstTrailingComma = i
                 }
                 switch stack.last {

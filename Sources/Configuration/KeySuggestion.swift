@@ -7,11 +7,12 @@ enum KeySuggestion {
     static func closest(to key: String, among known: [String]) -> String? {
         let normalized = normalize(key)
         if let exact = known.first(where: { normalize($0) == normalized }) { return exact }
-        let limit = switch normalized.count {
-        case ..<4: 1
-        case ..<9: 2
-        default: 3
-        }
+        let limit =
+            switch normalized.count {
+            case ..<4: 1
+            case ..<9: 2
+            default: 3
+            }
         var best: (key: String, distance: Int)?
         for candidate in known {
             let distance = editDistance(Array(normalized), Array(normalize(candidate)))

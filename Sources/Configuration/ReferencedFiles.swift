@@ -15,10 +15,11 @@ extension ConfigLoader {
             if let sshConfig = nas.sshConfigFile, sshConfig != "none" { files.append(("ssh_config_file", sshConfig)) }
             for file in files {
                 if let problem = unreadableFile(file.path) {
-                    throw ConfigError(kind: .missingFile, file: source, keyPath: "destinations[\(index)].\(file.key)",
-                                      message: "expected a readable file, found \(JSONText.quoted(file.path)) (\(problem.text))",
-                                      expected: "a readable file", found: "\(JSONText.quoted(file.path)) (\(problem.text))",
-                                      errno: problem.errno)
+                    throw ConfigError(
+                        kind: .missingFile, file: source, keyPath: "destinations[\(index)].\(file.key)",
+                        message: "expected a readable file, found \(JSONText.quoted(file.path)) (\(problem.text))",
+                        expected: "a readable file", found: "\(JSONText.quoted(file.path)) (\(problem.text))",
+                        errno: problem.errno)
                 }
             }
         }

@@ -17,11 +17,13 @@ extension ConfigReader {
             case "name": s3.name = try readDestinationName(value, path)
             case "provider": provider = try choice(value, path, ConfigLoader.s3Providers)
             case "bucket": bucket = try readBucket(value, path)
-            case "region": s3.region = try optionalToken(value, path, "a region name such as \"eu-central-1\" or null") {
+            case "region":
+                s3.region = try optionalToken(value, path, "a region name such as \"eu-central-1\" or null") {
                     $0.isASCII && ($0.properties.isLowercase || ("0"..."9").contains($0) || $0 == "-")
                 }
             case "endpoint": s3.endpoint = try readEndpoint(value, path)
-            case "account_id": s3.accountID = try optionalToken(value, path, "a Cloudflare account id (letters and digits) or null") {
+            case "account_id":
+                s3.accountID = try optionalToken(value, path, "a Cloudflare account id (letters and digits) or null") {
                     $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))
                 }
             case "path_style": s3.pathStyle = try bool(value, path)
@@ -87,15 +89,18 @@ extension ConfigReader {
         let scalars = bucket.unicodeScalars
         func alphanumeric(_ c: Unicode.Scalar) -> Bool { c.isASCII && (c.properties.isLowercase || ("0"..."9").contains(c)) }
         guard (3...63).contains(scalars.count), scalars.allSatisfy({ alphanumeric($0) || $0 == "." || $0 == "-" }),
-              let first = scalars.first, let last = scalars.last, alphanumeric(first), alphanumeric(last) else {
+            let first = scalars.first, let last = scalars.last, alphanumeric(first), alphanumeric(last)
+        else {
             throw invalid(path, Self.bucketExpected, value)
         }
         return bucket
     }
 
     /// A non-empty string whose characters all pass `allowed`, or nil for null.
-    func optionalToken(_ value: JSONValue, _ path: ConfigKeyPath, _ expected: String,
-                       _ allowed: (Unicode.Scalar) -> Bool) throws(ConfigError) -> String? {
+    func optionalToken(
+        _ value: JSONValue, _ path: ConfigKeyPath, _ expected: String,
+        _ allowed: (Unicode.Scalar) -> Bool
+    ) throws(ConfigError) -> String? {
         guard let text = try optionalString(value, path, expected) else { return nil }
         guard !text.isEmpty, text.unicodeScalars.count <= 128, text.unicodeScalars.allSatisfy(allowed) else {
             throw invalid(path, expected, value)
@@ -107,12 +112,17 @@ extension ConfigReader {
         let expected = "\"https://host[:port]\" (or http://) without a path, or null"
         guard let endpoint = try optionalString(value, path, expected) else { return nil }
         let rest: Substring
-        if endpoint.hasPrefix("https://") { rest = endpoint.dropFirst(8) } else if endpoint.hasPrefix("http://") { rest = endpoint.dropFirst(7) } else {
+        if endpoint.hasPrefix("https://") {
+            rest = endpoint.dropFirst(8)
+        } else if endpoint.hasPrefix("http://") {
+            rest = endpoint.dropFirst(7)
+        } else {
             throw invalid(path, expected, value)
         }
         let host = rest.hasSuffix("/") ? rest.dropLast() : rest
         guard !host.isEmpty, !host.contains("/"), !host.contains("@"), !host.contains("?"), !host.contains("#"),
-              !host.unicodeScalars.contains(where: \.isSpaceOrControl) else {
+            !host.unicodeScalars.contains(where: \.isSpaceOrControl)
+        else {
             throw invalid(path, expected, value)
         }
         return endpoint
@@ -122,9 +132,12 @@ extension ConfigReader {
     func readKeyPrefix(_ value: JSONValue, _ path: ConfigKeyPath) throws(ConfigError) -> String {
         let expected = "\"\" or a key prefix ending with \"/\" (such as \"dock-7/\"), not starting with \"/\", without \"//\""
         let prefix = try string(value, path, expected)
-        guard prefix.isEmpty || (prefix.hasSuffix("/") && !prefix.hasPrefix("/") && !prefix.contains("//")
-                                 && prefix.utf8.count <= 512
-                                 && !prefix.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })) else {
+        guard
+            prefix.isEmpty
+                || (prefix.hasSuffix("/") && !prefix.hasPrefix("/") && !prefix.contains("//")
+                    && prefix.utf8.count <= 512
+                    && !prefix.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }))
+        else {
             throw invalid(path, expected, value)
         }
         return prefix
@@ -134,8 +147,11 @@ extension ConfigReader {
         let expected = "\"none\", a proxy URL (http://, https://, socks5h://, ...) or null for the environment's"
         guard let proxy = try optionalString(value, path, expected) else { return nil }
         let schemes = ["http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://"]
-        guard proxy == "none" || (schemes.contains { proxy.hasPrefix($0) && proxy.count > $0.count }
-                                  && !proxy.unicodeScalars.contains(where: \.isSpaceOrControl)) else {
+        guard
+            proxy == "none"
+                || (schemes.contains { proxy.hasPrefix($0) && proxy.count > $0.count }
+                    && !proxy.unicodeScalars.contains(where: \.isSpaceOrControl))
+        else {
             throw invalid(path, expected, value)
         }
         return proxy

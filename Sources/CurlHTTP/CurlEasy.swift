@@ -44,18 +44,23 @@ final class CurlEasy {
     }
 
     /// Runs `request` to completion on the calling thread (blocking).
-    func perform(_ request: HTTPRequest, configuration: HTTPClientConfiguration,
-                 cancellation: CancellationFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?,
-                 throttle: (@Sendable (Int) -> Void)? = nil,
-                 responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) -> Result<HTTPResponse, HTTPError> {
+    func perform(
+        _ request: HTTPRequest, configuration: HTTPClientConfiguration,
+        cancellation: CancellationFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?,
+        throttle: (@Sendable (Int) -> Void)? = nil,
+        responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil
+    ) -> Result<HTTPResponse, HTTPError> {
         if case .file(_, let offset, let length) = request.body, offset < 0 || length < 0 {
-            return .failure(HTTPError(kind: .bodyRead, message: "invalid file range: offset \(offset), length \(length)",
-                                      method: request.method.rawValue, url: request.url))
+            return .failure(
+                HTTPError(
+                    kind: .bodyRead, message: "invalid file range: offset \(offset), length \(length)",
+                    method: request.method.rawValue, url: request.url))
         }
         curl_easy_reset(handle)
         errorBuffer[0] = 0
-        let context = TransferContext(body: request.body, maximumResponseBodyBytes: configuration.maximumResponseBodyBytes,
-                                      cancellation: cancellation, onBodyBytesSent: onBodyBytesSent, throttle: throttle)
+        let context = TransferContext(
+            body: request.body, maximumResponseBodyBytes: configuration.maximumResponseBodyBytes,
+            cancellation: cancellation, onBodyBytesSent: onBodyBytesSent, throttle: throttle)
         context.responseSink = responseSink
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
@@ -69,8 +74,10 @@ final class CurlEasy {
 
     // MARK: - Configuration
 
-    private func configure(_ request: HTTPRequest, configuration: HTTPClientConfiguration,
-                           context: TransferContext, headerList: inout UnsafeMutablePointer<curl_slist>?) {
+    private func configure(
+        _ request: HTTPRequest, configuration: HTTPClientConfiguration,
+        context: TransferContext, headerList: inout UnsafeMutablePointer<curl_slist>?
+    ) {
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
         set(CURLOPT_ERRORBUFFER, pointer: UnsafeRawPointer(errorBuffer))
         set(CURLOPT_NOSIGNAL, 1) // threads: no SIGALRM for DNS timeouts
@@ -184,8 +191,10 @@ final class CurlEasy {
     private func finish(_ code: CURLcode, request: HTTPRequest, context: TransferContext) -> Result<HTTPResponse, HTTPError> {
         let requestID = HTTPHeaders(context.headerFields)["x-amz-request-id"]
         func failure(_ kind: HTTPError.Kind, _ message: String, curl: Bool = true) -> Result<HTTPResponse, HTTPError> {
-            .failure(HTTPError(kind: kind, message: message, method: request.method.rawValue, url: request.url,
-                               curlCode: curl ? Int32(bitPattern: code.rawValue) : nil, requestID: requestID))
+            .failure(
+                HTTPError(
+                    kind: kind, message: message, method: request.method.rawValue, url: request.url,
+                    curlCode: curl ? Int32(bitPattern: code.rawValue) : nil, requestID: requestID))
         }
         guard code == CURLE_OK else {
             if let bodyFailure = context.bodyFailure { return failure(.bodyRead, bodyFailure) }
@@ -207,8 +216,10 @@ final class CurlEasy {
         _ = ccurl_easy_getinfo_double(handle, CURLINFO_TOTAL_TIME, &seconds)
         var connects = 0
         _ = ccurl_easy_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
-        return .success(HTTPResponse(status: status, headers: HTTPHeaders(context.headerFields), body: context.responseBody,
-                                     bytesSent: Int64(uploaded), totalSeconds: seconds, newConnections: connects))
+        return .success(
+            HTTPResponse(
+                status: status, headers: HTTPHeaders(context.headerFields), body: context.responseBody,
+                bytesSent: Int64(uploaded), totalSeconds: seconds, newConnections: connects))
     }
 
     static func kind(of code: CURLcode) -> HTTPError.Kind {
@@ -218,9 +229,9 @@ final class CurlEasy {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT, CURLE_PROXY:
             return .connect
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
-             CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
-             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_USE_SSL_FAILED:
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+            CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_USE_SSL_FAILED:
             return .tls
         case CURLE_READ_ERROR:
             return .bodyRead
@@ -257,8 +268,10 @@ final class TransferContext {
     /// May block: while it does, curl gets no more body bytes (this is how a bandwidth limit holds).
     let throttle: (@Sendable (Int) -> Void)?
 
-    init(body: HTTPBody, maximumResponseBodyBytes: Int, cancellation: CancellationFlag,
-         onBodyBytesSent: (@Sendable (Int) -> Void)?, throttle: (@Sendable (Int) -> Void)? = nil) {
+    init(
+        body: HTTPBody, maximumResponseBodyBytes: Int, cancellation: CancellationFlag,
+        onBodyBytesSent: (@Sendable (Int) -> Void)?, throttle: (@Sendable (Int) -> Void)? = nil
+    ) {
         self.body = body
         self.maximumResponseBodyBytes = maximumResponseBodyBytes
         self.cancellation = cancellation

@@ -31,9 +31,11 @@ public final class HTTPClient: Sendable {
     ///   gets them; it may block (a shared bandwidth limiter), which holds the upload back.
     /// - Parameter responseSink: receives the body of a 2xx response as it arrives (on the
     ///   transfer's thread) instead of it being kept in memory; other responses are kept as usual.
-    public func send(_ request: HTTPRequest, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
-                     throttle: (@Sendable (Int) -> Void)? = nil,
-                     responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) async throws(HTTPError) -> HTTPResponse {
+    public func send(
+        _ request: HTTPRequest, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
+        throttle: (@Sendable (Int) -> Void)? = nil,
+        responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil
+    ) async throws(HTTPError) -> HTTPResponse {
         let cancellation = CancellationFlag()
         let configuration = self.configuration
         let result: Result<HTTPResponse, HTTPError>
@@ -42,8 +44,9 @@ public final class HTTPClient: Sendable {
                 try Task.checkCancellation()
                 return try await runBlocking { [self] in
                     easy.withLock { handle in
-                        handle.perform(request, configuration: configuration, cancellation: cancellation,
-                                       onBodyBytesSent: onBodyBytesSent, throttle: throttle, responseSink: responseSink)
+                        handle.perform(
+                            request, configuration: configuration, cancellation: cancellation,
+                            onBodyBytesSent: onBodyBytesSent, throttle: throttle, responseSink: responseSink)
                     }
                 }
             } onCancel: {
@@ -51,8 +54,9 @@ public final class HTTPClient: Sendable {
             }
         } catch {
             // Only Task.checkCancellation throws here (the blocking body returns a Result).
-            throw HTTPError(kind: .cancelled, message: "cancelled before it started",
-                            method: request.method.rawValue, url: request.url)
+            throw HTTPError(
+                kind: .cancelled, message: "cancelled before it started",
+                method: request.method.rawValue, url: request.url)
         }
         return try result.get()
     }

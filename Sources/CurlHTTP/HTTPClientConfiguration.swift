@@ -33,11 +33,13 @@ public struct HTTPClientConfiguration: Sendable {
         case url(String, noProxy: String? = nil)
     }
 
-    public init(connectTimeoutSeconds: Int = 10, lowSpeedLimitBytesPerSecond: Int = 1,
-                lowSpeedTimeSeconds: Int = 60, totalTimeoutSeconds: Int? = nil,
-                proxy: Proxy = .environment, caBundlePath: String? = nil,
-                maximumResponseBodyBytes: Int = 16 << 20, userAgent: String = "dji-media-sync",
-                uploadBufferBytes: Int = 256 << 10) {
+    public init(
+        connectTimeoutSeconds: Int = 10, lowSpeedLimitBytesPerSecond: Int = 1,
+        lowSpeedTimeSeconds: Int = 60, totalTimeoutSeconds: Int? = nil,
+        proxy: Proxy = .environment, caBundlePath: String? = nil,
+        maximumResponseBodyBytes: Int = 16 << 20, userAgent: String = "dji-media-sync",
+        uploadBufferBytes: Int = 256 << 10
+    ) {
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.lowSpeedLimitBytesPerSecond = lowSpeedLimitBytesPerSecond
         self.lowSpeedTimeSeconds = lowSpeedTimeSeconds

@@ -10,8 +10,10 @@ public struct HTTPRequest: Sendable {
     /// bodies over 1 MiB) is disabled, so that no request waits for a 100 that never comes.
     public var expectContinue: Bool
 
-    public init(method: HTTPMethod, url: String, headers: HTTPHeaders = [:], body: HTTPBody = .none,
-                expectContinue: Bool = false) {
+    public init(
+        method: HTTPMethod, url: String, headers: HTTPHeaders = [:], body: HTTPBody = .none,
+        expectContinue: Bool = false
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

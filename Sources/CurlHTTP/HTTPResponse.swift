@@ -11,8 +11,10 @@ public struct HTTPResponse: Sendable {
     /// Connections curl had to open for this request: 0 when it reused one.
     public let newConnections: Int
 
-    public init(status: Int, headers: HTTPHeaders, body: [UInt8], bytesSent: Int64 = 0, totalSeconds: Double = 0,
-                newConnections: Int = 0) {
+    public init(
+        status: Int, headers: HTTPHeaders, body: [UInt8], bytesSent: Int64 = 0, totalSeconds: Double = 0,
+        newConnections: Int = 0
+    ) {
         self.status = status
         self.headers = headers
         self.body = body

@@ -13,8 +13,9 @@ public enum HMACSHA256 {
         let result = keyBytes.withUnsafeBytes { keyBuffer in
             messageBytes.withUnsafeBufferPointer { messageBuffer in
                 out.withUnsafeMutableBufferPointer { outBuffer in
-                    HMAC(EVP_sha256(), keyBuffer.baseAddress, Int32(key.count),
-                         messageBuffer.baseAddress, message.count, outBuffer.baseAddress, &length)
+                    HMAC(
+                        EVP_sha256(), keyBuffer.baseAddress, Int32(key.count),
+                        messageBuffer.baseAddress, message.count, outBuffer.baseAddress, &length)
                 }
             }
         }

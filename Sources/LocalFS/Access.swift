@@ -56,7 +56,10 @@ extension LocalFS {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
                 if name == [0x2E] || name == [0x2E, 0x2E] { continue }
                 let candidate = FilePath(bytes: current.bytes + [0x2F] + name)
-                if (try? status(candidate))?.kind == .directory { next = candidate; break }
+                if (try? status(candidate))?.kind == .directory {
+                    next = candidate
+                    break
+                }
             }
             closedir(dir)
             guard let next else { break }

@@ -59,8 +59,10 @@ public struct AnchoredPath: Sendable {
             guard next >= 0 else {
                 let err = errno
                 // ELOOP/ENOTDIR: a symlink (or a file) where a folder was.
-                throw LocalFSError(err == ELOOP || err == ENOTDIR ? "refusing to pass through a symlink or non-folder"
-                                                                  : "open folder", path: prefixPath(i + 1), errno: err)
+                throw LocalFSError(
+                    err == ELOOP || err == ENOTDIR
+                        ? "refusing to pass through a symlink or non-folder"
+                        : "open folder", path: prefixPath(i + 1), errno: err)
             }
             close(fd)
             fd = next

@@ -22,8 +22,14 @@ public final class DirectoryWatcher: Sendable {
     /// number closed early could be reused by another open and get our wake-up write).
     private final class Descriptors: Sendable {
         let inotify: Int32, wake: Int32
-        init(inotify: Int32, wake: Int32) { self.inotify = inotify; self.wake = wake }
-        deinit { close(inotify); close(wake) }
+        init(inotify: Int32, wake: Int32) {
+            self.inotify = inotify
+            self.wake = wake
+        }
+        deinit {
+            close(inotify)
+            close(wake)
+        }
     }
 
     private let descriptors: Descriptors
@@ -54,8 +60,12 @@ public final class DirectoryWatcher: Sendable {
                     inotify_add_watch(inotify, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Self.mask | UInt32(IN_ONLYDIR))
                 }
                 if wd < 0 {
-                    if errno == ENOSPC { full = true; report(.limitReached(folder: String(decoding: folder, as: UTF8.self))) }
-                    else if folders.isEmpty || roots.contains(where: { $0.bytes == folder }) { report(.failed(folder: String(decoding: folder, as: UTF8.self), errno: errno)) }
+                    if errno == ENOSPC {
+                        full = true
+                        report(.limitReached(folder: String(decoding: folder, as: UTF8.self)))
+                    } else if folders.isEmpty || roots.contains(where: { $0.bytes == folder }) {
+                        report(.failed(folder: String(decoding: folder, as: UTF8.self), errno: errno))
+                    }
                     return
                 }
                 folders[wd] = folder
@@ -80,8 +90,14 @@ public final class DirectoryWatcher: Sendable {
                     let nameStart = offset + MemoryLayout<inotify_event>.size
                     let name = Array(buffer[nameStart..<min(n, nameStart + length)].prefix { $0 != 0 })
                     offset = nameStart + length
-                    if mask & UInt32(IN_Q_OVERFLOW) != 0 { changed = true; continue }
-                    if mask & UInt32(IN_IGNORED) != 0 { folders[wd] = nil; continue }
+                    if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                        changed = true
+                        continue
+                    }
+                    if mask & UInt32(IN_IGNORED) != 0 {
+                        folders[wd] = nil
+                        continue
+                    }
                     guard let folder = folders[wd], !name.isEmpty else { continue }
                     if mask & UInt32(IN_ISDIR) != 0 {
                         // A new folder (made here, or moved in with its files): watch it and
@@ -123,7 +139,8 @@ public final class DirectoryWatcher: Sendable {
             if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
                 var st = stat()
                 let path = folder + [UInt8(ascii: "/")] + name + [0]
-                isFolder = path.withUnsafeBufferPointer { lstat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &st) } == 0
+                isFolder =
+                    path.withUnsafeBufferPointer { lstat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &st) } == 0
                     && (st.st_mode & S_IFMT) == S_IFDIR
             }
             if isFolder { out.append(name) }

@@ -26,13 +26,19 @@ public final class NoClobberFile {
     /// fsync and close: the bytes are on disk before the file gets its final name.
     public func finish() throws {
         guard fd >= 0 else { return }
-        defer { Glibc.close(fd); fd = -1 }
+        defer {
+            Glibc.close(fd)
+            fd = -1
+        }
         guard fsync(fd) == 0 else { throw LocalFSError("fsync", path: temp, errno: errno) }
     }
 
     /// Closes (if open) and removes the temp.
     public func discard() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
         _ = temp.withPlatformString { unlink($0) }
     }
 

@@ -44,8 +44,10 @@ public final class SourceFile {
     /// Sends exactly `identityAtOpen.size` bytes to `sink` in chunks of `buffer`'s size, hashing
     /// them. A file that shrank is padded with zeros (the framing promised that many bytes) and
     /// reported as changed; so is one whose size, mtime or inode differ afterwards.
-    public func stream(buffer: UnsafeMutableRawBufferPointer, progress: (Int) -> Void = { _ in },
-                       sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Result {
+    public func stream(
+        buffer: UnsafeMutableRawBufferPointer, progress: (Int) -> Void = { _ in },
+        sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Result {
         let hasher = SHA256Hasher()
         var shrank = false
         let bytesRead = try pump(identityAtOpen.size, into: hasher, shrank: &shrank, buffer: buffer, progress: progress, sink: sink)
@@ -57,10 +59,12 @@ public final class SourceFile {
     /// whether the copy continues after them: then only the rest goes to `sink`. Otherwise the
     /// whole file is sent, read again from its start. The result's hash is the whole file's
     /// either way. `prefixProgress` is called per chunk of the prefix (nothing is sent then).
-    public func stream(buffer: UnsafeMutableRawBufferPointer, resumingAfter prefix: Int64,
-                       resume: (SHA256Digest?) throws -> Bool, prefixProgress: () -> Void = {},
-                       progress: (Int) -> Void = { _ in },
-                       sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (result: Result, resumed: Bool) {
+    public func stream(
+        buffer: UnsafeMutableRawBufferPointer, resumingAfter prefix: Int64,
+        resume: (SHA256Digest?) throws -> Bool, prefixProgress: () -> Void = {},
+        progress: (Int) -> Void = { _ in },
+        sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (result: Result, resumed: Bool) {
         precondition(prefix >= 0 && prefix <= identityAtOpen.size, "resume point outside the file")
         let hasher = SHA256Hasher()
         var shrank = false
@@ -74,8 +78,10 @@ public final class SourceFile {
     }
 
     /// Reads `count` bytes (zeros once the file ended early: `shrank`) into `hasher` and `sink`.
-    private func pump(_ count: Int64, into hasher: SHA256Hasher, shrank: inout Bool, buffer: UnsafeMutableRawBufferPointer,
-                      progress: (Int) -> Void, sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+    private func pump(
+        _ count: Int64, into hasher: SHA256Hasher, shrank: inout Bool, buffer: UnsafeMutableRawBufferPointer,
+        progress: (Int) -> Void, sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int64 {
         var remaining = count
         var bytesRead: Int64 = 0
         while remaining > 0 {
@@ -126,7 +132,9 @@ public struct SourceChanged: Error, Sendable, CustomStringConvertible {
     public let expected: FileIdentity
     public let found: FileIdentity
     public init(path: FilePath, expected: FileIdentity, found: FileIdentity) {
-        self.path = path; self.expected = expected; self.found = found
+        self.path = path
+        self.expected = expected
+        self.found = found
     }
     public var description: String {
         "\(path.displayString) changed (expected \(expected), found \(found)); it is still being written or was replaced"

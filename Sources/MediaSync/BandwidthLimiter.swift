@@ -29,22 +29,28 @@ public final class BandwidthLimiter: Sendable {
 
     /// A constant limit. `bytesPerSecond` ≤ 0: unlimited. The bucket holds a quarter second of
     /// bytes, so bursts stay short.
-    public convenience init(bytesPerSecond: Double,
-                            now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-                            sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: $0.inSeconds) }) {
+    public convenience init(
+        bytesPerSecond: Double,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+        sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: $0.inSeconds) }
+    ) {
         self.init(schedule: nil, constantRate: bytesPerSecond, timeZone: .current, wallClock: { Date() }, now: now, sleep: sleep)
     }
 
     /// A limit by time of day, in `timeZone` (the process's: the dock's local time).
-    public convenience init(schedule: BandwidthSchedule, timeZone: TimeZone = .current,
-                            wallClock: @escaping @Sendable () -> Date = { Date() },
-                            now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-                            sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: $0.inSeconds) }) {
+    public convenience init(
+        schedule: BandwidthSchedule, timeZone: TimeZone = .current,
+        wallClock: @escaping @Sendable () -> Date = { Date() },
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+        sleep: @escaping @Sendable (Duration) -> Void = { Thread.sleep(forTimeInterval: $0.inSeconds) }
+    ) {
         self.init(schedule: schedule, constantRate: 0, timeZone: timeZone, wallClock: wallClock, now: now, sleep: sleep)
     }
 
-    private init(schedule: BandwidthSchedule?, constantRate: Double, timeZone: TimeZone, wallClock: @escaping @Sendable () -> Date,
-                 now: @escaping @Sendable () -> ContinuousClock.Instant, sleep: @escaping @Sendable (Duration) -> Void) {
+    private init(
+        schedule: BandwidthSchedule?, constantRate: Double, timeZone: TimeZone, wallClock: @escaping @Sendable () -> Date,
+        now: @escaping @Sendable () -> ContinuousClock.Instant, sleep: @escaping @Sendable (Duration) -> Void
+    ) {
         self.schedule = schedule
         self.constantRate = constantRate
         self.timeZone = timeZone
@@ -108,7 +114,7 @@ public final class BandwidthLimiter: Sendable {
             s.last = t
             let rate = rate(&s)
             guard rate > 0 else {
-                s.available = 0   // an unlimited period leaves no credit behind
+                s.available = 0 // an unlimited period leaves no credit behind
                 return 0
             }
             s.available = min(rate / 4, s.available + seconds * rate)
@@ -151,7 +157,8 @@ public struct ThrottledProgress: TransferProgress {
 extension BandwidthLimiter {
     /// The process's global limiter (nil: no limit), as the configuration sets it.
     public static func global(_ config: MediaSyncConfig) -> BandwidthLimiter? {
-        let limiter = config.concurrency.bandwidthSchedule.map { BandwidthLimiter(schedule: $0) }
+        let limiter =
+            config.concurrency.bandwidthSchedule.map { BandwidthLimiter(schedule: $0) }
             ?? BandwidthLimiter(bytesPerSecond: config.concurrency.bandwidthLimitBytesPerSecond)
         return limiter.isUnlimited ? nil : limiter
     }
@@ -160,10 +167,11 @@ extension BandwidthLimiter {
     public static func perDestination(_ config: MediaSyncConfig) -> [String: BandwidthLimiter] {
         var limiters: [String: BandwidthLimiter] = [:]
         for destination in config.destinations {
-            let schedule: BandwidthSchedule? = switch destination {
-            case let .nas(nas): nas.bandwidthSchedule
-            case let .s3(s3): s3.bandwidthSchedule
-            }
+            let schedule: BandwidthSchedule? =
+                switch destination {
+                case let .nas(nas): nas.bandwidthSchedule
+                case let .s3(s3): s3.bandwidthSchedule
+                }
             if let schedule, !schedule.neverLimits { limiters[destination.name] = BandwidthLimiter(schedule: schedule) }
         }
         return limiters

@@ -25,8 +25,9 @@ public protocol Destination: Sendable {
 public protocol DestinationSession: Sendable {
     /// Copies `items`, verifying each on both ends before it appears under its final name, and
     /// reports each outcome through `onResult` as soon as it is known.
-    func transfer(_ items: [TransferItem], progress: any TransferProgress,
-                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError)
+    func transfer(
+        _ items: [TransferItem], progress: any TransferProgress,
+        onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError)
     /// Checks copies again (exists, size, and SHA-256 when `mode` says so).
     func verify(_ copies: [RemoteCopy], mode: VerifyMode) async throws(DestinationError) -> [VerifyResult]
     /// Free and total bytes where the copies go; nil when the destination cannot tell.
@@ -87,7 +88,6 @@ extension TransferProgress {
     public var stopRequested: Bool { false }
 }
 
-
 /// Temp names a transport has in flight, persisted so that the next run can remove exactly those
 /// after a crash (and never anything else).
 public protocol TempJournal: Sendable {
@@ -116,7 +116,10 @@ public struct ResumableTemp: Sendable, Equatable {
     /// When it was marked (seconds since 1970): old ones are reclaimed like any temp.
     public var keptAt: Double
     public init(path: FilePath, source: FilePath, identity: FileIdentity, keptAt: Double) {
-        self.path = path; self.source = source; self.identity = identity; self.keptAt = keptAt
+        self.path = path
+        self.source = source
+        self.identity = identity
+        self.keptAt = keptAt
     }
 }
 
@@ -144,7 +147,10 @@ extension TransferItem {
     /// runs the rounds one after the other, so the second file sees the first one's copy and takes
     /// `<stem>_1<ext>`. Order is kept within each round.
     public static func roundsByRemoteName(_ items: [TransferItem]) -> [[TransferItem]] {
-        struct Name: Hashable { let directory: String; let name: [UInt8] }
+        struct Name: Hashable {
+            let directory: String
+            let name: [UInt8]
+        }
         var rounds: [[TransferItem]] = []
         var seen: [Name: Int] = [:]
         for item in items {
@@ -187,7 +193,10 @@ public enum VerifyMode: String, Sendable { case sha256, size }
 public struct DestinationSpace: Sendable, Equatable {
     public var freeBytes: Int64
     public var totalBytes: Int64
-    public init(freeBytes: Int64, totalBytes: Int64) { self.freeBytes = freeBytes; self.totalBytes = totalBytes }
+    public init(freeBytes: Int64, totalBytes: Int64) {
+        self.freeBytes = freeBytes
+        self.totalBytes = totalBytes
+    }
     public var usedFraction: Double { totalBytes > 0 ? Double(totalBytes - freeBytes) / Double(totalBytes) : 0 }
 }
 
@@ -234,16 +243,16 @@ public enum VerifyResult: Sendable, Equatable, CustomStringConvertible {
 /// A destination failure with what an operator needs: which kind, where, exit status, stderr tail.
 public struct DestinationError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case unreachable        // connection refused/reset/timed out; ssh exit 255 before auth
-        case hostKey            // host key unknown or changed
-        case authentication     // key refused
-        case transient          // worth retrying soon
-        case permanent          // permission denied, name too long, not a directory
-        case destinationFull    // ENOSPC / EDQUOT
-        case timeout            // no progress within the transfer timeout
+        case unreachable // connection refused/reset/timed out; ssh exit 255 before auth
+        case hostKey // host key unknown or changed
+        case authentication // key refused
+        case transient // worth retrying soon
+        case permanent // permission denied, name too long, not a directory
+        case destinationFull // ENOSPC / EDQUOT
+        case timeout // no progress within the transfer timeout
         case verificationFailed // checksums differ
-        case cancelled          // stopping
-        case misconfigured      // base path missing, no sha256 tool
+        case cancelled // stopping
+        case misconfigured // base path missing, no sha256 tool
 
         /// In words: "authentication failed", not "authentication".
         public var label: String {

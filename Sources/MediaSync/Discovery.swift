@@ -51,9 +51,11 @@ public struct Discovery: Sendable {
     /// between folders; a stopped scan returns what it found with `complete` false.
     /// A file dated in the future (its age says nothing) goes to `settled`, which says whether it
     /// has been seen unchanged long enough; without one, such a file waits like a young one.
-    public func scan(now: Int64 = LocalFS.currentTimeNanoseconds(), shouldStop: () -> Bool = { false },
-                     onHidden: ([UInt8]) -> Void = { _ in },
-                     settled: (_ path: [UInt8], _ identity: FileIdentity) -> Bool = { _, _ in false }) -> Report {
+    public func scan(
+        now: Int64 = LocalFS.currentTimeNanoseconds(), shouldStop: () -> Bool = { false },
+        onHidden: ([UInt8]) -> Void = { _ in },
+        settled: (_ path: [UInt8], _ identity: FileIdentity) -> Bool = { _, _ in false }
+    ) -> Report {
         var report = Report()
         var list = Candidates.Builder()
         for root in roots {
@@ -62,12 +64,19 @@ public struct Discovery: Sendable {
                 // The trash is never rescanned, even with skip_hidden off.
                 descend: { name in
                     if name == Self.trashName { return false }
-                    if skipHidden && isHidden(name) { report.hidden += 1; onHidden(name); return false }
+                    if skipHidden && isHidden(name) {
+                        report.hidden += 1
+                        onHidden(name)
+                        return false
+                    }
                     return true
                 },
                 wants: { name in
                     if skipHidden && isHidden(name) {
-                        if isMedia(name, ignoringHidden: true) { report.hidden += 1; onHidden(name) }
+                        if isMedia(name, ignoringHidden: true) {
+                            report.hidden += 1
+                            onHidden(name)
+                        }
                         return false
                     }
                     if isMedia(name) { return true }
@@ -168,7 +177,9 @@ public struct Candidates: Sendable, RandomAccessCollection {
             var arena: [UInt8] = []
             arena.reserveCapacity(c.arena.count)
             var ends: [Int] = [], nameStarts: [Int] = [], identities: [FileIdentity] = []
-            ends.reserveCapacity(n); nameStarts.reserveCapacity(n); identities.reserveCapacity(n)
+            ends.reserveCapacity(n)
+            nameStarts.reserveCapacity(n)
+            identities.reserveCapacity(n)
             for i in order {
                 let start = arena.count
                 arena += c.pathBytes(i)
@@ -176,7 +187,10 @@ public struct Candidates: Sendable, RandomAccessCollection {
                 ends.append(arena.count)
                 identities.append(c.identities[i])
             }
-            c.arena = arena; c.ends = ends; c.nameStarts = nameStarts; c.identities = identities
+            c.arena = arena
+            c.ends = ends
+            c.nameStarts = nameStarts
+            c.identities = identities
             c.byPath = (0..<Int32(n)).sorted { ByteOrder.less(c.pathBytes(Int($0)), c.pathBytes(Int($1))) }
             list = Candidates()
             return c

@@ -7,16 +7,19 @@ extension DoctorReport {
     /// The JSON form (`doctor --json`), with the conventions of every `--json` (`JSONOutput`):
     /// keys sorted and always present (`fix` is null when there is none).
     public func json() -> String {
-        JSONOutput.render([
-            "host": host,
-            "ok": !failed,
-            "exit_status": Int(exitStatus),
-            "summary": Dictionary(uniqueKeysWithValues: DoctorCheck.Status.allCases.map { ($0.rawValue, count($0)) }),
-            "checks": checks.map { c -> [String: Any] in
-                ["check": c.check, "subject": c.subject, "status": c.status.rawValue, "detail": c.detail,
-                 "fix": JSONOutput.nullable(c.fix)]
-            },
-        ], schemaVersion: Self.schemaVersion, generatedAt: generatedAt)
+        JSONOutput.render(
+            [
+                "host": host,
+                "ok": !failed,
+                "exit_status": Int(exitStatus),
+                "summary": Dictionary(uniqueKeysWithValues: DoctorCheck.Status.allCases.map { ($0.rawValue, count($0)) }),
+                "checks": checks.map { c -> [String: Any] in
+                    [
+                        "check": c.check, "subject": c.subject, "status": c.status.rawValue, "detail": c.detail,
+                        "fix": JSONOutput.nullable(c.fix)
+                    ]
+                }
+            ], schemaVersion: Self.schemaVersion, generatedAt: generatedAt)
     }
 
     public static func mark(_ status: DoctorCheck.Status) -> String {
@@ -38,7 +41,13 @@ extension DoctorReport {
         }
         func painted(_ status: DoctorCheck.Status) -> String {
             guard color else { return Self.mark(status) }
-            let code = switch status { case .ok: "32"; case .warn: "33"; case .fail: "31"; case .skip: "2" }
+            let code =
+                switch status {
+                case .ok: "32"
+                case .warn: "33"
+                case .fail: "31"
+                case .skip: "2"
+                }
             return "\u{1B}[\(code)m\(Self.mark(status))\u{1B}[0m"
         }
         var lines = ["dji-media-sync doctor on \(host) at \(generatedAtText)"]

@@ -7,7 +7,13 @@ public struct HealthReport: Sendable {
     public enum Level: String, Sendable, Comparable, Codable {
         case healthy, warning, critical
         public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
-        var rank: Int { switch self { case .healthy: 0; case .warning: 1; case .critical: 2 } }
+        var rank: Int {
+            switch self {
+            case .healthy: 0
+            case .warning: 1
+            case .critical: 2
+            }
+        }
     }
 
     /// One reason; `rule` is stable (alerts are keyed by it).
@@ -15,7 +21,11 @@ public struct HealthReport: Sendable {
         public var rule: String
         public var level: Level
         public var message: String
-        public init(rule: String, level: Level, message: String) { self.rule = rule; self.level = level; self.message = message }
+        public init(rule: String, level: Level, message: String) {
+            self.rule = rule
+            self.level = level
+            self.message = message
+        }
     }
 
     public struct DestinationUsage: Sendable, Codable {
@@ -24,7 +34,10 @@ public struct HealthReport: Sendable {
         public var totalBytes: Int64
         public var measuredAt: Double
         public init(name: String, freeBytes: Int64, totalBytes: Int64, measuredAt: Double) {
-            self.name = name; self.freeBytes = freeBytes; self.totalBytes = totalBytes; self.measuredAt = measuredAt
+            self.name = name
+            self.freeBytes = freeBytes
+            self.totalBytes = totalBytes
+            self.measuredAt = measuredAt
         }
         public var usedFraction: Double { totalBytes > 0 ? Double(totalBytes - freeBytes) / Double(totalBytes) : 0 }
     }
@@ -101,9 +114,11 @@ public enum HealthEvaluator {
         let first = try store.firstCycle()
         let since = report.lastSuccessAt ?? first?.startedAt
         if let since, now - since > rules.maxMinutesWithoutSuccess * 60 {
-            add("no_recent_success", .critical, report.lastSuccessAt == nil
-                ? "no successful sync yet (first cycle \(Format.duration(now - since)) ago)"
-                : "no successful sync for \(Format.duration(now - since))")
+            add(
+                "no_recent_success", .critical,
+                report.lastSuccessAt == nil
+                    ? "no successful sync yet (first cycle \(Format.duration(now - since)) ago)"
+                    : "no successful sync for \(Format.duration(now - since))")
         }
         if let rate = report.successRate24h, rate < rules.minSuccessRate {
             add("low_success_rate", .warning, String(format: "%.0f%% of the last 24 h's cycles succeeded", rate * 100))
@@ -145,8 +160,10 @@ public enum HealthEvaluator {
             }
         }
         if let roots = try store.meta(mediaRootsKey) {
-            add("media_roots", .critical, "media root unreadable in the last scan (is the card or disk mounted?): "
-                + roots.split(separator: "\n").joined(separator: "; "))
+            add(
+                "media_roots", .critical,
+                "media root unreadable in the last scan (is the card or disk mounted?): "
+                    + roots.split(separator: "\n").joined(separator: "; "))
         }
         if let errors = try store.meta(scanKey), let first = errors.split(separator: "\n").first {
             let lines = errors.split(separator: "\n")
@@ -168,7 +185,7 @@ public enum HealthEvaluator {
 /// neither repeats nor forgets them.
 public enum AlertDecider {
     public struct Alert: Sendable, Codable, Equatable {
-        public var state: String   // "raised" | "resolved"
+        public var state: String // "raised" | "resolved"
         public var rule: String
         public var level: String
         public var message: String
@@ -177,8 +194,10 @@ public enum AlertDecider {
 
     static let prefix = "alert:"
 
-    public static func decide(_ report: HealthReport, store: StateStore, suppressionMinutes: Double,
-                              now: Double = Date().timeIntervalSince1970) throws -> [Alert] {
+    public static func decide(
+        _ report: HealthReport, store: StateStore, suppressionMinutes: Double,
+        now: Double = Date().timeIntervalSince1970
+    ) throws -> [Alert] {
         var alerts: [Alert] = []
         let active = try store.metaKeys(prefix: prefix)
         for finding in report.findings {
@@ -190,8 +209,10 @@ public enum AlertDecider {
         }
         let current = Set(report.findings.map { prefix + $0.rule })
         for key in active.keys where !current.contains(key) {
-            alerts.append(Alert(state: "resolved", rule: String(key.dropFirst(prefix.count)), level: "healthy",
-                                message: "resolved", time: now))
+            alerts.append(
+                Alert(
+                    state: "resolved", rule: String(key.dropFirst(prefix.count)), level: "healthy",
+                    message: "resolved", time: now))
             try store.deleteMeta(key)
         }
         return alerts

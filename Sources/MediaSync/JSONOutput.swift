@@ -34,7 +34,8 @@ public enum JSONOutput {
         object["generated_at"] = time(generatedAt)
         // Only strings, numbers, booleans, arrays, objects and null: serialisation cannot fail
         // (a non-finite number is the one exception, and becomes null by `finite`).
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
             ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

@@ -40,8 +40,10 @@ public struct Restorer: Sendable {
 
     /// Restores `entries` through `session`; `onOutcome` hears each file as it ends (progress).
     /// Outcomes in the order of `entries`.
-    public func run(_ entries: [StateStore.LedgerEntry], session: any DestinationSession,
-                    onOutcome: @escaping @Sendable (RestoreOutcome) -> Void = { _ in }) async -> [RestoreOutcome] {
+    public func run(
+        _ entries: [StateStore.LedgerEntry], session: any DestinationSession,
+        onOutcome: @escaping @Sendable (RestoreOutcome) -> Void = { _ in }
+    ) async -> [RestoreOutcome] {
         let sink = RestoreTemps(entries: entries, targets: entries.map(targetPath), logger: logger, onOutcome: onOutcome)
         // Files already there, or with no usable target or digest, are settled without a fetch.
         let pending = (try? await runBlocking { sink.prepare() }) ?? []
@@ -128,13 +130,23 @@ private final class RestoreTemps: RestoreSink {
         var folders: Set<FilePath> = []
         for (i, entry) in entries.enumerated() {
             guard let target = targets[i] else {
-                settle(i, .failed, "no usable file name in remote path \(entry.remotePath.displayString)"); continue
+                settle(i, .failed, "no usable file name in remote path \(entry.remotePath.displayString)")
+                continue
             }
-            guard entry.sha256 != nil else { settle(i, .failed, "the ledger's SHA-256 of \(entry.remotePath.displayString) is damaged"); continue }
-            if let message = existing(i, target) { settle(i, message.status, message.text); continue }
+            guard entry.sha256 != nil else {
+                settle(i, .failed, "the ledger's SHA-256 of \(entry.remotePath.displayString) is damaged")
+                continue
+            }
+            if let message = existing(i, target) {
+                settle(i, message.status, message.text)
+                continue
+            }
             let folder = target.removingLastComponent()
             if !folders.contains(folder) {
-                do { try LocalFS.createDirectories(folder) } catch { settle(i, .failed, "\(error)"); continue }
+                do { try LocalFS.createDirectories(folder) } catch {
+                    settle(i, .failed, "\(error)")
+                    continue
+                }
                 folders.insert(folder)
             }
             pending.append(i)
@@ -207,13 +219,15 @@ private final class RestoreTemps: RestoreSink {
             return settle(index, .failed, "writing \(targets[index]!.displayString): \(problem)")
         }
         do {
-            if slot.file == nil { slot.file = try NoClobberFile(temp: tempPath(index)) }   // an empty file
+            if slot.file == nil { slot.file = try NoClobberFile(temp: tempPath(index)) } // an empty file
             let file = slot.file!
             let digest = slot.hasher.finalize()
             guard slot.size == entry.identity.size, digest == entry.sha256 else {
                 file.discard()
-                return settle(index, .failed, "\(remote) differs from the ledger (size \(slot.size), SHA-256 \(digest.hex); "
-                              + "recorded size \(entry.identity.size), SHA-256 \(entry.sha256?.hex ?? "?")); not restored")
+                return settle(
+                    index, .failed,
+                    "\(remote) differs from the ledger (size \(slot.size), SHA-256 \(digest.hex); "
+                        + "recorded size \(entry.identity.size), SHA-256 \(entry.sha256?.hex ?? "?")); not restored")
             }
             if try file.publish(as: targets[index]!, syncFolder: false) {
                 unsynced.withLock { _ = $0.insert(targets[index]!.removingLastComponent()) }
@@ -239,7 +253,10 @@ private final class RestoreTemps: RestoreSink {
     /// fsync of every folder a file was renamed into. A failure is reported, not fatal: the files
     /// are complete; only their names might not survive a power cut (a later restore brings them).
     func syncFolders() {
-        for folder in unsynced.withLock({ s in defer { s.removeAll() }; return s }) {
+        for folder in unsynced.withLock({ s in
+            defer { s.removeAll() }
+            return s
+        }) {
             do { try LocalFS.syncDirectory(folder) } catch {
                 logger.warning("restore: the restored files in \(folder.displayString) are complete, but the folder could not be synced: \(error)")
             }

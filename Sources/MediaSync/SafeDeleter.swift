@@ -17,8 +17,9 @@ public enum SafeDeleter {
         do {
             guard let status = try anchored.status() else { return .gone }
             guard status.kind == .regular, status.identity.size == entry.identity.size,
-                  status.identity.mtimeNanoseconds == entry.identity.mtimeNanoseconds,
-                  status.identity.inode == entry.identity.inode else {
+                status.identity.mtimeNanoseconds == entry.identity.mtimeNanoseconds,
+                status.identity.inode == entry.identity.inode
+            else {
                 return .changed("\(entry.trashPath.displayString) is not the file that was trashed")
             }
             return try anchored.unlink(ifStill: status.identity) ? .deleted : .gone
@@ -44,7 +45,10 @@ public enum SafeDeleter {
     public struct Check: Sendable {
         public var copy: StateStore.LedgerEntry
         public var result: VerifyResult
-        public init(copy: StateStore.LedgerEntry, result: VerifyResult) { self.copy = copy; self.result = result }
+        public init(copy: StateStore.LedgerEntry, result: VerifyResult) {
+            self.copy = copy
+            self.result = result
+        }
     }
 
     /// Where a soft-deleted file goes: `<its media root>/.dms-trash/<its path below the root>`,
@@ -59,9 +63,11 @@ public enum SafeDeleter {
     /// Every local path is reached below its media root with `O_NOFOLLOW` folders (`AnchoredPath`):
     /// a folder replaced by a symlink is never passed through, so nothing outside the media roots
     /// is ever deleted or moved.
-    public static func deleteSource(_ entry: StateStore.DeleteEntry, checks: [Check], requiredDestinations: [String],
-                                    deleteEnabled: Bool, mediaRoots: [FilePath], trash: Trash? = nil,
-                                    syncFolder: Bool = true, now: Double = Date().timeIntervalSince1970) -> Decision {
+    public static func deleteSource(
+        _ entry: StateStore.DeleteEntry, checks: [Check], requiredDestinations: [String],
+        deleteEnabled: Bool, mediaRoots: [FilePath], trash: Trash? = nil,
+        syncFolder: Bool = true, now: Double = Date().timeIntervalSince1970
+    ) -> Decision {
         guard now >= entry.dueAt else { return .refused("not due until \(entry.dueAt)") }
         guard let source = AnchoredPath.find(entry.localPath, in: mediaRoots) else {
             return .refused("\(entry.localPath.displayString) is under no media root (local.media_roots); it is never deleted")
@@ -78,8 +84,9 @@ public enum SafeDeleter {
         guard status.kind == .regular, status.identity == entry.identity else {
             return .changed("local file is not the version that was copied (expected \(entry.identity), found \(status.identity))")
         }
-        let verified = Set(checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == .present }
-                            .map(\.copy.destination))
+        let verified = Set(
+            checks.filter { $0.result.isVerified && $0.copy.sha256 != nil && $0.copy.sha256 == entry.sha256 && $0.copy.state == .present }
+                .map(\.copy.destination))
         let missing = requiredDestinations.filter { !verified.contains($0) }
         guard !requiredDestinations.isEmpty, missing.isEmpty else {
             return .refused("copy not verified on \(missing.joined(separator: ", "))")

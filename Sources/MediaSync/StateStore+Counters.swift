@@ -7,25 +7,27 @@ import GRDB
 /// (last success, reachable), in `meta`.
 extension StateStore {
     static func createCounters(_ db: Database) throws {
-        try db.execute(sql: """
-            -- One row per metric name and label set (labels as rendered: destination="nas").
-            CREATE TABLE counters (
-                name TEXT NOT NULL,
-                labels TEXT NOT NULL,
-                value REAL NOT NULL,
-                PRIMARY KEY (name, labels)
-            ) WITHOUT ROWID;
-            """)
+        try db.execute(
+            sql: """
+                -- One row per metric name and label set (labels as rendered: destination="nas").
+                CREATE TABLE counters (
+                    name TEXT NOT NULL,
+                    labels TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    PRIMARY KEY (name, labels)
+                ) WITHOUT ROWID;
+                """)
     }
 
     /// Upper bounds (seconds) of the cycle duration histogram's buckets; +Inf is implied.
     public static let cycleDurationBuckets: [Double] = [1, 5, 15, 60, 300, 900, 3600, 14400]
 
     static func add(_ db: Database, _ name: String, _ labels: String = "", _ amount: Double) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO counters (name, labels, value) VALUES (?, ?, ?)
-            ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO counters (name, labels, value) VALUES (?, ?, ?)
+                ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value
+                """)
         try statement.execute(arguments: [name, labels, amount])
     }
 
@@ -47,8 +49,10 @@ extension StateStore {
         for (kind, count) in s.failuresByKind where count > 0 {
             try add(db, "transfer_failures_total", label("kind", kind), Double(count))
         }
-        let mismatches = [("transfer", s.failuresByKind[DestinationError.Kind.verificationFailed.rawValue] ?? 0),
-                          ("consistency", s.copiesBad), ("before_delete", s.mismatchesBeforeDelete)]
+        let mismatches = [
+            ("transfer", s.failuresByKind[DestinationError.Kind.verificationFailed.rawValue] ?? 0),
+            ("consistency", s.copiesBad), ("before_delete", s.mismatchesBeforeDelete)
+        ]
         for (check, count) in mismatches {
             try add(db, "verification_mismatches_total", label("check", check), Double(count))
         }
@@ -91,7 +95,7 @@ extension StateStore {
 
     public static let counterNames = [
         "cycles_total", "files_copied_total", "bytes_copied_total", "sources_deleted_total", "transfer_failures_total",
-        "verification_mismatches_total", "cycle_duration_seconds_bucket", "cycle_duration_seconds_sum", "cycle_duration_seconds_count",
+        "verification_mismatches_total", "cycle_duration_seconds_bucket", "cycle_duration_seconds_sum", "cycle_duration_seconds_count"
     ]
 
     /// Reads each counter by its primary key prefix and each destination's gauges by key.

@@ -18,13 +18,17 @@ extension StateStore {
 
     public func finishCycle(_ summary: CycleSummary) throws {
         try db.write { db in
-            try db.execute(sql: """
-                UPDATE cycles SET finished_at = ?, status = ?, files_copied = ?, files_present = ?, bytes = ?, failed = ?,
-                                  skipped = ?, deleted = ?, message = ?, waiting_space = ?, unavailable = ?, copies_bad = ? WHERE id = ?
-                """, arguments: [summary.finishedAt, summary.status.rawValue, summary.filesCopied, summary.filesAlreadyPresent,
-                                 summary.bytesCopied, summary.failed, summary.skipped, summary.deleted,
-                                 summary.messages.prefix(5).joined(separator: "; "), summary.waitingForSpace,
-                                 summary.unavailableDestinations.joined(separator: ","), summary.copiesBad, summary.cycleID])
+            try db.execute(
+                sql: """
+                    UPDATE cycles SET finished_at = ?, status = ?, files_copied = ?, files_present = ?, bytes = ?, failed = ?,
+                                      skipped = ?, deleted = ?, message = ?, waiting_space = ?, unavailable = ?, copies_bad = ? WHERE id = ?
+                    """,
+                arguments: [
+                    summary.finishedAt, summary.status.rawValue, summary.filesCopied, summary.filesAlreadyPresent,
+                    summary.bytesCopied, summary.failed, summary.skipped, summary.deleted,
+                    summary.messages.prefix(5).joined(separator: "; "), summary.waitingForSpace,
+                    summary.unavailableDestinations.joined(separator: ","), summary.copiesBad, summary.cycleID
+                ])
             // The counters move with the cycle's row: one transaction, never counted twice or half.
             try Self.addCounters(db, summary)
         }
@@ -49,8 +53,10 @@ extension StateStore {
 
     public func lastCycle(withStatusIn statuses: [String]) throws -> CycleRecord? {
         try db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM cycles WHERE status IN (\(statuses.map { _ in "?" }.joined(separator: ","))) ORDER BY id DESC LIMIT 1",
-                             arguments: StatementArguments(statuses)).map(Self.cycle)
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM cycles WHERE status IN (\(statuses.map { _ in "?" }.joined(separator: ","))) ORDER BY id DESC LIMIT 1",
+                arguments: StatementArguments(statuses)
+            ).map(Self.cycle)
         }
     }
 
@@ -59,11 +65,12 @@ extension StateStore {
     }
 
     static func cycle(_ row: Row) -> CycleRecord {
-        CycleRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
-                    filesCopied: row["files_copied"], filesPresent: row["files_present"], bytes: row["bytes"],
-                    failed: row["failed"], skipped: row["skipped"], deleted: row["deleted"], message: row["message"],
-                    waitingForSpace: row["waiting_space"],
-                    unavailable: (row["unavailable"] as String).split(separator: ",").map(String.init), copiesBad: row["copies_bad"])
+        CycleRecord(
+            id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
+            filesCopied: row["files_copied"], filesPresent: row["files_present"], bytes: row["bytes"],
+            failed: row["failed"], skipped: row["skipped"], deleted: row["deleted"], message: row["message"],
+            waitingForSpace: row["waiting_space"],
+            unavailable: (row["unavailable"] as String).split(separator: ",").map(String.init), copiesBad: row["copies_bad"])
     }
 
     /// Failure counts by error kind, and how many files are quarantined.

@@ -10,39 +10,40 @@ import LocalFS
 /// need them) but leave the `ledger_live` partial index, which is all the planner reads.
 extension StateStore {
     static func createHistoryIndexes(_ db: Database) throws {
-        try db.execute(sql: """
-            -- 1 while the ledger row's source version may still be in the media root; 0 once it is
-            -- known gone (deleted after verification, trashed, replaced, or removed by someone).
-            ALTER TABLE ledger ADD COLUMN source_live INTEGER NOT NULL DEFAULT 1;
-            UPDATE ledger SET source_live = 0
-            WHERE EXISTS (SELECT 1 FROM delete_queue q
-                          WHERE q.local_path = ledger.local_path AND q.size = ledger.size AND q.mtime_ns = ledger.mtime_ns
-                            AND q.inode = ledger.inode AND q.state IN ('deleted', 'gone', 'purged', 'trashed', 'changed'));
-            -- A file version's copies (delete queue, recording, lost copies).
-            CREATE INDEX ledger_version ON ledger (local_path, size, mtime_ns, inode);
-            -- The planner's merge: only what may still be in the media root, in path byte order.
-            CREATE INDEX ledger_live ON ledger (local_path, size, mtime_ns, inode, destination)
-                WHERE source_live = 1 AND state = 'present';
-            -- Consistency check and `verify --since`.
-            CREATE INDEX ledger_recent ON ledger (destination, synced_at) WHERE state = 'present';
-            -- Retention: the oldest copies this daemon placed.
-            CREATE INDEX ledger_retention ON ledger (destination, mtime_ns) WHERE outcome = 'copied' AND state = 'present';
-            -- status: counts by state.
-            CREATE INDEX ledger_state ON ledger (state);
-            DROP INDEX ledger_synced_at;
-            CREATE INDEX cycles_status ON cycles (status, id);
-            CREATE INDEX cycles_started ON cycles (started_at);
-            CREATE INDEX file_failures_path ON file_failures (local_path);
-            CREATE INDEX file_failures_kind ON file_failures (quarantined, error_kind);
-            CREATE INDEX multipart_uploads_created ON multipart_uploads (destination, created_at);
-            -- Files dated in the future: when each version was first seen (see `sighting`).
-            CREATE TABLE sightings (
-                local_path BLOB PRIMARY KEY,
-                size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
-                first_seen REAL NOT NULL, last_seen REAL NOT NULL
-            );
-            CREATE INDEX sightings_last_seen ON sightings (last_seen);
-            """)
+        try db.execute(
+            sql: """
+                -- 1 while the ledger row's source version may still be in the media root; 0 once it is
+                -- known gone (deleted after verification, trashed, replaced, or removed by someone).
+                ALTER TABLE ledger ADD COLUMN source_live INTEGER NOT NULL DEFAULT 1;
+                UPDATE ledger SET source_live = 0
+                WHERE EXISTS (SELECT 1 FROM delete_queue q
+                              WHERE q.local_path = ledger.local_path AND q.size = ledger.size AND q.mtime_ns = ledger.mtime_ns
+                                AND q.inode = ledger.inode AND q.state IN ('deleted', 'gone', 'purged', 'trashed', 'changed'));
+                -- A file version's copies (delete queue, recording, lost copies).
+                CREATE INDEX ledger_version ON ledger (local_path, size, mtime_ns, inode);
+                -- The planner's merge: only what may still be in the media root, in path byte order.
+                CREATE INDEX ledger_live ON ledger (local_path, size, mtime_ns, inode, destination)
+                    WHERE source_live = 1 AND state = 'present';
+                -- Consistency check and `verify --since`.
+                CREATE INDEX ledger_recent ON ledger (destination, synced_at) WHERE state = 'present';
+                -- Retention: the oldest copies this daemon placed.
+                CREATE INDEX ledger_retention ON ledger (destination, mtime_ns) WHERE outcome = 'copied' AND state = 'present';
+                -- status: counts by state.
+                CREATE INDEX ledger_state ON ledger (state);
+                DROP INDEX ledger_synced_at;
+                CREATE INDEX cycles_status ON cycles (status, id);
+                CREATE INDEX cycles_started ON cycles (started_at);
+                CREATE INDEX file_failures_path ON file_failures (local_path);
+                CREATE INDEX file_failures_kind ON file_failures (quarantined, error_kind);
+                CREATE INDEX multipart_uploads_created ON multipart_uploads (destination, created_at);
+                -- Files dated in the future: when each version was first seen (see `sighting`).
+                CREATE TABLE sightings (
+                    local_path BLOB PRIMARY KEY,
+                    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
+                    first_seen REAL NOT NULL, last_seen REAL NOT NULL
+                );
+                CREATE INDEX sightings_last_seen ON sightings (last_seen);
+                """)
     }
 
     /// One version of a local file: the key the ledger, the delete queue and the failures share.
@@ -52,7 +53,10 @@ extension StateStore {
         public var mtimeNanoseconds: Int64
         public var inode: UInt64
         public init(path: [UInt8], size: Int64, mtimeNanoseconds: Int64, inode: UInt64) {
-            self.path = path; self.size = size; self.mtimeNanoseconds = mtimeNanoseconds; self.inode = inode
+            self.path = path
+            self.size = size
+            self.mtimeNanoseconds = mtimeNanoseconds
+            self.inode = inode
         }
         public init(path: [UInt8], identity: FileIdentity) {
             self.init(path: path, size: identity.size, mtimeNanoseconds: identity.mtimeNanoseconds, inode: identity.inode)
@@ -84,12 +88,14 @@ extension StateStore {
         var after: (path: Data, size: Int64, mtime: Int64, inode: Int64, destination: String) = (Data(), .min, .min, .min, "")
         while true {
             let (count, stopped, last) = try db.read { db -> (Int, Bool, (Data, Int64, Int64, Int64, String)?) in
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT local_path, size, mtime_ns, inode, destination FROM ledger INDEXED BY ledger_live
-                    WHERE source_live = 1 AND state = 'present'
-                      AND (local_path, size, mtime_ns, inode, destination) > (?, ?, ?, ?, ?)
-                    ORDER BY local_path, size, mtime_ns, inode, destination LIMIT ?
-                    """, arguments: [after.path, after.size, after.mtime, after.inode, after.destination, chunk])
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT local_path, size, mtime_ns, inode, destination FROM ledger INDEXED BY ledger_live
+                        WHERE source_live = 1 AND state = 'present'
+                          AND (local_path, size, mtime_ns, inode, destination) > (?, ?, ?, ?, ?)
+                        ORDER BY local_path, size, mtime_ns, inode, destination LIMIT ?
+                        """, arguments: [after.path, after.size, after.mtime, after.inode, after.destination, chunk])
                 var count = 0
                 var last: (Data, Int64, Int64, Int64, String)?
                 while let row = try rows.next() {
@@ -98,8 +104,10 @@ extension StateStore {
                     let keepGoing = try row.withUnsafeData(atIndex: 0) { data -> Bool in
                         let data = data ?? Data()
                         return try data.withUnsafeBytes { raw in
-                            try visit(LiveCopy(path: raw, size: size, mtimeNanoseconds: mtime, inode: UInt64(bitPattern: inode),
-                                               destination: destination))
+                            try visit(
+                                LiveCopy(
+                                    path: raw, size: size, mtimeNanoseconds: mtime, inode: UInt64(bitPattern: inode),
+                                    destination: destination))
                         }
                     }
                     guard keepGoing else { return (count, true, nil) }
@@ -124,8 +132,10 @@ extension StateStore {
     /// Every failure row's version on `destination` (to prune those of files that are gone).
     public func failureVersions(destination: String) throws -> [FileVersion] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT local_path, size, mtime_ns, inode FROM file_failures WHERE destination = ?",
-                             arguments: [destination]).map { row in
+            try Row.fetchAll(
+                db, sql: "SELECT local_path, size, mtime_ns, inode FROM file_failures WHERE destination = ?",
+                arguments: [destination]
+            ).map { row in
                 FileVersion(path: [UInt8](row[0] as Data), size: row[1], mtimeNanoseconds: row[2], inode: UInt64(bitPattern: row[3]))
             }
         }
@@ -148,10 +158,12 @@ extension StateStore {
     public func deferredVersions(destination: String, fingerprint: String, now: Double = Date().timeIntervalSince1970) throws -> [FileVersion: Bool] {
         try db.read { db in
             var out: [FileVersion: Bool] = [:]
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT local_path, size, mtime_ns, inode, next_attempt_at, quarantined FROM file_failures
-                WHERE destination = ? AND config_fingerprint = ? AND (quarantined = 1 OR next_attempt_at > ?)
-                """, arguments: [destination, fingerprint, now])
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT local_path, size, mtime_ns, inode, next_attempt_at, quarantined FROM file_failures
+                    WHERE destination = ? AND config_fingerprint = ? AND (quarantined = 1 OR next_attempt_at > ?)
+                    """, arguments: [destination, fingerprint, now])
             while let row = try rows.next() {
                 let path: Data = row[0]
                 out[FileVersion(path: [UInt8](path), size: row[1], mtimeNanoseconds: row[2], inode: UInt64(bitPattern: row[3]))] = row[5]
@@ -165,30 +177,37 @@ extension StateStore {
     /// observations, persisted so that `sync --once` runs count too). Returns whether it is
     /// settled, and when this version was first seen.
     /// `record` false (a dry run): only reads what earlier runs recorded.
-    public func sighting(path: [UInt8], identity: FileIdentity, minimumAge: Double,
-                         now: Double = Date().timeIntervalSince1970, record: Bool = true) throws -> (settled: Bool, firstSeen: Double) {
+    public func sighting(
+        path: [UInt8], identity: FileIdentity, minimumAge: Double,
+        now: Double = Date().timeIntervalSince1970, record: Bool = true
+    ) throws -> (settled: Bool, firstSeen: Double) {
         if !record {
             return try db.read { db in try Self.sighting(db, path: path, identity: identity, minimumAge: minimumAge, now: now, record: false) }
         }
         return try db.write { db in try Self.sighting(db, path: path, identity: identity, minimumAge: minimumAge, now: now, record: true) }
     }
 
-    private static func sighting(_ db: Database, path: [UInt8], identity: FileIdentity, minimumAge: Double, now: Double,
-                                 record: Bool) throws -> (settled: Bool, firstSeen: Double) {
+    private static func sighting(
+        _ db: Database, path: [UInt8], identity: FileIdentity, minimumAge: Double, now: Double,
+        record: Bool
+    ) throws -> (settled: Bool, firstSeen: Double) {
         let version = FileVersion(path: path, identity: identity)
-        let row = try Row.fetchOne(db, sql: "SELECT size, mtime_ns, inode, first_seen FROM sightings WHERE local_path = ?",
-                                   arguments: [Data(path)])
+        let row = try Row.fetchOne(
+            db, sql: "SELECT size, mtime_ns, inode, first_seen FROM sightings WHERE local_path = ?",
+            arguments: [Data(path)])
         var firstSeen = now
         if let row, (row[0] as Int64) == version.size, (row[1] as Int64) == version.mtimeNanoseconds,
-           UInt64(bitPattern: row[2] as Int64) == version.inode, (row[3] as Double) <= now {
+            UInt64(bitPattern: row[2] as Int64) == version.inode, (row[3] as Double) <= now
+        {
             firstSeen = row[3]
         }
         guard record else { return (now - firstSeen >= minimumAge, firstSeen) }
-        try db.execute(sql: """
-            INSERT INTO sightings (local_path, size, mtime_ns, inode, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (local_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                first_seen = excluded.first_seen, last_seen = excluded.last_seen
-            """, arguments: version.arguments + [firstSeen, now])
+        try db.execute(
+            sql: """
+                INSERT INTO sightings (local_path, size, mtime_ns, inode, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (local_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                    first_seen = excluded.first_seen, last_seen = excluded.last_seen
+                """, arguments: version.arguments + [firstSeen, now])
         return (now - firstSeen >= minimumAge, firstSeen)
     }
 

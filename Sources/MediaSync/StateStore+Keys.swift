@@ -16,11 +16,13 @@ extension StateStore {
         let strictly = after.map { !$0.lexicographicallyPrecedes(prefix) } ?? false
         let lower = strictly ? after! : prefix
         return try db.read { db in
-            let rows = try Data.fetchAll(db, sql: """
-                SELECT DISTINCT remote_path FROM ledger
-                WHERE destination = ? AND remote_path \(strictly ? ">" : ">=") ?
-                ORDER BY remote_path LIMIT ?
-                """, arguments: [destination, Data(lower), limit])
+            let rows = try Data.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT remote_path FROM ledger
+                    WHERE destination = ? AND remote_path \(strictly ? ">" : ">=") ?
+                    ORDER BY remote_path LIMIT ?
+                    """, arguments: [destination, Data(lower), limit])
             return rows.map { [UInt8]($0) }.prefix { $0.starts(with: prefix) }.map { $0 }
         }
     }
@@ -29,8 +31,9 @@ extension StateStore {
     /// check before an object is deleted as an orphan).
     public func ledgerReferences(destination: String, remotePath: [UInt8]) throws -> Bool {
         try db.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM ledger WHERE destination = ? AND remote_path = ?)",
-                              arguments: [destination, Data(remotePath)]) ?? false
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM ledger WHERE destination = ? AND remote_path = ?)",
+                arguments: [destination, Data(remotePath)]) ?? false
         }
     }
 }

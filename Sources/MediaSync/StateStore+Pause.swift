@@ -9,7 +9,10 @@ extension StateStore {
         public var since: Double
         /// nil: until `dji-media-sync resume`.
         public var until: Double?
-        public init(since: Double, until: Double?) { self.since = since; self.until = until }
+        public init(since: Double, until: Double?) {
+            self.since = since
+            self.until = until
+        }
 
         public func isActive(now: Double) -> Bool { until.map { now < $0 } ?? true }
 

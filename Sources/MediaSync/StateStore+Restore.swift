@@ -12,30 +12,40 @@ extension StateStore {
             switch selection {
             case let .localPath(path):
                 // The file itself (ledger_version), and everything below it as a folder.
-                let exact = try Row.fetchAll(db, sql: """
-                    SELECT * FROM ledger INDEXED BY ledger_version WHERE local_path = ? AND destination = ? AND state = 'present'
-                    """, arguments: [Data(path.bytes), destination])
+                let exact = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM ledger INDEXED BY ledger_version WHERE local_path = ? AND destination = ? AND state = 'present'
+                        """, arguments: [Data(path.bytes), destination])
                 let (low, high) = Self.folderRange(path.bytes)
-                let below = try Row.fetchAll(db, sql: """
-                    SELECT * FROM ledger INDEXED BY ledger_version
-                    WHERE local_path >= ? AND local_path < ? AND destination = ? AND state = 'present'
-                    """, arguments: [Data(low), Data(high), destination])
+                let below = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM ledger INDEXED BY ledger_version
+                        WHERE local_path >= ? AND local_path < ? AND destination = ? AND state = 'present'
+                        """, arguments: [Data(low), Data(high), destination])
                 rows = exact + below
             case let .remotePath(path):
-                rows = try Row.fetchAll(db, sql: """
-                    SELECT * FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'
-                    """, arguments: [destination, Data(path.bytes)])
+                rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'
+                        """, arguments: [destination, Data(path.bytes)])
             case let .remoteFolder(path):
                 let (low, high) = Self.folderRange(path.bytes)
-                rows = try Row.fetchAll(db, sql: """
-                    SELECT * FROM ledger INDEXED BY ledger_remote
-                    WHERE destination = ? AND remote_path >= ? AND remote_path < ? AND state = 'present'
-                    """, arguments: [destination, Data(low), Data(high)])
+                rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM ledger INDEXED BY ledger_remote
+                        WHERE destination = ? AND remote_path >= ? AND remote_path < ? AND state = 'present'
+                        """, arguments: [destination, Data(low), Data(high)])
             case let .copiedBetween(from, until):
-                rows = try Row.fetchAll(db, sql: """
-                    SELECT * FROM ledger INDEXED BY ledger_recent
-                    WHERE destination = ? AND state = 'present' AND synced_at >= ? AND synced_at < ?
-                    """, arguments: [destination, from, until])
+                rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM ledger INDEXED BY ledger_recent
+                        WHERE destination = ? AND state = 'present' AND synced_at >= ? AND synced_at < ?
+                        """, arguments: [destination, from, until])
             }
             return rows.map(Self.ledgerEntry).sorted { ($0.syncedAt, $0.id) < ($1.syncedAt, $1.id) }
         }

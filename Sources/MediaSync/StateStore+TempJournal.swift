@@ -8,15 +8,16 @@ import SystemPackage
 /// of is kept with it, so that the next attempt for that version continues it.
 extension StateStore {
     static func addResumableTemps(_ db: Database) throws {
-        try db.execute(sql: """
-            ALTER TABLE temp_journal ADD COLUMN resume_source BLOB;
-            ALTER TABLE temp_journal ADD COLUMN resume_size INTEGER;
-            ALTER TABLE temp_journal ADD COLUMN resume_mtime_ns INTEGER;
-            ALTER TABLE temp_journal ADD COLUMN resume_inode INTEGER;
-            ALTER TABLE temp_journal ADD COLUMN resume_device INTEGER;
-            ALTER TABLE temp_journal ADD COLUMN resume_kept_at REAL;
-            CREATE INDEX temp_journal_resume ON temp_journal (destination, resume_source);
-            """)
+        try db.execute(
+            sql: """
+                ALTER TABLE temp_journal ADD COLUMN resume_source BLOB;
+                ALTER TABLE temp_journal ADD COLUMN resume_size INTEGER;
+                ALTER TABLE temp_journal ADD COLUMN resume_mtime_ns INTEGER;
+                ALTER TABLE temp_journal ADD COLUMN resume_inode INTEGER;
+                ALTER TABLE temp_journal ADD COLUMN resume_device INTEGER;
+                ALTER TABLE temp_journal ADD COLUMN resume_kept_at REAL;
+                CREATE INDEX temp_journal_resume ON temp_journal (destination, resume_source);
+                """)
     }
 
     public func record(destination: String, paths: [FilePath]) throws {
@@ -48,31 +49,40 @@ extension StateStore {
     /// `at`: for tests of the reclaiming of old resumable temps.
     public func keepForResume(destination: String, path: FilePath, source: FilePath, identity: FileIdentity, at keptAt: Double) throws {
         try db.write { db in
-            try db.execute(sql: """
-                INSERT INTO temp_journal (destination, path, recorded_at, resume_source, resume_size, resume_mtime_ns,
-                                          resume_inode, resume_device, resume_kept_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (destination, path) DO UPDATE SET resume_source = excluded.resume_source,
-                    resume_size = excluded.resume_size, resume_mtime_ns = excluded.resume_mtime_ns,
-                    resume_inode = excluded.resume_inode, resume_device = excluded.resume_device,
-                    resume_kept_at = excluded.resume_kept_at
-                """, arguments: [destination, Data(path.bytes), keptAt, Data(source.bytes), identity.size, identity.mtimeNanoseconds,
-                                 Int64(bitPattern: identity.inode), Int64(bitPattern: identity.device), keptAt])
+            try db.execute(
+                sql: """
+                    INSERT INTO temp_journal (destination, path, recorded_at, resume_source, resume_size, resume_mtime_ns,
+                                              resume_inode, resume_device, resume_kept_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (destination, path) DO UPDATE SET resume_source = excluded.resume_source,
+                        resume_size = excluded.resume_size, resume_mtime_ns = excluded.resume_mtime_ns,
+                        resume_inode = excluded.resume_inode, resume_device = excluded.resume_device,
+                        resume_kept_at = excluded.resume_kept_at
+                    """,
+                arguments: [
+                    destination, Data(path.bytes), keptAt, Data(source.bytes), identity.size, identity.mtimeNanoseconds,
+                    Int64(bitPattern: identity.inode), Int64(bitPattern: identity.device), keptAt
+                ])
         }
     }
 
     public func resumable(destination: String) throws -> [ResumableTemp] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT path, resume_source, resume_size, resume_mtime_ns, resume_inode, resume_device, resume_kept_at
-                FROM temp_journal WHERE destination = ? AND resume_source IS NOT NULL
-                """, arguments: [destination]).map { row in
-                ResumableTemp(path: FilePath(bytes: [UInt8](row["path"] as Data)),
-                              source: FilePath(bytes: [UInt8](row["resume_source"] as Data)),
-                              identity: FileIdentity(size: row["resume_size"], mtimeNanoseconds: row["resume_mtime_ns"],
-                                                     inode: UInt64(bitPattern: row["resume_inode"] as Int64),
-                                                     device: UInt64(bitPattern: row["resume_device"] as Int64)),
-                              keptAt: row["resume_kept_at"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT path, resume_source, resume_size, resume_mtime_ns, resume_inode, resume_device, resume_kept_at
+                    FROM temp_journal WHERE destination = ? AND resume_source IS NOT NULL
+                    """, arguments: [destination]
+            ).map { row in
+                ResumableTemp(
+                    path: FilePath(bytes: [UInt8](row["path"] as Data)),
+                    source: FilePath(bytes: [UInt8](row["resume_source"] as Data)),
+                    identity: FileIdentity(
+                        size: row["resume_size"], mtimeNanoseconds: row["resume_mtime_ns"],
+                        inode: UInt64(bitPattern: row["resume_inode"] as Int64),
+                        device: UInt64(bitPattern: row["resume_device"] as Int64)),
+                    keptAt: row["resume_kept_at"])
             }
         }
     }

@@ -79,112 +79,118 @@ public final class StateStore: TempJournal, Sendable {
     public func queryPlan(_ sql: String) throws -> [String] {
         let parameters = sql.filter { $0 == "?" }.count
         return try db.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql,
-                             arguments: StatementArguments(Array(repeating: DatabaseValue.null, count: parameters)))
-                .map { $0["detail"] as String }
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN " + sql,
+                arguments: StatementArguments(Array(repeating: DatabaseValue.null, count: parameters))
+            )
+            .map { $0["detail"] as String }
         }
     }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE ledger (
-                    id INTEGER PRIMARY KEY,
-                    destination TEXT NOT NULL,
-                    local_path BLOB NOT NULL,
-                    local_path_text TEXT NOT NULL,
-                    size INTEGER NOT NULL,
-                    mtime_ns INTEGER NOT NULL,
-                    inode INTEGER NOT NULL,
-                    device INTEGER NOT NULL,
-                    sha256 TEXT NOT NULL,
-                    remote_path BLOB NOT NULL,
-                    remote_path_text TEXT NOT NULL,
-                    outcome TEXT NOT NULL,            -- copied | already_present
-                    state TEXT NOT NULL DEFAULT 'present', -- present | lost
-                    synced_at REAL NOT NULL,
-                    verified_at REAL NOT NULL,
-                    cycle_id INTEGER,
-                    UNIQUE (destination, local_path, size, mtime_ns, inode)
-                );
-                CREATE INDEX ledger_remote ON ledger (destination, remote_path);
-                CREATE INDEX ledger_synced_at ON ledger (synced_at);
-                CREATE TABLE delete_queue (
-                    id INTEGER PRIMARY KEY,
-                    local_path BLOB NOT NULL,
-                    local_path_text TEXT NOT NULL,
-                    size INTEGER NOT NULL,
-                    mtime_ns INTEGER NOT NULL,
-                    inode INTEGER NOT NULL,
-                    device INTEGER NOT NULL,
-                    sha256 TEXT NOT NULL,
-                    queued_at REAL NOT NULL,
-                    due_at REAL NOT NULL,
-                    state TEXT NOT NULL DEFAULT 'pending', -- pending | deleted | kept | gone | resync
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    last_error TEXT,
-                    last_attempt_at REAL,
-                    finished_at REAL,
-                    UNIQUE (local_path, size, mtime_ns, inode)
-                );
-                CREATE INDEX delete_queue_due ON delete_queue (state, due_at);
-                CREATE TABLE cycles (
-                    id INTEGER PRIMARY KEY,
-                    started_at REAL NOT NULL,
-                    finished_at REAL,
-                    status TEXT NOT NULL DEFAULT 'running', -- running | ok | partial | failed | aborted
-                    files_copied INTEGER NOT NULL DEFAULT 0,
-                    files_present INTEGER NOT NULL DEFAULT 0,
-                    bytes INTEGER NOT NULL DEFAULT 0,
-                    failed INTEGER NOT NULL DEFAULT 0,
-                    skipped INTEGER NOT NULL DEFAULT 0,
-                    deleted INTEGER NOT NULL DEFAULT 0,
-                    message TEXT
-                );
-                CREATE TABLE temp_journal (
-                    destination TEXT NOT NULL,
-                    path BLOB NOT NULL,
-                    recorded_at REAL NOT NULL,
-                    PRIMARY KEY (destination, path)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE ledger (
+                        id INTEGER PRIMARY KEY,
+                        destination TEXT NOT NULL,
+                        local_path BLOB NOT NULL,
+                        local_path_text TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        device INTEGER NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        remote_path BLOB NOT NULL,
+                        remote_path_text TEXT NOT NULL,
+                        outcome TEXT NOT NULL,            -- copied | already_present
+                        state TEXT NOT NULL DEFAULT 'present', -- present | lost
+                        synced_at REAL NOT NULL,
+                        verified_at REAL NOT NULL,
+                        cycle_id INTEGER,
+                        UNIQUE (destination, local_path, size, mtime_ns, inode)
+                    );
+                    CREATE INDEX ledger_remote ON ledger (destination, remote_path);
+                    CREATE INDEX ledger_synced_at ON ledger (synced_at);
+                    CREATE TABLE delete_queue (
+                        id INTEGER PRIMARY KEY,
+                        local_path BLOB NOT NULL,
+                        local_path_text TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        device INTEGER NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        queued_at REAL NOT NULL,
+                        due_at REAL NOT NULL,
+                        state TEXT NOT NULL DEFAULT 'pending', -- pending | deleted | kept | gone | resync
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT,
+                        last_attempt_at REAL,
+                        finished_at REAL,
+                        UNIQUE (local_path, size, mtime_ns, inode)
+                    );
+                    CREATE INDEX delete_queue_due ON delete_queue (state, due_at);
+                    CREATE TABLE cycles (
+                        id INTEGER PRIMARY KEY,
+                        started_at REAL NOT NULL,
+                        finished_at REAL,
+                        status TEXT NOT NULL DEFAULT 'running', -- running | ok | partial | failed | aborted
+                        files_copied INTEGER NOT NULL DEFAULT 0,
+                        files_present INTEGER NOT NULL DEFAULT 0,
+                        bytes INTEGER NOT NULL DEFAULT 0,
+                        failed INTEGER NOT NULL DEFAULT 0,
+                        skipped INTEGER NOT NULL DEFAULT 0,
+                        deleted INTEGER NOT NULL DEFAULT 0,
+                        message TEXT
+                    );
+                    CREATE TABLE temp_journal (
+                        destination TEXT NOT NULL,
+                        path BLOB NOT NULL,
+                        recorded_at REAL NOT NULL,
+                        PRIMARY KEY (destination, path)
+                    );
+                    """)
         }
         m.registerMigration("v2: per-file retries") { db in
-            try db.execute(sql: """
-                CREATE TABLE file_failures (
-                    destination TEXT NOT NULL,
-                    local_path BLOB NOT NULL,
-                    local_path_text TEXT NOT NULL,
-                    size INTEGER NOT NULL,
-                    mtime_ns INTEGER NOT NULL,
-                    inode INTEGER NOT NULL,
-                    attempts INTEGER NOT NULL,
-                    error_kind TEXT NOT NULL,
-                    last_error TEXT NOT NULL,
-                    first_failed_at REAL NOT NULL,
-                    last_failed_at REAL NOT NULL,
-                    next_attempt_at REAL NOT NULL,
-                    quarantined INTEGER NOT NULL DEFAULT 0,
-                    config_fingerprint TEXT NOT NULL,
-                    PRIMARY KEY (destination, local_path, size, mtime_ns, inode)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE file_failures (
+                        destination TEXT NOT NULL,
+                        local_path BLOB NOT NULL,
+                        local_path_text TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        error_kind TEXT NOT NULL,
+                        last_error TEXT NOT NULL,
+                        first_failed_at REAL NOT NULL,
+                        last_failed_at REAL NOT NULL,
+                        next_attempt_at REAL NOT NULL,
+                        quarantined INTEGER NOT NULL DEFAULT 0,
+                        config_fingerprint TEXT NOT NULL,
+                        PRIMARY KEY (destination, local_path, size, mtime_ns, inode)
+                    );
+                    """)
         }
         m.registerMigration("v3: soft delete") { db in
-            try db.execute(sql: """
-                ALTER TABLE delete_queue ADD COLUMN trash_path BLOB;
-                ALTER TABLE delete_queue ADD COLUMN trashed_at REAL;
-                CREATE INDEX delete_queue_trashed ON delete_queue (state, trashed_at);
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE delete_queue ADD COLUMN trash_path BLOB;
+                    ALTER TABLE delete_queue ADD COLUMN trashed_at REAL;
+                    CREATE INDEX delete_queue_trashed ON delete_queue (state, trashed_at);
+                    """)
         }
         m.registerMigration("v4: health") { db in
-            try db.execute(sql: """
-                ALTER TABLE cycles ADD COLUMN waiting_space INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE cycles ADD COLUMN unavailable TEXT NOT NULL DEFAULT '';
-                ALTER TABLE cycles ADD COLUMN copies_bad INTEGER NOT NULL DEFAULT 0;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE cycles ADD COLUMN waiting_space INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE cycles ADD COLUMN unavailable TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE cycles ADD COLUMN copies_bad INTEGER NOT NULL DEFAULT 0;
+                    """)
         }
         m.registerMigration("v5: multipart uploads", migrate: createMultipartTables)
         m.registerMigration("v6: indexes for history", migrate: createHistoryIndexes)
@@ -262,12 +268,18 @@ public final class StateStore: TempJournal, Sendable {
     // Per-file statements are prepared once and reused (parsing SQL per file dominated the CPU
     // profile of a 2000-file cycle).
     static func holders(_ db: Database, _ localPath: Data, _ identity: FileIdentity) throws -> Set<String> {
-        let statement = try db.cachedStatement(sql: """
-            SELECT destination FROM ledger
-            WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'present'
-            """)
-        return Set(try String.fetchAll(statement, arguments: [localPath, identity.size, identity.mtimeNanoseconds,
-                                                                Int64(bitPattern: identity.inode)]))
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT destination FROM ledger
+                WHERE local_path = ? AND size = ? AND mtime_ns = ? AND inode = ? AND state = 'present'
+                """)
+        return Set(
+            try String.fetchAll(
+                statement,
+                arguments: [
+                    localPath, identity.size, identity.mtimeNanoseconds,
+                    Int64(bitPattern: identity.inode)
+                ]))
     }
 
     public struct Placement: Sendable {
@@ -276,18 +288,24 @@ public final class StateStore: TempJournal, Sendable {
         public var sha256: SHA256Digest
         public var alreadyPresent: Bool
         public init(item: TransferItem, remotePath: FilePath, sha256: SHA256Digest, alreadyPresent: Bool) {
-            self.item = item; self.remotePath = remotePath; self.sha256 = sha256; self.alreadyPresent = alreadyPresent
+            self.item = item
+            self.remotePath = remotePath
+            self.sha256 = sha256
+            self.alreadyPresent = alreadyPresent
         }
     }
 
     /// Records verified copies on `destination` in one transaction, and queues for deletion every
     /// source that is now held by all of `allDestinations`. Returns how many were queued.
     @discardableResult
-    public func recordPlacements(_ placements: [Placement], destination: String, allDestinations: [String],
-                                 cycleID: Int64?, deleteDelaySeconds: Double, now: Double = Date().timeIntervalSince1970) throws -> Int {
+    public func recordPlacements(
+        _ placements: [Placement], destination: String, allDestinations: [String],
+        cycleID: Int64?, deleteDelaySeconds: Double, now: Double = Date().timeIntervalSince1970
+    ) throws -> Int {
         try db.write { db in
             var queued = 0
-            let insertLedger = try db.cachedStatement(sql: """
+            let insertLedger = try db.cachedStatement(
+                sql: """
                     INSERT INTO ledger (destination, local_path, local_path_text, size, mtime_ns, inode, device, sha256,
                                         remote_path, remote_path_text, outcome, state, synced_at, verified_at, cycle_id)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'present', ?, ?, ?)
@@ -297,36 +315,45 @@ public final class StateStore: TempJournal, Sendable {
                         state = 'present', synced_at = excluded.synced_at, verified_at = excluded.verified_at,
                         cycle_id = excluded.cycle_id, source_live = 1
                     """)
-            let enqueue = try db.cachedStatement(sql: """
-                        INSERT INTO delete_queue (local_path, local_path_text, size, mtime_ns, inode, device, sha256, queued_at, due_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (local_path, size, mtime_ns, inode) DO UPDATE SET
-                            state = 'pending', queued_at = excluded.queued_at, due_at = excluded.due_at, sha256 = excluded.sha256, finished_at = NULL
-                        WHERE delete_queue.state NOT IN ('pending', 'kept')
-                        """)
-            let clearFailure = try db.cachedStatement(sql: """
-                DELETE FROM file_failures WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?
-                """)
-            let staleHolders = try db.cachedStatement(sql: """
-                SELECT id FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'
-                  AND NOT (local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?)
-                """)
+            let enqueue = try db.cachedStatement(
+                sql: """
+                    INSERT INTO delete_queue (local_path, local_path_text, size, mtime_ns, inode, device, sha256, queued_at, due_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (local_path, size, mtime_ns, inode) DO UPDATE SET
+                        state = 'pending', queued_at = excluded.queued_at, due_at = excluded.due_at, sha256 = excluded.sha256, finished_at = NULL
+                    WHERE delete_queue.state NOT IN ('pending', 'kept')
+                    """)
+            let clearFailure = try db.cachedStatement(
+                sql: """
+                    DELETE FROM file_failures WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?
+                    """)
+            let staleHolders = try db.cachedStatement(
+                sql: """
+                    SELECT id FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'
+                      AND NOT (local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?)
+                    """)
             let wanted = Set(allDestinations)
             for p in placements {
                 let id = p.item.identity
                 let local = Data(p.item.localPath.bytes)
-                try insertLedger.execute(arguments: [destination, local, p.item.localPath.displayString, id.size, id.mtimeNanoseconds,
-                                                     Int64(bitPattern: id.inode), Int64(bitPattern: id.device), p.sha256.hex,
-                                                     Data(p.remotePath.bytes), p.remotePath.displayString,
-                                                     p.alreadyPresent ? "already_present" : "copied", now, now, cycleID])
+                try insertLedger.execute(arguments: [
+                    destination, local, p.item.localPath.displayString, id.size, id.mtimeNanoseconds,
+                    Int64(bitPattern: id.inode), Int64(bitPattern: id.device), p.sha256.hex,
+                    Data(p.remotePath.bytes), p.remotePath.displayString,
+                    p.alreadyPresent ? "already_present" : "copied", now, now, cycleID
+                ])
                 try clearFailure.execute(arguments: [destination, local, id.size, id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
                 // A new copy went under a name that another version's row still claims: that copy
                 // was gone (the publish never replaces a file), so its row is stale. Found by the
                 // fault simulation (seeds 119, 318 of 400): a lost copy's name reused by the next
                 // version of the file.
                 if !p.alreadyPresent {
-                    let stale = try Int64.fetchAll(staleHolders, arguments: [destination, Data(p.remotePath.bytes), local, id.size,
-                                                                            id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
+                    let stale = try Int64.fetchAll(
+                        staleHolders,
+                        arguments: [
+                            destination, Data(p.remotePath.bytes), local, id.size,
+                            id.mtimeNanoseconds, Int64(bitPattern: id.inode)
+                        ])
                     for other in stale {
                         try Self.loseCopy(db, other, reason: "its copy \(p.remotePath.displayString) was gone; the name now holds another version", now: now)
                     }
@@ -334,9 +361,11 @@ public final class StateStore: TempJournal, Sendable {
                 // Queued for deletion only once every destination holds this version.
                 let heldEverywhere = try wanted == [destination] || wanted.isSubset(of: Self.holders(db, local, id))
                 if heldEverywhere {
-                    try enqueue.execute(arguments: [local, p.item.localPath.displayString, id.size, id.mtimeNanoseconds,
-                                                    Int64(bitPattern: id.inode), Int64(bitPattern: id.device), p.sha256.hex,
-                                                    now, now + deleteDelaySeconds])
+                    try enqueue.execute(arguments: [
+                        local, p.item.localPath.displayString, id.size, id.mtimeNanoseconds,
+                        Int64(bitPattern: id.inode), Int64(bitPattern: id.device), p.sha256.hex,
+                        now, now + deleteDelaySeconds
+                    ])
                     queued += db.changesCount
                 }
             }
@@ -346,36 +375,45 @@ public final class StateStore: TempJournal, Sendable {
 
     public func ledgerEntries(destination: String? = nil, limit: Int = 1000) throws -> [LedgerEntry] {
         try db.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM ledger \(destination == nil ? "" : "WHERE destination = ?") ORDER BY id DESC LIMIT ?
-                """, arguments: destination.map { [$0, limit] } ?? [limit])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM ledger \(destination == nil ? "" : "WHERE destination = ?") ORDER BY id DESC LIMIT ?
+                    """, arguments: destination.map { [$0, limit] } ?? [limit])
             return rows.map(Self.ledgerEntry)
         }
     }
 
     static func ledgerEntry(_ row: Row) -> LedgerEntry {
-        LedgerEntry(id: row["id"], destination: row["destination"],
-                    localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
-                    identity: FileIdentity(size: row["size"], mtimeNanoseconds: row["mtime_ns"],
-                                           inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
-                    sha256: SHA256Digest(hex: row["sha256"] as String), remotePath: FilePath(bytes: [UInt8](row["remote_path"] as Data)),
-                    // An unknown state (a newer version's, or damage) never counts as present.
-                    outcome: row["outcome"], state: CopyState(rawValue: row["state"]) ?? .lost, syncedAt: row["synced_at"])
+        LedgerEntry(
+            id: row["id"], destination: row["destination"],
+            localPath: FilePath(bytes: [UInt8](row["local_path"] as Data)),
+            identity: FileIdentity(
+                size: row["size"], mtimeNanoseconds: row["mtime_ns"],
+                inode: UInt64(bitPattern: row["inode"]), device: UInt64(bitPattern: row["device"])),
+            sha256: SHA256Digest(hex: row["sha256"] as String), remotePath: FilePath(bytes: [UInt8](row["remote_path"] as Data)),
+            // An unknown state (a newer version's, or damage) never counts as present.
+            outcome: row["outcome"], state: CopyState(rawValue: row["state"]) ?? .lost, syncedAt: row["synced_at"])
     }
 
     // MARK: consistency
 
     /// Copies recorded present on `destination` and made since `since` (seconds since 1970).
     /// Pages by (synced_at, id): pass the last row of a page as `after` for the next one.
-    public func recentCopies(destination: String, since: Double, after: (syncedAt: Double, id: Int64)? = nil,
-                             limit: Int = 100_000) throws -> [LedgerEntry] {
+    public func recentCopies(
+        destination: String, since: Double, after: (syncedAt: Double, id: Int64)? = nil,
+        limit: Int = 100_000
+    ) throws -> [LedgerEntry] {
         try db.read { db in
             let start = after ?? (since, Int64.min)
-            return try Row.fetchAll(db, sql: """
-                SELECT * FROM ledger INDEXED BY ledger_recent
-                WHERE destination = ? AND state = 'present' AND synced_at >= ? AND (synced_at, id) > (?, ?)
-                ORDER BY synced_at, id LIMIT ?
-                """, arguments: [destination, since, start.0, start.1, limit]).map(Self.ledgerEntry)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM ledger INDEXED BY ledger_recent
+                    WHERE destination = ? AND state = 'present' AND synced_at >= ? AND (synced_at, id) > (?, ?)
+                    ORDER BY synced_at, id LIMIT ?
+                    """, arguments: [destination, since, start.0, start.1, limit]
+            ).map(Self.ledgerEntry)
         }
     }
 
@@ -393,8 +431,10 @@ public final class StateStore: TempJournal, Sendable {
     public func metaKeys(prefix: String) throws -> [String: String] {
         try db.read { db in
             var out: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key LIKE ? ESCAPE '\\'",
-                                         arguments: [prefix.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"]) {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT key, value FROM meta WHERE key LIKE ? ESCAPE '\\'",
+                arguments: [prefix.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"])
+            {
                 out[row[0]] = row[1]
             }
             return out
@@ -407,8 +447,9 @@ public final class StateStore: TempJournal, Sendable {
 
     public func setMeta(_ key: String, _ value: String) throws {
         try db.write { db in
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                           arguments: [key, value])
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
         }
     }
 
@@ -420,14 +461,17 @@ public final class StateStore: TempJournal, Sendable {
     /// someone) — a copy whose source is still here is never removed.
     public func retentionCandidates(destination: String, olderThanNanoseconds: Int64, limit: Int = 1000) throws -> [LedgerEntry] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT l.* FROM ledger l
-                WHERE l.destination = ? AND l.outcome = 'copied' AND l.state = 'present' AND l.mtime_ns < ?
-                  AND EXISTS (SELECT 1 FROM delete_queue q
-                              WHERE q.local_path = l.local_path AND q.size = l.size AND q.mtime_ns = l.mtime_ns
-                                AND q.inode = l.inode AND q.state IN ('deleted', 'gone', 'purged'))
-                ORDER BY l.mtime_ns ASC, l.id ASC LIMIT ?
-                """, arguments: [destination, olderThanNanoseconds, limit]).map(Self.ledgerEntry)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.* FROM ledger l
+                    WHERE l.destination = ? AND l.outcome = 'copied' AND l.state = 'present' AND l.mtime_ns < ?
+                      AND EXISTS (SELECT 1 FROM delete_queue q
+                                  WHERE q.local_path = l.local_path AND q.size = l.size AND q.mtime_ns = l.mtime_ns
+                                    AND q.inode = l.inode AND q.state IN ('deleted', 'gone', 'purged'))
+                    ORDER BY l.mtime_ns ASC, l.id ASC LIMIT ?
+                    """, arguments: [destination, olderThanNanoseconds, limit]
+            ).map(Self.ledgerEntry)
         }
     }
 

@@ -12,8 +12,10 @@ extension SyncEngine {
 
     /// Applies one page's verdicts: verified copies get their time, missing or different ones are
     /// forgotten (and named). Returns how many were bad.
-    private func record(_ verdicts: [Int64: VerifyResult], of copies: [StateStore.LedgerEntry], on destination: any Destination,
-                        summary: inout CycleSummary, log: Logger) -> Int {
+    private func record(
+        _ verdicts: [Int64: VerifyResult], of copies: [StateStore.LedgerEntry], on destination: any Destination,
+        summary: inout CycleSummary, log: Logger
+    ) -> Int {
         var bad = 0
         var good: [Int64] = []
         for copy in copies {
@@ -28,11 +30,12 @@ extension SyncEngine {
                 let local: FileStatus? = (try? LocalFS.statusIfExists(copy.localPath)) ?? nil
                 let sourceHere = local?.identity == copy.identity
                 let what = result == .missing ? "is missing" : "differs from what was copied (\(result))"
-                log.error("consistency check: \(copy.remotePath.displayString) on \(destination.name) \(what); \(sourceHere ? "its source is still here and will be copied again" : "its source is gone: this copy is lost")",
-                          metadata: SyncEvent.consistencyMismatch.metadata([
-                            "remote_path": "\(copy.remotePath.displayString)", "file": "\(copy.localPath.displayString)",
-                            "destination": "\(destination.name)", "source_present": "\(sourceHere)",
-                          ]))
+                log.error(
+                    "consistency check: \(copy.remotePath.displayString) on \(destination.name) \(what); \(sourceHere ? "its source is still here and will be copied again" : "its source is gone: this copy is lost")",
+                    metadata: SyncEvent.consistencyMismatch.metadata([
+                        "remote_path": "\(copy.remotePath.displayString)", "file": "\(copy.localPath.displayString)",
+                        "destination": "\(destination.name)", "source_present": "\(sourceHere)"
+                    ]))
                 do { try store.markCopyLost(copy.id, reason: "consistency check: \(what)", now: clock()) } catch {
                     log.error("cannot record the lost copy \(copy.remotePath.displayString): \(error)")
                 }
@@ -52,8 +55,10 @@ extension SyncEngine {
     /// were missing or different. Those are forgotten in the ledger, so a source still on the edge
     /// disk is copied again; one whose source is gone is reported loudly.
     @discardableResult
-    public func runConsistencyCheck(since: Double, sessions: [(destination: any Destination, session: any DestinationSession)],
-                                    summary: inout CycleSummary, log: Logger) async -> Int {
+    public func runConsistencyCheck(
+        since: Double, sessions: [(destination: any Destination, session: any DestinationSession)],
+        summary: inout CycleSummary, log: Logger
+    ) async -> Int {
         let mode = VerifyMode(rawValue: config.consistencyCheck.mode) ?? .sha256
         var bad = 0
         for (destination, session) in sessions {

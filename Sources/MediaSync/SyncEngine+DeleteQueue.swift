@@ -17,7 +17,9 @@ extension SyncEngine {
         do {
             let moved = try store.rescheduleAfterClockStep(now: clock())
             if moved > 0 {
-                log.warning("the clock went back: \(moved) pending deletion\(moved == 1 ? "" : "s") or trashed file\(moved == 1 ? "" : "s") rescheduled from now (each keeps its full delay)")
+                log.warning(
+                    "the clock went back: \(moved) pending deletion\(moved == 1 ? "" : "s") or trashed file\(moved == 1 ? "" : "s") rescheduled from now (each keeps its full delay)"
+                )
             }
         } catch {
             log.error("cannot reschedule deletions after a clock step: \(error)")
@@ -46,8 +48,9 @@ extension SyncEngine {
                 case .deleted, .gone:
                     try store.finishDelete(entry.id, state: .purged, now: now)
                     summary.purged += 1
-                    log.info("purged \(entry.trashPath.displayString) from the trash (\(expired ? "older than \(policy.trashRetentionDays) days" : "edge disk below \(policy.minLocalFreeGB) GB free"))",
-                             metadata: ["file": "\(entry.trashPath.displayString)", "bytes": "\(entry.identity.size)"])
+                    log.info(
+                        "purged \(entry.trashPath.displayString) from the trash (\(expired ? "older than \(policy.trashRetentionDays) days" : "edge disk below \(policy.minLocalFreeGB) GB free"))",
+                        metadata: ["file": "\(entry.trashPath.displayString)", "bytes": "\(entry.identity.size)"])
                 case let .changed(why), let .refused(why):
                     log.warning("not purging \(entry.trashPath.displayString): \(why)")
                 default:
@@ -63,8 +66,10 @@ extension SyncEngine {
 
     /// Re-verifies and deletes due sources; true when a copy was found lost (its source must be
     /// copied again).
-    func processDeleteQueue(_ summary: inout CycleSummary, due: [StateStore.DeleteEntry],
-                            sessions: [(destination: any Destination, session: any DestinationSession)], log: Logger) async -> Bool {
+    func processDeleteQueue(
+        _ summary: inout CycleSummary, due: [StateStore.DeleteEntry],
+        sessions: [(destination: any Destination, session: any DestinationSession)], log: Logger
+    ) async -> Bool {
         let mode = VerifyMode(rawValue: config.integrity.verifyBeforeDelete) ?? .sha256
         let copiesByEntry = await offPool { () -> [Int64: [StateStore.LedgerEntry]] in
             var copies: [Int64: [StateStore.LedgerEntry]] = [:]
@@ -96,8 +101,10 @@ extension SyncEngine {
 
     /// Deletes (or keeps, or trashes) each due source on the verdicts of its copies, and records
     /// the outcome; true when a copy was found lost. Blocking (unlink, fsync, SQLite).
-    private func applyDeletions(_ due: [StateStore.DeleteEntry], copiesByEntry: [Int64: [StateStore.LedgerEntry]],
-                                results: [Int64: VerifyResult], summary: inout CycleSummary, log: Logger) -> Bool {
+    private func applyDeletions(
+        _ due: [StateStore.DeleteEntry], copiesByEntry: [Int64: [StateStore.LedgerEntry]],
+        results: [Int64: VerifyResult], summary: inout CycleSummary, log: Logger
+    ) -> Bool {
         var foundLost = false
         // One fsync per folder after the batch, not one per deleted file (a lost fsync only brings
         // a file back after a power cut, to be re-verified and deleted again).
@@ -120,8 +127,9 @@ extension SyncEngine {
                 // Every bad copy is forgotten, not only the first: each destination re-copies its own.
                 for copy in bad {
                     let reason = "remote copy \(copy.remotePath.displayString) on \(copy.destination) failed re-verification: \(results[copy.id].map { "\($0)" } ?? "")"
-                    log.error("not deleting \(file): \(reason); the file will be copied again",
-                              metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(copy.remotePath.displayString)"]))
+                    log.error(
+                        "not deleting \(file): \(reason); the file will be copied again",
+                        metadata: SyncEvent.deleteVerificationFailed.metadata(["file": "\(file)", "remote_path": "\(copy.remotePath.displayString)"]))
                     do { try store.markCopyLost(copy.id, reason: reason, now: clock()) } catch {
                         log.error("cannot record the lost copy of \(file): \(error)")
                     }
@@ -129,23 +137,28 @@ extension SyncEngine {
                 continue
             }
             let checks = copies.compactMap { c in results[c.id].map { SafeDeleter.Check(copy: c, result: $0) } }
-            let decision = SafeDeleter.deleteSource(entry, checks: checks, requiredDestinations: destinationNames,
-                                                    deleteEnabled: config.deletePolicy.deleteSources, mediaRoots: mediaRoots,
-                                                    trash: config.deletePolicy.enableSoftDelete ? trash : nil, syncFolder: false, now: clock())
+            let decision = SafeDeleter.deleteSource(
+                entry, checks: checks, requiredDestinations: destinationNames,
+                deleteEnabled: config.deletePolicy.deleteSources, mediaRoots: mediaRoots,
+                trash: config.deletePolicy.enableSoftDelete ? trash : nil, syncFolder: false, now: clock())
             do {
                 switch decision {
                 case .deleted:
                     summary.deleted += 1
                     deletedFolders.insert(entry.localPath.removingLastComponent())
                     try store.finishDelete(entry.id, state: .deleted, now: clock())
-                    log.info("deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
-                             metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)"]))
+                    log.info(
+                        "deleted source \(file) (copies verified on \(destinationNames.joined(separator: ", ")))",
+                        metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)"]))
                 case let .trashed(target):
                     summary.deleted += 1
                     try store.markTrashed(entry.id, trashPath: target, now: clock())
-                    log.info("moved source \(file) to the trash \(target.displayString) (copies verified on \(destinationNames.joined(separator: ", ")))",
-                             metadata: SyncEvent.sourceDeleted.metadata(["file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)",
-                                                                        "trash_path": "\(target.displayString)"]))
+                    log.info(
+                        "moved source \(file) to the trash \(target.displayString) (copies verified on \(destinationNames.joined(separator: ", ")))",
+                        metadata: SyncEvent.sourceDeleted.metadata([
+                            "file": "\(file)", "sha256": "\(entry.sha256?.hex ?? "")", "bytes": "\(entry.identity.size)",
+                            "trash_path": "\(target.displayString)"
+                        ]))
                 case .kept:
                     summary.kept += 1
                     try store.finishDelete(entry.id, state: .kept, now: clock())

@@ -19,7 +19,8 @@ public struct DryRunReport: Sendable {
     /// For the log: "nas: 3 to copy (56 MB; 1 under a _N name), 36 already there; s3: unavailable".
     public var shortLine: String {
         destinations.map { d in
-            d.unavailable != nil ? "\(d.name): unavailable"
+            d.unavailable != nil
+                ? "\(d.name): unavailable"
                 : "\(d.name): \(d.wouldCopy + d.wouldRename) to copy (\(Format.bytes(d.bytesToCopy)); \(d.wouldRename) under a _N name), \(d.alreadyThere) already there"
         }.joined(separator: "; ")
     }
@@ -62,8 +63,10 @@ extension SyncEngine {
     /// The dry run's second half: asks each destination, read-only, what it holds under the names
     /// the planned files would get (the transports' own probes: `lookUp`). Writes nothing, on a
     /// destination or in the state database; the space check reads free space only (no retention).
-    func askDestinations(_ plan: CyclePlan, report: Discovery.Report, observer: any CycleObserver,
-                         summary: inout CycleSummary, log: Logger) async {
+    func askDestinations(
+        _ plan: CyclePlan, report: Discovery.Report, observer: any CycleObserver,
+        summary: inout CycleSummary, log: Logger
+    ) async {
         var dry = DryRunReport()
         (dry.eligible, dry.tooRecent, dry.hidden, dry.ignored) = (report.eligible.count, report.tooYoung, report.hidden, report.ignored)
         let candidates = report.eligible
@@ -94,7 +97,10 @@ extension SyncEngine {
                 for i in wanted[start..<min(start + chunkFiles, wanted.count)] {
                     let size = candidates.identities[i].size
                     if let b = budget {
-                        guard size <= b else { d.waitingForSpace += 1; continue }
+                        guard size <= b else {
+                            d.waitingForSpace += 1
+                            continue
+                        }
                         budget = b - size
                     }
                     items.append(plan.item(i, of: candidates, layout: layout))
@@ -112,7 +118,7 @@ extension SyncEngine {
                 for item in items {
                     var outcome = lookUp.outcomes[item.id]
                     if case let .wouldCopy(path, _)? = outcome, !claimed.insert(path).inserted {
-                        outcome = .wouldCopy(remotePath: path, conflictIndex: Int.max)   // the real run finds the next free _N
+                        outcome = .wouldCopy(remotePath: path, conflictIndex: Int.max) // the real run finds the next free _N
                     }
                     tally(outcome, item: item, into: &d, destination: destination, summary: &summary, log: log)
                 }
@@ -123,8 +129,10 @@ extension SyncEngine {
         summary.dryRun = dry
     }
 
-    private func tally(_ outcome: LookUp.Outcome?, item: TransferItem, into d: inout DryRunReport.PerDestination,
-                       destination: any Destination, summary: inout CycleSummary, log: Logger) {
+    private func tally(
+        _ outcome: LookUp.Outcome?, item: TransferItem, into d: inout DryRunReport.PerDestination,
+        destination: any Destination, summary: inout CycleSummary, log: Logger
+    ) {
         let file = item.localPath.displayString
         switch outcome {
         case let .wouldCopy(path, conflictIndex)?:
@@ -158,8 +166,9 @@ extension SyncEngine {
         summary.unavailableDestinations.append(destination.name)
         summary.unavailableKinds[destination.name] = error.kind
         summary.messages.append("\(destination.name): \(error)")
-        log.error("destination \(destination.displayName) unavailable: \(error)",
-                  metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+        log.error(
+            "destination \(destination.displayName) unavailable: \(error)",
+            metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
     }
 
     /// What the real cycle's space check would allow (free space minus the reserve), read only:

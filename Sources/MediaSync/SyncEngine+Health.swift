@@ -51,8 +51,9 @@ extension SyncEngine {
         }
         for alert in summary.alerts {
             if alert.state == "raised" {
-                log.log(level: alert.level == "critical" ? .critical : .warning, "ALERT \(alert.level): \(alert.message)",
-                        metadata: SyncEvent.alertRaised.metadata(["rule": "\(alert.rule)", "alert_level": "\(alert.level)"]))
+                log.log(
+                    level: alert.level == "critical" ? .critical : .warning, "ALERT \(alert.level): \(alert.message)",
+                    metadata: SyncEvent.alertRaised.metadata(["rule": "\(alert.rule)", "alert_level": "\(alert.level)"]))
             } else {
                 log.notice("alert resolved: \(alert.rule)", metadata: SyncEvent.alertResolved.metadata(["rule": "\(alert.rule)"]))
             }

@@ -9,8 +9,9 @@ extension SyncEngine {
         guard shouldPause() else { return false }
         summary.paused = true
         summary.messages.append("paused: what is left waits for `dji-media-sync resume` (or the end of a timed pause)")
-        log.notice("paused: finishing the files in flight, starting no more this cycle",
-                   metadata: SyncEvent.paused.metadata([:]))
+        log.notice(
+            "paused: finishing the files in flight, starting no more this cycle",
+            metadata: SyncEvent.paused.metadata([:]))
         return true
     }
 }

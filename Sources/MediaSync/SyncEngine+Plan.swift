@@ -67,7 +67,8 @@ extension SyncEngine {
                     let i = Int(candidates.byPath[cursor])
                     let id = candidates.identities[i]
                     if id.size == copy.size, id.mtimeNanoseconds == copy.mtimeNanoseconds, id.inode == copy.inode,
-                       ByteOrder.compare(candidates.pathBytes(i), copy.path) == 0 {
+                        ByteOrder.compare(candidates.pathBytes(i), copy.path) == 0
+                    {
                         if let d = index[copy.destination] { held[d][i] = true }
                         return true
                     }
@@ -77,16 +78,21 @@ extension SyncEngine {
                 lastUnmatched = version
                 return true
             }
-            var plan = CyclePlan(needs: held, counts: Array(repeating: 0, count: names.count),
-                                 byteCounts: Array(repeating: 0, count: names.count))
+            var plan = CyclePlan(
+                needs: held, counts: Array(repeating: 0, count: names.count),
+                byteCounts: Array(repeating: 0, count: names.count))
             plan.quarantinedOn = Array(repeating: 0, count: names.count)
             plan.deferredOn = plan.quarantinedOn
             for d in names.indices {
                 let deferred = try store.deferredVersions(destination: names[d], fingerprint: fingerprints[d], now: now)
                 for i in 0..<n {
-                    if held[d][i] { plan.needs[d][i] = false; continue }
+                    if held[d][i] {
+                        plan.needs[d][i] = false
+                        continue
+                    }
                     if !deferred.isEmpty,
-                       let quarantined = deferred[StateStore.FileVersion(path: Array(candidates.pathBytes(i)), identity: candidates.identities[i])] {
+                        let quarantined = deferred[StateStore.FileVersion(path: Array(candidates.pathBytes(i)), identity: candidates.identities[i])]
+                    {
                         plan.needs[d][i] = false
                         plan.deferred += 1
                         plan.deferredOn[d] += 1

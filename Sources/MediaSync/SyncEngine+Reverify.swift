@@ -6,8 +6,10 @@ extension SyncEngine {
     /// Re-verifies ledger copies on one destination and returns each verdict keyed by its ledger
     /// row's id, so a verdict can never land on another row. A row whose recorded SHA-256 cannot be
     /// decoded gets `.unknown`: it is logged and never counts as verified.
-    public static func reverify(_ copies: [StateStore.LedgerEntry], session: any DestinationSession, mode: VerifyMode,
-                                log: Logger) async throws(DestinationError) -> [Int64: VerifyResult] {
+    public static func reverify(
+        _ copies: [StateStore.LedgerEntry], session: any DestinationSession, mode: VerifyMode,
+        log: Logger
+    ) async throws(DestinationError) -> [Int64: VerifyResult] {
         var verdicts: [Int64: VerifyResult] = [:]
         var asked: [StateStore.LedgerEntry] = []
         var remote: [RemoteCopy] = []

@@ -12,8 +12,10 @@ extension SyncEngine {
     /// files would cut into it, runs retention (if enabled). Returns how many bytes may be sent
     /// (nil: no limit known); what does not fit waits for a later cycle, and the oldest files get
     /// the space there is.
-    func spaceBudget(bytesNeeded pending: Int64, destination: any Destination, session: any DestinationSession,
-                     summary: inout CycleSummary, log: Logger) async -> (budget: Int64?, free: Int64) {
+    func spaceBudget(
+        bytesNeeded pending: Int64, destination: any Destination, session: any DestinationSession,
+        summary: inout CycleSummary, log: Logger
+    ) async -> (budget: Int64?, free: Int64) {
         let storage = config.storageManagement
         guard storage.enableSpaceCheck, pending > 0 else { return (nil, 0) }
         let space: DestinationSpace
@@ -32,8 +34,10 @@ extension SyncEngine {
         }
         var budget = space.freeBytes - Int64(storage.minFreeSpaceGB * 1e9)
         if budget < pending, storage.enableRetention {
-            budget += await runRetention(destination: destination, session: session, bytesNeeded: pending - budget,
-                                         dryRun: false, summary: &summary, log: log).freed
+            budget += await runRetention(
+                destination: destination, session: session, bytesNeeded: pending - budget,
+                dryRun: false, summary: &summary, log: log
+            ).freed
         }
         return (budget < pending ? budget : nil, space.freeBytes)
     }
@@ -42,11 +46,12 @@ extension SyncEngine {
         let storage = config.storageManagement
         let reserve = Int64(storage.minFreeSpaceGB * 1e9)
         summary.messages.append("\(destination.name): low on space")
-        log.error("\(destination.displayName) has \(Format.bytes(free)) free, reserve \(Format.bytes(reserve)) (storage_management.min_free_space_gb): \(Format.count(waiting, "file")) \(waiting == 1 ? "waits" : "wait"), their sources are kept\(storage.enableRetention ? "" : "; retention is off (storage_management.enable_retention)")",
-                  metadata: SyncEvent.destinationLowSpace.metadata([
-                    "destination": "\(destination.name)", "free_bytes": "\(free)", "reserve_bytes": "\(reserve)",
-                    "waiting_files": "\(waiting)",
-                  ]))
+        log.error(
+            "\(destination.displayName) has \(Format.bytes(free)) free, reserve \(Format.bytes(reserve)) (storage_management.min_free_space_gb): \(Format.count(waiting, "file")) \(waiting == 1 ? "waits" : "wait"), their sources are kept\(storage.enableRetention ? "" : "; retention is off (storage_management.enable_retention)")",
+            metadata: SyncEvent.destinationLowSpace.metadata([
+                "destination": "\(destination.name)", "free_bytes": "\(free)", "reserve_bytes": "\(reserve)",
+                "waiting_files": "\(waiting)"
+            ]))
     }
 
     public struct RetentionReport: Sendable {
@@ -57,8 +62,10 @@ extension SyncEngine {
     /// Deletes the oldest copies this daemon placed until `bytesNeeded` are freed (see
     /// `StateStore.retentionCandidates`: never a file it did not write, never a copy whose source
     /// is still here, never one younger than `preserve_recent_days`).
-    public func runRetention(destination: any Destination, session: any DestinationSession, bytesNeeded: Int64,
-                             dryRun: Bool, summary: inout CycleSummary, log: Logger) async -> RetentionReport {
+    public func runRetention(
+        destination: any Destination, session: any DestinationSession, bytesNeeded: Int64,
+        dryRun: Bool, summary: inout CycleSummary, log: Logger
+    ) async -> RetentionReport {
         let storage = config.storageManagement
         var report = RetentionReport()
         let cutoff = Int64(clock() * 1e9) - Int64(storage.preserveRecentDays * 86400 * 1e9)
@@ -115,9 +122,12 @@ extension SyncEngine {
                             report.removed.append(entry)
                             summary.retentionRemoved += 1
                         }
-                        log.notice("retention: removed \(path) from \(destination.name) (\(Format.bytes(entry.identity.size)), oldest first)",
-                                   metadata: SyncEvent.retentionDeleted.metadata(["remote_path": "\(path)", "bytes": "\(entry.identity.size)",
-                                                                                 "destination": "\(destination.name)"]))
+                        log.notice(
+                            "retention: removed \(path) from \(destination.name) (\(Format.bytes(entry.identity.size)), oldest first)",
+                            metadata: SyncEvent.retentionDeleted.metadata([
+                                "remote_path": "\(path)", "bytes": "\(entry.identity.size)",
+                                "destination": "\(destination.name)"
+                            ]))
                     case let .notOurs(size):
                         try store.markCopyRemoved(entry.id, state: .foreign)
                         log.warning("retention: \(path) now has \(size) bytes, not the \(entry.identity.size) we placed; left alone")

@@ -111,13 +111,16 @@ public struct SyncEngine: Sendable {
         await runPhases(&summary, dryRun: dryRun, observer: PausingObserver(base: observer, shouldPause: shouldPause), log: log)
 
         summary.finishedAt = clock()
-        if Task.isCancelled { summary.status = .cancelled }
-        else if let unreadable = summary.unreadableMediaRoots?.count, unreadable > 0, unreadable >= config.local.mediaRoots.count {
+        if Task.isCancelled {
+            summary.status = .cancelled
+        } else if let unreadable = summary.unreadableMediaRoots?.count, unreadable > 0, unreadable >= config.local.mediaRoots.count {
             // No media root could be read (an unmounted card): nothing was synced, whatever else went well.
             summary.status = .failed
         } else if summary.failed > 0 || !summary.unavailableDestinations.isEmpty || summary.deleteChecksFailed > 0
-                    || !(summary.unreadableMediaRoots ?? []).isEmpty {
-            summary.status = (summary.filesCopied + summary.filesAlreadyPresent) > 0 || summary.unavailableDestinations.count < destinations.count
+            || !(summary.unreadableMediaRoots ?? []).isEmpty
+        {
+            summary.status =
+                (summary.filesCopied + summary.filesAlreadyPresent) > 0 || summary.unavailableDestinations.count < destinations.count
                 ? .partial : .failed
         }
         if !dryRun {
@@ -127,14 +130,16 @@ public struct SyncEngine: Sendable {
                 assessHealth(&summary, log: log)
             }
         }
-        log.log(level: summary.status == .ok ? .info : .warning,
-                dryRun ? "dry run finished: \(summary.status.rawValue)\(summary.dryRun.map { " — " + $0.shortLine } ?? "")"
-                    : "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
-                metadata: SyncEvent.cycleFinished.metadata([
-                    "status": "\(summary.status.rawValue)", "files": "\(summary.filesCopied)", "bytes": "\(summary.bytesCopied)",
-                    "failed": "\(summary.failed)", "skipped": "\(summary.skipped)", "deleted": "\(summary.deleted)",
-                    "duration_s": "\(String(format: "%.3f", summary.duration))",
-                ]))
+        log.log(
+            level: summary.status == .ok ? .info : .warning,
+            dryRun
+                ? "dry run finished: \(summary.status.rawValue)\(summary.dryRun.map { " — " + $0.shortLine } ?? "")"
+                : "cycle finished: \(summary.status.rawValue) — \(summary.shortLine), \(summary.filesAlreadyPresent) already there, \(summary.skipped) skipped, \(summary.deleted) sources deleted",
+            metadata: SyncEvent.cycleFinished.metadata([
+                "status": "\(summary.status.rawValue)", "files": "\(summary.filesCopied)", "bytes": "\(summary.bytesCopied)",
+                "failed": "\(summary.failed)", "skipped": "\(summary.skipped)", "deleted": "\(summary.deleted)",
+                "duration_s": "\(String(format: "%.3f", summary.duration))"
+            ]))
         return summary
     }
 
@@ -146,26 +151,33 @@ public struct SyncEngine: Sendable {
         let minimumAge = config.local.minFileAgeSeconds
         return try await cancellableBlocking { stop in
             let started = clock()
-            let report = discovery.scan(now: Int64(exactly: (started * 1e9).rounded()) ?? LocalFS.currentTimeNanoseconds(), shouldStop: { stop.isSet }, onHidden: { name in
-                log.debug("skipped hidden \(FilePath.display(name)) (local.skip_hidden)")
-            }, settled: { path, identity in
-                // Dated in the future (a camera or dock clock that is wrong): eligible once unchanged
-                // between two observations `min_file_age_seconds` apart.
-                let file = FilePath.display(path)
-                let date = Date(timeIntervalSince1970: identity.mtimeSeconds)
-                do {
-                    let seen = try store.sighting(path: path, identity: identity, minimumAge: minimumAge, now: started, record: !readOnly)
-                    if seen.settled {
-                        log.debug("\(file) is dated in the future (\(date)); it has not changed for \(Format.duration(started - seen.firstSeen)), so it is synced", metadata: ["file": "\(file)"])
-                    } else if seen.firstSeen == started {
-                        log.warning("\(file) is dated in the future (\(date)); it will be synced once it stays unchanged for \(Format.duration(minimumAge))", metadata: ["file": "\(file)"])
+            let report = discovery.scan(
+                now: Int64(exactly: (started * 1e9).rounded()) ?? LocalFS.currentTimeNanoseconds(), shouldStop: { stop.isSet },
+                onHidden: { name in
+                    log.debug("skipped hidden \(FilePath.display(name)) (local.skip_hidden)")
+                },
+                settled: { path, identity in
+                    // Dated in the future (a camera or dock clock that is wrong): eligible once unchanged
+                    // between two observations `min_file_age_seconds` apart.
+                    let file = FilePath.display(path)
+                    let date = Date(timeIntervalSince1970: identity.mtimeSeconds)
+                    do {
+                        let seen = try store.sighting(path: path, identity: identity, minimumAge: minimumAge, now: started, record: !readOnly)
+                        if seen.settled {
+                            log.debug(
+                                "\(file) is dated in the future (\(date)); it has not changed for \(Format.duration(started - seen.firstSeen)), so it is synced",
+                                metadata: ["file": "\(file)"])
+                        } else if seen.firstSeen == started {
+                            log.warning(
+                                "\(file) is dated in the future (\(date)); it will be synced once it stays unchanged for \(Format.duration(minimumAge))",
+                                metadata: ["file": "\(file)"])
+                        }
+                        return seen.settled
+                    } catch {
+                        log.error("cannot record a sighting of \(file): \(error)")
+                        return false
                     }
-                    return seen.settled
-                } catch {
-                    log.error("cannot record a sighting of \(file): \(error)")
-                    return false
-                }
-            })
+                })
             if report.complete, !readOnly {
                 do { try store.forgetSightings(notSeenSince: started) } catch { log.warning("cannot prune the sightings of future-dated files: \(error)") }
             }
@@ -201,7 +213,9 @@ public struct SyncEngine: Sendable {
             }
         }
         if report.oddDateCount > 0 {
-            log.warning("\(report.oddDateCount) file\(report.oddDateCount == 1 ? " has" : "s have") a modification time outside 1677–2262 (clamped; synced all the same): \(report.oddDates.joined(separator: ", "))")
+            log.warning(
+                "\(report.oddDateCount) file\(report.oddDateCount == 1 ? " has" : "s have") a modification time outside 1677–2262 (clamped; synced all the same): \(report.oddDates.joined(separator: ", "))"
+            )
         }
         summary.skipped += report.tooYoung
         summary.hidden = report.hidden
@@ -229,7 +243,9 @@ public struct SyncEngine: Sendable {
             return
         }
         summary.deferred = plan.deferred
-        log.info("\(report.eligible.count) complete media files found, \(plan.files) to copy (\(Format.bytes(plan.bytes))), \(report.tooYoung) too recent, \(plan.deferred) waiting to be retried, \(report.hidden) hidden skipped, \(due.count) due for deletion")
+        log.info(
+            "\(report.eligible.count) complete media files found, \(plan.files) to copy (\(Format.bytes(plan.bytes))), \(report.tooYoung) too recent, \(plan.deferred) waiting to be retried, \(report.hidden) hidden skipped, \(due.count) due for deletion"
+        )
         if dryRun {
             await askDestinations(plan, report: report, observer: observer, summary: &summary, log: log)
             return
@@ -245,8 +261,9 @@ public struct SyncEngine: Sendable {
         // 2. Connect; a destination that cannot be reached is skipped this cycle (nothing is
         //    queued for deletion without it).
         observer.phase("connecting")
-        var sessions = await connect(where: { index in !due.isEmpty || checkDue || plan.count(for: index) > 0 },
-                                     observer: observer, summary: &summary, log: log)
+        var sessions = await connect(
+            where: { index in !due.isEmpty || checkDue || plan.count(for: index) > 0 },
+            observer: observer, summary: &summary, log: log)
 
         // 3. Due deletions first: they free the edge disk. A copy that failed re-verification is
         //    forgotten, so the plan is made again to copy its source in this same cycle.
@@ -279,8 +296,9 @@ public struct SyncEngine: Sendable {
             guard !Task.isCancelled, !pauseRequested(&summary, log: log) else { break }
             guard let position = sessions.firstIndex(where: { $0.destination.name == destination.name }) else { continue }
             observer.phase("syncing to \(destination.name)")
-            await transferAll(plan, index: index, candidates: report.eligible, session: &sessions[position].session,
-                              observer: observer, summary: &summary, log: log)
+            await transferAll(
+                plan, index: index, candidates: report.eligible, session: &sessions[position].session,
+                observer: observer, summary: &summary, log: log)
         }
         for entry in sessions { await entry.session.close() }
         if !Task.isCancelled, !pauseRequested(&summary, log: log) {
@@ -291,8 +309,10 @@ public struct SyncEngine: Sendable {
     /// Connects every destination `wanted` says is needed; one that cannot be reached is reported
     /// and left out (nothing is queued for deletion without it). Also used by `verify` and
     /// `retention`.
-    public func connect(where wanted: (Int) -> Bool = { _ in true }, observer: any TransferProgress = SilentObserver(),
-                        summary: inout CycleSummary, log: Logger) async -> [(destination: any Destination, session: any DestinationSession)] {
+    public func connect(
+        where wanted: (Int) -> Bool = { _ in true }, observer: any TransferProgress = SilentObserver(),
+        summary: inout CycleSummary, log: Logger
+    ) async -> [(destination: any Destination, session: any DestinationSession)] {
         var sessions: [(destination: any Destination, session: any DestinationSession)] = []
         for (index, destination) in destinations.enumerated() where wanted(index) {
             guard !Task.isCancelled else { break }
@@ -305,8 +325,9 @@ public struct SyncEngine: Sendable {
                 summary.unavailableDestinations.append(destination.name)
                 summary.unavailableKinds[destination.name] = error.kind
                 summary.messages.append("\(destination.name): \(error)")
-                log.error("destination \(destination.displayName) unavailable: \(error)",
-                          metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                log.error(
+                    "destination \(destination.displayName) unavailable: \(error)",
+                    metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
             }
         }
         return sessions
@@ -314,16 +335,19 @@ public struct SyncEngine: Sendable {
 
     /// Sends what `plan` says destination `index` needs, a chunk at a time; reconnects (with
     /// backoff) when the link drops, and stops at a full destination or cancellation.
-    func transferAll(_ plan: CyclePlan, index: Int, candidates: Candidates, session: inout any DestinationSession,
-                     observer: any CycleObserver, summary: inout CycleSummary, log: Logger) async {
+    func transferAll(
+        _ plan: CyclePlan, index: Int, candidates: Candidates, session: inout any DestinationSession,
+        observer: any CycleObserver, summary: inout CycleSummary, log: Logger
+    ) async {
         let destination = destinations[index]
         let collector = ResultCollector()
         let names = destinationNames
         let cycleID = summary.cycleID
         let fingerprint = destination.configurationFingerprint
         let delay = config.deletePolicy.delayMinutes * 60
-        let space = await spaceBudget(bytesNeeded: plan.bytes(for: index), destination: destination, session: session,
-                                       summary: &summary, log: log)
+        let space = await spaceBudget(
+            bytesNeeded: plan.bytes(for: index), destination: destination, session: session,
+            summary: &summary, log: log)
         var budget = space.budget
         var waiting = 0
         var reconnects = 0
@@ -338,7 +362,10 @@ public struct SyncEngine: Sendable {
             for i in chunk {
                 let size = candidates.identities[i].size
                 if let b = budget {
-                    guard size <= b else { waiting += 1; continue }
+                    guard size <= b else {
+                        waiting += 1
+                        continue
+                    }
                     budget = b - size
                 }
                 items.append(plan.item(i, of: candidates, layout: layout))
@@ -347,8 +374,9 @@ public struct SyncEngine: Sendable {
                 do {
                     try await session.transfer(items, progress: transferProgress(observer, destination: destination.name)) { results in
                         let recorded = await offPool {
-                            record(results, destination: destination.name, allDestinations: names, cycleID: cycleID,
-                                   delaySeconds: delay, fingerprint: fingerprint, log: log)
+                            record(
+                                results, destination: destination.name, allDestinations: names, cycleID: cycleID,
+                                delaySeconds: delay, fingerprint: fingerprint, log: log)
                         }
                         observer.filesFinished(results)
                         await collector.add(recorded, answered: results.map(\.item.id))
@@ -359,8 +387,9 @@ public struct SyncEngine: Sendable {
                     // on with what is not recorded yet. Nothing is lost: temps are journaled.
                     if error.kind == .destinationFull {
                         summary.messages.append("\(destination.name): full")
-                        log.error("\(destination.displayName) is full (\(error)); no more transfers to it this cycle, sources are kept",
-                                  metadata: SyncEvent.destinationLowSpace.metadata(["destination": "\(destination.name)"]))
+                        log.error(
+                            "\(destination.displayName) is full (\(error)); no more transfers to it this cycle, sources are kept",
+                            metadata: SyncEvent.destinationLowSpace.metadata(["destination": "\(destination.name)"]))
                         // What this chunk did not get to, and every later chunk, waits.
                         let answered = await collector.answered
                         waiting += items.filter { !answered.contains($0.id) }.count + wanted.count - start
@@ -370,8 +399,9 @@ public struct SyncEngine: Sendable {
                     if error.kind.isConnectionLoss, reconnects < Self.reconnectsPerCycle, !Task.isCancelled {
                         reconnects += 1
                         let wait = config.retryPolicy.delay(afterAttempts: reconnects)
-                        log.warning("connection to \(destination.displayName) lost (\(error)); reconnecting in \(Format.duration(wait)) (attempt \(reconnects) of \(Self.reconnectsPerCycle))",
-                                    metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                        log.warning(
+                            "connection to \(destination.displayName) lost (\(error)); reconnecting in \(Format.duration(wait)) (attempt \(reconnects) of \(Self.reconnectsPerCycle))",
+                            metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
                         await session.close()
                         do {
                             try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
@@ -384,11 +414,15 @@ public struct SyncEngine: Sendable {
                             log.error("reconnecting to \(destination.displayName) failed: \(error)")
                         }
                     }
-                    if Task.isCancelled || error.kind == .cancelled { stopped = true; break }
+                    if Task.isCancelled || error.kind == .cancelled {
+                        stopped = true
+                        break
+                    }
                     summary.messages.append("\(destination.name): \(error)")
                     summary.unavailableKinds[destination.name] = error.kind
-                    log.error("transfer to \(destination.displayName) stopped: \(error)",
-                              metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                    log.error(
+                        "transfer to \(destination.displayName) stopped: \(error)",
+                        metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
                     if !summary.unavailableDestinations.contains(destination.name) { summary.unavailableDestinations.append(destination.name) }
                     stopped = true
                     break

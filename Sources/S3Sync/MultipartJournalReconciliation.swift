@@ -23,8 +23,10 @@ struct MultipartJournalReconciliation: Sendable {
     ///
     /// - Parameter listWhenJournalEmpty: list even with no journaled upload (the caller wants
     ///   the list); otherwise an empty journal costs no request.
-    static func run(store: StateStore, destination: String, prefix: String, client: S3Client,
-                    listWhenJournalEmpty: Bool) async throws(MultipartJournalReconciliationError) -> MultipartJournalReconciliation {
+    static func run(
+        store: StateStore, destination: String, prefix: String, client: S3Client,
+        listWhenJournalEmpty: Bool
+    ) async throws(MultipartJournalReconciliationError) -> MultipartJournalReconciliation {
         var result = MultipartJournalReconciliation()
         let journal: [StateStore.MultipartUploadRecord]
         do { journal = try store.multipartUploads(destination: destination) } catch {

@@ -81,9 +81,11 @@ public struct S3Cleanup: Sendable {
     var destination: String { settings.config.name }
 
     /// Both parts: stale uploads first (so that their keys no longer count as in progress), then orphans.
-    public func run(olderThanHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
-                    onStaleUpload: @Sendable (MultipartUploadSummary) -> Void = { _ in },
-                    onOrphan: @Sendable (S3ObjectSummary) -> Void = { _ in }) async -> S3CleanupReport {
+    public func run(
+        olderThanHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
+        onStaleUpload: @Sendable (MultipartUploadSummary) -> Void = { _ in },
+        onOrphan: @Sendable (S3ObjectSummary) -> Void = { _ in }
+    ) async -> S3CleanupReport {
         var report = S3CleanupReport()
         report.staleUploads = await abortStaleUploads(olderThanHours: hours, apply: apply, now: now, onFound: onStaleUpload)
         report.orphans = await removeOrphans(minimumAgeHours: hours, apply: apply, now: now, onFound: onOrphan)
@@ -93,8 +95,9 @@ public struct S3Cleanup: Sendable {
     /// The journal reconciled with the server's uploads under the prefix (see
     /// ``MultipartJournalReconciliation``): the listing, and the rows still counted in progress.
     func reconcileJournal() async throws(MultipartJournalReconciliationError) -> MultipartJournalReconciliation {
-        try await MultipartJournalReconciliation.run(store: store, destination: destination, prefix: prefix,
-                                                     client: clients[0], listWhenJournalEmpty: true)
+        try await MultipartJournalReconciliation.run(
+            store: store, destination: destination, prefix: prefix,
+            client: clients[0], listWhenJournalEmpty: true)
     }
 
     // MARK: - Stale multipart uploads
@@ -102,8 +105,10 @@ public struct S3Cleanup: Sendable {
     /// Aborts (with `apply`) the multipart uploads under the prefix initiated at least `hours` ago;
     /// an upload of unknown age is skipped. An aborted upload is also dropped from the state
     /// database's resume records, so that no later resume asks for it.
-    public func abortStaleUploads(olderThanHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
-                                  onFound: @Sendable (MultipartUploadSummary) -> Void = { _ in }) async -> S3CleanupSection {
+    public func abortStaleUploads(
+        olderThanHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
+        onFound: @Sendable (MultipartUploadSummary) -> Void = { _ in }
+    ) async -> S3CleanupSection {
         var section = S3CleanupSection()
         let uploads: [MultipartUploadSummary]
         do {
@@ -127,7 +132,7 @@ public struct S3Cleanup: Sendable {
                 section.deleted += 1
                 // A record left behind is harmless: resuming it finds NoSuchUpload and forgets it.
                 try? store.forgetMultipartUpload(uploadID: upload.uploadID)
-            } catch where error.kind == .notFound {
+            } catch  where error.kind == .notFound {
                 section.deleted += 1 // finished or aborted meanwhile: gone either way
                 try? store.forgetMultipartUpload(uploadID: upload.uploadID)
             } catch {
@@ -141,8 +146,10 @@ public struct S3Cleanup: Sendable {
 
     /// Finds (and with `apply` deletes) the objects under the prefix that the ledger does not
     /// reference for this destination; see the type's description for what counts as one.
-    public func removeOrphans(minimumAgeHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
-                              onFound: @Sendable (S3ObjectSummary) -> Void = { _ in }) async -> S3CleanupSection {
+    public func removeOrphans(
+        minimumAgeHours hours: Double, apply: Bool, now: Double = Date().timeIntervalSince1970,
+        onFound: @Sendable (S3ObjectSummary) -> Void = { _ in }
+    ) async -> S3CleanupSection {
         var section = S3CleanupSection()
         // Keys with an upload in progress: on the server, and in this daemon's resume records
         // (those the server still lists; see reconcileJournal).
@@ -162,8 +169,9 @@ public struct S3Cleanup: Sendable {
             return section
         }
         for key in respelled {
-            section.notes.append("ledger key \(key.key) exists but is not listed (the server spells it differently): "
-                                 + "objects of \(key.size) bytes with ETag \(key.etag ?? "(none)") are kept")
+            section.notes.append(
+                "ledger key \(key.key) exists but is not listed (the server spells it differently): "
+                    + "objects of \(key.size) bytes with ETag \(key.etag ?? "(none)") are kept")
         }
         var ledger = LedgerCursor(store: store, destination: destination, prefix: Array(prefix.utf8), pageSize: ledgerPageSize)
         let cutoff = now - hours * 3600
@@ -177,7 +185,8 @@ public struct S3Cleanup: Sendable {
                     let key = Array(object.key.utf8)
                     if try ledger.contains(key) { continue }
                     guard let modified = object.lastModified.flatMap(S3Client.iso8601Seconds), modified <= cutoff,
-                          !inProgress.contains(object.key) else {
+                        !inProgress.contains(object.key)
+                    else {
                         section.skipped += 1
                         continue
                     }
@@ -254,7 +263,7 @@ public struct S3Cleanup: Sendable {
                         do throws(S3Error) {
                             let head = try await client.headObject(key: key)
                             found.append(RespelledKey(key: key, size: head.size, etag: head.etag))
-                        } catch where error.kind == .notFound {
+                        } catch  where error.kind == .notFound {
                             continue // gone: it cannot be any listed object
                         } catch {
                             throw S3Error(kind: error.kind, message: "HEAD of ledger key \(key): \(error)")
@@ -283,8 +292,10 @@ public struct S3Cleanup: Sendable {
     /// logs one summary line (or a warning with the first failures) and returns what it did. Never
     /// throws: a cleanup failure must not break a sync. Call it every `cleanup_interval_hours`
     /// (when > 0) and at shutdown when `cleanup_on_shutdown` is set.
-    public static func abortStaleUploads(settings: S3Settings, store: StateStore, logger: Logger,
-                                         now: Double = Date().timeIntervalSince1970) async -> S3CleanupSection {
+    public static func abortStaleUploads(
+        settings: S3Settings, store: StateStore, logger: Logger,
+        now: Double = Date().timeIntervalSince1970
+    ) async -> S3CleanupSection {
         let name = settings.config.name
         let hours = settings.config.abortStaleUploadsAfterHours
         let client: S3Client
@@ -293,16 +304,19 @@ public struct S3Cleanup: Sendable {
         } catch {
             var section = S3CleanupSection()
             section.error = "\(error)"
-            logger.warning("s3 cleanup of \(name): cannot make a client: \(error)",
-                           metadata: ["destination": "\(name)"])
+            logger.warning(
+                "s3 cleanup of \(name): cannot make a client: \(error)",
+                metadata: ["destination": "\(name)"])
             return section
         }
         let cleanup = S3Cleanup(settings: settings, store: store, clients: [client])
         let section = await cleanup.abortStaleUploads(olderThanHours: hours, apply: true, now: now)
-        let summary = "s3 cleanup of \(name) (\(settings.displayName)): stale multipart uploads older than \(hours) h: "
+        let summary =
+            "s3 cleanup of \(name) (\(settings.displayName)): stale multipart uploads older than \(hours) h: "
             + "found \(section.found), aborted \(section.deleted), failed \(section.failed)"
         let fields = SyncEvent.staleUploadsCleaned.metadata([
-            "destination": "\(name)", "found": "\(section.found)", "aborted": "\(section.deleted)", "failed": "\(section.failed)"])
+            "destination": "\(name)", "found": "\(section.found)", "aborted": "\(section.deleted)", "failed": "\(section.failed)"
+        ])
         if section.hasFailures {
             logger.warning("\(summary); \((section.error.map { [$0] } ?? []) + section.failures.prefix(5))", metadata: fields)
         } else if section.found > 0 {
@@ -329,7 +343,10 @@ struct LedgerCursor {
     private var exhausted = false
 
     init(store: StateStore, destination: String, prefix: [UInt8], pageSize: Int) {
-        self.store = store; self.destination = destination; self.prefix = prefix; self.pageSize = pageSize
+        self.store = store
+        self.destination = destination
+        self.prefix = prefix
+        self.pageSize = pageSize
     }
 
     /// Whether the ledger holds `key`; moves past it and every ledger key before it (a listing

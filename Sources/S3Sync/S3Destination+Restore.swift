@@ -16,7 +16,11 @@ extension S3Destination {
         var out: [UInt8] = []
         var i = 0
         while i < bytes.count {
-            guard bytes[i] == UInt8(ascii: "%") else { out.append(bytes[i]); i += 1; continue }
+            guard bytes[i] == UInt8(ascii: "%") else {
+                out.append(bytes[i])
+                i += 1
+                continue
+            }
             guard i + 2 < bytes.count, let byte = UInt8(String(decoding: bytes[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) else { return nil }
             out.append(byte)
             i += 3

@@ -5,8 +5,8 @@ import LocalFS
 import Logging
 import MediaSync
 import ObjectStorage
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 /// A bucket of an S3-compatible store as a destination of the cycle.
 ///
@@ -26,8 +26,10 @@ public struct S3Destination: Destination {
     /// Injected by tests; nil reads `credentials_file` or the environment at each connect.
     public var credentialsOverride: AWSCredentials?
 
-    public init(settings: S3Settings, integrity: MediaSyncConfig.IntegrityChecks,
-                store: StateStore) {
+    public init(
+        settings: S3Settings, integrity: MediaSyncConfig.IntegrityChecks,
+        store: StateStore
+    ) {
         self.settings = settings
         transferTimeoutSeconds = integrity.transferTimeoutSeconds
         self.store = store
@@ -38,14 +40,18 @@ public struct S3Destination: Destination {
 
     public var configurationFingerprint: String {
         let c = settings.config
-        let text = [c.provider, c.bucket, c.region ?? "", c.endpoint ?? "", c.accountID ?? "", "\(c.pathStyle)", c.prefix,
-                    c.credentialsFile ?? "env", c.credentialsProfile, "\(c.multipartThresholdMiB)", "\(c.partSizeMiB)",
-                    c.proxy ?? "", c.caFile ?? ""].joined(separator: "\u{1F}")
+        let text = [
+            c.provider, c.bucket, c.region ?? "", c.endpoint ?? "", c.accountID ?? "", "\(c.pathStyle)", c.prefix,
+            c.credentialsFile ?? "env", c.credentialsProfile, "\(c.multipartThresholdMiB)", "\(c.partSizeMiB)",
+            c.proxy ?? "", c.caFile ?? ""
+        ].joined(separator: "\u{1F}")
         return String(SHA256Hasher.hash(Array(text.utf8)).hex.prefix(16))
     }
 
-    public func connect(journal: any TempJournal, progress: any TransferProgress,
-                        logger: Logger) async throws(DestinationError) -> any DestinationSession {
+    public func connect(
+        journal: any TempJournal, progress: any TransferProgress,
+        logger: Logger
+    ) async throws(DestinationError) -> any DestinationSession {
         try await open(progress: progress, logger: logger, reconcile: true)
     }
 
@@ -88,22 +94,27 @@ public struct S3Destination: Destination {
 
     func reconcileJournal(client: S3Client, logger: Logger) async {
         do throws(MultipartJournalReconciliationError) {
-            let reconciled = try await MultipartJournalReconciliation.run(store: store, destination: name, prefix: settings.config.prefix,
-                                                                          client: client, listWhenJournalEmpty: false)
+            let reconciled = try await MultipartJournalReconciliation.run(
+                store: store, destination: name, prefix: settings.config.prefix,
+                client: client, listWhenJournalEmpty: false)
             for row in reconciled.forgotten {
-                logger.notice("forgot the journaled multipart upload \(row.uploadID) of \(row.key): the server no longer lists it (completed or aborted before it was forgotten)",
-                              metadata: ["destination": "\(name)", "key": "\(row.key)", "upload_id": "\(row.uploadID)"])
+                logger.notice(
+                    "forgot the journaled multipart upload \(row.uploadID) of \(row.key): the server no longer lists it (completed or aborted before it was forgotten)",
+                    metadata: ["destination": "\(name)", "key": "\(row.key)", "upload_id": "\(row.uploadID)"])
             }
         } catch {
             // Harmless to leave for now: a resume of such a row meets NoSuchUpload and forgets it.
-            logger.warning("destination \(name): could not reconcile the multipart journal with the server: \(error)",
-                           metadata: ["destination": "\(name)"])
+            logger.warning(
+                "destination \(name): could not reconcile the multipart journal with the server: \(error)",
+                metadata: ["destination": "\(name)"])
         }
     }
 
     /// What the cycle does about an S3 failure.
-    static func destinationError(_ error: S3Error, bucketLevel: Bool = false, key: String? = nil,
-                                 context: String) -> DestinationError {
+    static func destinationError(
+        _ error: S3Error, bucketLevel: Bool = false, key: String? = nil,
+        context: String
+    ) -> DestinationError {
         let kind: DestinationError.Kind
         switch error.kind {
         case .authentication: kind = .authentication
@@ -139,15 +150,18 @@ final class S3Session: DestinationSession {
         self.logger = logger
         let c = destination.settings.config
         uploader = MultipartUploader(
-            settings: MultipartUploadSettings(partSize: Int64(c.partSizeMiB) << 20, parallelParts: c.parallelParts,
-                                              retriesPerPart: c.partRetries),
+            settings: MultipartUploadSettings(
+                partSize: Int64(c.partSizeMiB) << 20, parallelParts: c.parallelParts,
+                retriesPerPart: c.partRetries),
             journal: StateStoreMultipartJournal(store: destination.store, destination: destination.name), clients: pool)
     }
 
     var config: MediaSyncConfig.S3 { destination.settings.config }
 
-    func transfer(_ items: [TransferItem], progress: any TransferProgress,
-                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
+    func transfer(
+        _ items: [TransferItem], progress: any TransferProgress,
+        onResult: @escaping @Sendable ([TransferResult]) async -> Void
+    ) async throws(DestinationError) {
         for round in TransferItem.roundsByRemoteName(items) where !progress.stopRequested {
             // Small files (one request each) several at a time; files in parts one at a time, as
             // each already keeps `parallel_parts` requests in flight: memory stays bounded by one
@@ -196,12 +210,17 @@ final class S3Session: DestinationSession {
         //    pass of their own. If that fails, each part is simply hashed before it is sent.
         let threshold = Int64(config.multipartThresholdMiB) << 20
         let multipart = item.identity.size >= threshold
-        let partDigests: Task<PartDigests?, Never>? = multipart ? Task { [size = item.identity.size, path = item.localPath,
-                                                                         partSize = Int64(config.partSizeMiB) << 20] in
-            try? await runBlocking { () throws -> PartDigests in
-                try PartDigests.compute(file: path, layout: PartLayout.forNewUpload(fileSize: size, preferredPartSize: partSize))
-            }
-        } : nil
+        let partDigests: Task<PartDigests?, Never>? =
+            multipart
+            ? Task {
+                [
+                    size = item.identity.size, path = item.localPath,
+                    partSize = Int64(config.partSizeMiB) << 20
+                ] in
+                try? await runBlocking { () throws -> PartDigests in
+                    try PartDigests.compute(file: path, layout: PartLayout.forNewUpload(fileSize: size, preferredPartSize: partSize))
+                }
+            } : nil
         let sha: SHA256Digest
         switch await hashSource(item) {
         case let .digest(digest): sha = digest
@@ -226,7 +245,10 @@ final class S3Session: DestinationSession {
 
         // 3. Upload: one PUT, or resumable parts.
         let sent = ByteCounter()
-        let onBytes: @Sendable (Int) -> Void = { n in sent.add(n); progress.bytesMoved(n) }
+        let onBytes: @Sendable (Int) -> Void = { n in
+            sent.add(n)
+            progress.bytesMoved(n)
+        }
         // The bandwidth limit blocks in progress.bytesMoved (the engine's ThrottledProgress),
         // which curl's read callback calls as it reads the file.
         let metadata = [Self.shaMetadataKey: sha.hex]
@@ -235,15 +257,18 @@ final class S3Session: DestinationSession {
         if multipart {
             let fingerprint = "\(item.identity.size)-\(item.identity.mtimeNanoseconds)-\(item.identity.inode)-\(sha.hex)"
             do throws(MultipartUploadError) {
-                let result = try await uploader.upload(file: item.localPath, key: key, fingerprint: fingerprint,
-                                                       metadata: metadata, partDigests: await partDigests?.value,
-                                                       onBytesSent: onBytes)
+                let result = try await uploader.upload(
+                    file: item.localPath, key: key, fingerprint: fingerprint,
+                    metadata: metadata, partDigests: await partDigests?.value,
+                    onBytesSent: onBytes)
                 expectedChecksum = result.checksumSHA256 == nil ? nil : result.expectedChecksumSHA256
                 if result.resumed {
-                    logger.notice("resumed the multipart upload of \(key): \(result.skippedParts) parts (\(result.skippedBytes) bytes) were already stored",
-                                  metadata: SyncEvent.uploadResumed.metadata([
-                                      "destination": "\(destination.name)", "key": "\(key)", "upload_id": "\(result.uploadID)",
-                                      "skipped_parts": "\(result.skippedParts)", "skipped_bytes": "\(result.skippedBytes)"]))
+                    logger.notice(
+                        "resumed the multipart upload of \(key): \(result.skippedParts) parts (\(result.skippedBytes) bytes) were already stored",
+                        metadata: SyncEvent.uploadResumed.metadata([
+                            "destination": "\(destination.name)", "key": "\(key)", "upload_id": "\(result.uploadID)",
+                            "skipped_parts": "\(result.skippedParts)", "skipped_bytes": "\(result.skippedBytes)"
+                        ]))
                 }
                 failure = nil
             } catch {
@@ -256,8 +281,9 @@ final class S3Session: DestinationSession {
             }
         } else {
             do throws(S3Error) {
-                _ = try await client.putObject(key: key, file: item.localPath, sha256: sha, metadata: metadata,
-                                               onBodyBytesSent: onBytes)
+                _ = try await client.putObject(
+                    key: key, file: item.localPath, sha256: sha, metadata: metadata,
+                    onBodyBytesSent: onBytes)
                 failure = nil
             } catch {
                 failure = error
@@ -266,8 +292,9 @@ final class S3Session: DestinationSession {
         if let failure {
             // The server refused bytes that do not match the SHA-256 taken above: the file changed.
             if failure.kind == .checksumMismatch || failure.kind == .localFile, let change = currentChange(item) { return changed(change) }
-            return failed(S3Destination.destinationError(failure, key: key, context: "cannot upload \(item.localPath) to \(key)"),
-                          sent: sent.value)
+            return failed(
+                S3Destination.destinationError(failure, key: key, context: "cannot upload \(item.localPath) to \(key)"),
+                sent: sent.value)
         }
 
         // 4. A file that changed while its parts were read is not the file hashed in step 1.
@@ -283,25 +310,30 @@ final class S3Session: DestinationSession {
             let stored = try await client.headObject(key: key)
             let recorded = Self.recordedSHA256(stored)
             if stored.size != item.identity.size || recorded != sha
-                || (expectedChecksum != nil && stored.checksumSHA256Header != nil && stored.checksumSHA256Header != expectedChecksum) {
-                return failed(DestinationError(.verificationFailed,
-                                               "\(key) holds \(stored.size) bytes with SHA-256 \(recorded?.hex ?? "none"), "
-                                                   + "checksum \(stored.checksumSHA256Header ?? "none"); expected \(item.identity.size) bytes, \(sha.hex)",
-                                               remotePath: key), sent: sent.value)
+                || (expectedChecksum != nil && stored.checksumSHA256Header != nil && stored.checksumSHA256Header != expectedChecksum)
+            {
+                return failed(
+                    DestinationError(
+                        .verificationFailed,
+                        "\(key) holds \(stored.size) bytes with SHA-256 \(recorded?.hex ?? "none"), "
+                            + "checksum \(stored.checksumSHA256Header ?? "none"); expected \(item.identity.size) bytes, \(sha.hex)",
+                        remotePath: key), sent: sent.value)
             }
         } catch {
             return failed(S3Destination.destinationError(error, key: key, context: "cannot check \(key) after the upload"), sent: sent.value)
         }
         progress.heartbeat()
-        return TransferResult(item: item, outcome: .placed(remotePath: FilePath(key), sha256: sha, conflictIndex: conflictIndex),
-                              bytesSent: sent.value)
+        return TransferResult(
+            item: item, outcome: .placed(remotePath: FilePath(key), sha256: sha, conflictIndex: conflictIndex),
+            bytesSent: sent.value)
     }
 
     /// The change of the local file since discovery, if any.
     func currentChange(_ item: TransferItem) -> SourceChanged? {
         guard let now = try? LocalFS.status(item.localPath).identity else {
-            return SourceChanged(path: item.localPath, expected: item.identity,
-                                 found: FileIdentity(size: -1, mtimeNanoseconds: 0, inode: 0, device: 0))
+            return SourceChanged(
+                path: item.localPath, expected: item.identity,
+                found: FileIdentity(size: -1, mtimeNanoseconds: 0, inode: 0, device: 0))
         }
         return now == item.identity ? nil : SourceChanged(path: item.localPath, expected: item.identity, found: now)
     }
@@ -328,7 +360,7 @@ final class S3Session: DestinationSession {
                     if recorded != copy.sha256 { return .success(.hashMismatch(found: recorded.hex)) }
                 }
                 return .success(.verified)
-            } catch where error.kind == .notFound {
+            } catch  where error.kind == .notFound {
                 return .success(.missing)
             } catch {
                 let mapped = S3Destination.destinationError(error, key: key, context: "cannot check \(key)")
@@ -348,7 +380,7 @@ final class S3Session: DestinationSession {
                 if object.size != copy.size { return .success(.notOurs(foundSize: object.size)) }
                 try await client.deleteObject(key: key)
                 return .success(.removed)
-            } catch where error.kind == .notFound {
+            } catch  where error.kind == .notFound {
                 return .success(.missing)
             } catch {
                 let mapped = S3Destination.destinationError(error, key: key, context: "cannot remove \(key)")
@@ -361,8 +393,10 @@ final class S3Session: DestinationSession {
     func close() async {}
 
     /// Runs `body` for every element on up to `parallel_files` connections; results in order.
-    func forEach<T: Sendable, R: Sendable>(_ elements: [T],
-                                                   _ body: @escaping @Sendable (S3Client, T) async -> Result<R, DestinationError>) async -> [Result<R, DestinationError>] {
+    func forEach<T: Sendable, R: Sendable>(
+        _ elements: [T],
+        _ body: @escaping @Sendable (S3Client, T) async -> Result<R, DestinationError>
+    ) async -> [Result<R, DestinationError>] {
         let queue = WorkQueue(Array(elements.indices))
         return await withTaskGroup(of: [(Int, Result<R, DestinationError>)].self) { group in
             for _ in 0..<min(config.parallelFiles, elements.count) {

@@ -14,9 +14,12 @@ extension S3Settings {
         let names = Self.doctorCheckNames
         let credentials: AWSCredentials
         do { credentials = try self.credentials() } catch {
-            return [.fail("s3.credentials", subject, "\(error)",
-                          fix: config.credentialsFile.map { "check \($0) (mode 0600, profile [\(config.credentialsProfile)] with aws_access_key_id and aws_secret_access_key)" }
-                              ?? "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the service (an EnvironmentFile= drop-in, docs/object-storage.md), or set credentials_file")]
+            return [
+                .fail(
+                    "s3.credentials", subject, "\(error)",
+                    fix: config.credentialsFile.map { "check \($0) (mode 0600, profile [\(config.credentialsProfile)] with aws_access_key_id and aws_secret_access_key)" }
+                        ?? "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the service (an EnvironmentFile= drop-in, docs/object-storage.md), or set credentials_file")
+            ]
                 + DoctorCheck.skipped(Array(names.dropFirst()), subject, because: "s3.credentials")
         }
         let source = config.credentialsFile.map { "from \($0) [\(config.credentialsProfile)]" } ?? "from the environment"
@@ -37,8 +40,10 @@ extension S3Settings {
             let uploads = try await client.listMultipartUploads(prefix: config.prefix.isEmpty ? nil : config.prefix)
             checks.append(.ok("s3.multipart_list", subject, "\(uploads.count) incomplete multipart upload(s) under the prefix"))
         } catch {
-            checks.append(.warn("s3.multipart_list", subject, Self.describe(error),
-                                fix: "the cleanup of stale multipart uploads needs s3:ListBucketMultipartUploads on the bucket (docs/nas-setup.md, \"S3 policy\")"))
+            checks.append(
+                .warn(
+                    "s3.multipart_list", subject, Self.describe(error),
+                    fix: "the cleanup of stale multipart uploads needs s3:ListBucketMultipartUploads on the bucket (docs/nas-setup.md, \"S3 policy\")"))
         }
         guard writeTest else {
             checks.append(DoctorCheck("s3.write_test", subject: subject, .skip, "not run: pass --write-test to PUT, HEAD and DELETE a tiny object"))
@@ -65,25 +70,30 @@ extension S3Settings {
             let stored = try await client.headObject(key: key)
             guard stored.size == Int64(body.count) else {
                 try? await client.deleteObject(key: key)
-                return .fail("s3.write_test", subject, "HEAD \(key) reports \(stored.size) bytes, \(body.count) were written",
-                             fix: "the server does not store what it acknowledges: check the provider and any proxy in between")
+                return .fail(
+                    "s3.write_test", subject, "HEAD \(key) reports \(stored.size) bytes, \(body.count) were written",
+                    fix: "the server does not store what it acknowledges: check the provider and any proxy in between")
             }
             step = "DELETE"
             try await client.deleteObject(key: key)
             step = "HEAD after DELETE"
             do throws(S3Error) {
                 _ = try await client.headObject(key: key)
-                return .fail("s3.write_test", subject, "\(key) still exists after DELETE",
-                             fix: "allow s3:DeleteObject under the prefix (retention and the orphan cleanup need it); remove \(key) by hand")
-            } catch where error.kind == .notFound {}
+                return .fail(
+                    "s3.write_test", subject, "\(key) still exists after DELETE",
+                    fix: "allow s3:DeleteObject under the prefix (retention and the orphan cleanup need it); remove \(key) by hand")
+            } catch  where error.kind == .notFound {}
         } catch {
             if step != "PUT" { try? await client.deleteObject(key: key) }
-            let action = ["PUT": "s3:PutObject", "HEAD": "s3:GetObject (HEAD)", "DELETE": "s3:DeleteObject",
-                          "HEAD after DELETE": "s3:GetObject (HEAD)"][step]!
-            return .fail("s3.write_test", subject, "\(step) \(key): \(Self.describe(error))",
-                         fix: error.kind == .authentication
-                             ? "allow \(action) on arn:aws:s3:::\(config.bucket)/\(config.prefix)* for these credentials (docs/nas-setup.md, \"S3 policy\")"
-                             : "see the error; `dji-media-sync bucket list` checks the account")
+            let action = [
+                "PUT": "s3:PutObject", "HEAD": "s3:GetObject (HEAD)", "DELETE": "s3:DeleteObject",
+                "HEAD after DELETE": "s3:GetObject (HEAD)"
+            ][step]!
+            return .fail(
+                "s3.write_test", subject, "\(step) \(key): \(Self.describe(error))",
+                fix: error.kind == .authentication
+                    ? "allow \(action) on arn:aws:s3:::\(config.bucket)/\(config.prefix)* for these credentials (docs/nas-setup.md, \"S3 policy\")"
+                    : "see the error; `dji-media-sync bucket list` checks the account")
         }
         return .ok("s3.write_test", subject, "PUT, HEAD and DELETE of \(key) worked; nothing left behind")
     }
@@ -112,9 +122,10 @@ extension S3Settings {
             default: "the credentials may not list \(config.bucket): allow s3:ListBucket (docs/nas-setup.md, \"S3 policy\"); check region"
             }
         case .notFound: "create the bucket (`dji-media-sync bucket create`) or correct bucket / region / endpoint"
-        case .transport: error.transport?.kind == .tls
-            ? "TLS failed: set ca_file for a private CA, or fix the endpoint's certificate"
-            : "check endpoint, DNS, proxy (the proxy key; `none` ignores HTTPS_PROXY) and firewalls"
+        case .transport:
+            error.transport?.kind == .tls
+                ? "TLS failed: set ca_file for a private CA, or fix the endpoint's certificate"
+                : "check endpoint, DNS, proxy (the proxy key; `none` ignores HTTPS_PROXY) and firewalls"
         default: "see the error (docs/object-storage.md, \"When it goes wrong\")"
         }
     }

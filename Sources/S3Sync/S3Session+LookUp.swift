@@ -52,7 +52,7 @@ extension S3Session {
         var conflictIndex = 0
         while true {
             let existing: ObjectMetadata
-            do throws(S3Error) { existing = try await client.headObject(key: key) } catch where error.kind == .notFound {
+            do throws(S3Error) { existing = try await client.headObject(key: key) } catch  where error.kind == .notFound {
                 return .free(key, conflictIndex)
             } catch {
                 return .failed(S3Destination.destinationError(error, key: key, context: "cannot check \(key)"))

@@ -12,16 +12,18 @@ public struct S3Settings: Sendable {
     /// - Parameter transferTimeoutSeconds: a request that moves no data this long is a stall.
     public init(_ config: MediaSyncConfig.S3, transferTimeoutSeconds: Double) {
         self.config = config
-        var http = HTTPClientConfiguration(connectTimeoutSeconds: config.connectTimeoutSeconds,
-                                           lowSpeedTimeSeconds: max(1, Int(transferTimeoutSeconds.rounded(.up))),
-                                           caBundlePath: config.caFile)
+        var http = HTTPClientConfiguration(
+            connectTimeoutSeconds: config.connectTimeoutSeconds,
+            lowSpeedTimeSeconds: max(1, Int(transferTimeoutSeconds.rounded(.up))),
+            caBundlePath: config.caFile)
         switch config.proxy {
         case nil: http.proxy = .environment
         case "none"?: http.proxy = .none
         case let url?: http.proxy = .url(url)
         }
-        client = S3Configuration(provider: Self.provider(config), bucket: config.bucket, region: config.region,
-                                 endpoint: config.endpoint, http: http)
+        client = S3Configuration(
+            provider: Self.provider(config), bucket: config.bucket, region: config.region,
+            endpoint: config.endpoint, http: http)
     }
 
     /// `s3` of the whole `config` (whose integrity checks set the stall timeout).
@@ -80,10 +82,15 @@ public struct S3Settings: Sendable {
                 index += 1
                 continue
             }
-            if byte < 0x80 { out.unicodeScalars.append(Unicode.Scalar(byte)); index += 1; continue }
+            if byte < 0x80 {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+                index += 1
+                continue
+            }
             let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
             if length > 1, index + length <= name.count,
-               let text = String(validating: name[index..<index + length], as: UTF8.self) {
+                let text = String(validating: name[index..<index + length], as: UTF8.self)
+            {
                 out += text
                 index += length
             } else {

@@ -18,9 +18,10 @@ public struct StateStoreMultipartJournal: MultipartJournal {
     }
 
     public func started(_ upload: JournaledUpload) throws {
-        try store.recordMultipartUploadStarted(StateStore.MultipartUploadRecord(
-            destination: destination, key: upload.key, uploadID: upload.uploadID, fingerprint: upload.fingerprint,
-            partSize: upload.partSize, createdAt: upload.createdAt.timeIntervalSince1970, parts: upload.parts.map(Self.record)))
+        try store.recordMultipartUploadStarted(
+            StateStore.MultipartUploadRecord(
+                destination: destination, key: upload.key, uploadID: upload.uploadID, fingerprint: upload.fingerprint,
+                partSize: upload.partSize, createdAt: upload.createdAt.timeIntervalSince1970, parts: upload.parts.map(Self.record)))
     }
 
     public func partDone(key: String, uploadID: String, part: UploadedPart) throws {
@@ -40,8 +41,9 @@ public struct StateStoreMultipartJournal: MultipartJournal {
     }
 
     static func upload(_ r: StateStore.MultipartUploadRecord) -> JournaledUpload {
-        JournaledUpload(key: r.key, uploadID: r.uploadID, fingerprint: r.fingerprint, partSize: r.partSize,
-                        createdAt: Date(timeIntervalSince1970: r.createdAt),
-                        parts: r.parts.map { UploadedPart(number: $0.number, etag: $0.etag, size: $0.size, sha256: SHA256Digest(hex: $0.sha256)) })
+        JournaledUpload(
+            key: r.key, uploadID: r.uploadID, fingerprint: r.fingerprint, partSize: r.partSize,
+            createdAt: Date(timeIntervalSince1970: r.createdAt),
+            parts: r.parts.map { UploadedPart(number: $0.number, etag: $0.etag, size: $0.size, sha256: SHA256Digest(hex: $0.sha256)) })
     }
 }

@@ -29,7 +29,10 @@ enum BlockingIO {
         var offset = 0
         while offset < buffer.count {
             let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n > 0 { offset += n; continue }
+            if n > 0 {
+                offset += n
+                continue
+            }
             let err = errno
             if n < 0 && err == EINTR { continue }
             if n < 0 && (err == EAGAIN || err == EWOULDBLOCK) {
@@ -120,7 +123,10 @@ final class LineReader {
             if let nl = buffer[start...].firstIndex(of: 10) {
                 let line = Array(buffer[start..<nl])
                 start = nl + 1
-                if start > 65536 { buffer.removeFirst(start); start = 0 }
+                if start > 65536 {
+                    buffer.removeFirst(start)
+                    start = 0
+                }
                 return line
             }
             if eof {
@@ -142,7 +148,10 @@ final class LineReader {
                 buffer[start..<(start + n)].withUnsafeBytes { body($0) }
                 start += n
                 left -= Int64(n)
-                if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
+                if start == buffer.count {
+                    buffer.removeAll(keepingCapacity: true)
+                    start = 0
+                }
                 continue
             }
             if eof { throw DestinationError(.transient, "\(what): the stream ended \(left) bytes early") }
@@ -155,8 +164,14 @@ final class LineReader {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n > 0 { buffer += chunk[..<n]; return }
-            if n == 0 { eof = true; return }
+            if n > 0 {
+                buffer += chunk[..<n]
+                return
+            }
+            if n == 0 {
+                eof = true
+                return
+            }
             let err = errno
             if err == EINTR { continue }
             if err == EAGAIN || err == EWOULDBLOCK {

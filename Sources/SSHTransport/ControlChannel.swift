@@ -67,7 +67,10 @@ final class ControlChannel: Sendable {
                     if lines.contains(where: { $0.starts(with: Array("@@ERR".utf8)) }) { return .success(lines) }
                     // The receiver refused a request (logged on the NAS) and ended the session.
                     if let refusal = lines.last(where: { $0.starts(with: Array("@@REFUSED ".utf8)) }) {
-                        return .failure(DestinationError(.misconfigured, "\(what): the NAS receiver refused the request (\(String(decoding: refusal.dropFirst(10).prefix(200), as: UTF8.self))); see its log on the NAS"))
+                        return .failure(
+                            DestinationError(
+                                .misconfigured,
+                                "\(what): the NAS receiver refused the request (\(String(decoding: refusal.dropFirst(10).prefix(200), as: UTF8.self))); see its log on the NAS"))
                     }
                     if let e = writeError.withLock({ $0 }) { return .failure(e) }
                     return .failure(DestinationError(.unreachable, "\(what): the connection to the NAS closed", exitStatus: nil))
@@ -107,7 +110,8 @@ enum SSHErrors {
         let s = stderr.lowercased()
         let kind: DestinationError.Kind
         if s.contains("host key verification failed") || s.contains("remote host identification has changed")
-            || s.contains("no matching host key") || s.contains("host key for") {
+            || s.contains("no matching host key") || s.contains("host key for")
+        {
             kind = .hostKey
         } else if s.contains("permission denied (publickey") || s.contains("too many authentication failures") {
             kind = .authentication
@@ -116,23 +120,26 @@ enum SSHErrors {
         } else if s.contains("connection refused") || s.contains("timed out") || s.contains("no route to host")
             || s.contains("could not resolve") || s.contains("network is unreachable") || s.contains("connection reset")
             || s.contains("broken pipe") || s.contains("connection closed") || exitStatus == 255
-            || killedBySignal(exitStatus) != nil {
+            || killedBySignal(exitStatus) != nil
+        {
             // 255: ssh's own failure, or the remote command died of a signal. 128 + n: ssh (or the
             // remote shell's command) was killed, e.g. by the OOM killer: the session is lost, which
             // says nothing about the file it carried.
             kind = .unreachable
         } else if s.contains("permission denied") || s.contains("file name too long") || s.contains("not a directory")
-            || s.contains("read-only file system") {
+            || s.contains("read-only file system")
+        {
             kind = .permanent
         } else {
             kind = .transient
         }
-        var hint: String = switch kind {
-        case .hostKey: " — the NAS's host key is not the one in known_hosts_file; check it before trusting it"
-        case .authentication: " — the NAS refused the key in identity_file"
-        case .destinationFull: " — the NAS is full"
-        default: ""
-        }
+        var hint: String =
+            switch kind {
+            case .hostKey: " — the NAS's host key is not the one in known_hosts_file; check it before trusting it"
+            case .authentication: " — the NAS refused the key in identity_file"
+            case .destinationFull: " — the NAS is full"
+            default: ""
+            }
         if kind == .unreachable, let signal = killedBySignal(exitStatus) { hint += " — the session was ended by signal \(signal)" }
         return DestinationError(kind, context + hint, exitStatus: exitStatus, stderrTail: stderr.isEmpty ? nil : String(stderr.suffix(600)))
     }

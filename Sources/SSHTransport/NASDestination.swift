@@ -33,8 +33,10 @@ public struct NASDestination: Destination {
     /// like any leftover temp when the daemon connects (tests shorten it).
     public var resumeKeepSeconds: Double = 24 * 3600
 
-    public init(config: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
-                concurrency: MediaSyncConfig.ConcurrencyControl, runtimeDirectory: String, instanceID: String) {
+    public init(
+        config: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
+        concurrency: MediaSyncConfig.ConcurrencyControl, runtimeDirectory: String, instanceID: String
+    ) {
         self.config = config
         self.integrity = integrity
         self.concurrency = concurrency
@@ -74,7 +76,7 @@ public struct NASDestination: Destination {
             "-o", "LogLevel=ERROR",
             "-o", "ControlPath=\(value(controlPath))",
             "-o", master ? "ControlMaster=yes" : "ControlMaster=no",
-            "-o", "ControlPersist=no",
+            "-o", "ControlPersist=no"
         ]
         if let ciphers = config.ciphers, !ciphers.isEmpty { a += ["-c", ciphers] }
         for option in config.extraSSHOptions { a += ["-o", option] }
@@ -104,18 +106,23 @@ public struct NASDestination: Destination {
         let controlPath = controlPath(connection: Self.connectionCounter.add(1, ordering: .relaxed).newValue)
         let process: SSHProcess
         do {
-            process = try await SSHProcess.spawn(executable: config.sshCommand,
-                                                 arguments: sshArguments(controlPath: controlPath, master: true)
-                                                    + [ReceiverScript.remoteCommand(.control, nas: config, integrity: integrity,
-                                                                                   shellPublisher: forceShellPublisher)],
-                                                 wantsStdin: true)
+            process = try await SSHProcess.spawn(
+                executable: config.sshCommand,
+                arguments: sshArguments(controlPath: controlPath, master: true)
+                    + [
+                        ReceiverScript.remoteCommand(
+                            .control, nas: config, integrity: integrity,
+                            shellPublisher: forceShellPublisher)
+                    ],
+                wantsStdin: true)
         } catch {
             throw DestinationError(.misconfigured, "cannot start \(config.sshCommand): \(error)")
         }
         let channel = ControlChannel(process: process, heartbeat: { progress.heartbeat() })
         // The receiver checks the base and its tools, then says @@READY (or @@ERR) unasked.
-        let lines = try await channel.request([], stall: Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds,
-                                              what: "connecting to \(displayName)")
+        let lines = try await channel.request(
+            [], stall: Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds,
+            what: "connecting to \(displayName)")
         let ready: RemoteProtocol.Ready
         switch RemoteProtocol.startup(lines) {
         case let .ready(r): ready = r
@@ -135,12 +142,15 @@ public struct NASDestination: Destination {
             await channel.close()
             throw DestinationError(.transient, "unexpected answer from the NAS receiver: \(text)")
         }
-        let session = NASSession(destination: self, channel: channel, controlPath: controlPath, hashTool: ready.hashTool,
-                                 perlPublisher: ready.perl, journal: journal, logger: logger,
-                                 gnuTail: ready.gnuTail, receiverResumes: ready.resume)
+        let session = NASSession(
+            destination: self, channel: channel, controlPath: controlPath, hashTool: ready.hashTool,
+            perlPublisher: ready.perl, journal: journal, logger: logger,
+            gnuTail: ready.gnuTail, receiverResumes: ready.resume)
         logger.debug("connected to \(displayName) (receiver: \(config.receiver), remote hash: \(ready.hashTool), publisher: \(ready.perl ? "perl" : "sh"))")
         if !ready.resume, config.resumeMinBytes > 0 {
-            logger.notice("\(displayName): the installed dms-receive is older than this dji-media-sync: a transfer cut by the link starts over until it is reinstalled (docs/nas-receiver.md)")
+            logger.notice(
+                "\(displayName): the installed dms-receive is older than this dji-media-sync: a transfer cut by the link starts over until it is reinstalled (docs/nas-receiver.md)"
+            )
         }
         return session
     }

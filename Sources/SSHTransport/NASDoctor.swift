@@ -10,8 +10,10 @@ import SystemPackage
 /// It reclaims nothing (an empty temp journal) and writes nothing on the NAS.
 extension NASDestination {
     /// The checks in order; a failed stage marks the later ones `skip`.
-    public static let doctorCheckNames = ["ssh.identity_file", "ssh.known_hosts", "ssh.connect", "ssh.host_key", "ssh.login",
-                                          "nas.base_path", "nas.tools", "nas.free_space"]
+    public static let doctorCheckNames = [
+        "ssh.identity_file", "ssh.known_hosts", "ssh.connect", "ssh.host_key", "ssh.login",
+        "nas.base_path", "nas.tools", "nas.free_space"
+    ]
 
     /// - Parameters:
     ///   - minFreeBytes: below this free space the daemon stops sending (storage_management); nil: not checked.
@@ -30,21 +32,28 @@ extension NASDestination {
         } catch {
             return checks + connectFailure(error)
         }
-        checks += [.ok("ssh.connect", subject, "\(config.host):\(config.port) answered"),
-                   .ok("ssh.host_key", subject, "matches \(config.knownHostsFile)"),
-                   .ok("ssh.login", subject, "logged in as \(config.user ?? "the ssh default user")"),
-                   .ok("nas.base_path", subject, "\(config.basePath) exists and is writable")]
+        checks += [
+            .ok("ssh.connect", subject, "\(config.host):\(config.port) answered"),
+            .ok("ssh.host_key", subject, "matches \(config.knownHostsFile)"),
+            .ok("ssh.login", subject, "logged in as \(config.user ?? "the ssh default user")"),
+            .ok("nas.base_path", subject, "\(config.basePath) exists and is writable")
+        ]
         if let nas = session as? NASSession {
             let publisher = nas.perlPublisher ? "perl (link, no-clobber)" : "sh (mv -n; no perl on the NAS)"
-            checks.append(.ok("nas.tools", subject, "receiver \(config.receiver); SHA-256 with \(nas.hashTool); publish with \(publisher); "
-                                  + "hash while writing: \(nas.gnuTail ? "yes (GNU tail)" : "no (after writing)")"))
+            checks.append(
+                .ok(
+                    "nas.tools", subject,
+                    "receiver \(config.receiver); SHA-256 with \(nas.hashTool); publish with \(publisher); "
+                        + "hash while writing: \(nas.gnuTail ? "yes (GNU tail)" : "no (after writing)")"))
         }
         do {
             if let space = try await session.space() {
                 checks.append(spaceCheck(space, minFreeBytes: minFreeBytes, usageWarning: usageWarning))
             } else {
-                checks.append(.warn("nas.free_space", subject, "`df -P -k` on the NAS gave no readable answer",
-                                    fix: "the space check and the usage alerts cannot work; check that `df -P -k .` works in base_path for the NAS user"))
+                checks.append(
+                    .warn(
+                        "nas.free_space", subject, "`df -P -k` on the NAS gave no readable answer",
+                        fix: "the space check and the usage alerts cannot work; check that `df -P -k .` works in base_path for the NAS user"))
             }
         } catch {
             checks.append(.fail("nas.free_space", subject, "\(error)", fix: "run `df -P -k \(config.basePath)` on the NAS as the ssh user"))
@@ -67,16 +76,18 @@ extension NASDestination {
             guard stat(file, &st) == 0 else { throw LocalFSError("stat", path: file, errno: errno) }
             try LocalFS.checkAccess(FilePath(file), .read)
         } catch {
-            return .fail("ssh.identity_file", name, "\(error)",
-                         fix: "create the key (`sudo ssh-keygen -t ed25519 -N '' -f \(file)`) and install its .pub on the NAS (docs/nas-setup.md), or correct identity_file")
+            return .fail(
+                "ssh.identity_file", name, "\(error)",
+                fix: "create the key (`sudo ssh-keygen -t ed25519 -N '' -f \(file)`) and install its .pub on the NAS (docs/nas-setup.md), or correct identity_file")
         }
         // ssh ignores a private key others can read ("UNPROTECTED PRIVATE KEY FILE"), but only one
         // owned by the user running it (OpenSSH's sshkey_perm_ok): the service's key is
         // root:dji-media-sync 0640, read through the group (docs/install.md).
         let mode = st.st_mode & 0o7777
         if st.st_uid == getuid() && mode & 0o077 != 0 {
-            return .fail("ssh.identity_file", name, "\(file) is accessible by group or others (mode \(String(mode, radix: 8))): ssh refuses to use it",
-                         fix: "`sudo chmod 600 \(file)`")
+            return .fail(
+                "ssh.identity_file", name, "\(file) is accessible by group or others (mode \(String(mode, radix: 8))): ssh refuses to use it",
+                fix: "`sudo chmod 600 \(file)`")
         }
         return .ok("ssh.identity_file", name, "\(file) readable, mode \(String(mode, radix: 8))")
     }
@@ -114,31 +125,42 @@ extension NASDestination {
         case .hostKey where stderr.lowercased().contains("has changed"):
             // ssh names the fingerprint the NAS presented: to compare with the NAS's own.
             let presented = stderr.firstMatch(of: /SHA256:[A-Za-z0-9+\/]+/).map { " (it presented \($0.output))" } ?? ""
-            return failing("ssh.host_key", "the NAS's host key differs from the one in \(config.knownHostsFile)\(presented)",
-                           fix: "find out why first (a reinstalled NAS, or someone in between); if legitimate: `ssh-keygen -R '[\(config.host)]:\(config.port)' -f \(config.knownHostsFile)`, then \(keyscanFix)")
+            return failing(
+                "ssh.host_key", "the NAS's host key differs from the one in \(config.knownHostsFile)\(presented)",
+                fix:
+                    "find out why first (a reinstalled NAS, or someone in between); if legitimate: `ssh-keygen -R '[\(config.host)]:\(config.port)' -f \(config.knownHostsFile)`, then \(keyscanFix)"
+            )
         case .hostKey:
             let said = stderr.split(separator: "\n").first { $0.contains("host key") }.map { ": ssh says \"\($0)\"" } ?? ""
             return failing("ssh.host_key", "\(config.knownHostsFile) has no key for \(config.host):\(config.port)\(said)", fix: keyscanFix)
         case .authentication:
-            return failing("ssh.login", "the NAS refused the key: \(error.stderrTail ?? error.message)",
-                           fix: "append \(config.identityFile.map { "\($0).pub" } ?? "the public key") to ~\(config.user ?? "<user>")/.ssh/authorized_keys on the NAS (docs/nas-setup.md); check user; test with `\(sshCommandLine) true`")
+            return failing(
+                "ssh.login", "the NAS refused the key: \(error.stderrTail ?? error.message)",
+                fix:
+                    "append \(config.identityFile.map { "\($0).pub" } ?? "the public key") to ~\(config.user ?? "<user>")/.ssh/authorized_keys on the NAS (docs/nas-setup.md); check user; test with `\(sshCommandLine) true`"
+            )
         case .misconfigured where error.remotePath == config.basePath:
-            return failing("nas.base_path", "\(config.basePath) does not exist or is not a folder on the NAS",
-                           fix: "create it (`\(sshCommandLine) mkdir -p \(config.basePath)`) or correct base_path; is the NAS volume mounted?")
+            return failing(
+                "nas.base_path", "\(config.basePath) does not exist or is not a folder on the NAS",
+                fix: "create it (`\(sshCommandLine) mkdir -p \(config.basePath)`) or correct base_path; is the NAS volume mounted?")
         case .permanent where error.remotePath == config.basePath:
-            return failing("nas.base_path", "\(config.basePath) is not writable by \(config.user ?? "the ssh user")",
-                           fix: "give that user write permission on the folder (Synology: Control Panel → Shared Folder → Permissions; or `chown` it on the NAS)")
+            return failing(
+                "nas.base_path", "\(config.basePath) is not writable by \(config.user ?? "the ssh user")",
+                fix: "give that user write permission on the folder (Synology: Control Panel → Shared Folder → Permissions; or `chown` it on the NAS)")
         case .misconfigured where error.message.contains("SHA-256"):
-            return failing("nas.tools", error.message,
-                           fix: "install sha256sum (coreutils) or openssl on the NAS, or set remote_hash_command to a tool it has (docs/nas-setup.md)")
+            return failing(
+                "nas.tools", error.message,
+                fix: "install sha256sum (coreutils) or openssl on the NAS, or set remote_hash_command to a tool it has (docs/nas-setup.md)")
         case .misconfigured:
             return failing("ssh.connect", error.description, fix: "install openssh-client, or correct ssh_command / ssh_config_file")
         case .unreachable, .timeout:
-            return failing("ssh.connect", "cannot reach \(config.host):\(config.port): \(error.stderrTail ?? error.message)",
-                           fix: "check host and port, that the NAS's SSH service is on (Synology: Control Panel → Terminal & SNMP), and firewalls; try `\(sshCommandLine) true`")
+            return failing(
+                "ssh.connect", "cannot reach \(config.host):\(config.port): \(error.stderrTail ?? error.message)",
+                fix: "check host and port, that the NAS's SSH service is on (Synology: Control Panel → Terminal & SNMP), and firewalls; try `\(sshCommandLine) true`")
         default:
-            return failing("ssh.login", "logged in, but the NAS's shell did not answer as expected: \(error.description)",
-                           fix: "run `\(sshCommandLine) /bin/sh -c 'echo ok'` by hand: a login banner, a restricted shell or a forced command may be in the way")
+            return failing(
+                "ssh.login", "logged in, but the NAS's shell did not answer as expected: \(error.description)",
+                fix: "run `\(sshCommandLine) /bin/sh -c 'echo ok'` by hand: a login banner, a restricted shell or a forced command may be in the way")
         }
     }
 
@@ -146,12 +168,14 @@ extension NASDestination {
         func gib(_ bytes: Int64) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
         let detail = "\(gib(space.freeBytes)) free of \(gib(space.totalBytes)) (\(Int((space.usedFraction * 100).rounded())) % used)"
         if let minFreeBytes, space.freeBytes < minFreeBytes {
-            return .warn("nas.free_space", name, detail + ", below storage_management.min_free_space_gb (\(gib(minFreeBytes))): the daemon will not send",
-                         fix: "free space on the NAS, or enable retention (storage_management.enable_retention), or lower min_free_space_gb")
+            return .warn(
+                "nas.free_space", name, detail + ", below storage_management.min_free_space_gb (\(gib(minFreeBytes))): the daemon will not send",
+                fix: "free space on the NAS, or enable retention (storage_management.enable_retention), or lower min_free_space_gb")
         }
         if space.usedFraction >= usageWarning {
-            return .warn("nas.free_space", name, detail + ", past health.destination_usage_warning",
-                         fix: "free space on the NAS or enable retention (storage_management)")
+            return .warn(
+                "nas.free_space", name, detail + ", past health.destination_usage_warning",
+                fix: "free space on the NAS or enable retention (storage_management)")
         }
         return .ok("nas.free_space", name, detail)
     }

@@ -12,8 +12,10 @@ import SystemPackage
 extension NASSession {
     // MARK: transfer
 
-    func transfer(_ items: [TransferItem], progress: any TransferProgress,
-                  onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
+    func transfer(
+        _ items: [TransferItem], progress: any TransferProgress,
+        onResult: @escaping @Sendable ([TransferResult]) async -> Void
+    ) async throws(DestinationError) {
         for round in TransferItem.roundsByRemoteName(items) where !progress.stopRequested {
             let batches = makeBatches(round)
             let queue = BatchQueue()
@@ -104,8 +106,13 @@ extension NASSession {
                 continue
             }
             guard let free = probe.free else {
-                results.append(.init(item: item, outcome: .failed(DestinationError(.permanent, "more than 9999 files named like this one",
-                                                                                    remotePath: absolute(finalRelative(item, 0)).displayString)), bytesSent: 0))
+                results.append(
+                    .init(
+                        item: item,
+                        outcome: .failed(
+                            DestinationError(
+                                .permanent, "more than 9999 files named like this one",
+                                remotePath: absolute(finalRelative(item, 0)).displayString)), bytesSent: 0))
                 continue
             }
             if !probe.sameSize.isEmpty {
@@ -168,8 +175,9 @@ extension NASSession {
         var script: [UInt8] = []
         for item in batch {
             let (stem, ext) = RemoteLayout.conflictParts(item.remoteName)
-            script += RemoteProtocol.probe(id: item.id, directory: Array(item.remoteDirectory.utf8), name: item.remoteName,
-                                           stem: stem, ext: ext, size: item.identity.size)
+            script += RemoteProtocol.probe(
+                id: item.id, directory: Array(item.remoteDirectory.utf8), name: item.remoteName,
+                stem: stem, ext: ext, size: item.identity.size)
         }
         let asked = Set(batch.map(\.id))
         var probes: [Int: Probe] = [:]

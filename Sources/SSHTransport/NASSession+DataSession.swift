@@ -12,8 +12,10 @@ import SystemPackage
 /// hashes what it wrote; then the comparison with the local hashes, and publishing.
 extension NASSession {
     /// One multiplexed data session: the receiver writes each temp file, then hashes them all.
-    func sendAndPublish(_ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
-                        progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
+    func sendAndPublish(
+        _ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
+        progress: any TransferProgress
+    ) async throws(DestinationError) -> [TransferResult] {
         // A file whose earlier copy was cut continues its kept temp, or if the local prefix differs
         // starts over in a fresh one (journaled too, in case).
         let resumes = try await resumePoints(files.map(\.item))
@@ -28,14 +30,17 @@ extension NASSession {
         // One large file: the receiver reads it back from the NAS's disk and hashes it while it is
         // written (GNU tail follows the temp file), so the check ends with the last byte instead of
         // costing a second pass. Otherwise: one hash command over every temp file once written.
-        let overlapped = destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
+        let overlapped =
+            destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
             && destination.faultInjectionAfterExtract == nil && resumes.isEmpty
         // What precedes the files on the session's standard input: the hash tool the control
         // session found, the session file (holds the receiver's pid), the folders.
-        let head = RemoteProtocol.dataTool(hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
+        let head =
+            RemoteProtocol.dataTool(hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
             + directories.flatMap { RemoteProtocol.dataDirectory(Array($0.utf8)) }
-        let command = ReceiverScript.remoteCommand(.data, nas: destination.config, integrity: destination.integrity,
-                                                   faultAfterWrite: destination.faultInjectionAfterExtract)
+        let command = ReceiverScript.remoteCommand(
+            .data, nas: destination.config, integrity: destination.integrity,
+            faultAfterWrite: destination.faultInjectionAfterExtract)
 
         let process = try await spawnSession(command)
         let spawnedAt = ContinuousClock.now
@@ -99,15 +104,22 @@ extension NASSession {
                                 continue
                             }
                             // The NAS's prefix is continued only if it is this file's, byte for byte.
-                            let (result, resumed) = try file.stream(buffer: buffer, resumingAfter: point.offset, resume: { prefix in
-                                let same = prefix?.hex == point.sha256
-                                inFlight = (index, same ? point.temp : point.fallback)
-                                try out.write(same ? RemoteProtocol.append(temp: point.temp, size: item.identity.size, offset: point.offset, mtime: mtime)
-                                                   : RemoteProtocol.put(temp: point.fallback, size: item.identity.size, mtime: mtime), what: what)
-                                return same
-                            }, prefixProgress: { progress.heartbeat() }, progress: { progress.bytesMoved($0) }) { try out.write($0, what: what) }
-                            streamed.append(Streamed(index: index, temp: resumed ? point.temp : point.fallback, result: .success(result),
-                                                     resumedAt: resumed ? point.offset : nil))
+                            let (result, resumed) = try file.stream(
+                                buffer: buffer, resumingAfter: point.offset,
+                                resume: { prefix in
+                                    let same = prefix?.hex == point.sha256
+                                    inFlight = (index, same ? point.temp : point.fallback)
+                                    try out.write(
+                                        same
+                                            ? RemoteProtocol.append(temp: point.temp, size: item.identity.size, offset: point.offset, mtime: mtime)
+                                            : RemoteProtocol.put(temp: point.fallback, size: item.identity.size, mtime: mtime), what: what)
+                                    return same
+                                }, prefixProgress: { progress.heartbeat() }, progress: { progress.bytesMoved($0) }
+                            ) { try out.write($0, what: what) }
+                            streamed.append(
+                                Streamed(
+                                    index: index, temp: resumed ? point.temp : point.fallback, result: .success(result),
+                                    resumedAt: resumed ? point.offset : nil))
                             inFlight = nil
                         }
                         try out.write(RemoteProtocol.dataEnd, what: "finishing the batch")
@@ -144,11 +156,15 @@ extension NASSession {
         case let .success(s): streamed = s
         case let .failure(failure):
             var error = failure.error
-            if Task.isCancelled { error = DestinationError(.cancelled, "stopped while sending; temp files removed") }
-            else if error.kind != .timeout { error = SSHErrors.classify(stderr, exitStatus: exitStatus, context: error.message) }
+            if Task.isCancelled {
+                error = DestinationError(.cancelled, "stopped while sending; temp files removed")
+            } else if error.kind != .timeout {
+                error = SSHErrors.classify(stderr, exitStatus: exitStatus, context: error.message)
+            }
             // A NAS that filled up can end the stream early (the receiver exits): check before the temps go.
             if !Task.isCancelled, error.kind == .transient || error.kind == .permanent,
-               let full = await fullDestination(files.indices.map { (temps[$0], files[$0].item.identity.size) }) {
+                let full = await fullDestination(files.indices.map { (temps[$0], files[$0].item.identity.size) })
+            {
                 error = full
             }
             // A lost connection keeps the temps of large files for the next attempt to continue.
@@ -179,12 +195,16 @@ extension NASSession {
                 if let (temp, hash) = RemoteProtocol.hashLine(line) { remoteHashes[String(decoding: temp, as: UTF8.self)] = hash }
             }
         }
-        let sessionError: DestinationError? = exitStatus == 0 ? nil
-            : stalled ? DestinationError(.timeout, "the NAS sent no checksums for \(Int(stall)) s (transfer_timeout_seconds)",
-                                                          exitStatus: exitStatus, stderrTail: stderr.isEmpty ? nil : String(stderr.suffix(600)))
-            : SSHErrors.classify(stderr, exitStatus: exitStatus, context: "the NAS could not store the batch")
+        let sessionError: DestinationError? =
+            exitStatus == 0
+            ? nil
+            : stalled
+                ? DestinationError(
+                    .timeout, "the NAS sent no checksums for \(Int(stall)) s (transfer_timeout_seconds)",
+                    exitStatus: exitStatus, stderrTail: stderr.isEmpty ? nil : String(stderr.suffix(600)))
+                : SSHErrors.classify(stderr, exitStatus: exitStatus, context: "the NAS could not store the batch")
 
-        var sent: [Int: Int64] = [:]   // by item id, for the files that continued a kept temp
+        var sent: [Int: Int64] = [:] // by item id, for the files that continued a kept temp
         for s in streamed {
             let file = files[s.index]
             if let point = resumes[s.index] {
@@ -226,9 +246,13 @@ extension NASSession {
                 if remote != local.sha256.hex {
                     toRemove.append(absolute(s.temp))
                     suspects.append((results.count, s.temp, file.item.identity.size))
-                    results.append(.init(item: file.item, outcome: .failed(DestinationError(
-                        .verificationFailed, "SHA-256 differs: local \(local.sha256.hex), remote \(remote); not published",
-                        remotePath: absolute(file.finalName).displayString)), bytesSent: file.item.identity.size))
+                    results.append(
+                        .init(
+                            item: file.item,
+                            outcome: .failed(
+                                DestinationError(
+                                    .verificationFailed, "SHA-256 differs: local \(local.sha256.hex), remote \(remote); not published",
+                                    remotePath: absolute(file.finalName).displayString)), bytesSent: file.item.identity.size))
                     continue
                 }
                 toPublish.append((file, s.temp, local.sha256))
@@ -261,17 +285,27 @@ extension NASSession {
                 let final = absolute(p.file.finalName)
                 switch published[p.file.item.id] {
                 case .published:
-                    results.append(.init(item: p.file.item, outcome: .placed(remotePath: final, sha256: p.sha, conflictIndex: p.file.conflictIndex),
-                                         bytesSent: sent[p.file.item.id] ?? p.file.item.identity.size))
+                    results.append(
+                        .init(
+                            item: p.file.item, outcome: .placed(remotePath: final, sha256: p.sha, conflictIndex: p.file.conflictIndex),
+                            bytesSent: sent[p.file.item.id] ?? p.file.item.identity.size))
                 case .exists:
-                    results.append(.init(item: p.file.item, outcome: .failed(DestinationError(
-                        .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
-                        remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
+                    results.append(
+                        .init(
+                            item: p.file.item,
+                            outcome: .failed(
+                                DestinationError(
+                                    .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
+                                    remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
                 case let other:
                     toRemove.append(absolute(p.temp))
                     let why = if case let .failed(text) = other { text } else { "no answer" }
-                    results.append(.init(item: p.file.item, outcome: .failed(DestinationError(
-                        .permanent, "rename failed: \(why)", remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
+                    results.append(
+                        .init(
+                            item: p.file.item,
+                            outcome: .failed(
+                                DestinationError(
+                                    .permanent, "rename failed: \(why)", remotePath: final.displayString)), bytesSent: p.file.item.identity.size))
                 }
             }
         }
@@ -297,16 +331,17 @@ extension NASSession {
         for (i, t) in temps.enumerated() { script += RemoteProtocol.verify(index: i, path: t.temp, mode: "size") }
         script += RemoteProtocol.space
         guard let lines = try? await channel.request(script, stall: stall, what: "checking free space after a failed write"),
-              let free = RemoteProtocol.freeSpace(lines.last ?? [])?.freeBytes else { return nil }
+            let free = RemoteProtocol.freeSpace(lines.last ?? [])?.freeBytes
+        else { return nil }
         var written: [Int: Int64] = [:]
         for line in lines.dropLast() {
-            if case let (i?, .size(n)) = RemoteProtocol.verifyLine(line) { written[i] = n }
-            else if case (let i?, .missing) = RemoteProtocol.verifyLine(line) { written[i] = 0 }
+            if case let (i?, .size(n)) = RemoteProtocol.verifyLine(line) { written[i] = n } else if case (let i?, .missing) = RemoteProtocol.verifyLine(line) { written[i] = 0 }
         }
         for (i, t) in temps.enumerated() {
             guard let w = written[i], w < t.size, free < t.size - w else { continue }
-            return DestinationError(.destinationFull, "the NAS is full: \(free) bytes free, \(t.size - w) more needed for \(FilePath.display(t.temp))",
-                                    remotePath: absolute(t.temp).displayString)
+            return DestinationError(
+                .destinationFull, "the NAS is full: \(free) bytes free, \(t.size - w) more needed for \(FilePath.display(t.temp))",
+                remotePath: absolute(t.temp).displayString)
         }
         return nil
     }

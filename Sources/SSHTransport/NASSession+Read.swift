@@ -18,8 +18,11 @@ extension NASSession {
         var requests: [UInt8] = []
         for (i, copy) in copies.enumerated() {
             guard let relative = RemoteProtocol.relative(copy.remotePath, base: destination.config.basePath) else {
-                sink.finished(i, error: DestinationError(.permanent, "not below base_path \(destination.config.basePath)",
-                                                         remotePath: copy.remotePath.displayString))
+                sink.finished(
+                    i,
+                    error: DestinationError(
+                        .permanent, "not below base_path \(destination.config.basePath)",
+                        remotePath: copy.remotePath.displayString))
                 continue
             }
             requested.append(i)
@@ -61,8 +64,11 @@ extension NASSession {
                                 try reader.read(exactly: size, stall: stall, what: what) { sink.receive(i, $0) }
                                 sink.finished(i, error: nil)
                             case .missing?:
-                                sink.finished(i, error: DestinationError(.permanent, "missing on the NAS, or not a regular file",
-                                                                         remotePath: copies[i].remotePath.displayString))
+                                sink.finished(
+                                    i,
+                                    error: DestinationError(
+                                        .permanent, "missing on the NAS, or not a regular file",
+                                        remotePath: copies[i].remotePath.displayString))
                             case nil:
                                 return DestinationError(.permanent, "\(what): unexpected answer \(String(decoding: line.prefix(200), as: UTF8.self))")
                             }
@@ -83,7 +89,10 @@ extension NASSession {
         if let error = received ?? sendError {
             if error.kind == .timeout { throw error }
             var classified = SSHErrors.classify(stderr, exitStatus: status, context: error.message)
-            if status == 0 || status == 3 { classified = error; classified.stderrTail = stderr.isEmpty ? nil : String(stderr.suffix(600)) }
+            if status == 0 || status == 3 {
+                classified = error
+                classified.stderrTail = stderr.isEmpty ? nil : String(stderr.suffix(600))
+            }
             throw classified
         }
     }

@@ -41,7 +41,8 @@ extension NASSession {
             guard let temp = bySource[item.localPath] else { continue }
             let directory = Array(item.remoteDirectory.utf8) + [UInt8(ascii: "/")]
             guard temp.identity == item.identity, let name = relative(temp.path), name.starts(with: directory),
-                  !name.dropFirst(directory.count).contains(UInt8(ascii: "/")) else {
+                !name.dropFirst(directory.count).contains(UInt8(ascii: "/"))
+            else {
                 logger.info("\(item.localPath.displayString): the partial copy on the NAS is of another version of the file or in another folder; starting over")
                 discard.append(temp.path)
                 continue
@@ -57,16 +58,18 @@ extension NASSession {
             }
             for (index, (temp, item)) in asked.sorted(by: { $0.key < $1.key }) {
                 if case let .sizeAndHash(length, sha256)? = replies[index], length > 0, length <= item.identity.size {
-                    points[index] = ResumePoint(temp: temp, offset: length, sha256: sha256,
-                                                fallback: newTempName(directory: item.remoteDirectory))
+                    points[index] = ResumePoint(
+                        temp: temp, offset: length, sha256: sha256,
+                        fallback: newTempName(directory: item.remoteDirectory))
                     continue
                 }
-                let why = switch replies[index] {
-                case .missing?: "it is gone"
-                case let .size(length)?: "it is longer (\(length) bytes) than the file"
-                case .sizeAndHash?: "it is empty"
-                default: "no usable answer"
-                }
+                let why =
+                    switch replies[index] {
+                    case .missing?: "it is gone"
+                    case let .size(length)?: "it is longer (\(length) bytes) than the file"
+                    case .sizeAndHash?: "it is empty"
+                    default: "no usable answer"
+                    }
                 logger.info("\(item.localPath.displayString): cannot resume the partial copy \(FilePath.display(temp)) (\(why)); starting over")
                 discard.append(absolute(temp))
             }
@@ -90,8 +93,9 @@ extension NASSession {
         guard resumeMinBytes > 0 else { return [] }
         let now = Date().timeIntervalSince1970
         do {
-            return Set(try journal.resumable(destination: destination.name)
-                .filter { now - $0.keptAt < destination.resumeKeepSeconds }.map(\.path))
+            return Set(
+                try journal.resumable(destination: destination.name)
+                    .filter { now - $0.keptAt < destination.resumeKeepSeconds }.map(\.path))
         } catch {
             throw DestinationError(.transient, "temp journal: \(error)")
         }

@@ -27,8 +27,10 @@ final class NASSession: DestinationSession {
     /// Data sessions in flight, so that cancellation can stop them at once.
     let live = Mutex<[Int: SSHProcess]>([:])
 
-    init(destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
-         journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true) {
+    init(
+        destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
+        journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true
+    ) {
         self.gnuTail = gnuTail
         self.receiverResumes = receiverResumes
         self.destination = destination
@@ -45,9 +47,10 @@ final class NASSession: DestinationSession {
     /// An ssh session multiplexed on the control connection, running `command`, its stdin ours.
     func spawnSession(_ command: String) async throws(DestinationError) -> SSHProcess {
         do {
-            return try await SSHProcess.spawn(executable: destination.config.sshCommand,
-                                              arguments: destination.sshArguments(controlPath: controlPath, master: false) + [command],
-                                              wantsStdin: true)
+            return try await SSHProcess.spawn(
+                executable: destination.config.sshCommand,
+                arguments: destination.sshArguments(controlPath: controlPath, master: false) + [command],
+                wantsStdin: true)
         } catch {
             throw DestinationError(.misconfigured, "cannot start \(destination.config.sshCommand): \(error)")
         }
@@ -88,12 +91,14 @@ final class NASSession: DestinationSession {
         // Data sessions of an earlier run may still write (their master was stopped, but a receiver
         // can still hold buffered stream): end them before their temps are removed.
         if !sessionFiles.isEmpty {
-            _ = try await channel.request(RemoteProtocol.endSessions(sessionFiles), stall: stall,
-                                          what: "ending the data sessions of an interrupted run")
+            _ = try await channel.request(
+                RemoteProtocol.endSessions(sessionFiles), stall: stall,
+                what: "ending the data sessions of an interrupted run")
         }
         try await removeRemote(leftovers)
-        logger.notice("removed \(leftovers.count) temp files left by an interrupted run",
-                      metadata: SyncEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
+        logger.notice(
+            "removed \(leftovers.count) temp files left by an interrupted run",
+            metadata: SyncEvent.tempReclaimed.metadata(["count": "\(leftovers.count)", "destination": "\(destination.name)"]))
     }
 
     /// The protocol's name (relative to the base) of an absolute remote path; nil outside the base.
@@ -145,9 +150,13 @@ final class NASSession: DestinationSession {
                 case .missing: results.append(.missing)
                 case let .size(size): results.append(size == copy.size ? .verified : .sizeMismatch(found: size))
                 case let .sizeAndHash(size, hash):
-                    if size != copy.size { results.append(.sizeMismatch(found: size)) }
-                    else if hash != copy.sha256.hex { results.append(.hashMismatch(found: hash)) }
-                    else { results.append(.verified) }
+                    if size != copy.size {
+                        results.append(.sizeMismatch(found: size))
+                    } else if hash != copy.sha256.hex {
+                        results.append(.hashMismatch(found: hash))
+                    } else {
+                        results.append(.verified)
+                    }
                 case let .unknown(text): results.append(.unknown(text))
                 }
             }

@@ -14,8 +14,10 @@ extension ReceiverScript {
     /// The ssh remote command that starts a session of `kind`.
     /// Installed: exactly what the receiver accepts in SSH_ORIGINAL_COMMAND (its options come from
     /// authorized_keys). Inline: the script itself, its options quoted, `$0` = dms-receive.
-    static func remoteCommand(_ kind: Kind, nas: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
-                              shellPublisher: Bool = false, faultAfterWrite: String? = nil) -> String {
+    static func remoteCommand(
+        _ kind: Kind, nas: MediaSyncConfig.NAS, integrity: MediaSyncConfig.IntegrityChecks,
+        shellPublisher: Bool = false, faultAfterWrite: String? = nil
+    ) -> String {
         if nas.receiver == "installed" { return "dms-receive \(kind.rawValue)" }
         // Unrestricted: the key may run anything anyway, so retention may remove copies too.
         var options = ["--base", nas.basePath, "--allow-remove", "--allow-read", "--temp-prefix", integrity.tempPrefix, "--temp-suffix", integrity.tempSuffix]

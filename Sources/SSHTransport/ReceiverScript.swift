@@ -8,437 +8,437 @@ import Configuration
 public enum ReceiverScript {
     /// The receiver (POSIX sh; dash, bash, BusyBox ash).
     public static let text: String = #"""
-#!/bin/sh
-# dms-receive: the NAS side of dji-media-sync. POSIX sh; runs on dash, bash and BusyBox ash with
-# either coreutils or BusyBox tools. Printed by `dji-media-sync nas-receiver`; see
-# docs/nas-receiver.md.
-#
-# One protocol, two ways to start it:
-#  - unrestricted ("inline"): the daemon runs this very text as `sh -c '<text>' dms-receive
-#    --base B ... control|data`;
-#  - restricted ("installed"): authorized_keys runs it as a forced command `command="/usr/local/
-#    bin/dms-receive --base B [--allow-remove] [--allow-read] [--log FILE]",restrict`; the session
-#    kind comes from SSH_ORIGINAL_COMMAND: exactly `dms-receive control`, `… data` or `… read`.
-#    Options only ever come from our own command line, never from the client.
-#
-# Requests are data, never code: one per line, fields separated by TAB; TAB, LF, CR and % inside
-# a field are sent as %09 %0A %0D %25, and an empty field as a lone %. Every path is relative to
-# the base, has no empty, "." or ".." component, and no folder on its way may be a symbolic link.
-# Files are only created new (noclobber), temp files only under the daemon's temp names, published
-# names never overwritten; published copies are removed only with --allow-remove (retention).
-# A request outside this is refused: logged on the NAS (--log FILE, else syslog through logger,
-# else .dms-receive.log in the base), told on stderr, and the session ends.
-#
-# Data sessions read `put NAME SIZE [MTIME]` lines each followed by exactly SIZE bytes (or `app NAME
-# SIZE OFFSET [MTIME]`: the rest of a temp holding OFFSET bytes), written by one perl per batch or
-# by one dd per file (iflag=count_bytes,fullblock; coreutils >= 8.20, BusyBox >= 1.31). No tar:
-# its member names, links and modes would be the sender's to choose; here every name is checked
-# before anything is written, and only regular files are ever created.
-LC_ALL=C; export LC_ALL
-umask 022
-set -f
-TAB='	'
-NL='
-'
-CR=$(printf '\r')
-base= allowrm=0 allowread=0 noperl=0 logf= tp=.dms- ts=.part fault= hashes='openssl sha256sum shasum sha256' kind=
+        #!/bin/sh
+        # dms-receive: the NAS side of dji-media-sync. POSIX sh; runs on dash, bash and BusyBox ash with
+        # either coreutils or BusyBox tools. Printed by `dji-media-sync nas-receiver`; see
+        # docs/nas-receiver.md.
+        #
+        # One protocol, two ways to start it:
+        #  - unrestricted ("inline"): the daemon runs this very text as `sh -c '<text>' dms-receive
+        #    --base B ... control|data`;
+        #  - restricted ("installed"): authorized_keys runs it as a forced command `command="/usr/local/
+        #    bin/dms-receive --base B [--allow-remove] [--allow-read] [--log FILE]",restrict`; the session
+        #    kind comes from SSH_ORIGINAL_COMMAND: exactly `dms-receive control`, `… data` or `… read`.
+        #    Options only ever come from our own command line, never from the client.
+        #
+        # Requests are data, never code: one per line, fields separated by TAB; TAB, LF, CR and % inside
+        # a field are sent as %09 %0A %0D %25, and an empty field as a lone %. Every path is relative to
+        # the base, has no empty, "." or ".." component, and no folder on its way may be a symbolic link.
+        # Files are only created new (noclobber), temp files only under the daemon's temp names, published
+        # names never overwritten; published copies are removed only with --allow-remove (retention).
+        # A request outside this is refused: logged on the NAS (--log FILE, else syslog through logger,
+        # else .dms-receive.log in the base), told on stderr, and the session ends.
+        #
+        # Data sessions read `put NAME SIZE [MTIME]` lines each followed by exactly SIZE bytes (or `app NAME
+        # SIZE OFFSET [MTIME]`: the rest of a temp holding OFFSET bytes), written by one perl per batch or
+        # by one dd per file (iflag=count_bytes,fullblock; coreutils >= 8.20, BusyBox >= 1.31). No tar:
+        # its member names, links and modes would be the sender's to choose; here every name is checked
+        # before anything is written, and only regular files are ever created.
+        LC_ALL=C; export LC_ALL
+        umask 022
+        set -f
+        TAB='	'
+        NL='
+        '
+        CR=$(printf '\r')
+        base= allowrm=0 allowread=0 noperl=0 logf= tp=.dms- ts=.part fault= hashes='openssl sha256sum shasum sha256' kind=
 
-# Printable, bounded copy of $1 for a log line (hostile bytes never reach a log raw).
-clean() { printf '%s' "$1" | tr -c ' -~' '?' | cut -c1-200; }
+        # Printable, bounded copy of $1 for a log line (hostile bytes never reach a log raw).
+        clean() { printf '%s' "$1" | tr -c ' -~' '?' | cut -c1-200; }
 
-say() {
-  m="dms-receive[$$] ${SSH_CLIENT%% *}: $1"
-  if [ -n "$logf" ]; then printf '%s %s\n' "$(date '+%Y-%m-%dT%H:%M:%S%z')" "$m" >>"$logf"
-  elif command -v logger >/dev/null 2>&1; then logger -t dms-receive -p auth.warning -- "$m"
-  else printf '%s %s\n' "$(date '+%Y-%m-%dT%H:%M:%S%z')" "$m" >>"${base:-.}/.dms-receive.log"
-  fi 2>/dev/null
-}
+        say() {
+          m="dms-receive[$$] ${SSH_CLIENT%% *}: $1"
+          if [ -n "$logf" ]; then printf '%s %s\n' "$(date '+%Y-%m-%dT%H:%M:%S%z')" "$m" >>"$logf"
+          elif command -v logger >/dev/null 2>&1; then logger -t dms-receive -p auth.warning -- "$m"
+          else printf '%s %s\n' "$(date '+%Y-%m-%dT%H:%M:%S%z')" "$m" >>"${base:-.}/.dms-receive.log"
+          fi 2>/dev/null
+        }
 
-# refuse WHY [REQUEST]: log, tell the daemon, end the session.
-refuse() {
-  say "refused: $1${2:+: $(clean "$2")}"
-  printf 'dms-receive: refused: %s\n' "$1" >&2
-  printf '@@REFUSED %s\n' "$1"
-  exit 3
-}
+        # refuse WHY [REQUEST]: log, tell the daemon, end the session.
+        refuse() {
+          say "refused: $1${2:+: $(clean "$2")}"
+          printf 'dms-receive: refused: %s\n' "$1" >&2
+          printf '@@REFUSED %s\n' "$1"
+          exit 3
+        }
 
-while [ $# -gt 0 ]; do
-  case $1 in
-  --base) [ $# -ge 2 ] || refuse "--base needs a value"; base=$2; shift 2 ;;
-  --allow-remove) allowrm=1; shift ;;
-  --allow-read) allowread=1; shift ;;
-  --log) [ $# -ge 2 ] || refuse "--log needs a value"; logf=$2; shift 2 ;;
-  --temp-prefix) [ $# -ge 2 ] || refuse "--temp-prefix needs a value"; tp=$2; shift 2 ;;
-  --temp-suffix) [ $# -ge 2 ] || refuse "--temp-suffix needs a value"; ts=$2; shift 2 ;;
-  --hash) [ $# -ge 2 ] || refuse "--hash needs a value"; hashes=$2; shift 2 ;;
-  --no-perl) noperl=1; shift ;;
-  # Tests only: shell code run after a batch is written, before it is hashed. From our own command
-  # line only (the daemon's, or the NAS admin's authorized_keys), never from a request.
-  --fault-after-write) [ $# -ge 2 ] || refuse "--fault-after-write needs a value"; fault=$2; shift 2 ;;
-  --) shift; break ;;
-  -*) refuse "unknown option" "$1" ;;
-  *) break ;;
-  esac
-done
-case $tp$ts in */*|*"$TAB"*|*"$NL"*) refuse "temp prefix and suffix must be plain names" ;; esac
-[ -n "$tp" ] || refuse "the temp prefix must not be empty"
-if [ $# -gt 0 ]; then
-  kind=$*
-else
-  case ${SSH_ORIGINAL_COMMAND-} in
-  'dms-receive control') kind=control ;;
-  'dms-receive data') kind=data ;;
-  'dms-receive read') kind=read ;;
-  *) refuse "not a dms-receive session" "${SSH_ORIGINAL_COMMAND-(no command)}" ;;
-  esac
-fi
-case $kind in control|data|read) ;; *) refuse "unknown session kind" "$kind" ;; esac
-[ "$kind" != read ] || [ "$allowread" = 1 ] || refuse "reading published copies (restore) needs --allow-read"
-case $base in /*) ;; *) printf '@@ERR base\n'; exit 0 ;; esac
-cd -- "$base" 2>/dev/null || { printf '@@ERR base\n'; exit 0; }
-[ "$kind" = read ] || [ -w . ] || { printf '@@ERR basewrite\n'; exit 0; }
-
-# dec FIELD: R = the decoded field; fails on a malformed escape. Fork-free.
-dec() {
-  case $1 in *%*) ;; *) R=$1; return 0 ;; esac
-  [ "$1" = % ] && { R=; return 0; }
-  R= s=$1
-  while :; do
-    case $s in
-    *%*)
-      R=$R${s%%\%*}; s=${s#*\%}
-      case $s in 25*) R=$R% ;; 09*) R=$R$TAB ;; 0[Aa]*) R=$R$NL ;; 0[Dd]*) R=$R$CR ;; *) return 1 ;; esac
-      s=${s#??} ;;
-    *) R=$R$s; return 0 ;;
-    esac
-  done
-}
-
-# path FIELD: R = the decoded path, checked: relative, no empty/./.. component, and no folder on
-# its way a symbolic link or a non-folder. The last folder checked is remembered (batches share
-# folders).
-LASTD=
-path() {
-  dec "$1" || refuse "bad escape" "$1"
-  case /$R/ in *//*|*/./*|*/../*) refuse "path outside the base" "$R" ;; esac
-  d=${R%/*}
-  [ "$d" = "$R" ] && return 0
-  [ "$d" = "$LASTD" ] && return 0
-  q= rest=$d/
-  while [ -n "$rest" ]; do
-    q=${q:+$q/}${rest%%/*}; rest=${rest#*/}
-    if [ -h "$q" ]; then refuse "symbolic link on the way" "$q"; fi
-    if [ -e "$q" ] && [ ! -d "$q" ]; then refuse "not a folder" "$q"; fi
-  done
-  LASTD=$d
-}
-
-# Temp files: "<folder>/<prefix>…<suffix>"; session files: "<prefix>….session-…" in the base.
-istemp() { n=${1##*/}; [ "$n" != "$1" ] && case $n in "$tp"*"$ts") return 0 ;; esac; return 1; }
-issession() { case $1 in */*) return 1 ;; "$tp"*.session-*) return 0 ;; esac; return 1; }
-num() { case $1 in ''|*[!0-9]*) refuse "not a number" "$1" ;; esac; }
-
-if stat -c %s . >/dev/null 2>&1; then sz() { stat -c %s -- "$1"; }
-elif stat -f %z . >/dev/null 2>&1; then sz() { stat -f %z -- "$1"; }
-else sz() { wc -c < "$1" | tr -d ' '; }; fi
-
-# usetool NAME: the hash commands of a known tool (never a name from a request run as a command).
-usetool() {
-  case $1 in
-  openssl) HS='openssl dgst -sha256 -r'; HB='openssl dgst -sha256 -r' ;;
-  sha256sum) HS=sha256sum; HB=sha256sum ;;
-  shasum) HS='shasum -a 256'; HB='shasum -a 256' ;;
-  sha256) HS='sha256 -q'; HB='sha256 -r' ;;
-  *) return 1 ;;
-  esac
-  H=$1
-}
-h1() { $HS < "$1" | cut -c1-64; }
-
-# ---- perl, shared by the read and data sessions: refusals, framing, and path() ------------------
-perlcommon='
-use strict; use warnings; use Fcntl;
-my ($tp, $ts, $logf) = splice(@ARGV, 0, 3);
-my ($buf, $lastd) = (q{}, q{});
-sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
-sub out { my $off = 0; while ($off < length $_[0]) { my $w = syswrite(STDOUT, $_[0], length($_[0]) - $off, $off); die "dms-receive: write: $!\n" unless defined $w; $off += $w } }
-sub refuse {
-  my ($why, $what) = @_;
-  my $c = defined $ENV{SSH_CLIENT} ? (split / /, $ENV{SSH_CLIENT})[0] : q{};
-  my $m = "dms-receive[$$] $c: refused: $why" . (defined $what ? q{: } . clean($what) : q{});
-  my @t = localtime; my $at = sprintf(q{%04d-%02d-%02dT%02d:%02d:%02d}, $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0]);
-  my $f = $logf ne q{} ? $logf : system(q{sh}, q{-c}, q{command -v logger >/dev/null 2>&1}) == 0 ? q{} : q{.dms-receive.log};
-  if ($f eq q{}) { system(q{logger}, q{-t}, q{dms-receive}, q{-p}, q{auth.warning}, q{--}, $m) }
-  elsif (open my $l, q{>>}, $f) { print $l "$at $m\n"; close $l }
-  print STDERR "dms-receive: refused: $why\n"; out("\@\@REFUSED $why\n"); exit 3;
-}
-sub more { my $r = sysread(STDIN, $buf, 1 << 20, length $buf); die "dms-receive: read: $!\n" unless defined $r; $r }
-sub line { for (;;) { my $i = index($buf, "\n"); if ($i >= 0) { my $l = substr($buf, 0, $i); substr($buf, 0, $i + 1) = q{}; return $l } return undef unless more() } }
-sub dec { my $f = shift; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25|09|0[AaDd])/; $f =~ s/%(25|09|0[AaDd])/chr(hex $1)/ge; $f }
-# The checks of the sh path(): relative, no empty/./.. component, no symbolic link or non-folder
-# on the way. Returns the path, its folder (undef in the base) and its name. (No quote character
-# in this text: it is a single-quoted sh string.)
-sub checked {
-  my $raw = shift;
-  my $p = dec($raw); refuse(q{bad escape}, $raw) unless defined $p;
-  refuse(q{path outside the base}, $p) if "/$p/" =~ m{//|/\./|/\.\./};
-  my ($d, $name) = $p =~ m{\A(?:(.*)/)?([^/]*)\z}s;
-  if (defined $d && $d ne $lastd) {
-    my $q = q{};
-    for my $c (split m{/}, $d) { $q = $q eq q{} ? $c : "$q/$c"; refuse(q{symbolic link on the way}, $q) if -l $q; refuse(q{not a folder}, $q) if -e _ && !-d _ }
-    $lastd = $d;
-  }
-  return ($p, $d, $name);
-}
-'
-
-"""# + readSession + #"""
-# ---- data session: folders, temp files of exact length, then one hash over them -------------
-# With perl, the puts are taken over by one perl process (the same checks; no process per file:
-# hundreds of small files per batch); without it, one dd per file.
-perldata='
-my ($first, $tool, $fault) = @ARGV;
-my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
-my @files;
-# Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
-# temp of exactly that length, appended to (O_NOFOLLOW).
-sub put {
-  my ($raw, $n, $mt, $at) = @_;
-  my ($p, $d, $name) = checked($raw);
-  refuse(q{not a temp file name}, $p) unless defined $d && length($name) >= length($tp) + length($ts)
-    && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
-  refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
-  refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
-  my $fh;
-  if (defined $at) {
-    refuse(q{not a number}, $at) unless $at =~ /\A[0-9]+\z/;
-    refuse(q{offset past the end}, $at) if $at > $n;
-    sysopen($fh, "./$p", O_WRONLY | O_APPEND | O_NOFOLLOW) or refuse(q{not a temp file}, $p);
-    my @st = stat $fh; refuse(q{not a temp file}, $p) unless -f _;
-    die "dms-receive: ./$p is not $at bytes long\n" unless $st[7] == $at;
-    $n -= $at;
-  } else {
-    sysopen($fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
-  }
-  while ($n > 0) {
-    if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
-    my $k = length($buf) < $n ? length($buf) : $n;
-    my $off = 0;
-    while ($off < $k) { my $w = syswrite($fh, $buf, $k - $off, $off); die "dms-receive: write ./$p: $!\n" unless defined $w; $off += $w }
-    substr($buf, 0, $k) = q{}; $n -= $k;
-  }
-  close $fh or die "dms-receive: close ./$p: $!\n";
-  utime($mt, $mt, "./$p") or die "dms-receive: utime ./$p: $!\n" if defined $mt && $mt ne q{};
-  push @files, "./$p";
-}
-for (my $l = $first; defined $l; $l = line()) {
-  my @f = split /\t/, $l, -1;
-  if ($f[0] eq q{put} && (@f == 3 || @f == 4)) { put($f[1], $f[2], $f[3]) }
-  elsif ($f[0] eq q{app} && (@f == 4 || @f == 5)) { put($f[1], $f[2], $f[4], $f[3]) }
-  elsif ($f[0] eq q{end} && @f == 1) {
-    system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
-    exit 0 unless @files;
-    my @c = @{$hb{$tool}}; exec { $c[0] } @c, @files or die "dms-receive: $c[0]: $!\n";
-  }
-  else { refuse(q{unknown data request}, $l) }
-}
-exit 1;
-'
-if [ "$kind" = data ]; then
-  PD=; [ "$noperl" = 1 ] || ! command -v perl >/dev/null 2>&1 || PD=perl
-  exec 3<&0
-  set -C --
-  while IFS= read -r line; do
-    case $line in *"$TAB"*) v=${line%%"$TAB"*}; r=${line#*"$TAB"} ;; *) v=$line; r= ;; esac
-    case $r in *"$TAB"*) a=${r%%"$TAB"*}; b=${r#*"$TAB"} ;; *) a=$r; b= ;; esac
-    case $b in *"$TAB"*) c=${b#*"$TAB"}; b=${b%%"$TAB"*} ;; *) c= ;; esac
-    case $c in *"$TAB"*) e=${c#*"$TAB"}; c=${c%%"$TAB"*} ;; *) e= ;; esac
-    case $v in
-    tool) usetool "$a" || refuse "unknown hash tool" "$a" ;;
-    pid)
-      dec "$a" || refuse "bad escape" "$a"
-      issession "$R" || refuse "not a session file name" "$R"
-      read -r x x x x pg x </proc/$$/stat 2>/dev/null || pg=
-      if [ -e "$R" ] || [ -h "$R" ]; then refuse "session file exists" "$R"; fi
-      printf '%s %s\n' "$$" "$pg" >"./$R" || exit 1 ;;
-    dir)
-      path "$a/x"; d=${R%/x}
-      # (A failure here is the NAS's, not a refusal: mkdir's message goes to the daemon.)
-      if [ ! -d "$d" ]; then mkdir -p -- "./$d" || exit 1; LASTD=; path "$a/x"; fi ;;
-    put|putw)
-      if [ "$v" = put ] && [ -n "$PD" ]; then
-        [ -n "${H-}" ] || refuse "no hash tool named"
-        exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
-      fi
-      path "$a"; t=$R
-      istemp "$t" || refuse "not a temp file name" "$t"
-      num "$b"; [ -z "$c" ] || num "$c"
-      [ -n "${H-}" ] || refuse "no hash tool named"
-      if [ -e "$t" ] || [ -h "$t" ]; then refuse "file exists" "$t"; fi
-      : >"./$t" || exit 1   # noclobber (set -C): created new, or the session ends
-      if [ "$v" = putw ]; then
-        dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none <&3 &
-        w=$!
-        tail -c +1 -s 0.1 --pid=$w -f -- "./$t" 2>/dev/null | head -c "$b" | $HS | cut -c1-64 \
-          | { read -r h; printf '%s  ./%s\n' "$h" "$t"; }
-        wait $w || exit 1
-        [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
-      else
-        if [ "$b" -gt 0 ]; then
-          dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none || exit 1
+        while [ $# -gt 0 ]; do
+          case $1 in
+          --base) [ $# -ge 2 ] || refuse "--base needs a value"; base=$2; shift 2 ;;
+          --allow-remove) allowrm=1; shift ;;
+          --allow-read) allowread=1; shift ;;
+          --log) [ $# -ge 2 ] || refuse "--log needs a value"; logf=$2; shift 2 ;;
+          --temp-prefix) [ $# -ge 2 ] || refuse "--temp-prefix needs a value"; tp=$2; shift 2 ;;
+          --temp-suffix) [ $# -ge 2 ] || refuse "--temp-suffix needs a value"; ts=$2; shift 2 ;;
+          --hash) [ $# -ge 2 ] || refuse "--hash needs a value"; hashes=$2; shift 2 ;;
+          --no-perl) noperl=1; shift ;;
+          # Tests only: shell code run after a batch is written, before it is hashed. From our own command
+          # line only (the daemon's, or the NAS admin's authorized_keys), never from a request.
+          --fault-after-write) [ $# -ge 2 ] || refuse "--fault-after-write needs a value"; fault=$2; shift 2 ;;
+          --) shift; break ;;
+          -*) refuse "unknown option" "$1" ;;
+          *) break ;;
+          esac
+        done
+        case $tp$ts in */*|*"$TAB"*|*"$NL"*) refuse "temp prefix and suffix must be plain names" ;; esac
+        [ -n "$tp" ] || refuse "the temp prefix must not be empty"
+        if [ $# -gt 0 ]; then
+          kind=$*
+        else
+          case ${SSH_ORIGINAL_COMMAND-} in
+          'dms-receive control') kind=control ;;
+          'dms-receive data') kind=data ;;
+          'dms-receive read') kind=read ;;
+          *) refuse "not a dms-receive session" "${SSH_ORIGINAL_COMMAND-(no command)}" ;;
+          esac
         fi
-        [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
-        set -- "$@" "./$t"
-      fi ;;
-    app)
-      # The rest of a temp kept from a cut transfer: exactly OFFSET bytes long, appended to.
-      if [ -n "$PD" ]; then
-        [ -n "${H-}" ] || refuse "no hash tool named"
-        exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
-      fi
-      path "$a"; t=$R
-      istemp "$t" || refuse "not a temp file name" "$t"
-      num "$b"; num "$c"; [ -z "$e" ] || num "$e"
-      [ -n "${H-}" ] || refuse "no hash tool named"
-      [ "$c" -le "$b" ] || refuse "offset past the end" "$line"
-      if [ -h "$t" ] || [ ! -f "$t" ]; then refuse "not a temp file" "$t"; fi
-      [ "$(sz "./$t")" = "$c" ] || { printf 'dms-receive: %s is not %s bytes long\n' "$t" "$c" >&2; exit 1; }
-      if [ "$b" -gt "$c" ]; then
-        dd bs=1048576 count=$((b - c)) iflag=count_bytes,fullblock status=none >>"./$t" || exit 1
-      fi
-      [ -z "$e" ] || touch -m -d "@$e" -- "./$t" || exit 1
-      set -- "$@" "./$t" ;;
-    end)
-      if [ -n "$fault" ]; then (set +f; eval "$fault"); fi
-      if [ $# -gt 0 ]; then $HB "$@" || exit 1; fi
-      exit 0 ;;
-    *) refuse "unknown data request" "$line" ;;
-    esac
-  done
-  exit 1
-fi
+        case $kind in control|data|read) ;; *) refuse "unknown session kind" "$kind" ;; esac
+        [ "$kind" != read ] || [ "$allowread" = 1 ] || refuse "reading published copies (restore) needs --allow-read"
+        case $base in /*) ;; *) printf '@@ERR base\n'; exit 0 ;; esac
+        cd -- "$base" 2>/dev/null || { printf '@@ERR base\n'; exit 0; }
+        [ "$kind" = read ] || [ -w . ] || { printf '@@ERR basewrite\n'; exit 0; }
 
-# ---- control session -------------------------------------------------------------------------
-H=
-for c in $hashes; do
-  case $c in
-  openssl) command -v openssl >/dev/null 2>&1 && openssl dgst -sha256 -r </dev/null >/dev/null 2>&1 && { usetool openssl; break; } ;;
-  sha256sum|shasum|sha256) command -v $c >/dev/null 2>&1 && { usetool $c; break; } ;;
-  esac
-done
-[ -n "$H" ] || { printf '@@ERR nohash\n'; exit 0; }
-P=sh; [ "$noperl" = 1 ] || { command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null && P=perl; }
-F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
-printf '@@READY %s %s %s resume\n' "$H" "$P" "$F"
+        # dec FIELD: R = the decoded field; fails on a malformed escape. Fork-free.
+        dec() {
+          case $1 in *%*) ;; *) R=$1; return 0 ;; esac
+          [ "$1" = % ] && { R=; return 0; }
+          R= s=$1
+          while :; do
+            case $s in
+            *%*)
+              R=$R${s%%\%*}; s=${s#*\%}
+              case $s in 25*) R=$R% ;; 09*) R=$R$TAB ;; 0[Aa]*) R=$R$NL ;; 0[Dd]*) R=$R$CR ;; *) return 1 ;; esac
+              s=${s#??} ;;
+            *) R=$R$s; return 0 ;;
+            esac
+          done
+        }
 
-# pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
-# on the way with their hashes.
-pr() {
-  n=0 p="$2/$3"
-  while [ -e "$p" ] || [ -h "$p" ]; do
-    if [ -f "$p" ] && [ ! -h "$p" ] && [ "$(sz "./$p")" = "$6" ]; then printf '%s S %s %s\n' "$1" "$n" "$(h1 "./$p")"; fi
-    n=$((n+1)); if [ "$n" -gt 9999 ]; then printf '%s X\n' "$1"; return; fi
-    p="$2/${4}_${n}${5}"
-  done
-  printf '%s F %s\n' "$1" "$n"
-}
+        # path FIELD: R = the decoded path, checked: relative, no empty/./.. component, and no folder on
+        # its way a symbolic link or a non-folder. The last folder checked is remembered (batches share
+        # folders).
+        LASTD=
+        path() {
+          dec "$1" || refuse "bad escape" "$1"
+          case /$R/ in *//*|*/./*|*/../*) refuse "path outside the base" "$R" ;; esac
+          d=${R%/*}
+          [ "$d" = "$R" ] && return 0
+          [ "$d" = "$LASTD" ] && return 0
+          q= rest=$d/
+          while [ -n "$rest" ]; do
+            q=${q:+$q/}${rest%%/*}; rest=${rest#*/}
+            if [ -h "$q" ]; then refuse "symbolic link on the way" "$q"; fi
+            if [ -e "$q" ] && [ ! -d "$q" ]; then refuse "not a folder" "$q"; fi
+          done
+          LASTD=$d
+        }
 
-# ver ID PATH MODE: M missing, Z SIZE, H SIZE SHA256 (a symbolic link is not a copy: missing).
-ver() {
-  if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
-  s=$(sz "./$2") || { printf '%s U size\n' "$1"; return; }
-  if [ "$3" = size ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
-}
+        # Temp files: "<folder>/<prefix>…<suffix>"; session files: "<prefix>….session-…" in the base.
+        istemp() { n=${1##*/}; [ "$n" != "$1" ] && case $n in "$tp"*"$ts") return 0 ;; esac; return 1; }
+        issession() { case $1 in */*) return 1 ;; "$tp"*.session-*) return 0 ;; esac; return 1; }
+        num() { case $1 in ''|*[!0-9]*) refuse "not a number" "$1" ;; esac; }
 
-# rsm ID TEMP SIZE: a temp kept to resume: M missing, Z LEN (longer than SIZE), H LEN SHA256.
-rsm() {
-  if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
-  s=$(sz "./$2") || { printf '%s U size\n' "$1"; return; }
-  if [ "$s" -gt "$3" ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
-}
+        if stat -c %s . >/dev/null 2>&1; then sz() { stat -c %s -- "$1"; }
+        elif stat -f %z . >/dev/null 2>&1; then sz() { stat -f %z -- "$1"; }
+        else sz() { wc -c < "$1" | tr -d ' '; }; fi
 
-# rmv ID PATH SIZE: retention; only with --allow-remove, only a file of the recorded size.
-rmv() {
-  if [ "$allowrm" != 1 ]; then say "refused: removing a published copy (no --allow-remove): $(clean "$2")"; printf '%s F refused by the NAS: no --allow-remove\n' "$1"; return; fi
-  if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
-  s=$(sz "./$2") || { printf '%s F size\n' "$1"; return; }
-  if [ "$s" != "$3" ]; then printf '%s N %s\n' "$1" "$s"; return; fi
-  if rm -f -- "./$2"; then printf '%s D\n' "$1"; else printf '%s F rm\n' "$1"; fi
-}
+        # usetool NAME: the hash commands of a known tool (never a name from a request run as a command).
+        usetool() {
+          case $1 in
+          openssl) HS='openssl dgst -sha256 -r'; HB='openssl dgst -sha256 -r' ;;
+          sha256sum) HS=sha256sum; HB=sha256sum ;;
+          shasum) HS='shasum -a 256'; HB='shasum -a 256' ;;
+          sha256) HS='sha256 -q'; HB='sha256 -r' ;;
+          *) return 1 ;;
+          esac
+          H=$1
+        }
+        h1() { $HS < "$1" | cut -c1-64; }
 
-# pb1 ID TEMP FINAL: no-clobber publish without perl: link(2) fails if FINAL exists.
-pb1() {
-  if [ -e "$3" ] || [ -h "$3" ]; then rm -f -- "./$2"; printf '%s E\n' "$1"; return; fi
-  if ln -- "./$2" "./$3" 2>/dev/null; then rm -f -- "./$2"; printf '%s P\n' "$1"; return; fi
-  if [ ! -e "$3" ] && [ ! -h "$3" ] && mv -n -- "./$2" "./$3" 2>/dev/null && [ ! -e "$2" ] && [ -f "$3" ]; then printf '%s P\n' "$1"
-  else rm -f -- "./$2"; printf '%s E\n' "$1"; fi
-}
+        # ---- perl, shared by the read and data sessions: refusals, framing, and path() ------------------
+        perlcommon='
+        use strict; use warnings; use Fcntl;
+        my ($tp, $ts, $logf) = splice(@ARGV, 0, 3);
+        my ($buf, $lastd) = (q{}, q{});
+        sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
+        sub out { my $off = 0; while ($off < length $_[0]) { my $w = syswrite(STDOUT, $_[0], length($_[0]) - $off, $off); die "dms-receive: write: $!\n" unless defined $w; $off += $w } }
+        sub refuse {
+          my ($why, $what) = @_;
+          my $c = defined $ENV{SSH_CLIENT} ? (split / /, $ENV{SSH_CLIENT})[0] : q{};
+          my $m = "dms-receive[$$] $c: refused: $why" . (defined $what ? q{: } . clean($what) : q{});
+          my @t = localtime; my $at = sprintf(q{%04d-%02d-%02dT%02d:%02d:%02d}, $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0]);
+          my $f = $logf ne q{} ? $logf : system(q{sh}, q{-c}, q{command -v logger >/dev/null 2>&1}) == 0 ? q{} : q{.dms-receive.log};
+          if ($f eq q{}) { system(q{logger}, q{-t}, q{dms-receive}, q{-p}, q{auth.warning}, q{--}, $m) }
+          elsif (open my $l, q{>>}, $f) { print $l "$at $m\n"; close $l }
+          print STDERR "dms-receive: refused: $why\n"; out("\@\@REFUSED $why\n"); exit 3;
+        }
+        sub more { my $r = sysread(STDIN, $buf, 1 << 20, length $buf); die "dms-receive: read: $!\n" unless defined $r; $r }
+        sub line { for (;;) { my $i = index($buf, "\n"); if ($i >= 0) { my $l = substr($buf, 0, $i); substr($buf, 0, $i + 1) = q{}; return $l } return undef unless more() } }
+        sub dec { my $f = shift; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25|09|0[AaDd])/; $f =~ s/%(25|09|0[AaDd])/chr(hex $1)/ge; $f }
+        # The checks of the sh path(): relative, no empty/./.. component, no symbolic link or non-folder
+        # on the way. Returns the path, its folder (undef in the base) and its name. (No quote character
+        # in this text: it is a single-quoted sh string.)
+        sub checked {
+          my $raw = shift;
+          my $p = dec($raw); refuse(q{bad escape}, $raw) unless defined $p;
+          refuse(q{path outside the base}, $p) if "/$p/" =~ m{//|/\./|/\.\./};
+          my ($d, $name) = $p =~ m{\A(?:(.*)/)?([^/]*)\z}s;
+          if (defined $d && $d ne $lastd) {
+            my $q = q{};
+            for my $c (split m{/}, $d) { $q = $q eq q{} ? $c : "$q/$c"; refuse(q{symbolic link on the way}, $q) if -l $q; refuse(q{not a folder}, $q) if -e _ && !-d _ }
+            $lastd = $d;
+          }
+          return ($p, $d, $name);
+        }
+        '
 
-# es SESSIONFILE…: ends the data sessions of an interrupted run (their receiver's process group,
-# only if that pid still is a dms-receive) and waits until they are gone.
-es1() {
-  read -r p g 2>/dev/null <"./$1" || return 0
-  case $p in ''|*[!0-9]*) return 0 ;; esac
-  kill -0 "$p" 2>/dev/null || return 0
-  [ -r "/proc/$p/cmdline" ] && ! grep -aq dms-receive "/proc/$p/cmdline" 2>/dev/null && return 0
-  case $g in ''|*[!0-9]*) kill -9 "$p" ;; *) kill -9 -- "-$g" 2>/dev/null || kill -9 "$p" ;; esac 2>/dev/null
-  n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done
-}
+        """# + readSession + #"""
+            # ---- data session: folders, temp files of exact length, then one hash over them -------------
+            # With perl, the puts are taken over by one perl process (the same checks; no process per file:
+            # hundreds of small files per batch); without it, one dd per file.
+            perldata='
+            my ($first, $tool, $fault) = @ARGV;
+            my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
+            my @files;
+            # Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
+            # temp of exactly that length, appended to (O_NOFOLLOW).
+            sub put {
+              my ($raw, $n, $mt, $at) = @_;
+              my ($p, $d, $name) = checked($raw);
+              refuse(q{not a temp file name}, $p) unless defined $d && length($name) >= length($tp) + length($ts)
+                && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
+              refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
+              refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
+              my $fh;
+              if (defined $at) {
+                refuse(q{not a number}, $at) unless $at =~ /\A[0-9]+\z/;
+                refuse(q{offset past the end}, $at) if $at > $n;
+                sysopen($fh, "./$p", O_WRONLY | O_APPEND | O_NOFOLLOW) or refuse(q{not a temp file}, $p);
+                my @st = stat $fh; refuse(q{not a temp file}, $p) unless -f _;
+                die "dms-receive: ./$p is not $at bytes long\n" unless $st[7] == $at;
+                $n -= $at;
+              } else {
+                sysopen($fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
+              }
+              while ($n > 0) {
+                if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
+                my $k = length($buf) < $n ? length($buf) : $n;
+                my $off = 0;
+                while ($off < $k) { my $w = syswrite($fh, $buf, $k - $off, $off); die "dms-receive: write ./$p: $!\n" unless defined $w; $off += $w }
+                substr($buf, 0, $k) = q{}; $n -= $k;
+              }
+              close $fh or die "dms-receive: close ./$p: $!\n";
+              utime($mt, $mt, "./$p") or die "dms-receive: utime ./$p: $!\n" if defined $mt && $mt ne q{};
+              push @files, "./$p";
+            }
+            for (my $l = $first; defined $l; $l = line()) {
+              my @f = split /\t/, $l, -1;
+              if ($f[0] eq q{put} && (@f == 3 || @f == 4)) { put($f[1], $f[2], $f[3]) }
+              elsif ($f[0] eq q{app} && (@f == 4 || @f == 5)) { put($f[1], $f[2], $f[4], $f[3]) }
+              elsif ($f[0] eq q{end} && @f == 1) {
+                system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
+                exit 0 unless @files;
+                my @c = @{$hb{$tool}}; exec { $c[0] } @c, @files or die "dms-receive: $c[0]: $!\n";
+              }
+              else { refuse(q{unknown data request}, $l) }
+            }
+            exit 1;
+            '
+            if [ "$kind" = data ]; then
+              PD=; [ "$noperl" = 1 ] || ! command -v perl >/dev/null 2>&1 || PD=perl
+              exec 3<&0
+              set -C --
+              while IFS= read -r line; do
+                case $line in *"$TAB"*) v=${line%%"$TAB"*}; r=${line#*"$TAB"} ;; *) v=$line; r= ;; esac
+                case $r in *"$TAB"*) a=${r%%"$TAB"*}; b=${r#*"$TAB"} ;; *) a=$r; b= ;; esac
+                case $b in *"$TAB"*) c=${b#*"$TAB"}; b=${b%%"$TAB"*} ;; *) c= ;; esac
+                case $c in *"$TAB"*) e=${c#*"$TAB"}; c=${c%%"$TAB"*} ;; *) e= ;; esac
+                case $v in
+                tool) usetool "$a" || refuse "unknown hash tool" "$a" ;;
+                pid)
+                  dec "$a" || refuse "bad escape" "$a"
+                  issession "$R" || refuse "not a session file name" "$R"
+                  read -r x x x x pg x </proc/$$/stat 2>/dev/null || pg=
+                  if [ -e "$R" ] || [ -h "$R" ]; then refuse "session file exists" "$R"; fi
+                  printf '%s %s\n' "$$" "$pg" >"./$R" || exit 1 ;;
+                dir)
+                  path "$a/x"; d=${R%/x}
+                  # (A failure here is the NAS's, not a refusal: mkdir's message goes to the daemon.)
+                  if [ ! -d "$d" ]; then mkdir -p -- "./$d" || exit 1; LASTD=; path "$a/x"; fi ;;
+                put|putw)
+                  if [ "$v" = put ] && [ -n "$PD" ]; then
+                    [ -n "${H-}" ] || refuse "no hash tool named"
+                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
+                  fi
+                  path "$a"; t=$R
+                  istemp "$t" || refuse "not a temp file name" "$t"
+                  num "$b"; [ -z "$c" ] || num "$c"
+                  [ -n "${H-}" ] || refuse "no hash tool named"
+                  if [ -e "$t" ] || [ -h "$t" ]; then refuse "file exists" "$t"; fi
+                  : >"./$t" || exit 1   # noclobber (set -C): created new, or the session ends
+                  if [ "$v" = putw ]; then
+                    dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none <&3 &
+                    w=$!
+                    tail -c +1 -s 0.1 --pid=$w -f -- "./$t" 2>/dev/null | head -c "$b" | $HS | cut -c1-64 \
+                      | { read -r h; printf '%s  ./%s\n' "$h" "$t"; }
+                    wait $w || exit 1
+                    [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
+                  else
+                    if [ "$b" -gt 0 ]; then
+                      dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none || exit 1
+                    fi
+                    [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
+                    set -- "$@" "./$t"
+                  fi ;;
+                app)
+                  # The rest of a temp kept from a cut transfer: exactly OFFSET bytes long, appended to.
+                  if [ -n "$PD" ]; then
+                    [ -n "${H-}" ] || refuse "no hash tool named"
+                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
+                  fi
+                  path "$a"; t=$R
+                  istemp "$t" || refuse "not a temp file name" "$t"
+                  num "$b"; num "$c"; [ -z "$e" ] || num "$e"
+                  [ -n "${H-}" ] || refuse "no hash tool named"
+                  [ "$c" -le "$b" ] || refuse "offset past the end" "$line"
+                  if [ -h "$t" ] || [ ! -f "$t" ]; then refuse "not a temp file" "$t"; fi
+                  [ "$(sz "./$t")" = "$c" ] || { printf 'dms-receive: %s is not %s bytes long\n' "$t" "$c" >&2; exit 1; }
+                  if [ "$b" -gt "$c" ]; then
+                    dd bs=1048576 count=$((b - c)) iflag=count_bytes,fullblock status=none >>"./$t" || exit 1
+                  fi
+                  [ -z "$e" ] || touch -m -d "@$e" -- "./$t" || exit 1
+                  set -- "$@" "./$t" ;;
+                end)
+                  if [ -n "$fault" ]; then (set +f; eval "$fault"); fi
+                  if [ $# -gt 0 ]; then $HB "$@" || exit 1; fi
+                  exit 0 ;;
+                *) refuse "unknown data request" "$line" ;;
+                esac
+              done
+              exit 1
+            fi
 
-perlpb='while (@ARGV) { my ($i, $t, $f) = splice(@ARGV, 0, 3); if (link($t, $f)) { unlink($t); print "$i P\n"; } elsif ($!{EEXIST}) { unlink($t); print "$i E\n"; } elsif (!-e $f && !-l $f && rename($t, $f)) { print "$i P\n"; } else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); print "$i X $e\n"; } }'
+            # ---- control session -------------------------------------------------------------------------
+            H=
+            for c in $hashes; do
+              case $c in
+              openssl) command -v openssl >/dev/null 2>&1 && openssl dgst -sha256 -r </dev/null >/dev/null 2>&1 && { usetool openssl; break; } ;;
+              sha256sum|shasum|sha256) command -v $c >/dev/null 2>&1 && { usetool $c; break; } ;;
+              esac
+            done
+            [ -n "$H" ] || { printf '@@ERR nohash\n'; exit 0; }
+            P=sh; [ "$noperl" = 1 ] || { command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null && P=perl; }
+            F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
+            printf '@@READY %s %s %s resume\n' "$H" "$P" "$F"
 
-while IFS= read -r line; do
-  IFS=$TAB; set -- $line; IFS=' '
-  v=${1-}; [ $# -gt 0 ] && shift
-  case $v in
-  pr)
-    [ $# -eq 6 ] || refuse "pr needs 6 fields" "$line"
-    num "$1"; num "$6"; path "$2/x"; d=${R%/x}
-    for f in "$3" "$4" "$5"; do dec "$f" || refuse "bad escape" "$f"; case $R in */*) refuse "a name with /" "$R" ;; esac; done
-    dec "$3"; nm=$R; dec "$4"; st=$R; dec "$5"; ex=$R
-    case $nm in ''|.|..) refuse "path outside the base" "$nm" ;; esac
-    pr "$1" "$d" "$nm" "$st" "$ex" "$6" ;;
-  pb)
-    [ $# -gt 0 ] && [ $(($# % 3)) -eq 0 ] || refuse "pb needs ID TEMP FINAL triples" "$line"
-    k=$(($# / 3))
-    while [ "$k" -gt 0 ]; do
-      num "$1"; path "$2"; t=$R; path "$3"; f=$R
-      istemp "$t" || refuse "publishing a file that is not a temp file" "$t"
-      istemp "$f" && refuse "publishing under a temp file name" "$f"
-      [ -f "$t" ] && [ ! -h "$t" ] || refuse "not a temp file" "$t"
-      set -- "$@" "$1" "$t" "$f"; shift 3; k=$((k - 1))
-    done
-    if [ "$P" = perl ]; then perl -e "$perlpb" -- "$@"
-    else while [ $# -gt 0 ]; do pb1 "$1" "$2" "$3"; shift 3; done; fi ;;
-  ver)
-    [ $# -eq 3 ] || refuse "ver needs 3 fields" "$line"
-    num "$1"; path "$2"; ver "$1" "$R" "$3" ;;
-  rsm)
-    [ $# -eq 3 ] || refuse "rsm needs 3 fields" "$line"
-    num "$1"; num "$3"; path "$2"
-    istemp "$R" || refuse "rsm of a file that is not a temp file" "$R"
-    rsm "$1" "$R" "$3" ;;
-  rmv)
-    [ $# -eq 3 ] || refuse "rmv needs 3 fields" "$line"
-    num "$1"; num "$3"; path "$2"
-    istemp "$R" && refuse "rmv of a temp file" "$R"
-    rmv "$1" "$R" "$3" ;;
-  rmt)
-    k=$#
-    while [ "$k" -gt 0 ]; do
-      path "$1"
-      istemp "$R" || issession "$R" || refuse "removing a file that is not a temp file" "$R"
-      set -- "$@" "./$R"; shift; k=$((k - 1))
-    done
-    [ $# -eq 0 ] || rm -f -- "$@" ;;
-  es)
-    for f in "$@"; do path "$f"; issession "$R" || refuse "not a session file" "$R"; es1 "$R"; done ;;
-  spc) df -P -k . | tail -n 1 ;;
-  end) num "${1-}"; printf '\n@@END %s\n' "$1" ;;
-  *) refuse "unknown request" "$line" ;;
-  esac
-done
-exit 0
+            # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
+            # on the way with their hashes.
+            pr() {
+              n=0 p="$2/$3"
+              while [ -e "$p" ] || [ -h "$p" ]; do
+                if [ -f "$p" ] && [ ! -h "$p" ] && [ "$(sz "./$p")" = "$6" ]; then printf '%s S %s %s\n' "$1" "$n" "$(h1 "./$p")"; fi
+                n=$((n+1)); if [ "$n" -gt 9999 ]; then printf '%s X\n' "$1"; return; fi
+                p="$2/${4}_${n}${5}"
+              done
+              printf '%s F %s\n' "$1" "$n"
+            }
 
-"""#
+            # ver ID PATH MODE: M missing, Z SIZE, H SIZE SHA256 (a symbolic link is not a copy: missing).
+            ver() {
+              if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
+              s=$(sz "./$2") || { printf '%s U size\n' "$1"; return; }
+              if [ "$3" = size ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
+            }
+
+            # rsm ID TEMP SIZE: a temp kept to resume: M missing, Z LEN (longer than SIZE), H LEN SHA256.
+            rsm() {
+              if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
+              s=$(sz "./$2") || { printf '%s U size\n' "$1"; return; }
+              if [ "$s" -gt "$3" ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
+            }
+
+            # rmv ID PATH SIZE: retention; only with --allow-remove, only a file of the recorded size.
+            rmv() {
+              if [ "$allowrm" != 1 ]; then say "refused: removing a published copy (no --allow-remove): $(clean "$2")"; printf '%s F refused by the NAS: no --allow-remove\n' "$1"; return; fi
+              if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
+              s=$(sz "./$2") || { printf '%s F size\n' "$1"; return; }
+              if [ "$s" != "$3" ]; then printf '%s N %s\n' "$1" "$s"; return; fi
+              if rm -f -- "./$2"; then printf '%s D\n' "$1"; else printf '%s F rm\n' "$1"; fi
+            }
+
+            # pb1 ID TEMP FINAL: no-clobber publish without perl: link(2) fails if FINAL exists.
+            pb1() {
+              if [ -e "$3" ] || [ -h "$3" ]; then rm -f -- "./$2"; printf '%s E\n' "$1"; return; fi
+              if ln -- "./$2" "./$3" 2>/dev/null; then rm -f -- "./$2"; printf '%s P\n' "$1"; return; fi
+              if [ ! -e "$3" ] && [ ! -h "$3" ] && mv -n -- "./$2" "./$3" 2>/dev/null && [ ! -e "$2" ] && [ -f "$3" ]; then printf '%s P\n' "$1"
+              else rm -f -- "./$2"; printf '%s E\n' "$1"; fi
+            }
+
+            # es SESSIONFILE…: ends the data sessions of an interrupted run (their receiver's process group,
+            # only if that pid still is a dms-receive) and waits until they are gone.
+            es1() {
+              read -r p g 2>/dev/null <"./$1" || return 0
+              case $p in ''|*[!0-9]*) return 0 ;; esac
+              kill -0 "$p" 2>/dev/null || return 0
+              [ -r "/proc/$p/cmdline" ] && ! grep -aq dms-receive "/proc/$p/cmdline" 2>/dev/null && return 0
+              case $g in ''|*[!0-9]*) kill -9 "$p" ;; *) kill -9 -- "-$g" 2>/dev/null || kill -9 "$p" ;; esac 2>/dev/null
+              n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done
+            }
+
+            perlpb='while (@ARGV) { my ($i, $t, $f) = splice(@ARGV, 0, 3); if (link($t, $f)) { unlink($t); print "$i P\n"; } elsif ($!{EEXIST}) { unlink($t); print "$i E\n"; } elsif (!-e $f && !-l $f && rename($t, $f)) { print "$i P\n"; } else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); print "$i X $e\n"; } }'
+
+            while IFS= read -r line; do
+              IFS=$TAB; set -- $line; IFS=' '
+              v=${1-}; [ $# -gt 0 ] && shift
+              case $v in
+              pr)
+                [ $# -eq 6 ] || refuse "pr needs 6 fields" "$line"
+                num "$1"; num "$6"; path "$2/x"; d=${R%/x}
+                for f in "$3" "$4" "$5"; do dec "$f" || refuse "bad escape" "$f"; case $R in */*) refuse "a name with /" "$R" ;; esac; done
+                dec "$3"; nm=$R; dec "$4"; st=$R; dec "$5"; ex=$R
+                case $nm in ''|.|..) refuse "path outside the base" "$nm" ;; esac
+                pr "$1" "$d" "$nm" "$st" "$ex" "$6" ;;
+              pb)
+                [ $# -gt 0 ] && [ $(($# % 3)) -eq 0 ] || refuse "pb needs ID TEMP FINAL triples" "$line"
+                k=$(($# / 3))
+                while [ "$k" -gt 0 ]; do
+                  num "$1"; path "$2"; t=$R; path "$3"; f=$R
+                  istemp "$t" || refuse "publishing a file that is not a temp file" "$t"
+                  istemp "$f" && refuse "publishing under a temp file name" "$f"
+                  [ -f "$t" ] && [ ! -h "$t" ] || refuse "not a temp file" "$t"
+                  set -- "$@" "$1" "$t" "$f"; shift 3; k=$((k - 1))
+                done
+                if [ "$P" = perl ]; then perl -e "$perlpb" -- "$@"
+                else while [ $# -gt 0 ]; do pb1 "$1" "$2" "$3"; shift 3; done; fi ;;
+              ver)
+                [ $# -eq 3 ] || refuse "ver needs 3 fields" "$line"
+                num "$1"; path "$2"; ver "$1" "$R" "$3" ;;
+              rsm)
+                [ $# -eq 3 ] || refuse "rsm needs 3 fields" "$line"
+                num "$1"; num "$3"; path "$2"
+                istemp "$R" || refuse "rsm of a file that is not a temp file" "$R"
+                rsm "$1" "$R" "$3" ;;
+              rmv)
+                [ $# -eq 3 ] || refuse "rmv needs 3 fields" "$line"
+                num "$1"; num "$3"; path "$2"
+                istemp "$R" && refuse "rmv of a temp file" "$R"
+                rmv "$1" "$R" "$3" ;;
+              rmt)
+                k=$#
+                while [ "$k" -gt 0 ]; do
+                  path "$1"
+                  istemp "$R" || issession "$R" || refuse "removing a file that is not a temp file" "$R"
+                  set -- "$@" "./$R"; shift; k=$((k - 1))
+                done
+                [ $# -eq 0 ] || rm -f -- "$@" ;;
+              es)
+                for f in "$@"; do path "$f"; issession "$R" || refuse "not a session file" "$R"; es1 "$R"; done ;;
+              spc) df -P -k . | tail -n 1 ;;
+              end) num "${1-}"; printf '\n@@END %s\n' "$1" ;;
+              *) refuse "unknown request" "$line" ;;
+              esac
+            done
+            exit 0
+
+            """#
 }

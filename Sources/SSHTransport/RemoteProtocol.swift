@@ -35,7 +35,11 @@ enum RemoteProtocol {
         var out: [UInt8] = []
         var i = 0
         while i < field.count {
-            guard field[i] == 0x25 else { out.append(field[i]); i += 1; continue }
+            guard field[i] == 0x25 else {
+                out.append(field[i])
+                i += 1
+                continue
+            }
             guard i + 2 < field.count else { return nil }
             switch (field[i + 1], field[i + 2]) {
             case (0x32, 0x35): out.append(0x25)
@@ -51,7 +55,10 @@ enum RemoteProtocol {
 
     static func line(_ verb: String, _ fields: [[UInt8]]) -> [UInt8] {
         var out = Array(verb.utf8)
-        for f in fields { out.append(0x09); out += escape(f) }
+        for f in fields {
+            out.append(0x09)
+            out += escape(f)
+        }
         out.append(0x0A)
         return out
     }
@@ -169,7 +176,8 @@ enum RemoteProtocol {
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
         guard f.count == 4 || f.count == 5 && f[4] == "resume", f[0] == "@@READY", hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]),
-              ["0", "1"].contains(f[3]) else { return .unexpected(String(text.prefix(200))) }
+            ["0", "1"].contains(f[3])
+        else { return .unexpected(String(text.prefix(200))) }
         return .ready(Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1", resume: f.count == 5))
     }
 

@@ -73,8 +73,9 @@ final class SSHProcess: Sendable {
             _ = try await task.value
             throw DestinationSpawnError(message: "could not start \(executable)")
         }
-        let process = SSHProcess(pid: pid, stdinFD: stdinPipe?.writeEnd ?? -1, stdoutFD: stdoutPipe.readEnd,
-                                 termination: task, commandLine: ([executable] + arguments).joined(separator: " "))
+        let process = SSHProcess(
+            pid: pid, stdinFD: stdinPipe?.writeEnd ?? -1, stdoutFD: stdoutPipe.readEnd,
+            termination: task, commandLine: ([executable] + arguments).joined(separator: " "))
         let stderrRead = stderrPipe.readEnd
         let drain = Task<[UInt8], Never> {
             (try? await runBlocking {
@@ -122,7 +123,10 @@ final class SSHProcess: Sendable {
     /// Exit code (or 128 + signal), after the child has exited and stderr is drained.
     func wait() async -> Int32 {
         let status: TerminationStatus
-        do { status = try await termination.value } catch { exited.withLock { $0 = true }; return -1 }
+        do { status = try await termination.value } catch {
+            exited.withLock { $0 = true }
+            return -1
+        }
         exited.withLock { $0 = true }
         switch status {
         case let .exited(code): return code

@@ -40,7 +40,7 @@ extension NASDestination {
             }
             if owner == getpid() || kill(owner, 0) == 0 || errno == EPERM { continue }
             var arguments = sshArguments(controlPath: socket, master: false)
-            arguments.insert(contentsOf: ["-O", "exit"], at: arguments.count - 3)   // before "-T -- host"
+            arguments.insert(contentsOf: ["-O", "exit"], at: arguments.count - 3) // before "-T -- host"
             if let process = try? await SSHProcess.spawn(executable: config.sshCommand, arguments: arguments, wantsStdin: false) {
                 let watchdog = Task {
                     try await Task.sleep(for: .seconds(max(1, config.connectTimeoutSeconds)))

@@ -2,7 +2,7 @@ import CSystemd
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A swift-log handler that writes structured entries to the systemd journal with
@@ -23,8 +23,10 @@ public struct JournaldLogHandler: LogHandler {
     public let label: String
     public let syslogIdentifier: String
 
-    public init(label: String, logLevel: Logger.Level = .info, syslogIdentifier: String = "dji-media-sync",
-                metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+    public init(
+        label: String, logLevel: Logger.Level = .info, syslogIdentifier: String = "dji-media-sync",
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
         self.label = label
         self.logLevel = logLevel
         self.syslogIdentifier = syslogIdentifier
@@ -49,18 +51,22 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let merged = mergedMetadata(handler: metadata, provider: metadataProvider,
-                                    event: event.metadata, error: event.error)
-        let fields = Self.fields(level: event.level, message: event.message.description, metadata: merged,
-                                 label: label, identifier: syslogIdentifier,
-                                 file: event.file, function: event.function, line: event.line)
+        let merged = mergedMetadata(
+            handler: metadata, provider: metadataProvider,
+            event: event.metadata, error: event.error)
+        let fields = Self.fields(
+            level: event.level, message: event.message.description, metadata: merged,
+            label: label, identifier: syslogIdentifier,
+            file: event.file, function: event.function, line: event.line)
         _ = Self.send(fields)
     }
 
     /// The `(NAME, value)` fields of one entry, in the order they are sent. Pure; tested.
-    static func fields(level: Logger.Level, message: String, metadata: Logger.Metadata,
-                       label: String, identifier: String,
-                       file: String, function: String, line: UInt) -> [(name: String, value: String)] {
+    static func fields(
+        level: Logger.Level, message: String, metadata: Logger.Metadata,
+        label: String, identifier: String,
+        file: String, function: String, line: UInt
+    ) -> [(name: String, value: String)] {
         var out: [(name: String, value: String)] = [
             ("MESSAGE", redactSecrets(message)),
             ("PRIORITY", String(priority(level))),
@@ -68,7 +74,7 @@ public struct JournaldLogHandler: LogHandler {
             ("CODE_FILE", file),
             ("CODE_LINE", String(line)),
             ("CODE_FUNC", function),
-            ("LOGGER", label),
+            ("LOGGER", label)
         ]
         let fixed = Set(out.map(\.name))
         for (key, value) in flattenLogMetadata(metadata) {

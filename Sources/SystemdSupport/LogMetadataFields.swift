@@ -61,8 +61,10 @@ private func render(_ value: Logger.MetadataValue) -> String {
 }
 
 /// Handler metadata, then the metadata provider's, then the message's own: later wins.
-func mergedMetadata(handler: Logger.Metadata, provider: Logger.MetadataProvider?,
-                    event: Logger.Metadata?, error: (any Error)?) -> Logger.Metadata {
+func mergedMetadata(
+    handler: Logger.Metadata, provider: Logger.MetadataProvider?,
+    event: Logger.Metadata?, error: (any Error)?
+) -> Logger.Metadata {
     var merged = handler
     if let provided = provider?.get(), !provided.isEmpty {
         merged.merge(provided) { _, new in new }

@@ -2,7 +2,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Chooses and installs the process's swift-log handler, once.
@@ -27,8 +27,9 @@ public enum LoggingBootstrap {
     public static func bootstrap(level: Logger.Level) -> Destination {
         done.withLock { chosen in
             if let chosen { return chosen }
-            let destination = destination(journalStream: getenv("JOURNAL_STREAM").map { String(cString: $0) },
-                                          stderrIdentity: stderrIdentity())
+            let destination = destination(
+                journalStream: getenv("JOURNAL_STREAM").map { String(cString: $0) },
+                stderrIdentity: stderrIdentity())
             LoggingSystem.bootstrap { label in
                 switch destination {
                 case .journald: JournaldLogHandler(label: label, logLevel: level)
@@ -47,8 +48,10 @@ public enum LoggingBootstrap {
     /// tell). As systemd.exec(5) recommends, the variable counts only when it matches stderr, so a
     /// child that inherited it but had its stderr redirected (to a file, a pipe) keeps logging
     /// there. When stderr's identity is unknown, a well-formed variable is trusted.
-    public static func destination(journalStream: String?,
-                                   stderrIdentity: (device: UInt64, inode: UInt64)?) -> Destination {
+    public static func destination(
+        journalStream: String?,
+        stderrIdentity: (device: UInt64, inode: UInt64)?
+    ) -> Destination {
         guard let journalStream, !journalStream.isEmpty else { return .stderr }
         let parts = journalStream.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]) else { return .stderr }

@@ -25,7 +25,9 @@ public func redactSecrets(_ text: String) -> String {
     var i = 0
     while i < bytes.count {
         guard Redactor.isKeyByte(bytes[i]), i == 0 || !Redactor.isKeyByte(bytes[i - 1]) else {
-            output.append(bytes[i]); i += 1; continue
+            output.append(bytes[i])
+            i += 1
+            continue
         }
         var end = i
         while end < bytes.count, Redactor.isKeyByte(bytes[end]) { end += 1 }
@@ -33,8 +35,8 @@ public func redactSecrets(_ text: String) -> String {
         output.append(contentsOf: bytes[i..<end])
         i = end
         guard let kind = Redactor.kind(ofKey: key),
-              let value = Redactor.valueRange(in: bytes, afterKeyEndingAt: end, kind: kind),
-              !value.isEmpty
+            let value = Redactor.valueRange(in: bytes, afterKeyEndingAt: end, kind: kind),
+            !value.isEmpty
         else { continue }
         output.append(contentsOf: bytes[end..<value.lowerBound])
         output.append(contentsOf: redactedPlaceholder.utf8)
@@ -80,7 +82,7 @@ enum Redactor {
 
     /// Lower-cased trigger words; a line containing none of them has nothing to redact.
     private static let triggers: [[UInt8]] = [
-        "x-amz-", "authorization", "secret", "passw", "token", "api", "private", "credential", "signature",
+        "x-amz-", "authorization", "secret", "passw", "token", "api", "private", "credential", "signature"
     ].map { Array($0.utf8) }
 
     static func mayContainSecret(_ bytes: [UInt8]) -> Bool {
@@ -89,7 +91,10 @@ enum Redactor {
             let first = lower(bytes[start])
             for t in triggers where t[0] == first && start + t.count <= bytes.count {
                 var match = true
-                for j in 1..<t.count where lower(bytes[start + j]) != t[j] { match = false; break }
+                for j in 1..<t.count where lower(bytes[start + j]) != t[j] {
+                    match = false
+                    break
+                }
                 if match { return true }
             }
         }
@@ -123,9 +128,16 @@ enum Redactor {
             if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") { break }
             if kind != .header {
                 if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "&")
-                    || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { break }
-                if kind == .keyValue, c == UInt8(ascii: ",") || c == UInt8(ascii: ";")
-                    || c == UInt8(ascii: "}") || c == UInt8(ascii: ")") { break }
+                    || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'")
+                {
+                    break
+                }
+                if kind == .keyValue,
+                    c == UInt8(ascii: ",") || c == UInt8(ascii: ";")
+                        || c == UInt8(ascii: "}") || c == UInt8(ascii: ")")
+                {
+                    break
+                }
             }
             j += 1
         }

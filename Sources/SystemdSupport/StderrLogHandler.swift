@@ -1,7 +1,7 @@
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A swift-log handler for terminals and tests: one line per message on stderr,
@@ -19,8 +19,10 @@ public struct StderrLogHandler: LogHandler {
     public let label: String
     private let colors: Bool
 
-    public init(label: String, logLevel: Logger.Level = .info,
-                metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+    public init(
+        label: String, logLevel: Logger.Level = .info,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
         self.label = label
         self.logLevel = logLevel
         self.metadataProvider = metadataProvider
@@ -33,23 +35,27 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let merged = mergedMetadata(handler: metadata, provider: metadataProvider,
-                                    event: event.metadata, error: event.error)
+        let merged = mergedMetadata(
+            handler: metadata, provider: metadataProvider,
+            event: event.metadata, error: event.error)
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         // On a terminal, info and notice lines are the message alone (the fields would wrap each
         // into several screen lines); -v, warnings and errors keep them, as do files and pipes.
         let terse = TerminalConsole.shared.isTerminal && event.level < .warning && logLevel > .debug
-        let line = Self.formatLine(epochSeconds: Int(ts.tv_sec), level: event.level,
-                                   message: event.message.description, metadata: terse ? [:] : merged, colors: colors)
+        let line = Self.formatLine(
+            epochSeconds: Int(ts.tv_sec), level: event.level,
+            message: event.message.description, metadata: terse ? [:] : merged, colors: colors)
         // One write(2) per line, so lines from several threads do not interleave; on a terminal
         // above the progress block, never through it.
         TerminalConsole.shared.writeLine(line)
     }
 
     /// The line for one message, without the trailing newline. Pure; tested.
-    public static func formatLine(epochSeconds: Int, level: Logger.Level, message: String,
-                                  metadata: Logger.Metadata, colors: Bool = false) -> String {
+    public static func formatLine(
+        epochSeconds: Int, level: Logger.Level, message: String,
+        metadata: Logger.Metadata, colors: Bool = false
+    ) -> String {
         var line = utcTimestamp(epochSeconds: epochSeconds)
         line.append(" ")
         let name = level.rawValue
@@ -94,9 +100,11 @@ public struct StderrLogHandler: LogHandler {
     /// A value as it appears after `key=`: bare when it is plain, else in double quotes with
     /// `"` and `\` escaped.
     static func quoteIfNeeded(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { s in
-            s == " " || s == "\"" || s == "'" || s == "=" || s == "\\" || isControl(s)
-        }
+        let needsQuotes =
+            value.isEmpty
+            || value.unicodeScalars.contains { s in
+                s == " " || s == "\"" || s == "'" || s == "=" || s == "\\" || isControl(s)
+            }
         guard needsQuotes else { return value }
         var out = "\""
         for s in value.unicodeScalars {
@@ -136,12 +144,12 @@ public struct StderrLogHandler: LogHandler {
 
     private static func color(_ level: Logger.Level) -> Int? {
         switch level {
-        case .trace, .debug: 2          // dim
+        case .trace, .debug: 2 // dim
         case .info: nil
-        case .notice: 36                // cyan
-        case .warning: 33               // yellow
-        case .error: 31                 // red
-        case .critical: 91              // bright red
+        case .notice: 36 // cyan
+        case .warning: 33 // yellow
+        case .error: 31 // red
+        case .critical: 91 // bright red
         }
     }
 }

@@ -1,7 +1,7 @@
 import CSystemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Tells the service manager about our state (`sd_notify(3)`): READY, STATUS, WATCHDOG,

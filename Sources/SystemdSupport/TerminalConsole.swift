@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Stderr on a terminal, shared by log lines and a live block (the progress view) drawn below
@@ -15,7 +15,10 @@ public final class TerminalConsole: Sendable {
     public let fd: Int32
     public let isTerminal: Bool
     /// The block on screen: its height and its text (redrawn under each log line).
-    private struct State { var shown = 0; var rendered = "" }
+    private struct State {
+        var shown = 0
+        var rendered = ""
+    }
     private let state = Mutex(State())
 
     init(fd: Int32) {

@@ -23,7 +23,11 @@ public final class NotifyListener: Sendable {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard rc == 0 else { let e = errno; close(fd); throw ListenerError.syscall("bind", e) }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw ListenerError.syscall("bind", e)
+        }
     }
 
     deinit {
@@ -67,4 +71,3 @@ public final class NotifyListener: Sendable {
 public enum ListenerError: Error {
     case syscall(String, Int32)
 }
-

@@ -10,7 +10,8 @@ public enum ProcessTree {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
             guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
         }
@@ -56,8 +57,9 @@ public func runRepositoryScript(_ name: String, _ arguments: [String], environme
     var updates: [Environment.Key: String?] = [:]
     for (key, value) in extra { updates[Environment.Key(rawValue: key)!] = value }
     let environment: Environment = .inherit.updating(updates)
-    let result = try await Subprocess.run(.path(FilePath(script)), arguments: Arguments(arguments), environment: environment,
-                                          output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+    let result = try await Subprocess.run(
+        .path(FilePath(script)), arguments: Arguments(arguments), environment: environment,
+        output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
     guard result.terminationStatus.isSuccess else {
         throw TestSupportError("\(script) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)):\n" + result.standardError)
     }

@@ -59,7 +59,10 @@ public enum ScriptedAnswer: Sendable {
 
 /// The continuation a stalled call waits on, resumed by its task's cancellation.
 final class StallGate: Sendable {
-    private struct State { var cancelled = false; var continuation: CheckedContinuation<Void, Never>? }
+    private struct State {
+        var cancelled = false
+        var continuation: CheckedContinuation<Void, Never>?
+    }
     private let state = Mutex(State())
 
     func wait() async {
@@ -176,7 +179,10 @@ public final class ScriptedRemote: Sendable {
     }
 
     public func clearScript() {
-        state.withLock { $0.rules = []; $0.decide = nil }
+        state.withLock {
+            $0.rules = []
+            $0.decide = nil
+        }
     }
 
     // MARK: harness controls

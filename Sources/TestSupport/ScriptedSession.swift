@@ -127,8 +127,10 @@ public final class ScriptedSession: DestinationSession {
 
     // MARK: transfer
 
-    public func transfer(_ items: [TransferItem], progress: any TransferProgress,
-                         onResult: @escaping @Sendable ([TransferResult]) async -> Void) async throws(DestinationError) {
+    public func transfer(
+        _ items: [TransferItem], progress: any TransferProgress,
+        onResult: @escaping @Sendable ([TransferResult]) async -> Void
+    ) async throws(DestinationError) {
         _ = try await remote.answer(.transfer, item: nil, generation: generation)
         for round in TransferItem.roundsByRemoteName(items) {
             for start in stride(from: 0, to: round.count, by: batchSize) {
@@ -189,7 +191,10 @@ public final class ScriptedSession: DestinationSession {
                     lookUp.outcomes[item.id] = .sourceChanged
                     continue
                 }
-                if local.result.change != nil { lookUp.outcomes[item.id] = .sourceChanged; continue }
+                if local.result.change != nil {
+                    lookUp.outcomes[item.id] = .sourceChanged
+                    continue
+                }
                 if let match = probe.sameSize.first(where: { $0.1 == local.result.sha256 }) {
                     lookUp.outcomes[item.id] = .alreadyPresent(remotePath: finalPath(item, match.0))
                     continue
@@ -262,9 +267,13 @@ public final class ScriptedSession: DestinationSession {
         }
         if stored.sha256 != local.result.sha256 {
             try discard(temp)
-            return .result(.init(item: item, outcome: .failed(DestinationError(
-                .verificationFailed, "SHA-256 differs: local \(local.result.sha256.hex), remote \(stored.sha256.hex); not published",
-                remotePath: finalPath(free).displayString)), bytesSent: item.identity.size))
+            return .result(
+                .init(
+                    item: item,
+                    outcome: .failed(
+                        DestinationError(
+                            .verificationFailed, "SHA-256 differs: local \(local.result.sha256.hex), remote \(stored.sha256.hex); not published",
+                            remotePath: finalPath(free).displayString)), bytesSent: item.identity.size))
         }
         let publish = try await remote.answer(.publish, item: item, generation: generation)
         if case .fail(let e) = publish {
@@ -286,12 +295,18 @@ public final class ScriptedSession: DestinationSession {
         }
         try forget([temp])
         guard published else {
-            return .result(.init(item: item, outcome: .failed(DestinationError(
-                .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
-                remotePath: final.displayString)), bytesSent: item.identity.size))
+            return .result(
+                .init(
+                    item: item,
+                    outcome: .failed(
+                        DestinationError(
+                            .transient, "another file appeared under the final name during the transfer; not overwritten, will retry",
+                            remotePath: final.displayString)), bytesSent: item.identity.size))
         }
-        return .result(.init(item: item, outcome: .placed(remotePath: final, sha256: stored.sha256, conflictIndex: free),
-                             bytesSent: item.identity.size))
+        return .result(
+            .init(
+                item: item, outcome: .placed(remotePath: final, sha256: stored.sha256, conflictIndex: free),
+                bytesSent: item.identity.size))
     }
 
     func discard(_ temp: FilePath) throws(DestinationError) {

@@ -50,8 +50,10 @@ public struct TestS3Server: Sendable {
     }
 
     /// A client of `bucket` on this server (path-style, as for MinIO and most self-hosted servers).
-    public func client(bucket: String, credentials: AWSCredentials? = nil, http: HTTPClientConfiguration = .init(proxy: .none),
-                clock: @escaping @Sendable () -> SigV4Date = { SigV4Date.now() }) throws -> S3Client {
+    public func client(
+        bucket: String, credentials: AWSCredentials? = nil, http: HTTPClientConfiguration = .init(proxy: .none),
+        clock: @escaping @Sendable () -> SigV4Date = { SigV4Date.now() }
+    ) throws -> S3Client {
         try S3Client(
             configuration: S3Configuration(provider: .minio, bucket: bucket, region: region, endpoint: endpoint, http: http),
             credentials: credentials ?? self.credentials, clock: clock)
@@ -79,9 +81,10 @@ public struct TestS3Server: Sendable {
         guard let pid = Int32(try value("DMS_S3_PID")) else {
             throw TestSupportError("scripts/test-s3.sh start printed a bad pid:\n\(output)")
         }
-        return TestS3Server(endpoint: try value("DMS_S3_ENDPOINT"), region: try value("DMS_S3_REGION"),
-                            accessKeyID: try value("DMS_S3_ACCESS_KEY"), secretAccessKey: try value("DMS_S3_SECRET_KEY"),
-                            pid: pid, stateDirectory: stateDirectory)
+        return TestS3Server(
+            endpoint: try value("DMS_S3_ENDPOINT"), region: try value("DMS_S3_REGION"),
+            accessKeyID: try value("DMS_S3_ACCESS_KEY"), secretAccessKey: try value("DMS_S3_SECRET_KEY"),
+            pid: pid, stateDirectory: stateDirectory)
     }
 
     /// Runs `scripts/test-s3.sh <arguments>`; returns its standard output, or throws with its exit

@@ -45,8 +45,9 @@ extension TestSSHServer {
         try LocalFS.createDirectories(FilePath(dir))
         _ = chmod(remoteBaseRoot, 0o755)
         _ = chmod(dir, 0o755)
-        let installed = try await Subprocess.run(.path("/bin/busybox"), arguments: ["--install", "-s", dir],
-                                                 output: .discarded, error: .string(limit: 4096))
+        let installed = try await Subprocess.run(
+            .path("/bin/busybox"), arguments: ["--install", "-s", dir],
+            output: .discarded, error: .string(limit: 4096))
         guard installed.terminationStatus.isSuccess, access(dir + "/sh", X_OK) == 0 else {
             throw TestSupportError("busybox --install -s \(dir) failed: \(installed.standardError)")
         }

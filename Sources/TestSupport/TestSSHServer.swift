@@ -75,7 +75,7 @@ public struct TestSSHServer: Sendable {
         [
             "-F", "none", "-p", String(port), "-i", identityFile,
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-            "-o", "UserKnownHostsFile=\(knownHostsFile)", "-o", "LogLevel=ERROR",
+            "-o", "UserKnownHostsFile=\(knownHostsFile)", "-o", "LogLevel=ERROR"
         ]
     }
 
@@ -147,8 +147,9 @@ public struct TestSSHServer: Sendable {
     /// Runs `scripts/test-sshd.sh <arguments>`; returns its standard output, or throws with its
     /// exit status and standard error.
     private static func runScript(_ arguments: [String], ownerPID: pid_t? = nil) async throws -> String {
-        try await runRepositoryScript("test-sshd.sh", arguments,
-                                      environment: ownerPID.map { ["DMS_SSHD_OWNER_PID": String($0)] } ?? [:])
+        try await runRepositoryScript(
+            "test-sshd.sh", arguments,
+            environment: ownerPID.map { ["DMS_SSHD_OWNER_PID": String($0)] } ?? [:])
     }
 
     private static func userIDs(_ name: String) throws -> (uid_t, gid_t) {

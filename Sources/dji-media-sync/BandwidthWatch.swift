@@ -51,7 +51,7 @@ struct BandwidthWatch {
                 "schedule": limiter.schedule.map { $0.text as Any } ?? NSNull(),
                 "bytes_per_second": Int64(inForce.bytesPerSecond),
                 "next_change_at": inForce.next.map { JSONOutput.time($0.at) as Any } ?? NSNull(),
-                "next_bytes_per_second": inForce.next.map { Int64($0.bytesPerSecond) as Any } ?? NSNull(),
+                "next_bytes_per_second": inForce.next.map { Int64($0.bytesPerSecond) as Any } ?? NSNull()
             ]
         }
     }

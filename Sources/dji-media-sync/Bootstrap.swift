@@ -44,8 +44,9 @@ struct Runtime: Sendable {
             logger.critical("cannot open the state database in \(config.state.directory): \(error)")
             throw ExitCode(ExitStatus.failed)
         }
-        return Runtime(config: config, store: store, destinations: try makeDestinations(config, store: store), logger: logger,
-                       limiter: makeLimiter(config), destinationLimiters: BandwidthLimiter.perDestination(config))
+        return Runtime(
+            config: config, store: store, destinations: try makeDestinations(config, store: store), logger: logger,
+            limiter: makeLimiter(config), destinationLimiters: BandwidthLimiter.perDestination(config))
     }
 
     static func makeDestinations(_ config: MediaSyncConfig, store: StateStore) throws -> [any Destination] {
@@ -53,8 +54,9 @@ struct Runtime: Sendable {
         return config.destinations.map { destination -> any Destination in
             switch destination {
             case let .nas(nas):
-                NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
-                               runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
+                NASDestination(
+                    config: nas, integrity: config.integrity, concurrency: config.concurrency,
+                    runtimeDirectory: config.state.runtimeDirectory, instanceID: instance)
             case let .s3(s3):
                 S3Destination(settings: S3Settings(s3, of: config), integrity: config.integrity, store: store)
             }

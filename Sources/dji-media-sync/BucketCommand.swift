@@ -6,7 +6,8 @@ struct BucketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bucket",
         abstract: "For the administrator: list the account's buckets, or create or delete the bucket of an s3 destination.",
-        discussion: "delete removes an empty bucket only (checked first: some servers would delete the objects too). Exit status: 0 done, 2 the server refused, 78 config or credentials.")
+        discussion:
+            "delete removes an empty bucket only (checked first: some servers would delete the objects too). Exit status: 0 done, 2 the server refused, 78 config or credentials.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "list, create or delete.") var action: String
@@ -32,9 +33,10 @@ struct BucketCommand: AsyncParsableCommand {
                 let objects = try await client.listObjectsV2(maxKeys: 1)
                 let uploads = try await client.listMultipartUploads(prefix: nil)
                 guard objects.objects.isEmpty, uploads.isEmpty else {
-                    S3Command.fail("bucket \(bucket) is not empty (\(objects.objects.isEmpty ? "" : "objects, e.g. \(objects.objects[0].key)")"
-                                   + "\(uploads.isEmpty ? "" : "\(objects.objects.isEmpty ? "" : "; ")\(uploads.count) incomplete uploads")); "
-                                   + "nothing was deleted", status: ExitStatus.failed)
+                    S3Command.fail(
+                        "bucket \(bucket) is not empty (\(objects.objects.isEmpty ? "" : "objects, e.g. \(objects.objects[0].key)")"
+                            + "\(uploads.isEmpty ? "" : "\(objects.objects.isEmpty ? "" : "; ")\(uploads.count) incomplete uploads")); "
+                            + "nothing was deleted", status: ExitStatus.failed)
                 }
                 try await client.deleteBucket()
                 print("bucket \(bucket) deleted")

@@ -61,25 +61,34 @@ struct CleanupCommand: AsyncParsableCommand {
         let code = report.hasFailures ? ExitStatus.someFailed : ExitStatus.ok
         if json {
             func section(_ s: S3CleanupSection, _ items: [[String: Any]]) -> [String: Any] {
-                ["found": s.found, "removed": apply ? s.deleted : 0, "failed": s.failed, "skipped": s.skipped,
-                 "error": JSONOutput.nullable(s.error), "notes": s.notes, "failures": s.failures, "items": items]
+                [
+                    "found": s.found, "removed": apply ? s.deleted : 0, "failed": s.failed, "skipped": s.skipped,
+                    "error": JSONOutput.nullable(s.error), "notes": s.notes, "failures": s.failures, "items": items
+                ]
             }
-            print(JSONOutput.render([
-                "destination": s3.settings.config.name, "apply": apply, "older_than_hours": hours,
-                "stale_uploads": section(report.staleUploads, listed.uploads.map {
-                    ["key": $0.key, "upload_id": $0.uploadID, "initiated": JSONOutput.nullable($0.initiated)]
-                }),
-                "orphans": section(report.orphans, listed.orphans.map {
-                    ["key": $0.key, "size": $0.size, "last_modified": JSONOutput.nullable($0.lastModified)]
-                }),
-                "exit_status": Int(code),
-            ], schemaVersion: Self.schemaVersion))
+            print(
+                JSONOutput.render(
+                    [
+                        "destination": s3.settings.config.name, "apply": apply, "older_than_hours": hours,
+                        "stale_uploads": section(
+                            report.staleUploads,
+                            listed.uploads.map {
+                                ["key": $0.key, "upload_id": $0.uploadID, "initiated": JSONOutput.nullable($0.initiated)]
+                            }),
+                        "orphans": section(
+                            report.orphans,
+                            listed.orphans.map {
+                                ["key": $0.key, "size": $0.size, "last_modified": JSONOutput.nullable($0.lastModified)]
+                            }),
+                        "exit_status": Int(code)
+                    ], schemaVersion: Self.schemaVersion))
             if code != ExitStatus.ok { throw ExitCode(code) }
             return
         }
         for (name, section) in [("stale uploads", report.staleUploads), ("orphans", report.orphans)] {
-            print("\(name): found \(section.found), \(apply ? "removed" : "would remove") \(apply ? section.deleted : section.found), "
-                  + "failed \(section.failed), skipped (too young, in progress, or possibly a ledger key the server spells differently) \(section.skipped)")
+            print(
+                "\(name): found \(section.found), \(apply ? "removed" : "would remove") \(apply ? section.deleted : section.found), "
+                    + "failed \(section.failed), skipped (too young, in progress, or possibly a ledger key the server spells differently) \(section.skipped)")
             if let error = section.error { print("  ! \(error)") }
             for note in section.notes.prefix(20) { print("  note: \(note)") }
             for failure in section.failures.prefix(20) { print("  ! \(failure)") }

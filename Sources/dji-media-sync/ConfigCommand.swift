@@ -19,10 +19,13 @@ struct ConfigCommand: AsyncParsableCommand {
                 case let .s3(s): print("  destination \(s.name): s3 \(s.provider) bucket \(s.bucket)\(s.endpoint.map { " at \($0)" } ?? "") prefix \"\(s.prefix)\"")
                 }
             }
-            print("  interval: \(config.schedule.intervalMinutes) min; delete after \(config.deletePolicy.delayMinutes) min: \(config.deletePolicy.deleteSources ? "yes" : "no (kept)")")
+            print(
+                "  interval: \(config.schedule.intervalMinutes) min; delete after \(config.deletePolicy.delayMinutes) min: \(config.deletePolicy.deleteSources ? "yes" : "no (kept)")"
+            )
             // Schedules are in the process's local time: say which, so a wrong TZ shows here.
             for (destination, limiter) in BandwidthWatch.limiters(config) {
-                let what = limiter.schedule.map { "schedule \"\($0.text)\" (local time, \(TimeZone.current.identifier))" }
+                let what =
+                    limiter.schedule.map { "schedule \"\($0.text)\" (local time, \(TimeZone.current.identifier))" }
                     ?? BandwidthSchedule.describe(limiter.bytesPerSecond)
                 print("  \(BandwidthWatch.label(destination)): \(what); now \(limiter.describe())")
             }

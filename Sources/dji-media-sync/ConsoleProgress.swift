@@ -2,8 +2,8 @@ import Glibc
 import LocalFS
 import MediaSync
 import Synchronization
-import SystemdSupport
 import SystemPackage
+import SystemdSupport
 
 /// The terminal view of a cycle, rclone `-P` style: a block redrawn in place under the log lines
 /// (TerminalConsole keeps them apart) —
@@ -13,7 +13,12 @@ import SystemPackage
 ///
 /// Silent off a terminal and with `-q`.
 final class ConsoleProgress: CycleObserver {
-    private struct InFlight { let name: String; let size: Int64; var done: Int64 = 0; let order: Int }
+    private struct InFlight {
+        let name: String
+        let size: Int64
+        var done: Int64 = 0
+        let order: Int
+    }
     private struct State {
         var phase = ""
         var totalFiles = 0
@@ -39,10 +44,17 @@ final class ConsoleProgress: CycleObserver {
         self.enabled = enabled && console.isTerminal
     }
 
-    func phase(_ text: String) { state.withLock { $0.phase = text }; draw(force: true) }
+    func phase(_ text: String) {
+        state.withLock { $0.phase = text }
+        draw(force: true)
+    }
 
     func planned(files: Int, bytes: Int64) {
-        state.withLock { $0.totalFiles = files; $0.totalBytes = bytes; $0.started = .now }
+        state.withLock {
+            $0.totalFiles = files
+            $0.totalBytes = bytes
+            $0.started = .now
+        }
         draw(force: true)
     }
 
@@ -58,7 +70,8 @@ final class ConsoleProgress: CycleObserver {
     func bytesMoved(_ count: Int) {
         state.withLock { s in
             s.bytes += Int64(count)
-            let id = s.threadFile[pthread_self()].flatMap { s.inFlight[$0] != nil ? $0 : nil }
+            let id =
+                s.threadFile[pthread_self()].flatMap { s.inFlight[$0] != nil ? $0 : nil }
                 ?? s.inFlight.max { $0.value.order < $1.value.order }?.key
             if let id { s.inFlight[id]?.done += Int64(count) }
         }

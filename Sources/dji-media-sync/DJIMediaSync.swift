@@ -11,9 +11,11 @@ struct DJIMediaSync: AsyncParsableCommand {
         abstract: "Copies drone media to a NAS over ssh and to S3 object storage, verified with SHA-256, and frees the local disk only when that is certain.",
         discussion: "Every command's exit statuses are in its --help and in docs/operations.md (\"Exit status\").",
         version: BuildInfo.version,
-        subcommands: [SyncCommand.self, RunCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, QueueCommand.self, RetentionCommand.self,
-                      VerifyCommand.self, RestoreCommand.self, ConfigCommand.self, DoctorCommand.self,
-                      CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self, ObjectCommand.self, URLCommand.self, NASReceiverCommand.self]
+        subcommands: [
+            SyncCommand.self, RunCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, QueueCommand.self, RetentionCommand.self,
+            VerifyCommand.self, RestoreCommand.self, ConfigCommand.self, DoctorCommand.self,
+            CleanupCommand.self, PresignCommand.self, UploadCommand.self, BucketCommand.self, ObjectCommand.self, URLCommand.self, NASReceiverCommand.self
+        ]
     )
 }
 
@@ -60,7 +62,7 @@ enum ExitStatus {
     static let leftWaiting: Int32 = 4
     /// Stopped by a signal (Ctrl-C 130, SIGTERM 143): the shell convention, 128 + the signal.
     static func cancelled(by signal: Int32) -> Int32 { 128 + signal }
-    static let usage: Int32 = 64      // EX_USAGE: what ArgumentParser exits with for a bad argument
-    static let lockBusy: Int32 = 75   // EX_TEMPFAIL: another cycle holds the lock
-    static let config: Int32 = 78     // EX_CONFIG: systemd must not restart-loop on it
+    static let usage: Int32 = 64 // EX_USAGE: what ArgumentParser exits with for a bad argument
+    static let lockBusy: Int32 = 75 // EX_TEMPFAIL: another cycle holds the lock
+    static let config: Int32 = 78 // EX_CONFIG: systemd must not restart-loop on it
 }

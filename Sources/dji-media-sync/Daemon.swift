@@ -47,22 +47,30 @@ final class Daemon: Sendable {
         pauses.refresh()
         let signals = SignalSources([SIGUSR1, SIGHUP, SIGTERM, SIGINT], queue: queue) { number in
             switch number {
-            case SIGUSR1: pauses.refresh(); continuation.yield(.runNow)
+            case SIGUSR1:
+                pauses.refresh()
+                continuation.yield(.runNow)
             case SIGHUP: continuation.yield(.reload)
             default: continuation.yield(.stop(number))
             }
         }
         defer { signals.cancel() }
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.setEventHandler { pauses.refresh(); continuation.yield(.timer) }
-        timer.schedule(deadline: .now())          // the first cycle right after start
+        timer.setEventHandler {
+            pauses.refresh()
+            continuation.yield(.timer)
+        }
+        timer.schedule(deadline: .now()) // the first cycle right after start
         timer.resume()
         defer { timer.cancel() }
         // The tick drives STATUS updates and watchdog pings from this loop, so pings stop if the
         // loop stops.
         let tickPeriod = notifier.watchdogInterval.map { min($0 / 2, .seconds(2)) } ?? .seconds(2)
         let ticker = DispatchSource.makeTimerSource(queue: queue)
-        ticker.setEventHandler { pauses.refresh(); continuation.yield(.tick) }
+        ticker.setEventHandler {
+            pauses.refresh()
+            continuation.yield(.tick)
+        }
         let tickNanos = Int(tickPeriod.components.seconds * 1_000_000_000 + tickPeriod.components.attoseconds / 1_000_000_000)
         ticker.schedule(deadline: .now(), repeating: .nanoseconds(max(tickNanos, 1_000_000)))
         ticker.resume()
@@ -75,7 +83,10 @@ final class Daemon: Sendable {
         func now() -> Double { (clock.now - epoch).inSeconds }
         // A one-shot for a cycle the trigger spaced out (a SIGUSR1 burst against an idle daemon).
         let deferred = DispatchSource.makeTimerSource(queue: queue)
-        deferred.setEventHandler { pauses.refresh(); continuation.yield(.deferredRun) }
+        deferred.setEventHandler {
+            pauses.refresh()
+            continuation.yield(.deferredRun)
+        }
         deferred.schedule(deadline: .distantFuture)
         deferred.resume()
         defer { deferred.cancel() }
@@ -105,15 +116,16 @@ final class Daemon: Sendable {
         var nextDue = Date()
         var status = StatusLine()
         let observer = DaemonObserver(gate: gate)
-        let s3Cleanup = S3CleanupSchedule()   // stale multipart uploads on s3 destinations
-        var bandwidth = BandwidthWatch()      // logs each change of a limit in force
+        let s3Cleanup = S3CleanupSchedule() // stale multipart uploads on s3 destinations
+        var bandwidth = BandwidthWatch() // logs each change of a limit in force
 
         // The pause last acted on, and whether a cycle came due while paused (it starts at the end).
         var pauseSeen: StateStore.Pause?
         var dueAfterPause = false
 
         notifier.ready()
-        log.info("dji-media-sync started: \(current.destinations.map(\.displayName).joined(separator: ", ")); every \(Format.duration(current.config.schedule.intervalMinutes * 60))")
+        log.info(
+            "dji-media-sync started: \(current.destinations.map(\.displayName).joined(separator: ", ")); every \(Format.duration(current.config.schedule.intervalMinutes * 60))")
         notifier.status("starting — first cycle now")
 
         func startCycle() {
@@ -136,13 +148,15 @@ final class Daemon: Sendable {
             guard pause != pauseSeen else { return }
             defer { pauseSeen = pause }
             if let pause {
-                log.notice("paused \(pause.untilText)\(trigger.running ? ": the running cycle finishes the files in flight and starts no more" : ": no cycle starts")",
-                           metadata: SyncEvent.paused.metadata(["until": "\(pause.until.map { "\($0)" } ?? "resume")"]))
+                log.notice(
+                    "paused \(pause.untilText)\(trigger.running ? ": the running cycle finishes the files in flight and starts no more" : ": no cycle starts")",
+                    metadata: SyncEvent.paused.metadata(["until": "\(pause.until.map { "\($0)" } ?? "resume")"]))
                 return
             }
             let timed = pauseSeen?.until.map { Date().timeIntervalSince1970 >= $0 } ?? false
-            log.notice(timed ? "the timed pause ended: syncing goes on" : "resumed: syncing goes on",
-                       metadata: SyncEvent.resumed.metadata([:]))
+            log.notice(
+                timed ? "the timed pause ended: syncing goes on" : "resumed: syncing goes on",
+                metadata: SyncEvent.resumed.metadata([:]))
             if dueAfterPause, !trigger.running {
                 dueAfterPause = false
                 act(trigger.request(now: now()))
@@ -167,7 +181,10 @@ final class Daemon: Sendable {
                     switch decision {
                     case .start: log.notice("SIGUSR1: sync requested")
                     case .merged: log.notice("SIGUSR1: sync requested; \(trigger.running ? "one more cycle will follow the running one" : "a cycle is already scheduled")")
-                    case let .later(at): log.notice("SIGUSR1: sync requested; the next cycle starts in \(Format.duration(max(0, at - now()))) (cycles start at most every \(Int(trigger.minimumSpacing)) s)")
+                    case let .later(at):
+                        log.notice(
+                            "SIGUSR1: sync requested; the next cycle starts in \(Format.duration(max(0, at - now()))) (cycles start at most every \(Int(trigger.minimumSpacing)) s)"
+                        )
                     }
                 }
                 act(decision)
@@ -177,7 +194,7 @@ final class Daemon: Sendable {
                 if watchSchedule.changed(now: now()) != nil { armWatch() }
             case .watchDue:
                 let due = watchSchedule.due(now: now())
-                armWatch()   // the next deadline, or the same one if the timer fired early
+                armWatch() // the next deadline, or the same one if the timer fired early
                 if due.startCycle {
                     if pauseSeen != nil {
                         dueAfterPause = true
@@ -251,7 +268,9 @@ final class Daemon: Sendable {
                     let bound = current.config.concurrency.stopTimeoutSeconds
                     let finished = await Self.waitFor(task, seconds: bound)
                     if !finished {
-                        log.error("the cycle did not stop within concurrency_control.stop_timeout_seconds (\(Int(bound)) s); exiting anyway (its temp files are journaled and removed at the next start)")
+                        log.error(
+                            "the cycle did not stop within concurrency_control.stop_timeout_seconds (\(Int(bound)) s); exiting anyway (its temp files are journaled and removed at the next start)"
+                        )
                     }
                 }
                 LiveProgress.remove(current.config)
@@ -291,7 +310,10 @@ final class Daemon: Sendable {
 
     static func waitFor(_ task: Task<Void, Never>, seconds: Double) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await task.value; return true }
+            group.addTask {
+                await task.value
+                return true
+            }
             group.addTask {
                 try? await Task.sleep(for: .seconds(seconds))
                 return false
@@ -313,30 +335,36 @@ final class Daemon: Sendable {
             config = try ConfigLoader.load(path: configPath, requireReferencedFiles: true)
         } catch {
             status.configProblem = "config rejected: \(error)"
-            log.error("reload rejected, keeping the running configuration: \(error)",
-                      metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
+            log.error(
+                "reload rejected, keeping the running configuration: \(error)",
+                metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
             return
         }
         let old = current
         if config.state.directory != old.config.state.directory || config.concurrency.lockFile != old.config.concurrency.lockFile {
             status.configProblem = "config rejected: state.directory and concurrency_control.lock_file change only with a restart"
-            log.error("reload rejected: state.directory and concurrency_control.lock_file change only with a restart (systemctl restart dji-media-sync)",
-                      metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
+            log.error(
+                "reload rejected: state.directory and concurrency_control.lock_file change only with a restart (systemctl restart dji-media-sync)",
+                metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
             return
         }
         do {
             let destinations = try Runtime.makeDestinations(config, store: old.store)
-            runtime.withLock { $0 = Runtime(config: config, store: old.store, destinations: destinations, logger: old.logger,
-                                                   limiter: Runtime.makeLimiter(config),
-                                                   destinationLimiters: BandwidthLimiter.perDestination(config)) }
+            runtime.withLock {
+                $0 = Runtime(
+                    config: config, store: old.store, destinations: destinations, logger: old.logger,
+                    limiter: Runtime.makeLimiter(config),
+                    destinationLimiters: BandwidthLimiter.perDestination(config))
+            }
         } catch {
             status.configProblem = "config rejected: \(error)"
             log.error("reload rejected: \(error)", metadata: SyncEvent.configRejected.metadata(["config": "\(configPath)"]))
             return
         }
         status.configProblem = nil
-        log.notice("configuration reloaded from \(configPath); it applies from the next cycle",
-                   metadata: SyncEvent.configReloaded.metadata(["config": "\(configPath)"]))
+        log.notice(
+            "configuration reloaded from \(configPath); it applies from the next cycle",
+            metadata: SyncEvent.configReloaded.metadata(["config": "\(configPath)"]))
     }
 }
 
@@ -360,12 +388,30 @@ final class DaemonObserver: CycleObserver {
     func reset() { state.withLock { $0 = Snapshot() } }
     func snapshot() -> Snapshot { state.withLock { $0 } }
 
-    func phase(_ text: String) { gate.progress(); state.withLock { $0.phase = text } }
-    func planned(files: Int, bytes: Int64) { gate.progress(); state.withLock { $0.totalFiles = files; $0.totalBytes = bytes } }
-    func fileStarted(_ item: TransferItem) { gate.progress(); state.withLock { $0.current = FilePath.display(item.remoteName) } }
-    func bytesMoved(_ count: Int) { gate.progress(); state.withLock { $0.bytes += Int64(count) } }
+    func phase(_ text: String) {
+        gate.progress()
+        state.withLock { $0.phase = text }
+    }
+    func planned(files: Int, bytes: Int64) {
+        gate.progress()
+        state.withLock {
+            $0.totalFiles = files
+            $0.totalBytes = bytes
+        }
+    }
+    func fileStarted(_ item: TransferItem) {
+        gate.progress()
+        state.withLock { $0.current = FilePath.display(item.remoteName) }
+    }
+    func bytesMoved(_ count: Int) {
+        gate.progress()
+        state.withLock { $0.bytes += Int64(count) }
+    }
     func heartbeat() { gate.progress() }
-    func filesFinished(_ results: [TransferResult]) { gate.progress(); state.withLock { $0.filesDone += results.count } }
+    func filesFinished(_ results: [TransferResult]) {
+        gate.progress()
+        state.withLock { $0.filesDone += results.count }
+    }
 }
 
 /// The one line `systemctl status` shows.
@@ -379,8 +425,7 @@ struct StatusLine {
 
     mutating func record(_ summary: CycleSummary) {
         last = summary
-        if summary.unavailableDestinations.isEmpty { unreachableSince = nil }
-        else if unreachableSince == nil { unreachableSince = Date(timeIntervalSince1970: summary.startedAt) }
+        if summary.unavailableDestinations.isEmpty { unreachableSince = nil } else if unreachableSince == nil { unreachableSince = Date(timeIntervalSince1970: summary.startedAt) }
     }
 
     func line(running: DaemonObserver.Snapshot?, nextDue: Date, paused: StateStore.Pause? = nil) -> String {
@@ -392,7 +437,8 @@ struct StatusLine {
             let elapsed = ContinuousClock.now - r.started
             let seconds = elapsed.inSeconds
             let rate = seconds > 0 ? Double(r.bytes) / seconds : 0
-            text = r.totalFiles > 0
+            text =
+                r.totalFiles > 0
                 ? "syncing \(r.filesDone)/\(r.totalFiles) \(r.current) \(Format.rate(rate))"
                 : r.phase
             if let paused { text = "\(PauseWatch.statusText(paused)) — finishing the files in flight: " + text }

@@ -29,8 +29,9 @@ struct DoctorCommand: AsyncParsableCommand {
         // ssh's and curl's own messages go to stderr only at error level; the report is stdout.
         var logger = Logger(label: "dji-media-sync.doctor")
         logger.logLevel = .critical
-        let checks = await Self.checks(configPath: global.config, writeTest: writeTest,
-                                       webhookTest: writeTest || webhookTest, logger: logger)
+        let checks = await Self.checks(
+            configPath: global.config, writeTest: writeTest,
+            webhookTest: writeTest || webhookTest, logger: logger)
         let report = DoctorReport(checks: checks, host: LocalFS.hostName())
         if json {
             print(report.json())
@@ -52,9 +53,10 @@ struct DoctorCommand: AsyncParsableCommand {
         let url = DoctorLocalChecks.webhookURL(config, configPath: configPath)
         checks.append(url)
         if let webhook = config.health.webhookURL, url.status != .fail {
-            checks.append(webhookTest
-                ? await webhookCheck(WebhookSender(url: webhook, timeoutSeconds: config.health.webhookTimeoutSeconds, logger: logger), subject: url.subject)
-                : DoctorCheck("webhook.test", subject: url.subject, .skip, "not run: pass --webhook-test or --write-test to send a test alert"))
+            checks.append(
+                webhookTest
+                    ? await webhookCheck(WebhookSender(url: webhook, timeoutSeconds: config.health.webhookTimeoutSeconds, logger: logger), subject: url.subject)
+                    : DoctorCheck("webhook.test", subject: url.subject, .skip, "not run: pass --webhook-test or --write-test to send a test alert"))
         }
         return checks
     }
@@ -64,7 +66,8 @@ struct DoctorCommand: AsyncParsableCommand {
         // the service is stopped, must not create the service's runtime folder. /tmp, not TMPDIR:
         // a socket path has at most 107 bytes.
         var template = Array("/tmp/dms-doctor-XXXXXX".utf8CString)
-        let runtime = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
+        let runtime =
+            template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
             ?? "/tmp/dms-doctor-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: runtime) }
         let storage = config.storageManagement
@@ -73,10 +76,12 @@ struct DoctorCommand: AsyncParsableCommand {
         for destination in config.destinations {
             switch destination {
             case let .nas(nas):
-                let nasDestination = NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
-                                                    runtimeDirectory: runtime, instanceID: "doctor")
-                checks += await nasDestination.doctorChecks(minFreeBytes: minFree, usageWarning: config.health.destinationUsageWarning,
-                                                            logger: logger)
+                let nasDestination = NASDestination(
+                    config: nas, integrity: config.integrity, concurrency: config.concurrency,
+                    runtimeDirectory: runtime, instanceID: "doctor")
+                checks += await nasDestination.doctorChecks(
+                    minFreeBytes: minFree, usageWarning: config.health.destinationUsageWarning,
+                    logger: logger)
             case let .s3(s3):
                 checks += await S3Settings(s3, of: config).doctorChecks(writeTest: writeTest)
             }
@@ -89,11 +94,13 @@ struct DoctorCommand: AsyncParsableCommand {
         case let .success(status) where (200..<300).contains(status):
             return .ok("webhook.test", subject, "a test alert was accepted (HTTP \(status))")
         case let .success(status):
-            return .fail("webhook.test", subject, "the webhook answered HTTP \(status) to a test alert",
-                         fix: "check the URL's path and token in health.webhook_url, and what the receiver expects (docs/operations.md, \"Health and alerts\")")
+            return .fail(
+                "webhook.test", subject, "the webhook answered HTTP \(status) to a test alert",
+                fix: "check the URL's path and token in health.webhook_url, and what the receiver expects (docs/operations.md, \"Health and alerts\")")
         case let .failure(error):
-            return .fail("webhook.test", subject, "no answer to a test alert: \(sender.redacted(error))",
-                         fix: "check that this machine reaches the receiver (DNS, proxy, firewall) within health.webhook_timeout_seconds")
+            return .fail(
+                "webhook.test", subject, "no answer to a test alert: \(sender.redacted(error))",
+                fix: "check that this machine reaches the receiver (DNS, proxy, firewall) within health.webhook_timeout_seconds")
         }
     }
 }

@@ -12,10 +12,14 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, CustomStrin
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var number = Substring(argument)
         var factor = 1.0
-        if let unit = argument.last, let f = units[unit] { number = number.dropLast(); factor = f }
+        if let unit = argument.last, let f = units[unit] {
+            number = number.dropLast()
+            factor = f
+        }
         // Digits and one point only: no sign, exponent, "nan" or "inf".
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              let value = Double(number), value.isFinite else { return nil }
+            let value = Double(number), value.isFinite
+        else { return nil }
         seconds = value * factor
         text = argument
     }

@@ -20,7 +20,7 @@ enum LiveProgress {
             "pid": Int(getpid()), "updated_at": Date().timeIntervalSince1970,
             "started_at": Date().timeIntervalSince1970 - elapsed, "phase": s.phase,
             "files_total": s.totalFiles, "files_done": s.filesDone, "bytes_total": s.totalBytes, "bytes_done": s.bytes,
-            "current": s.current,
+            "current": s.current
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         try AtomicFile.write([UInt8](data), to: path(config))
@@ -50,22 +50,25 @@ enum LiveProgress {
         }
 
         var json: [String: Any] {
-            ["started_at": JSONOutput.time(startedAt), "phase": phase, "current_file": JSONOutput.nullable(current.isEmpty ? nil : current),
-             "files_total": filesTotal, "files_done": filesDone, "bytes_total": bytesTotal, "bytes_done": bytesDone,
-             "bytes_per_second": JSONOutput.finite(rate)]
+            [
+                "started_at": JSONOutput.time(startedAt), "phase": phase, "current_file": JSONOutput.nullable(current.isEmpty ? nil : current),
+                "files_total": filesTotal, "files_done": filesDone, "bytes_total": bytesTotal, "bytes_done": bytesDone,
+                "bytes_per_second": JSONOutput.finite(rate)
+            ]
         }
     }
 
     static func read(_ config: MediaSyncConfig) -> Running? {
         guard let bytes = try? FileIO.readWholeFile(path(config), limit: 1 << 16),
-              let o = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let pid = o["pid"] as? Int, let updated = o["updated_at"] as? Double, let started = o["started_at"] as? Double
+            let o = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let pid = o["pid"] as? Int, let updated = o["updated_at"] as? Double, let started = o["started_at"] as? Double
         else { return nil }
         // A file left by a daemon that died, or one that stopped updating it, says nothing.
         guard kill(pid_t(pid), 0) == 0 || errno == EPERM, Date().timeIntervalSince1970 - updated < 30 else { return nil }
-        return Running(startedAt: Date(timeIntervalSince1970: started), phase: o["phase"] as? String ?? "",
-                       current: o["current"] as? String ?? "",
-                       filesTotal: o["files_total"] as? Int ?? 0, filesDone: o["files_done"] as? Int ?? 0,
-                       bytesTotal: (o["bytes_total"] as? NSNumber)?.int64Value ?? 0, bytesDone: (o["bytes_done"] as? NSNumber)?.int64Value ?? 0)
+        return Running(
+            startedAt: Date(timeIntervalSince1970: started), phase: o["phase"] as? String ?? "",
+            current: o["current"] as? String ?? "",
+            filesTotal: o["files_total"] as? Int ?? 0, filesDone: o["files_done"] as? Int ?? 0,
+            bytesTotal: (o["bytes_total"] as? NSNumber)?.int64Value ?? 0, bytesDone: (o["bytes_done"] as? NSNumber)?.int64Value ?? 0)
     }
 }

@@ -20,7 +20,10 @@ struct MediaWatch: Sendable {
         // A file closed at t may be copied from t + min_file_age_seconds; one second of margin
         // for the clock granularity of mtimes.
         settle = config.local.minFileAgeSeconds + 1
-        guard !roots.isEmpty else { watcher = nil; return }
+        guard !roots.isEmpty else {
+            watcher = nil
+            return
+        }
         do {
             watcher = try DirectoryWatcher(roots: roots.map { FilePath($0) }) { activity in
                 switch activity {
@@ -32,7 +35,8 @@ struct MediaWatch: Sendable {
                     log.warning("cannot watch \(folder) for new media: \(String(cString: strerror(errno))); it is synced by the timer")
                 }
             }
-            log.info("watching \(roots.count == 1 ? "the media root" : "\(roots.count) media roots") for new media: a cycle starts \(Format.duration(settle)) after a file is closed")
+            log.info(
+                "watching \(roots.count == 1 ? "the media root" : "\(roots.count) media roots") for new media: a cycle starts \(Format.duration(settle)) after a file is closed")
         } catch {
             log.warning("cannot watch the media roots for new media (\(error)); syncing by the timer only")
             watcher = nil

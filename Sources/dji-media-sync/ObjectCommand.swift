@@ -65,21 +65,24 @@ struct ObjectDeleteCommand: AsyncParsableCommand {
         }
         do {
             _ = try await client.headObject(key: key)
-        } catch where error.kind == .notFound {
+        } catch  where error.kind == .notFound {
             report.existed = false
         } catch {
             return finish(report, ExitStatus.failed, "HEAD \(key): \(error)", s3)
         }
         if !report.referencedBy.isEmpty {
             guard force else {
-                return finish(report, ExitStatus.someFailed, "\(key) is the recorded copy of \(report.referencedBy.count) "
-                              + "source(s), e.g. \(report.referencedBy[0]); nothing was deleted (--force deletes it and copies them again)", s3)
+                return finish(
+                    report, ExitStatus.someFailed,
+                    "\(key) is the recorded copy of \(report.referencedBy.count) "
+                        + "source(s), e.g. \(report.referencedBy[0]); nothing was deleted (--force deletes it and copies them again)", s3)
             }
             // Lost first: were the delete done first and this failed, the ledger would vouch for a
             // copy that is gone, and a source could be deleted on its word.
             do {
-                report.markedLost = try store.markObjectLost(destination: name, remotePath: Array(key.utf8),
-                                                             reason: "deleted by hand (object delete --force)")
+                report.markedLost = try store.markObjectLost(
+                    destination: name, remotePath: Array(key.utf8),
+                    reason: "deleted by hand (object delete --force)")
             } catch {
                 return finish(report, ExitStatus.failed, "cannot mark the ledger rows of \(key) lost: \(error); nothing was deleted", s3)
             }
@@ -108,11 +111,13 @@ struct ObjectDeleteCommand: AsyncParsableCommand {
     /// Prints the outcome (JSON or text; a failure's message also goes to stderr) and exits with `code`.
     func finish(_ r: Report, _ code: Int32, _ error: String?, _ s3: S3Command) {
         if json {
-            print(JSONOutput.render([
-                "destination": s3.settings.config.name, "bucket": s3.settings.config.bucket, "key": r.key, "force": r.force,
-                "existed": r.existed, "deleted": r.deleted, "referenced_by": r.referencedBy, "marked_lost": r.markedLost,
-                "error": JSONOutput.nullable(error), "exit_status": Int(code),
-            ], schemaVersion: Self.schemaVersion))
+            print(
+                JSONOutput.render(
+                    [
+                        "destination": s3.settings.config.name, "bucket": s3.settings.config.bucket, "key": r.key, "force": r.force,
+                        "existed": r.existed, "deleted": r.deleted, "referenced_by": r.referencedBy, "marked_lost": r.markedLost,
+                        "error": JSONOutput.nullable(error), "exit_status": Int(code)
+                    ], schemaVersion: Self.schemaVersion))
         } else {
             if r.markedLost > 0 {
                 print("\(r.markedLost) ledger row(s) marked lost: their sources are copied again if still on disk")

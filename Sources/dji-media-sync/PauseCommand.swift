@@ -32,7 +32,10 @@ struct PauseCommand: AsyncParsableCommand {
     static func seconds(_ text: String) -> Double? {
         var total = 0.0, number = "", any = false
         for c in text {
-            if c.isASCII, c.isNumber || c == "." { number.append(c); continue }
+            if c.isASCII, c.isNumber || c == "." {
+                number.append(c)
+                continue
+            }
             guard let value = Double(number) else { return nil }
             switch c {
             case "s": total += value

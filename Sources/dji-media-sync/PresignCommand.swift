@@ -40,9 +40,10 @@ struct PresignCommand: AsyncParsableCommand {
         let s3 = try S3Command.load(configPath: global.config, destination: destination)
         let client = try s3.client()
         do {
-            let url = try client.presignedURL(method: method == "put" ? .put : .get, key: key,
-                                              expiresInSeconds: expiresSeconds,
-                                              headers: contentType.map { [("content-type", $0)] } ?? [])
+            let url = try client.presignedURL(
+                method: method == "put" ? .put : .get, key: key,
+                expiresInSeconds: expiresSeconds,
+                headers: contentType.map { [("content-type", $0)] } ?? [])
             print(url)
         } catch {
             S3Command.fail("presign \(method) \(key): \(error)", status: ExitStatus.failed)

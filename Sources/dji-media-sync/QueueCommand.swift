@@ -5,12 +5,14 @@ import MediaSync
 import SystemPackage
 
 struct QueueCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue", abstract: "The delayed-delete queue and files waiting to be retried.",
-                                                    subcommands: [List.self, Retry.self])
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "The delayed-delete queue and files waiting to be retried.",
+        subcommands: [List.self, Retry.self])
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "retry",
-                                                        abstract: "Release quarantined files (and files waiting for their next attempt) so the next cycle tries them.")
+        static let configuration = CommandConfiguration(
+            commandName: "retry",
+            abstract: "Release quarantined files (and files waiting for their next attempt) so the next cycle tries them.")
         @OptionGroup var global: GlobalOptions
         @Flag(name: .long, help: "Release every file.") var all = false
         @Argument(help: "Local paths of the files to release.") var paths: [String] = []
@@ -47,17 +49,23 @@ struct QueueCommand: AsyncParsableCommand {
             let entries = try runtime.store.deleteQueue(states: states, limit: 10_000)
             let failures = try runtime.store.failures()
             if json {
-                print(JSONOutput.render([
-                    "failures": failures.map { f -> [String: Any] in
-                        ["destination": f.destination, "local_path": f.localPath.displayString, "attempts": f.attempts,
-                         "error_kind": f.errorKind, "cause": f.lastError, "quarantined": f.quarantined,
-                         "next_attempt_at": f.quarantined ? NSNull() : JSONOutput.time(f.nextAttemptAt)]
-                    },
-                    "delete_queue": entries.map { e -> [String: Any] in
-                        ["state": e.state.rawValue, "due_at": JSONOutput.time(e.dueAt), "size": e.identity.size,
-                         "local_path": e.localPath.displayString, "last_check": JSONOutput.nullable(e.lastError)]
-                    },
-                ], schemaVersion: Self.schemaVersion))
+                print(
+                    JSONOutput.render(
+                        [
+                            "failures": failures.map { f -> [String: Any] in
+                                [
+                                    "destination": f.destination, "local_path": f.localPath.displayString, "attempts": f.attempts,
+                                    "error_kind": f.errorKind, "cause": f.lastError, "quarantined": f.quarantined,
+                                    "next_attempt_at": f.quarantined ? NSNull() : JSONOutput.time(f.nextAttemptAt)
+                                ]
+                            },
+                            "delete_queue": entries.map { e -> [String: Any] in
+                                [
+                                    "state": e.state.rawValue, "due_at": JSONOutput.time(e.dueAt), "size": e.identity.size,
+                                    "local_path": e.localPath.displayString, "last_check": JSONOutput.nullable(e.lastError)
+                                ]
+                            }
+                        ], schemaVersion: Self.schemaVersion))
                 return
             }
             func time(_ t: Double) -> String { JSONOutput.time(Date(timeIntervalSince1970: t)) }

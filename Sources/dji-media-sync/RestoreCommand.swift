@@ -54,19 +54,26 @@ struct RestoreCommand: AsyncParsableCommand {
 
     var selection: RestoreSelection {
         // The ledger holds absolute paths.
-        if let localPath { return .localPath(localPath.hasPrefix("/") ? FilePath(localPath)
-                                             : FilePath(FileManager.default.currentDirectoryPath).appending(localPath)) }
+        if let localPath {
+            return .localPath(
+                localPath.hasPrefix("/")
+                    ? FilePath(localPath)
+                    : FilePath(FileManager.default.currentDirectoryPath).appending(localPath))
+        }
         if let remotePath { return .remotePath(FilePath(remotePath)) }
         if let remoteFolder { return .remoteFolder(FilePath(remoteFolder)) }
-        return .copiedBetween(from: copiedFrom.flatMap { Self.time($0, endOfDay: false) } ?? 0,
-                              until: copiedUntil.flatMap { Self.time($0, endOfDay: true) } ?? .greatestFiniteMagnitude)
+        return .copiedBetween(
+            from: copiedFrom.flatMap { Self.time($0, endOfDay: false) } ?? 0,
+            until: copiedUntil.flatMap { Self.time($0, endOfDay: true) } ?? .greatestFiniteMagnitude)
     }
 
     func run() async throws {
         let runtime = try Runtime.make(configPath: global.config)
         let names = runtime.destinations.map(\.name)
-        guard let chosen = destination.map({ name in runtime.destinations.first { $0.name == name } })
-                ?? (runtime.destinations.count == 1 ? runtime.destinations.first : nil) else {
+        guard
+            let chosen = destination.map({ name in runtime.destinations.first { $0.name == name } })
+                ?? (runtime.destinations.count == 1 ? runtime.destinations.first : nil)
+        else {
             let why = destination.map { "no destination named \"\($0)\"" } ?? "several destinations are configured"
             throw ValidationError("\(why); choose one with --destination (\(names.joined(separator: ", ")))")
         }
@@ -88,14 +95,17 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         let total = entries.count, totalBytes = entries.reduce(Int64(0)) { $0 + $1.identity.size }
         let done = Mutex<(files: Int, bytes: Int64)>((0, 0))
-        FileHandle.standardError.write(Data("restoring \(Format.count(total, "file", "files")) (\(Format.bytes(totalBytes))) from \(chosen.displayName) into \(targetFolder.displayString)\n".utf8))
+        FileHandle.standardError.write(
+            Data("restoring \(Format.count(total, "file", "files")) (\(Format.bytes(totalBytes))) from \(chosen.displayName) into \(targetFolder.displayString)\n".utf8))
         let outcomes = await Restorer(destination: chosen, target: targetFolder, logger: runtime.logger).run(entries, session: session) { outcome in
             let (files, bytes) = done.withLock { d in
                 d.files += 1
                 d.bytes += outcome.entry.identity.size
                 return d
             }
-            let what = outcome.status == .failed ? "FAILED \(outcome.message ?? "")" : "\(outcome.status.rawValue.replacingOccurrences(of: "_", with: " ")) \(outcome.target.displayString)"
+            let what =
+                outcome.status == .failed
+                ? "FAILED \(outcome.message ?? "")" : "\(outcome.status.rawValue.replacingOccurrences(of: "_", with: " ")) \(outcome.target.displayString)"
             FileHandle.standardError.write(Data("[\(files)/\(total), \(Format.bytes(bytes))/\(Format.bytes(totalBytes))] \(what)\n".utf8))
         }
         await session.close()
@@ -106,21 +116,25 @@ struct RestoreCommand: AsyncParsableCommand {
     func finish(_ destination: String, _ outcomes: [RestoreOutcome], error: String?, code: Int32) throws {
         let count = { (s: RestoreOutcome.Status) in outcomes.filter { $0.status == s }.count }
         if json {
-            print(JSONOutput.render([
-                "destination": destination,
-                "target": target,
-                "restored": count(.restored),
-                "already_there": count(.alreadyThere),
-                "failed": count(.failed),
-                "error": JSONOutput.nullable(error),
-                "files": outcomes.map { o -> [String: Any] in
-                    ["status": o.status.rawValue, "target": o.target.displayString, "remote_path": o.entry.remotePath.displayString,
-                     "local_path": o.entry.localPath.displayString, "size": o.entry.identity.size,
-                     "sha256": JSONOutput.nullable(o.entry.sha256?.hex), "copied_at": JSONOutput.time(o.entry.syncedAt),
-                     "error": JSONOutput.nullable(o.message)]
-                },
-                "exit_status": Int(code),
-            ], schemaVersion: Self.schemaVersion))
+            print(
+                JSONOutput.render(
+                    [
+                        "destination": destination,
+                        "target": target,
+                        "restored": count(.restored),
+                        "already_there": count(.alreadyThere),
+                        "failed": count(.failed),
+                        "error": JSONOutput.nullable(error),
+                        "files": outcomes.map { o -> [String: Any] in
+                            [
+                                "status": o.status.rawValue, "target": o.target.displayString, "remote_path": o.entry.remotePath.displayString,
+                                "local_path": o.entry.localPath.displayString, "size": o.entry.identity.size,
+                                "sha256": JSONOutput.nullable(o.entry.sha256?.hex), "copied_at": JSONOutput.time(o.entry.syncedAt),
+                                "error": JSONOutput.nullable(o.message)
+                            ]
+                        },
+                        "exit_status": Int(code)
+                    ], schemaVersion: Self.schemaVersion))
         } else if let error {
             print(error)
         } else {

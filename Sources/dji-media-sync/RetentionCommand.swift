@@ -28,9 +28,11 @@ struct RetentionCommand: AsyncParsableCommand {
         for m in summary.messages { say("unavailable: \(m)") }
         var results: [[String: Any]] = []
         for (destination, session) in sessions {
-            var result: [String: Any] = ["destination": destination.name, "free_bytes": NSNull(), "total_bytes": NSNull(),
-                                         "reserve_bytes": reserve, "to_free_bytes": NSNull(), "freed_bytes": 0, "removed": [Any](),
-                                         "error": NSNull()]
+            var result: [String: Any] = [
+                "destination": destination.name, "free_bytes": NSNull(), "total_bytes": NSNull(),
+                "reserve_bytes": reserve, "to_free_bytes": NSNull(), "freed_bytes": 0, "removed": [Any](),
+                "error": NSNull()
+            ]
             defer { results.append(result) }
             let space: DestinationSpace
             do {
@@ -49,10 +51,13 @@ struct RetentionCommand: AsyncParsableCommand {
             result["free_bytes"] = space.freeBytes
             result["total_bytes"] = space.totalBytes
             result["to_free_bytes"] = needed
-            say("\(destination.name): \(Format.bytes(space.freeBytes)) free of \(Format.bytes(space.totalBytes)); reserve \(Format.bytes(reserve)); to free: \(Format.bytes(needed))")
+            say(
+                "\(destination.name): \(Format.bytes(space.freeBytes)) free of \(Format.bytes(space.totalBytes)); reserve \(Format.bytes(reserve)); to free: \(Format.bytes(needed))"
+            )
             guard needed > 0 else { continue }
-            let report = await engine.runRetention(destination: destination, session: session, bytesNeeded: needed, dryRun: dryRun,
-                                                   summary: &summary, log: runtime.logger)
+            let report = await engine.runRetention(
+                destination: destination, session: session, bytesNeeded: needed, dryRun: dryRun,
+                summary: &summary, log: runtime.logger)
             for entry in report.removed {
                 say("\(dryRun ? "would remove" : "removed")\t\(Format.bytes(entry.identity.size))\t\(entry.remotePath.displayString)")
             }
@@ -62,12 +67,14 @@ struct RetentionCommand: AsyncParsableCommand {
         }
         let code = summary.unavailableDestinations.isEmpty ? ExitStatus.ok : ExitStatus.failed
         if json {
-            print(JSONOutput.render([
-                "dry_run": dryRun,
-                "destinations": results,
-                "unavailable": summary.unavailableJSON,
-                "exit_status": Int(code),
-            ], schemaVersion: Self.schemaVersion))
+            print(
+                JSONOutput.render(
+                    [
+                        "dry_run": dryRun,
+                        "destinations": results,
+                        "unavailable": summary.unavailableJSON,
+                        "exit_status": Int(code)
+                    ], schemaVersion: Self.schemaVersion))
         }
         if code != ExitStatus.ok { throw ExitCode(code) }
     }

@@ -33,15 +33,18 @@ struct S3Command {
         if let name {
             guard let match = s3.first(where: { $0.config.name == name }) else {
                 let names = s3.map(\.config.name)
-                fail("no destination of type s3 is named \(name)\(names.isEmpty ? "" : " (s3 destinations: \(names.joined(separator: ", ")))")",
-                     status: ExitStatus.config)
+                fail(
+                    "no destination of type s3 is named \(name)\(names.isEmpty ? "" : " (s3 destinations: \(names.joined(separator: ", ")))")",
+                    status: ExitStatus.config)
             }
             settings = match
         } else {
             guard s3.count == 1 else {
-                fail(s3.isEmpty ? "the config has no destination of type s3"
-                     : "the config has several s3 destinations (\(s3.map(\.config.name).joined(separator: ", "))): choose one with --destination",
-                     status: ExitStatus.config)
+                fail(
+                    s3.isEmpty
+                        ? "the config has no destination of type s3"
+                        : "the config has several s3 destinations (\(s3.map(\.config.name).joined(separator: ", "))): choose one with --destination",
+                    status: ExitStatus.config)
             }
             settings = s3[0]
         }

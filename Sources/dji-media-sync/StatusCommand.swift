@@ -23,7 +23,12 @@ struct StatusCommand: AsyncParsableCommand {
     enum Verdict: String { case healthy, warning, critical, unknown }
 
     static func exitStatus(_ verdict: Verdict) -> Int32 {
-        switch verdict { case .healthy: 0; case .warning: 1; case .critical: 2; case .unknown: 3 }
+        switch verdict {
+        case .healthy: 0
+        case .warning: 1
+        case .critical: 2
+        case .unknown: 3
+        }
     }
 
     func run() async throws {
@@ -50,16 +55,18 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let verdict = Verdict(rawValue: health.level.rawValue) ?? .unknown
         if json {
-            print(JSONOutput.render([
-                "health": Self.healthObject(verdict, health),
-                "ledger": ["present": counts.ledgerPresent, "lost": counts.ledgerLost],
-                "delete_queue": ["pending": counts.queuePending, "due": counts.queueDue, "deleted": counts.queueDeleted, "kept": counts.queueKept],
-                "cycles": cycles.map(Self.cycleObject),
-                "destinations": destinations.map { ["name": $0.name, "target": $0.displayName] },
-                "bandwidth": BandwidthWatch.statusObjects(config),
-                "running": LiveProgress.read(config)?.json ?? NSNull(),
-                "exit_status": Int(Self.exitStatus(verdict)),
-            ], schemaVersion: Self.schemaVersion))
+            print(
+                JSONOutput.render(
+                    [
+                        "health": Self.healthObject(verdict, health),
+                        "ledger": ["present": counts.ledgerPresent, "lost": counts.ledgerLost],
+                        "delete_queue": ["pending": counts.queuePending, "due": counts.queueDue, "deleted": counts.queueDeleted, "kept": counts.queueKept],
+                        "cycles": cycles.map(Self.cycleObject),
+                        "destinations": destinations.map { ["name": $0.name, "target": $0.displayName] },
+                        "bandwidth": BandwidthWatch.statusObjects(config),
+                        "running": LiveProgress.read(config)?.json ?? NSNull(),
+                        "exit_status": Int(Self.exitStatus(verdict))
+                    ], schemaVersion: Self.schemaVersion))
         } else {
             if let pause = try? store.pause() {
                 print("paused \(pause.untilText) (since \(JSONOutput.time(Date(timeIntervalSince1970: pause.since))); the daemon starts no cycle)")
@@ -79,15 +86,17 @@ struct StatusCommand: AsyncParsableCommand {
                 "reasons": [["rule": "state_database", "level": Verdict.unknown.rawValue, "message": why]],
                 "cycles_24h": 0, "success_rate_24h": NSNull(), "average_cycle_seconds": NSNull(), "average_seconds_per_file": NSNull(),
                 "files_24h": 0, "bytes_24h": 0, "last_success_at": NSNull(), "destination_usage": [Any](),
-                "failures_by_kind": [String: Any](), "quarantined": NSNull(),
+                "failures_by_kind": [String: Any](), "quarantined": NSNull()
             ]
-            print(JSONOutput.render([
-                "health": health, "ledger": NSNull(), "delete_queue": NSNull(), "cycles": [Any](),
-                "destinations": config.destinations.map { ["name": $0.name, "target": NSNull()] },
-                "bandwidth": BandwidthWatch.statusObjects(config),
-                "running": NSNull(),
-                "exit_status": Int(Self.exitStatus(.unknown)),
-            ], schemaVersion: Self.schemaVersion))
+            print(
+                JSONOutput.render(
+                    [
+                        "health": health, "ledger": NSNull(), "delete_queue": NSNull(), "cycles": [Any](),
+                        "destinations": config.destinations.map { ["name": $0.name, "target": NSNull()] },
+                        "bandwidth": BandwidthWatch.statusObjects(config),
+                        "running": NSNull(),
+                        "exit_status": Int(Self.exitStatus(.unknown))
+                    ], schemaVersion: Self.schemaVersion))
         } else {
             print("health: unknown\n  - unknown: \(why)")
             print(BandwidthWatch.statusLines(config).joined(separator: "\n"))
@@ -107,18 +116,22 @@ struct StatusCommand: AsyncParsableCommand {
             "bytes_24h": health.bytes24h,
             "last_success_at": JSONOutput.time(health.lastSuccessAt),
             "destination_usage": health.destinations.map {
-                ["name": $0.name, "free_bytes": $0.freeBytes, "total_bytes": $0.totalBytes,
-                 "used_ratio": JSONOutput.finite($0.usedFraction), "measured_at": JSONOutput.time($0.measuredAt)]
+                [
+                    "name": $0.name, "free_bytes": $0.freeBytes, "total_bytes": $0.totalBytes,
+                    "used_ratio": JSONOutput.finite($0.usedFraction), "measured_at": JSONOutput.time($0.measuredAt)
+                ]
             },
             "failures_by_kind": health.failuresByKind,
-            "quarantined": health.quarantined,
+            "quarantined": health.quarantined
         ]
     }
 
     static func cycleObject(_ c: StateStore.CycleRecord) -> [String: Any] {
-        ["id": c.id, "started_at": JSONOutput.time(c.startedAt), "finished_at": JSONOutput.time(c.finishedAt), "status": c.status,
-         "files_copied": c.filesCopied, "files_present": c.filesPresent, "bytes": c.bytes,
-         "failed": c.failed, "skipped": c.skipped, "deleted": c.deleted, "message": JSONOutput.nullable(c.message)]
+        [
+            "id": c.id, "started_at": JSONOutput.time(c.startedAt), "finished_at": JSONOutput.time(c.finishedAt), "status": c.status,
+            "files_copied": c.filesCopied, "files_present": c.filesPresent, "bytes": c.bytes,
+            "failed": c.failed, "skipped": c.skipped, "deleted": c.deleted, "message": JSONOutput.nullable(c.message)
+        ]
     }
 
     static func text(_ health: HealthReport, counts: StateStore.Counts, cycles: [StateStore.CycleRecord], destinations: [any Destination]) -> String {
@@ -126,24 +139,30 @@ struct StatusCommand: AsyncParsableCommand {
         var lines = ["health: \(health.level.rawValue)"]
         for finding in health.findings { lines.append("  - \(finding.level.rawValue): \(finding.message)") }
         let rate = health.successRate24h.map { String(format: "%.0f%%", $0 * 100) } ?? "-"
-        lines.append("last 24 h: \(Format.count(health.cycles24h, "cycle")), \(rate) succeeded, \(Format.count(health.files24h, "file")), \(Format.bytes(health.bytes24h))"
-                     + (health.averageCycleSeconds.map { ", average cycle \(Format.duration($0))" } ?? "")
-                     + (health.averageSecondsPerFile.map { String(format: ", %.2f s per file", $0) } ?? ""))
+        lines.append(
+            "last 24 h: \(Format.count(health.cycles24h, "cycle")), \(rate) succeeded, \(Format.count(health.files24h, "file")), \(Format.bytes(health.bytes24h))"
+                + (health.averageCycleSeconds.map { ", average cycle \(Format.duration($0))" } ?? "")
+                + (health.averageSecondsPerFile.map { String(format: ", %.2f s per file", $0) } ?? ""))
         lines.append("last successful sync: \(time(health.lastSuccessAt))")
         for d in health.destinations {
-            lines.append("destination \(d.name): \(Format.bytes(d.freeBytes)) free of \(Format.bytes(d.totalBytes)) (\(String(format: "%.0f%%", d.usedFraction * 100)) used, as of \(time(d.measuredAt)))")
+            lines.append(
+                "destination \(d.name): \(Format.bytes(d.freeBytes)) free of \(Format.bytes(d.totalBytes)) (\(String(format: "%.0f%%", d.usedFraction * 100)) used, as of \(time(d.measuredAt)))"
+            )
         }
         if !health.failuresByKind.isEmpty {
-            lines.append("files waiting for a retry: " + health.failuresByKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-                         + "; quarantined: \(health.quarantined)")
+            lines.append(
+                "files waiting for a retry: " + health.failuresByKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                    + "; quarantined: \(health.quarantined)")
         }
         lines.append("destinations: " + destinations.map { "\($0.name) (\($0.displayName))" }.joined(separator: ", "))
-        lines.append("ledger: \(Format.count(counts.ledgerPresent, "verified copy", "verified copies"))\(counts.ledgerLost > 0 ? ", \(counts.ledgerLost) lost (being re-copied)" : "")")
+        lines.append(
+            "ledger: \(Format.count(counts.ledgerPresent, "verified copy", "verified copies"))\(counts.ledgerLost > 0 ? ", \(counts.ledgerLost) lost (being re-copied)" : "")")
         lines.append("delete queue: \(counts.queuePending) pending (\(counts.queueDue) due), \(counts.queueDeleted) deleted, \(counts.queueKept) kept")
         if cycles.isEmpty { lines.append("no cycle has run yet") }
         for c in cycles {
-            lines.append("cycle \(c.id) \(time(c.startedAt)) \(c.status): \(c.filesCopied) copied, \(c.filesPresent) already there, \(Format.bytes(c.bytes)), \(c.failed) failed, \(c.deleted) deleted"
-                         + (c.message.map { $0.isEmpty ? "" : " — \($0)" } ?? ""))
+            lines.append(
+                "cycle \(c.id) \(time(c.startedAt)) \(c.status): \(c.filesCopied) copied, \(c.filesPresent) already there, \(Format.bytes(c.bytes)), \(c.failed) failed, \(c.deleted) deleted"
+                    + (c.message.map { $0.isEmpty ? "" : " — \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n")
     }

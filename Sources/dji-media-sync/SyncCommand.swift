@@ -40,8 +40,9 @@ struct SyncCommand: AsyncParsableCommand {
         }
         guard !json || dryRun else { throw ValidationError("--json goes with --dry-run (a cycle's result is in `status --json`)") }
         let runtime = try Runtime.make(configPath: global.config, requireFiles: true)
-        let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: wait,
-                                     hint: "not starting another. Use --wait to wait for it.")
+        let lock = try holdCycleLock(
+            runtime.config.concurrency.lockFile, wait: wait,
+            hint: "not starting another. Use --wait to wait for it.")
         let progress = ConsoleProgress(enabled: !Verbosity.quiet)
         let engine = runtime.engine()
         let cycle = Task { await engine.runCycle(dryRun: dryRun, observer: progress) }
@@ -101,9 +102,11 @@ struct SyncCommand: AsyncParsableCommand {
         if s.deferred > 0 { lines.append("  waiting:         \(s.deferred) (waiting for their next attempt, or quarantined; queue list shows which)") }
         lines.append("  sources deleted: \(s.deleted)\(s.kept > 0 ? ", verified and kept: \(s.kept)" : "")")
         if !s.unavailableDestinations.isEmpty {
-            lines.append("  unavailable:     " + s.unavailableDestinations.map { name in
-                s.unavailableKinds[name] == .authentication ? "\(name) (authentication failed)" : name
-            }.joined(separator: ", "))
+            lines.append(
+                "  unavailable:     "
+                    + s.unavailableDestinations.map { name in
+                        s.unavailableKinds[name] == .authentication ? "\(name) (authentication failed)" : name
+                    }.joined(separator: ", "))
         }
         if s.status == .cancelled { lines.append("  cancelled:       stopped on request; what was verified is kept, the rest is tried at the next cycle") }
         if let health = s.health { lines.append("  health:          \(health.shortLine)") }

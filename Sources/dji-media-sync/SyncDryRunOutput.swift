@@ -56,19 +56,20 @@ extension SyncCommand {
                 "waiting_for_retry": d.waitingForRetry,
                 "quarantined": d.quarantined,
                 "changed": d.changed,
-                "failed": d.failed,
+                "failed": d.failed
             ]
         }
-        return JSONOutput.render([
-            "dry_run": true,
-            "status": s.status.rawValue,
-            "exit_status": Int(exitStatus),
-            "started_at": JSONOutput.time(s.startedAt),
-            "finished_at": JSONOutput.time(s.finishedAt),
-            "local": ["eligible": r.eligible, "too_recent": r.tooRecent, "hidden": r.hidden, "ignored": r.ignored],
-            "destinations": destinations,
-            "unavailable": s.unavailableJSON,
-            "messages": s.messages,
-        ], schemaVersion: 1)
+        return JSONOutput.render(
+            [
+                "dry_run": true,
+                "status": s.status.rawValue,
+                "exit_status": Int(exitStatus),
+                "started_at": JSONOutput.time(s.startedAt),
+                "finished_at": JSONOutput.time(s.finishedAt),
+                "local": ["eligible": r.eligible, "too_recent": r.tooRecent, "hidden": r.hidden, "ignored": r.ignored],
+                "destinations": destinations,
+                "unavailable": s.unavailableJSON,
+                "messages": s.messages
+            ], schemaVersion: 1)
     }
 }

@@ -44,18 +44,20 @@ struct URLCommand: AsyncParsableCommand {
             do {
                 size = try await client.headObject(key: key).size
                 exists = true
-            } catch where error.kind == .notFound {
+            } catch  where error.kind == .notFound {
                 (exists, code, failure) = (false, ObjectDeleteCommand.notFound, "no object \(key) in bucket \(settings.config.bucket)")
             } catch {
                 (code, failure) = (ExitStatus.failed, "HEAD \(key): \(error)")
             }
         }
         if json {
-            print(JSONOutput.render([
-                "destination": settings.config.name, "bucket": settings.config.bucket, "key": key, "url": address.url(),
-                "path_style": address.pathStyle, "checked": check, "exists": JSONOutput.nullable(exists),
-                "size": JSONOutput.nullable(size), "error": JSONOutput.nullable(failure), "exit_status": Int(code),
-            ], schemaVersion: Self.schemaVersion))
+            print(
+                JSONOutput.render(
+                    [
+                        "destination": settings.config.name, "bucket": settings.config.bucket, "key": key, "url": address.url(),
+                        "path_style": address.pathStyle, "checked": check, "exists": JSONOutput.nullable(exists),
+                        "size": JSONOutput.nullable(size), "error": JSONOutput.nullable(failure), "exit_status": Int(code)
+                    ], schemaVersion: Self.schemaVersion))
         } else if code == ExitStatus.ok {
             print(address.url())
         }

@@ -38,13 +38,16 @@ struct UploadCommand: AsyncParsableCommand {
         guard stat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             S3Command.fail("\(file): not a readable regular file", status: ExitStatus.failed)
         }
-        let progress = UploadProgress(name: path.lastComponent?.string ?? file, total: Int64(info.st_size),
-                                      terminal: isatty(STDERR_FILENO) == 1)
+        let progress = UploadProgress(
+            name: path.lastComponent?.string ?? file, total: Int64(info.st_size),
+            terminal: isatty(STDERR_FILENO) == 1)
         do {
-            let result = try await PresignedUpload.upload(file: path, to: presignedURL, contentType: contentType, verifyURL: verifyURL,
-                                                          onBodyBytesSent: { progress.sent($0) })
+            let result = try await PresignedUpload.upload(
+                file: path, to: presignedURL, contentType: contentType, verifyURL: verifyURL,
+                onBodyBytesSent: { progress.sent($0) })
             progress.finish()
-            print("uploaded \(file) (\(result.size) bytes, md5 \(result.md5Hex))\(result.verifiedSize != nil ? "; stored size verified" : "") to \(HTTPRequest.redact(presignedURL))")
+            print(
+                "uploaded \(file) (\(result.size) bytes, md5 \(result.md5Hex))\(result.verifiedSize != nil ? "; stored size verified" : "") to \(HTTPRequest.redact(presignedURL))")
         } catch {
             progress.finish()
             FileHandle.standardError.write(Data("dji-media-sync: \(error)\n".utf8))
@@ -55,14 +58,22 @@ struct UploadCommand: AsyncParsableCommand {
 
 /// A progress bar on a terminal's stderr, or a plain line every 10 % otherwise.
 final class UploadProgress: Sendable {
-    private struct State { var sent: Int64 = 0; var lastDraw = ContinuousClock.now - .seconds(1); var lastDecile = 0 }
+    private struct State {
+        var sent: Int64 = 0
+        var lastDraw = ContinuousClock.now - .seconds(1)
+        var lastDecile = 0
+    }
     private let name: String
     private let total: Int64
     private let terminal: Bool
     private let started = ContinuousClock.now
     private let state = Mutex(State())
 
-    init(name: String, total: Int64, terminal: Bool) { self.name = name; self.total = total; self.terminal = terminal }
+    init(name: String, total: Int64, terminal: Bool) {
+        self.name = name
+        self.total = total
+        self.terminal = terminal
+    }
 
     func sent(_ count: Int) {
         let line: String? = state.withLock { s in

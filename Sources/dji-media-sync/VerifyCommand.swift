@@ -28,8 +28,9 @@ struct VerifyCommand: AsyncParsableCommand {
         if let mode {
             var config = runtime.config
             config.consistencyCheck.mode = mode
-            runtime = Runtime(config: config, store: runtime.store, destinations: runtime.destinations, logger: runtime.logger,
-                              limiter: runtime.limiter, destinationLimiters: runtime.destinationLimiters)
+            runtime = Runtime(
+                config: config, store: runtime.store, destinations: runtime.destinations, logger: runtime.logger,
+                limiter: runtime.limiter, destinationLimiters: runtime.destinationLimiters)
         }
         let lock = try holdCycleLock(runtime.config.concurrency.lockFile, wait: true, hint: "")
         defer { withExtendedLifetime(lock) {} }
@@ -40,8 +41,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let mode = runtime.config.consistencyCheck.mode
         if !summary.unavailableDestinations.isEmpty {
             for s in sessions { await s.session.close() }
-            if json { print(Self.json(summary, from: from, mode: mode, bad: nil, exitStatus: ExitStatus.failed)) }
-            else { for m in summary.messages { print("unavailable: \(m)") } }
+            if json { print(Self.json(summary, from: from, mode: mode, bad: nil, exitStatus: ExitStatus.failed)) } else { for m in summary.messages { print("unavailable: \(m)") } }
             throw ExitCode(ExitStatus.failed)
         }
         let bad = await engine.runConsistencyCheck(since: from, sessions: sessions, summary: &summary, log: runtime.logger)
@@ -50,21 +50,23 @@ struct VerifyCommand: AsyncParsableCommand {
         if json {
             print(Self.json(summary, from: from, mode: mode, bad: bad, exitStatus: code))
         } else {
-            print("\(Format.count(summary.copiesChecked, "copy", "copies")) re-verified (\(mode)), \(bad) missing or different"
-                  + (bad > 0 ? "; sources still here are copied again at the next cycle" : ""))
+            print(
+                "\(Format.count(summary.copiesChecked, "copy", "copies")) re-verified (\(mode)), \(bad) missing or different"
+                    + (bad > 0 ? "; sources still here are copied again at the next cycle" : ""))
         }
         if code != ExitStatus.ok { throw ExitCode(code) }
     }
 
     /// `bad` nil: the check did not run (a destination was unavailable).
     static func json(_ summary: CycleSummary, from: Double, mode: String, bad: Int?, exitStatus: Int32) -> String {
-        JSONOutput.render([
-            "since": JSONOutput.time(from),
-            "mode": mode,
-            "copies_checked": summary.copiesChecked,
-            "missing_or_different": JSONOutput.nullable(bad),
-            "unavailable": summary.unavailableJSON,
-            "exit_status": Int(exitStatus),
-        ], schemaVersion: schemaVersion)
+        JSONOutput.render(
+            [
+                "since": JSONOutput.time(from),
+                "mode": mode,
+                "copies_checked": summary.copiesChecked,
+                "missing_or_different": JSONOutput.nullable(bad),
+                "unavailable": summary.unavailableJSON,
+                "exit_status": Int(exitStatus)
+            ], schemaVersion: schemaVersion)
     }
 }

@@ -16,18 +16,20 @@ struct WebhookSender: Sendable {
 
     func deliver(_ alerts: [AlertDecider.Alert]) async {
         guard !alerts.isEmpty else { return }
-        let client = HTTPClient(configuration: HTTPClientConfiguration(
-            connectTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up))),
-            totalTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up)))))
+        let client = HTTPClient(
+            configuration: HTTPClientConfiguration(
+                connectTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up))),
+                totalTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up)))))
         for alert in alerts {
             let body: [String: Any] = [
                 "source": "dji-media-sync", "host": host, "state": alert.state, "rule": alert.rule,
                 "level": alert.level, "message": alert.message,
-                "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: alert.time)),
+                "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: alert.time))
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) else { continue }
-            let request = HTTPRequest(method: HTTPMethod(rawValue: "POST"), url: url,
-                                      headers: ["Content-Type": "application/json"], body: .bytes([UInt8](data)))
+            let request = HTTPRequest(
+                method: HTTPMethod(rawValue: "POST"), url: url,
+                headers: ["Content-Type": "application/json"], body: .bytes([UInt8](data)))
             var attempt = 0
             while true {
                 attempt += 1
@@ -71,18 +73,20 @@ extension WebhookSender {
     /// One test alert (`doctor --webhook-test`), sent once without retries: the HTTP status, or why
     /// there was none. Receivers see `"state": "test"` and can ignore it.
     func sendTest() async -> Result<Int, any Error> {
-        let client = HTTPClient(configuration: HTTPClientConfiguration(
-            connectTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up))),
-            totalTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up)))))
+        let client = HTTPClient(
+            configuration: HTTPClientConfiguration(
+                connectTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up))),
+                totalTimeoutSeconds: max(1, Int(timeoutSeconds.rounded(.up)))))
         let body: [String: Any] = [
             "source": "dji-media-sync", "host": host, "state": "test", "rule": "doctor", "level": "info",
             "message": "test alert from dji-media-sync doctor on \(host); no action needed",
-            "time": ISO8601DateFormatter().string(from: Date()),
+            "time": ISO8601DateFormatter().string(from: Date())
         ]
         do {
             let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-            let request = HTTPRequest(method: HTTPMethod(rawValue: "POST"), url: url,
-                                      headers: ["Content-Type": "application/json"], body: .bytes([UInt8](data)))
+            let request = HTTPRequest(
+                method: HTTPMethod(rawValue: "POST"), url: url,
+                headers: ["Content-Type": "application/json"], body: .bytes([UInt8](data)))
             return .success(try await client.send(request).status)
         } catch {
             return .failure(error)

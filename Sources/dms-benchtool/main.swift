@@ -24,7 +24,7 @@ let mediaRoot = args[4], remoteBase = args[5]
 let destination = args.count > 6 ? args[6] : "nas"
 let batch = 10_000
 let day: Int64 = 86_400_000_000_000
-let start = LocalFS.currentTimeNanoseconds() - 3 * 365 * day   // three years ago, 1000 a day
+let start = LocalFS.currentTimeNanoseconds() - 3 * 365 * day // three years ago, 1000 a day
 var done = 0
 while done < rows {
     let n = min(batch, rows - done)
@@ -34,17 +34,19 @@ while done < rows {
         let mtime = start + Int64(k) * (day / 1000)
         let name = "DJI_H\(String(format: "%08d", k))_D.JPG"
         let folder = String(format: "dir_%03d", k % 100)
-        let item = TransferItem(id: k, localPath: FilePath("\(mediaRoot)/\(folder)/\(name)"),
-                                identity: FileIdentity(size: 1024, mtimeNanoseconds: mtime, inode: UInt64(10_000_000 + k), device: 1),
-                                remoteDirectory: "2023/01/01", remoteName: Array(name.utf8))
+        let item = TransferItem(
+            id: k, localPath: FilePath("\(mediaRoot)/\(folder)/\(name)"),
+            identity: FileIdentity(size: 1024, mtimeNanoseconds: mtime, inode: UInt64(10_000_000 + k), device: 1),
+            remoteDirectory: "2023/01/01", remoteName: Array(name.utf8))
         let digest = SHA256Hasher.hash(Array(name.utf8))
         placements.append(.init(item: item, remotePath: FilePath("\(remoteBase)/2023/01/01/\(name)"), sha256: digest, alreadyPresent: false))
     }
     // Recorded when they were made (a batch spans ten days of this history), not now: a history
     // stamped "now" would all be "recent" to the consistency check.
     let syncedAt = Double(start + Int64(done + n) * (day / 1000)) / 1e9
-    try store.recordPlacements(placements, destination: destination, allDestinations: [destination], cycleID: nil,
-                               deleteDelaySeconds: 0, now: syncedAt)
+    try store.recordPlacements(
+        placements, destination: destination, allDestinations: [destination], cycleID: nil,
+        deleteDelaySeconds: 0, now: syncedAt)
     // The sources were deleted after verification, as the daemon does.
     let due = try store.dueDeletes(now: syncedAt + 1, limit: n)
     try store.finishDeletes(due.map(\.id), state: .deleted, now: syncedAt + 60)

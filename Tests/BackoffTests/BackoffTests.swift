@@ -6,7 +6,7 @@ import Testing
         let b = Backoff(base: 0.5, maximum: 8, jitter: 0)
         #expect((1...7).map { b.seconds(afterAttempts: $0) } == [0.5, 1, 2, 4, 8, 8, 8])
         #expect(b.seconds(afterAttempts: 0) == 0.5)
-        #expect(b.seconds(afterAttempts: 10_000) == 8)   // no overflow however many attempts
+        #expect(b.seconds(afterAttempts: 10_000) == 8) // no overflow however many attempts
     }
 
     @Test func jitterStaysWithinItsFraction() {

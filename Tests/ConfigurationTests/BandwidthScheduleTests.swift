@@ -8,7 +8,7 @@ import Testing
 
     @Test func rcloneStyleEntriesSetTheRateUntilTheNextOneAndWrapRound() throws {
         let s = try BandwidthSchedule.parse("08:00,2M 19:00,off")
-        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(0, 7, 59)) == 0)        // before the first: the last one of the day before
+        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(0, 7, 59)) == 0) // before the first: the last one of the day before
         #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(0, 8, 0)) == 2 * Self.MiB)
         #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(3, 18, 59)) == 2 * Self.MiB)
         #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(3, 19, 0)) == 0)
@@ -18,8 +18,10 @@ import Testing
     }
 
     @Test func unitsAreBinaryAsInRclone() throws {
-        for (text, rate) in [("512k", 512.0 * 1024), ("512K", 512.0 * 1024), ("2M", 2 * Self.MiB), ("1.5M", 1.5 * Self.MiB),
-                             ("1G", 1024 * Self.MiB), ("100B", 100), ("0", 0), ("off", 0), ("OFF", 0)] {
+        for (text, rate) in [
+            ("512k", 512.0 * 1024), ("512K", 512.0 * 1024), ("2M", 2 * Self.MiB), ("1.5M", 1.5 * Self.MiB),
+            ("1G", 1024 * Self.MiB), ("100B", 100), ("0", 0), ("off", 0), ("OFF", 0)
+        ] {
             let s = try BandwidthSchedule.parse("00:00,\(text)")
             #expect(s.bytesPerSecond(atMinuteOfWeek: 0) == rate, "\(text)")
         }
@@ -31,10 +33,10 @@ import Testing
 
     @Test func aWeekdayEntryAppliesThatDayAndWinsOverAnEveryDayOneAtTheSameTime() throws {
         let s = try BandwidthSchedule.parse("08:00,2M 19:00,off Sat-08:00,off sunday-10:00,512k")
-        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(4, 9, 0)) == 2 * Self.MiB)   // Friday
-        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(5, 9, 0)) == 0)              // Saturday
-        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(6, 9, 0)) == 2 * Self.MiB)   // Sunday, from 08:00
-        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(6, 10, 0)) == 512 * 1024)    // Sunday, from 10:00
+        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(4, 9, 0)) == 2 * Self.MiB) // Friday
+        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(5, 9, 0)) == 0) // Saturday
+        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(6, 9, 0)) == 2 * Self.MiB) // Sunday, from 08:00
+        #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(6, 10, 0)) == 512 * 1024) // Sunday, from 10:00
         #expect(s.bytesPerSecond(atMinuteOfWeek: Self.minute(6, 19, 0)) == 0)
     }
 
@@ -46,7 +48,7 @@ import Testing
         #expect(BandwidthSchedule.minuteOfWeek(monday, in: utc) == Self.minute(0, 20, 30))
         let now = s.inForce(at: monday, in: utc)
         #expect(now.bytesPerSecond == 0)
-        #expect(now.next?.at == Date(timeIntervalSince1970: 1_796_112_000))   // 2026-12-01T08:00:00Z
+        #expect(now.next?.at == Date(timeIntervalSince1970: 1_796_112_000)) // 2026-12-01T08:00:00Z
         #expect(now.next?.bytesPerSecond == 2 * Self.MiB)
         // Another time zone, another local time.
         let tokyo = TimeZone(identifier: "Asia/Tokyo")!
@@ -69,7 +71,7 @@ import Testing
         ("08:00,2000G", "the rate \"2000G\" is outside"),
         ("Mo-08:00,1M", "unknown weekday \"Mo\""),
         ("08:00,1M 08:00,2M", "\"08:00,2M\": a second entry for the same time"),
-        ("08:00,1M:100k", "the rate \"1M:100k\" is not a number"),
+        ("08:00,1M:100k", "the rate \"1M:100k\" is not a number")
     ])
     func invalidEntriesAreNamed(text: String, message: String) {
         #expect(throws: BandwidthSchedule.ParseError.self) { try BandwidthSchedule.parse(text) }
@@ -92,10 +94,13 @@ import Testing
 /// The key in the configuration: global and per destination, refused with the key and the entry.
 @Suite struct BandwidthScheduleConfigTests {
     @Test func globalNASAndS3SchedulesAreRead() throws {
-        let config = try parse(Doc.make(
-            nas: [Doc.nas + #", "bandwidth_schedule": "08:00,512k 19:00,off""#,
-                  #""type": "s3", "name": "bucket", "provider": "minio", "bucket": "dji-media", "endpoint": "http://127.0.0.1:9000", "bandwidth_schedule": "Sat-00:00,1M Mon-00:00,off""#],
-            extra: #""concurrency_control": { "bandwidth_schedule": "08:00,2M 19:00,off" }"#))
+        let config = try parse(
+            Doc.make(
+                nas: [
+                    Doc.nas + #", "bandwidth_schedule": "08:00,512k 19:00,off""#,
+                    #""type": "s3", "name": "bucket", "provider": "minio", "bucket": "dji-media", "endpoint": "http://127.0.0.1:9000", "bandwidth_schedule": "Sat-00:00,1M Mon-00:00,off""#
+                ],
+                extra: #""concurrency_control": { "bandwidth_schedule": "08:00,2M 19:00,off" }"#))
         #expect(config.concurrency.bandwidthSchedule == (try BandwidthSchedule.parse("08:00,2M 19:00,off")))
         guard case let .nas(nas) = config.destinations[0], case let .s3(s3) = config.destinations[1] else {
             Issue.record("\(config.destinations)")
@@ -111,8 +116,9 @@ import Testing
         let error = parseError(Doc.with("concurrency_control", #""bandwidth_schedule": "08:00,2M 25:00,off""#), source: "c.json")
         #expect(error?.kind == .invalidValue)
         #expect(error?.keyPath == "concurrency_control.bandwidth_schedule")
-        #expect(error?.description.hasPrefix(
-            #"c.json: concurrency_control.bandwidth_schedule: entry "25:00,off": the time "25:00" is not HH:MM from 00:00 to 23:59; expected a schedule such as"#) == true,
+        #expect(
+            error?.description.hasPrefix(
+                #"c.json: concurrency_control.bandwidth_schedule: entry "25:00,off": the time "25:00" is not HH:MM from 00:00 to 23:59; expected a schedule such as"#) == true,
             "\(String(describing: error))")
 
         let nas = parseError(Doc.nas(#""bandwidth_schedule": "08:00,512""#))
@@ -129,13 +135,17 @@ import Testing
         #expect(old.concurrency.bandwidthLimitBytesPerSecond == 5_000_000)
         #expect(old.concurrency.bandwidthSchedule == nil)
 
-        let both = parseError(Doc.with("concurrency_control",
-                                       #""bandwidth_limit_bytes_per_second": 5000000, "bandwidth_schedule": "08:00,2M 19:00,off""#))
+        let both = parseError(
+            Doc.with(
+                "concurrency_control",
+                #""bandwidth_limit_bytes_per_second": 5000000, "bandwidth_schedule": "08:00,2M 19:00,off""#))
         #expect(both?.keyPath == "concurrency_control.bandwidth_schedule")
-        #expect(both?.message.contains("set either bandwidth_limit_bytes_per_second or bandwidth_schedule, not both") == true,
-                "\(String(describing: both))")
+        #expect(
+            both?.message.contains("set either bandwidth_limit_bytes_per_second or bandwidth_schedule, not both") == true,
+            "\(String(describing: both))")
         // A schedule of null is no schedule: the old key alone is in force.
-        #expect(try parse(Doc.with("concurrency_control", #""bandwidth_limit_bytes_per_second": 1, "bandwidth_schedule": null"#))
-            .concurrency.bandwidthLimitBytesPerSecond == 1)
+        #expect(
+            try parse(Doc.with("concurrency_control", #""bandwidth_limit_bytes_per_second": 1, "bandwidth_schedule": null"#))
+                .concurrency.bandwidthLimitBytesPerSecond == 1)
     }
 }

@@ -14,7 +14,10 @@ import Testing
         #expect(config.local.minFileAgeSeconds == 30)
         #expect(config.local.skipHidden)
         #expect(config.local.temporarySuffixes == [".tmp", ".part", ".partial", ".crdownload", "~"])
-        guard case .nas(let nas) = config.destinations[0] else { Issue.record("not a NAS"); return }
+        guard case .nas(let nas) = config.destinations[0] else {
+            Issue.record("not a NAS")
+            return
+        }
         #expect(nas.name == "nas")
         #expect(nas.port == 22)
         #expect(nas.user == nil)
@@ -45,9 +48,9 @@ import Testing
     @Test func everyKeyIsRead() throws {
         let json = Doc.make(
             local: #"""
-            "media_roots": ["/a/", "/b"], "extensions": [".MP4", "jpg", ".Jpg", "JPG", "insv"],
-            "min_file_age_seconds": 0.5, "skip_hidden": false, "temporary_suffixes": []
-            """#,
+                "media_roots": ["/a/", "/b"], "extensions": [".MP4", "jpg", ".Jpg", "JPG", "insv"],
+                "min_file_age_seconds": 0.5, "skip_hidden": false, "temporary_suffixes": []
+                """#,
             nas: [
                 #"""
                 "type": "nas", "name": "synology-1", "host": "192.0.2.7", "port": 2222.0, "user": "dji",
@@ -57,18 +60,18 @@ import Testing
                 "ssh_command": "/usr/bin/ssh", "ssh_config_file": "none", "remote_hash_command": "sha256sum",
                 "resume_min_bytes": 0
                 """#,
-                #""type": "nas", "name": "backup", "host": "backup.lan", "base_path": "/", "ssh_config_file": "/etc/ssh/x""#,
+                #""type": "nas", "name": "backup", "host": "backup.lan", "base_path": "/", "ssh_config_file": "/etc/ssh/x""#
             ],
             extra: #"""
-            "integrity_checks": { "checksum_algorithm": "sha256", "temp_prefix": ".x", "temp_suffix": "",
-                                  "transfer_timeout_seconds": 60, "verify_before_delete": "size" },
-            "delete_policy": { "delete_sources": false, "delay_minutes": 0 },
-            "concurrency_control": { "lock_file": "/tmp/l", "max_sync_duration_seconds": 10, "parallel_transfers": 32,
-                                     "batch_max_files": 1, "batch_max_megabytes": 1048576 },
-            "schedule": { "interval_minutes": 0.5 },
-            "state": { "directory": "/srv/state//", "runtime_directory": "/run/x" },
-            "logging": { "level": "trace" }
-            """#)
+                "integrity_checks": { "checksum_algorithm": "sha256", "temp_prefix": ".x", "temp_suffix": "",
+                                      "transfer_timeout_seconds": 60, "verify_before_delete": "size" },
+                "delete_policy": { "delete_sources": false, "delay_minutes": 0 },
+                "concurrency_control": { "lock_file": "/tmp/l", "max_sync_duration_seconds": 10, "parallel_transfers": 32,
+                                         "batch_max_files": 1, "batch_max_megabytes": 1048576 },
+                "schedule": { "interval_minutes": 0.5 },
+                "state": { "directory": "/srv/state//", "runtime_directory": "/run/x" },
+                "logging": { "level": "trace" }
+                """#)
         let config = try parse(json)
 
         #expect(config.local.mediaRoots == ["/a", "/b"])

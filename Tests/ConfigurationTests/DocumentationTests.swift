@@ -70,15 +70,16 @@ func documentedSections() throws -> [DocumentedSection] {
         for section in try documentedSections() {
             for row in section.rows where row.defaultValue != "*required*" {
                 let field = "\"\(row.key)\": null"
-                let json = switch section.name {
-                case "local": Doc.make(local: Doc.local + ", " + field)
-                case "destinations": Doc.nas(field)
-                // A provider for which this key may be null.
-                case "destinations (s3)" where row.key == "endpoint":
-                    Doc.s3(#""provider": "aws", "bucket": "dji-media", "region": "eu-central-1", "# + field)
-                case "destinations (s3)": Doc.s3(field)
-                default: Doc.with(section.name, field)
-                }
+                let json =
+                    switch section.name {
+                    case "local": Doc.make(local: Doc.local + ", " + field)
+                    case "destinations": Doc.nas(field)
+                    // A provider for which this key may be null.
+                    case "destinations (s3)" where row.key == "endpoint":
+                        Doc.s3(#""provider": "aws", "bucket": "dji-media", "region": "eu-central-1", "# + field)
+                    case "destinations (s3)": Doc.s3(field)
+                    default: Doc.with(section.name, field)
+                    }
                 let error = parseError(json)
                 if row.type.hasSuffix("or null") {
                     #expect(error == nil, "\(section.name).\(row.key): \(String(describing: error))")
@@ -97,7 +98,7 @@ func documentedSections() throws -> [DocumentedSection] {
         var s3Object: [String: Any] = [:]
         let required: [String: Any] = [
             "media_roots": ["/data/dji/media"], "type": "nas", "host": "nas.local", "base_path": "/volume1/dji-media",
-            "provider": "aws", "bucket": "dji-media",
+            "provider": "aws", "bucket": "dji-media"
         ]
         for section in try documentedSections() {
             var object: [String: Any] = [:]
@@ -110,8 +111,9 @@ func documentedSections() throws -> [DocumentedSection] {
                     object[row.key] = value
                     continue
                 }
-                #expect(row.defaultValue.hasPrefix("`") && row.defaultValue.hasSuffix("`"),
-                        "\(section.name).\(row.key): default \(row.defaultValue) is not a JSON literal")
+                #expect(
+                    row.defaultValue.hasPrefix("`") && row.defaultValue.hasSuffix("`"),
+                    "\(section.name).\(row.key): default \(row.defaultValue) is not a JSON literal")
                 let literal = row.defaultValue.trimmingCharacters(in: CharacterSet(charactersIn: "`"))
                 object[row.key] = try JSONSerialization.jsonObject(with: Data(literal.utf8), options: .fragmentsAllowed)
             }

@@ -24,8 +24,11 @@ import Testing
         #expect(error.exitCode == 78)
 
         // The default known_hosts_file is checked too, under its key; a second destination by its index.
-        let second = try parse(Doc.make(nas: [Doc.nas + #", "name": "a", "known_hosts_file": "\#(hosts)""#,
-                                              Doc.nas + #", "name": "b", "known_hosts_file": "\#(hosts)-gone""#]))
+        let second = try parse(
+            Doc.make(nas: [
+                Doc.nas + #", "name": "a", "known_hosts_file": "\#(hosts)""#,
+                Doc.nas + #", "name": "b", "known_hosts_file": "\#(hosts)-gone""#
+            ]))
         let hostsError = try #require(throws: ConfigError.self) { try ConfigLoader.checkReferencedFiles(second, source: "test.json") }
         #expect(hostsError.keyPath == "destinations[1].known_hosts_file")
 

@@ -11,18 +11,18 @@ enum Doc {
     /// A minimal file whose only destination is an s3 one of `fields` (replacing the defaults
     /// above when `fields` has a "provider").
     static func s3(_ fields: String) -> String {
-        make(nas: [fields.contains("\"provider\"") ? #""type": "s3", "#  + fields : s3 + ", " + fields])
+        make(nas: [fields.contains("\"provider\"") ? #""type": "s3", "# + fields : s3 + ", " + fields])
     }
 
     /// `{"local": {<local>}, "destinations": [{<nas>}, ...], <extra>}`
     static func make(local: String = local, nas: [String] = [nas], extra: String = "") -> String {
         let destinations = nas.map { "{ \($0) }" }.joined(separator: ", ")
         return """
-        {
-          "local": { \(local) },
-          "destinations": [\(destinations)]\(extra.isEmpty ? "" : ",\n  " + extra)
-        }
-        """
+            {
+              "local": { \(local) },
+              "destinations": [\(destinations)]\(extra.isEmpty ? "" : ",\n  " + extra)
+            }
+            """
     }
 
     /// A minimal file plus one more section.

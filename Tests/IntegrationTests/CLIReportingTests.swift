@@ -3,8 +3,8 @@ import Glibc
 import LocalFS
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// What scripts and monitoring read: exit statuses that mean one thing each, and `--json`.
 @Suite struct CLIReportingTests {
@@ -107,8 +107,10 @@ import TestSupport
         try TestFiles.write([], to: video, modified: .secondsAgo(3600))
         _ = video.withPlatformString { truncate($0, 1 << 30) }
         try TestFiles.setModificationTime(video, to: .secondsAgo(3600))
-        let result = try await Subprocess.run(.path(FilePath(try CLITests.binary())), arguments: ["sync", "--once", "--config", s.configPath],
-                                              input: .none, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20)) { execution in
+        let result = try await Subprocess.run(
+            .path(FilePath(try CLITests.binary())), arguments: ["sync", "--once", "--config", s.configPath],
+            input: .none, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20)
+        ) { execution in
             try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file on the NAS") {
                 s.remoteFiles().contains { $0.contains("/.dms-") }
             }
@@ -149,8 +151,9 @@ extension CLIReportingTests {
         defer { s.cleanUp() }
         // A key the NAS does not know: ssh says "Permission denied (publickey)".
         let key = s.state.path + "/stranger_key"
-        let keygen = try await Subprocess.run(.name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-f", key],
-                                              output: .discarded, error: .string(limit: 1 << 16))
+        let keygen = try await Subprocess.run(
+            .name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-f", key],
+            output: .discarded, error: .string(limit: 1 << 16))
         try #require(keygen.terminationStatus == .exited(0), "\(keygen.standardError)")
         try Self.rewrite(s) { config in
             var nas = (config["destinations"] as! [[String: Any]])[0]

@@ -4,8 +4,8 @@ import Hashing
 import LocalFS
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// The `dji-media-sync` executable as an operator runs it.
 @Suite struct CLITests {
@@ -28,12 +28,16 @@ import TestSupport
             let server = self.server
             let config: [String: Any] = [
                 "local": ["media_roots": [source.path], "min_file_age_seconds": 0],
-                "destinations": [["type": "nas", "host": server.host, "port": server.port, "user": server.user,
-                                  "identity_file": server.identityFile, "known_hosts_file": server.knownHostsFile,
-                                  "ssh_config_file": "none", "base_path": remoteBase]],
+                "destinations": [
+                    [
+                        "type": "nas", "host": server.host, "port": server.port, "user": server.user,
+                        "identity_file": server.identityFile, "known_hosts_file": server.knownHostsFile,
+                        "ssh_config_file": "none", "base_path": remoteBase
+                    ]
+                ],
                 "delete_policy": ["delay_minutes": delayMinutes],
                 "concurrency_control": ["lock_file": state.path + "/run/sync.lock"],
-                "state": ["directory": state.path + "/db", "runtime_directory": state.path + "/run"],
+                "state": ["directory": state.path + "/db", "runtime_directory": state.path + "/run"]
             ]
             let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted])
             try TestFiles.write([UInt8](data), to: FilePath(configPath))
@@ -63,8 +67,9 @@ import TestSupport
     }
 
     static func run(_ arguments: [String]) async throws -> (status: TerminationStatus, out: String, err: String) {
-        let r = try await Subprocess.run(.path(FilePath(try binary())), arguments: Arguments(arguments),
-                                         output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        let r = try await Subprocess.run(
+            .path(FilePath(try binary())), arguments: Arguments(arguments),
+            output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         return (r.terminationStatus, r.standardOutput, r.standardError)
     }
 
@@ -80,8 +85,10 @@ import TestSupport
 
         let binary = try Self.binary()
         let child = Task {
-            try await Subprocess.run(.path(FilePath(binary)), arguments: ["sync", "--once", "--config", s.configPath],
-                                     input: .none, output: .discarded, error: .discarded) { execution in
+            try await Subprocess.run(
+                .path(FilePath(binary)), arguments: ["sync", "--once", "--config", s.configPath],
+                input: .none, output: .discarded, error: .discarded
+            ) { execution in
                 // Wait until the temp file is being written on the NAS, then kill -9.
                 try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file on the NAS") {
                     s.remoteFiles().contains { $0.contains("/.dms-") }
@@ -128,7 +135,7 @@ import TestSupport
         let waiting = Task { try await Self.run(["sync", "--once", "--wait", "--config", s.configPath]) }
         // It is blocked on the lock: nothing has been copied.
         #expect(s.remoteFiles().isEmpty)
-        _ = consume lock   // the other cycle ends
+        _ = consume lock // the other cycle ends
         let result = try await waiting.value
         #expect(result.status == .exited(0), "\(result.err)")
         #expect(s.remoteFiles() == ["2025/01/01/DJI_20250101120000_0001_D.JPG"])
@@ -170,7 +177,8 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { try? dir.remove() }
         let path = dir.path + "/c.json"
-        try TestFiles.write(Array(#"{"local": {"media_roots": ["/data"]}, "destinations": [{"type": "nas", "host": "h", "base_path": "/b", "port": "22a"}]}"#.utf8), to: FilePath(path))
+        try TestFiles.write(
+            Array(#"{"local": {"media_roots": ["/data"]}, "destinations": [{"type": "nas", "host": "h", "base_path": "/b", "port": "22a"}]}"#.utf8), to: FilePath(path))
         let check = try await Self.run(["config", "check", "--config", path])
         #expect(check.status == .exited(78))
         #expect(check.err.contains("destinations[0].port"))
@@ -227,8 +235,9 @@ import TestSupport
         let python: Executable = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? .path("/usr/bin/python3") : .name("python3")
         let errors = try FileDescriptor.open(FilePath(dir + "/server.err"), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         let task = Task {
-            _ = try await Subprocess.run(python, arguments: ["-c", script, dir, silent ? "silent" : "normal"],
-                                         output: .discarded, error: .fileDescriptor(errors, closeAfterSpawningProcess: true))
+            _ = try await Subprocess.run(
+                python, arguments: ["-c", script, dir, silent ? "silent" : "normal"],
+                output: .discarded, error: .fileDescriptor(errors, closeAfterSpawningProcess: true))
         }
         do {
             // The server writes the port to a temp name and renames it: a complete number or nothing.

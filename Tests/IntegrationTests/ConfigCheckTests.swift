@@ -1,15 +1,16 @@
 import Foundation
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 11, 3 and 4: `config check` refuses what would only fail (or do harm) later, exit 78
 /// naming the key.
 @Suite struct ConfigCheckTests {
     func write(_ dir: TemporaryDirectory, nas: String, extra: String = "") throws -> String {
         let path = dir.path + "/c.json"
-        let json = #"{"local": {"media_roots": ["/data"]}, "destinations": [{"type": "nas", "host": "h", "base_path": "/b", "#
+        let json =
+            #"{"local": {"media_roots": ["/data"]}, "destinations": [{"type": "nas", "host": "h", "base_path": "/b", "#
             + nas + "}]" + extra + "}"
         try TestFiles.write(Array(json.utf8), to: FilePath(path))
         return path

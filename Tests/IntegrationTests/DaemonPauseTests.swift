@@ -2,8 +2,8 @@ import Foundation
 import LocalFS
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `dji-media-sync pause` / `resume` against a running daemon: the CLI writes the state database,
 /// the daemon notices at its next tick (no signal needed).

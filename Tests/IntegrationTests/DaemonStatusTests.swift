@@ -1,8 +1,8 @@
 import Foundation
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `status` while the daemon is in a cycle shows that cycle's live progress.
 @Suite struct DaemonStatusTests {

@@ -4,8 +4,8 @@ import LocalFS
 import Subprocess
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `dji-media-sync run` as systemd runs it: NOTIFY_SOCKET and WATCHDOG_USEC set, signals sent to
 /// the process. (The same against a real systemd: scripts/e2e-systemd.sh.)
@@ -39,16 +39,22 @@ import TestSupport
     }
 
     /// Runs the daemon around `body`; returns its exit status and its log.
-    static func withDaemon(_ setup: CLITests.Setup, watchdogSeconds: Int = 2,
-                           _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void)
-        async throws -> (status: TerminationStatus, log: String) {
+    static func withDaemon(
+        _ setup: CLITests.Setup, watchdogSeconds: Int = 2,
+        _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void
+    )
+        async throws -> (status: TerminationStatus, log: String)
+    {
         try await withDaemon(statePath: setup.state.path, configPath: setup.configPath, watchdogSeconds: watchdogSeconds, body)
     }
 
     /// The daemon of the config at `configPath`, logging into `statePath`/daemon.log.
-    static func withDaemon(statePath: String, configPath: String, watchdogSeconds: Int = 2, environment extra: [Environment.Key: String?] = [:],
-                           _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void)
-        async throws -> (status: TerminationStatus, log: String) {
+    static func withDaemon(
+        statePath: String, configPath: String, watchdogSeconds: Int = 2, environment extra: [Environment.Key: String?] = [:],
+        _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void
+    )
+        async throws -> (status: TerminationStatus, log: String)
+    {
         let notifications = try Notifications()
         notifications.start()
         defer { notifications.stop() }
@@ -57,8 +63,11 @@ import TestSupport
         let readLog: @Sendable () -> String = { (try? FileIO.readWholeFile(logPath)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
         let result = try await Subprocess.run(
             .path(FilePath(try CLITests.binary())), arguments: ["run", "--config", configPath],
-            environment: .inherit.updating(extra.merging(["NOTIFY_SOCKET": notifications.listener.path, "WATCHDOG_USEC": "\(watchdogSeconds * 1_000_000)",
-                                                          "JOURNAL_STREAM": nil]) { $1 }),
+            environment: .inherit.updating(
+                extra.merging([
+                    "NOTIFY_SOCKET": notifications.listener.path, "WATCHDOG_USEC": "\(watchdogSeconds * 1_000_000)",
+                    "JOURNAL_STREAM": nil
+                ]) { $1 }),
             input: .none, output: .discarded, error: .fileDescriptor(logFD, closeAfterSpawningProcess: true)
         ) { execution in
             try await waitUntil(timeout: .seconds(20), waitingFor: "READY=1") { notifications.has("READY=1") }
@@ -95,7 +104,7 @@ import TestSupport
             try await waitUntil(timeout: .seconds(30), waitingFor: "STOPPING=1") { n.has("STOPPING=1") }
         }
         #expect(status == .exited(0))
-        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c01"))   // cycle started
+        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c01")) // cycle started
     }
 
     @Test func aBurstOfSIGUSR1WhileACycleRunsGivesExactlyOneMoreCycleAndAShellSyncIsTurnedAway() async throws {
@@ -183,8 +192,8 @@ import TestSupport
             try execution.send(signal: .terminate)
         }
         #expect(status == .exited(0))
-        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c08"))   // config rejected
-        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c07"))   // config reloaded
+        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c08")) // config rejected
+        #expect(log.contains("message_id=7d5a0c1e4b2f4f0a9c3e8b6d1a2f3c07")) // config reloaded
     }
 
     @Test func sigtermMidTransferRemovesTheTempFileAndExitsInTime() async throws {
@@ -236,7 +245,7 @@ import TestSupport
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.configPath))) as! [String: Any]
         var control = config["concurrency_control"] as! [String: Any]
         control["max_sync_duration_seconds"] = 1
-        control["bandwidth_limit_bytes_per_second"] = 20_000_000   // 1 GiB would take ~50 s
+        control["bandwidth_limit_bytes_per_second"] = 20_000_000 // 1 GiB would take ~50 s
         config["concurrency_control"] = control
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
         try Self.bigSparseFile(s)

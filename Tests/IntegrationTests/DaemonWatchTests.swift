@@ -3,8 +3,8 @@ import Glibc
 import LocalFS
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `schedule.watch`: the daemon reacts to new media within seconds instead of at the next timer
 /// tick (an hour here, so only the watch can explain a copy).
@@ -23,7 +23,8 @@ import TestSupport
     static func cpuSeconds(_ pid: pid_t) -> Double {
         // utime and stime: fields 14 and 15 of /proc/PID/stat, after the parenthesised name.
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return .nan }
+            let close = stat.lastIndex(of: ")")
+        else { return .nan }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         let ticks = (Double(fields[11]) ?? .nan) + (Double(fields[12]) ?? .nan)
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -41,7 +42,7 @@ import TestSupport
             // Idle, the watch costs no CPU: the daemon's loop wakes once a second for the watchdog tick.
             let pid = execution.processIdentifier.value
             let idleBefore = Self.cpuSeconds(pid)
-            try await Task.sleep(for: .seconds(3))   // a measuring window, not a synchronisation
+            try await Task.sleep(for: .seconds(3)) // a measuring window, not a synchronisation
             let idleCPU = Self.cpuSeconds(pid) - idleBefore
             print("DaemonWatchTests: idle CPU \(idleCPU) s over 3 s")
             #expect(idleCPU < 0.3, "idle CPU \(idleCPU) s over 3 s")

@@ -4,8 +4,8 @@ import LocalFS
 import ObjectStorage
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `dji-media-sync doctor` as an operator runs it, against the real test sshd and SeaweedFS.
 @Suite struct DoctorTests {
@@ -31,18 +31,24 @@ import TestSupport
             config = [
                 "local": ["media_roots": [dir.path + "/media"], "min_file_age_seconds": 0],
                 "destinations": [
-                    ["type": "nas", "name": "nas", "host": ssh.host, "port": ssh.port, "user": ssh.user,
-                     "identity_file": ssh.identityFile, "known_hosts_file": ssh.knownHostsFile,
-                     "ssh_config_file": "none", "base_path": remoteBase],
-                    ["type": "s3", "name": "cloud", "provider": "minio", "bucket": TestS3Server.sharedBucket,
-                     "endpoint": s3.endpoint, "region": s3.region, "prefix": prefix, "proxy": "none"],
+                    [
+                        "type": "nas", "name": "nas", "host": ssh.host, "port": ssh.port, "user": ssh.user,
+                        "identity_file": ssh.identityFile, "known_hosts_file": ssh.knownHostsFile,
+                        "ssh_config_file": "none", "base_path": remoteBase
+                    ],
+                    [
+                        "type": "s3", "name": "cloud", "provider": "minio", "bucket": TestS3Server.sharedBucket,
+                        "endpoint": s3.endpoint, "region": s3.region, "prefix": prefix, "proxy": "none"
+                    ]
                 ],
                 "concurrency_control": ["lock_file": dir.path + "/run/sync.lock"],
                 "state": ["directory": dir.path + "/db", "runtime_directory": dir.path + "/run"],
                 // The test machine's disk may be nearly full: space is reported, not judged here.
                 "storage_management": ["enable_space_check": false],
-                "health": ["destination_usage_warning": 1.0, "destination_usage_critical": 1.0,
-                           "prometheus_textfile": dir.path + "/metrics/dji_media_sync.prom"],
+                "health": [
+                    "destination_usage_warning": 1.0, "destination_usage_critical": 1.0,
+                    "prometheus_textfile": dir.path + "/metrics/dji_media_sync.prom"
+                ]
             ]
             try write()
         }
@@ -62,9 +68,10 @@ import TestSupport
         /// Runs doctor with the S3 server's credentials (or `secret` instead of its secret key).
         func doctor(_ arguments: [String], secret: String? = nil) async throws -> (status: TerminationStatus, out: String, err: String) {
             let env: [Environment.Key: String?] = ["AWS_ACCESS_KEY_ID": s3.accessKeyID, "AWS_SECRET_ACCESS_KEY": secret ?? s3.secretAccessKey]
-            let r = try await Subprocess.run(.path(FilePath(try CLITests.binary())), arguments: Arguments(["doctor", "--config", configPath] + arguments),
-                                             environment: .inherit.updating(env),
-                                             output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            let r = try await Subprocess.run(
+                .path(FilePath(try CLITests.binary())), arguments: Arguments(["doctor", "--config", configPath] + arguments),
+                environment: .inherit.updating(env),
+                output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
             #expect(!r.standardOutput.contains(s3.secretAccessKey) && !r.standardError.contains(s3.secretAccessKey), "the secret key was printed")
             return (r.terminationStatus, r.standardOutput, r.standardError)
         }
@@ -106,9 +113,12 @@ import TestSupport
         let generated = try #require(r.json["generated_at"] as? String)
         #expect(generated.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/) != nil, "not RFC 3339: \(generated)")
         let media = s.dir.path + "/media"
-        let expected = ["config \(s.configPath)", "media_root.readable \(media)", "media_root.deletable \(media)",
-                        "state.directory \(s.dir.path)/db", "state.runtime_directory \(s.dir.path)/run",
-                        "metrics.folder \(s.dir.path)/metrics", "webhook.url http://127.0.0.1:\(port)/…", "webhook.test http://127.0.0.1:\(port)/…"]
+        let expected =
+            [
+                "config \(s.configPath)", "media_root.readable \(media)", "media_root.deletable \(media)",
+                "state.directory \(s.dir.path)/db", "state.runtime_directory \(s.dir.path)/run",
+                "metrics.folder \(s.dir.path)/metrics", "webhook.url http://127.0.0.1:\(port)/…", "webhook.test http://127.0.0.1:\(port)/…"
+            ]
             + ["ssh.identity_file", "ssh.known_hosts", "ssh.connect", "ssh.host_key", "ssh.login", "nas.base_path", "nas.tools", "nas.free_space"].map { "\($0) nas" }
             + ["s3.credentials", "s3.bucket", "s3.multipart_list", "s3.write_test"].map { "\($0) cloud" }
         for key in expected { #expect(Self.status(r.checks, key) == "ok", "\(key): \(r.checks[key] ?? [:])") }
@@ -176,8 +186,9 @@ import TestSupport
         defer { s.cleanUp() }
         // known_hosts with another key for the same host and port.
         let key = s.dir.path + "/other_host_key"
-        let keygen = try await Subprocess.run(.name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-f", key],
-                                              output: .discarded, error: .string(limit: 1 << 16))
+        let keygen = try await Subprocess.run(
+            .name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-f", key],
+            output: .discarded, error: .string(limit: 1 << 16))
         #expect(keygen.terminationStatus == .exited(0), "\(keygen.standardError)")
         let publicKey = try String(contentsOfFile: key + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
         let wrong = s.dir.path + "/known_hosts_wrong"
@@ -215,8 +226,9 @@ import TestSupport
         var s = try await Setup("auth")
         defer { s.cleanUp() }
         let key = s.dir.path + "/unknown_key"
-        let keygen = try await Subprocess.run(.name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-f", key],
-                                              output: .discarded, error: .discarded)
+        let keygen = try await Subprocess.run(
+            .name("ssh-keygen"), arguments: ["-q", "-t", "ed25519", "-N", "", "-f", key],
+            output: .discarded, error: .discarded)
         #expect(keygen.terminationStatus == .exited(0))
         try s.setNAS("identity_file", key)
         // A key others can read: ssh would ignore it, so doctor stops there.
@@ -255,7 +267,7 @@ import TestSupport
         var s = try await Setup("hook")
         defer { s.cleanUp() }
         var health = s.config["health"] as! [String: Any]
-        health["webhook_url"] = "http://127.0.0.1:1/services/T000/secret-token"   // nothing listens on port 1
+        health["webhook_url"] = "http://127.0.0.1:1/services/T000/secret-token" // nothing listens on port 1
         health["webhook_timeout_seconds"] = 2
         s.config["health"] = health
         try s.write()

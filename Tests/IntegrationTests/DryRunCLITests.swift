@@ -3,8 +3,8 @@ import Glibc
 import LocalFS
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `sync --once --dry-run [--json]` as an operator runs it: what each destination holds, and the
 /// exit status when one cannot be asked.

@@ -2,8 +2,8 @@ import Foundation
 import LocalFS
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `restore` as operators and scripts run it: exit statuses and `--json`.
 @Suite struct RestoreCLITests {

@@ -5,8 +5,8 @@ import MediaSync
 import ObjectStorage
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// The object-storage commands (cleanup, presign, upload, bucket) as an operator runs them,
 /// against the real SeaweedFS server. Every run's stderr is checked for the secret key.
@@ -25,11 +25,15 @@ import TestSupport
             configPath = state.path + "/config.json"
             let config: [String: Any] = [
                 "local": ["media_roots": [state.path + "/media"], "min_file_age_seconds": 0],
-                "destinations": [["type": "s3", "name": "cloud", "provider": "minio", "bucket": TestS3Server.sharedBucket,
-                                  "endpoint": server.endpoint, "region": server.region, "prefix": prefix, "proxy": "none"]
-                                    .merging(extra) { $1 }],
+                "destinations": [
+                    [
+                        "type": "s3", "name": "cloud", "provider": "minio", "bucket": TestS3Server.sharedBucket,
+                        "endpoint": server.endpoint, "region": server.region, "prefix": prefix, "proxy": "none"
+                    ]
+                    .merging(extra) { $1 }
+                ],
                 "concurrency_control": ["lock_file": state.path + "/run/sync.lock"],
-                "state": ["directory": state.path + "/db", "runtime_directory": state.path + "/run"],
+                "state": ["directory": state.path + "/db", "runtime_directory": state.path + "/run"]
             ]
             try LocalFS.createDirectories(FilePath(state.path + "/media"), mode: 0o755)
             let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted])
@@ -39,12 +43,14 @@ import TestSupport
         /// Runs the binary with the server's credentials in its environment; fails the test if the
         /// secret key shows up anywhere in its output.
         func run(_ arguments: [String], credentials: Bool = true) async throws -> (status: TerminationStatus, out: String, err: String) {
-            let env: [Environment.Key: String?] = credentials
+            let env: [Environment.Key: String?] =
+                credentials
                 ? ["AWS_ACCESS_KEY_ID": server.accessKeyID, "AWS_SECRET_ACCESS_KEY": server.secretAccessKey]
                 : ["AWS_ACCESS_KEY_ID": nil, "AWS_SECRET_ACCESS_KEY": nil]
-            let r = try await Subprocess.run(.path(FilePath(try CLITests.binary())), arguments: Arguments(arguments),
-                                             environment: .inherit.updating(env),
-                                             output: .string(limit: 1 << 22), error: .string(limit: 1 << 20))
+            let r = try await Subprocess.run(
+                .path(FilePath(try CLITests.binary())), arguments: Arguments(arguments),
+                environment: .inherit.updating(env),
+                output: .string(limit: 1 << 22), error: .string(limit: 1 << 20))
             let out = r.standardOutput, err = r.standardError
             #expect(!out.contains(server.secretAccessKey) && !err.contains(server.secretAccessKey), "the secret key was printed")
             return (r.terminationStatus, out, err)
@@ -68,8 +74,9 @@ import TestSupport
     }
 
     static func curl(_ arguments: [String]) async throws -> (status: String, body: String) {
-        let r = try await Subprocess.run(.name("curl"), arguments: Arguments(["-sS", "-o", "-", "-w", "\n%{http_code}"] + arguments),
-                                         output: .string(limit: 1 << 20), error: .string(limit: 1 << 16))
+        let r = try await Subprocess.run(
+            .name("curl"), arguments: Arguments(["-sS", "-o", "-", "-w", "\n%{http_code}"] + arguments),
+            output: .string(limit: 1 << 20), error: .string(limit: 1 << 16))
         let out = r.standardOutput
         let status = String(out.split(separator: "\n").last ?? "")
         return (status, String(out.dropLast(status.count + 1)))
@@ -83,9 +90,10 @@ import TestSupport
         let store = try StateStore(directory: FilePath(s.state.path + "/db"))
         let placements = [a, c].enumerated().map { index, key in
             StateStore.Placement(
-                item: TransferItem(id: index, localPath: FilePath("/media/\(index)"),
-                                   identity: FileIdentity(size: 7, mtimeNanoseconds: 1, inode: UInt64(index + 1), device: 1),
-                                   remoteDirectory: "", remoteName: Array(key.utf8)),
+                item: TransferItem(
+                    id: index, localPath: FilePath("/media/\(index)"),
+                    identity: FileIdentity(size: 7, mtimeNanoseconds: 1, inode: UInt64(index + 1), device: 1),
+                    remoteDirectory: "", remoteName: Array(key.utf8)),
                 remotePath: FilePath(bytes: Array(key.utf8)), sha256: SHA256Hasher.hash(Array("payload".utf8)), alreadyPresent: false)
         }
         try store.recordPlacements(placements, destination: "cloud", allDestinations: ["cloud"], cycleID: nil, deleteDelaySeconds: 3600)
@@ -160,8 +168,9 @@ import TestSupport
         let getURL = try await s.run(["presign", "get", key, "--config", s.configPath]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         let file = try s.state.writeFile("clip.MP4", size: 3 << 20, seed: 7)
 
-        let upload = try await s.run(["upload", "--presigned-url", url, "--verify-url", getURL, "--content-type", "video/mp4", file.string],
-                                     credentials: false)
+        let upload = try await s.run(
+            ["upload", "--presigned-url", url, "--verify-url", getURL, "--content-type", "video/mp4", file.string],
+            credentials: false)
         #expect(upload.status == .exited(0), "\(upload.out)\(upload.err)")
         #expect(upload.out.contains("stored size verified"))
         let putSignature = try Self.signature(url)

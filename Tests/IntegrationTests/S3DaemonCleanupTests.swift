@@ -1,8 +1,8 @@
 import Foundation
 import ObjectStorage
 import Subprocess
-import Testing
 import TestSupport
+import Testing
 
 /// The daemon's own cleanup of stale multipart uploads (cleanup_interval_hours,
 /// cleanup_on_shutdown), in a running `dji-media-sync run` against the real SeaweedFS.
@@ -13,8 +13,11 @@ import TestSupport
 
     @Test func aStaleUploadIsAbortedPeriodically() async throws {
         // Stale after 0.36 s; a cleanup every 3.6 s.
-        let s = try await S3CLITests.Setup("daemon-periodic", destination: [
-            "abort_stale_uploads_after_hours": 0.0001, "cleanup_interval_hours": 0.001, "cleanup_on_shutdown": false])
+        let s = try await S3CLITests.Setup(
+            "daemon-periodic",
+            destination: [
+                "abort_stale_uploads_after_hours": 0.0001, "cleanup_interval_hours": 0.001, "cleanup_on_shutdown": false
+            ])
         defer { try? s.state.remove() }
         let id = try await s.client.createMultipartUpload(key: s.prefix + "left-behind.MP4")
         // The first cleanup runs when the first cycle ends, which can now be within 0.36 s of the
@@ -23,8 +26,10 @@ import TestSupport
         try await waitUntil(timeout: .seconds(5), waitingFor: "the upload to be older than the stale limit") {
             ContinuousClock.now - created > .milliseconds(500)
         }
-        let (status, log) = try await DaemonTests.withDaemon(statePath: s.state.path, configPath: s.configPath,
-                                                             environment: credentials(s)) { execution, _, log in
+        let (status, log) = try await DaemonTests.withDaemon(
+            statePath: s.state.path, configPath: s.configPath,
+            environment: credentials(s)
+        ) { execution, _, log in
             try await waitUntil(timeout: .seconds(30), waitingFor: "the stale upload aborted") {
                 try await s.client.listMultipartUploads(prefix: s.prefix).allSatisfy { $0.uploadID != id }
             }
@@ -37,12 +42,17 @@ import TestSupport
     }
 
     @Test func withoutPeriodicCleanupAStaleUploadIsAbortedWhenTheDaemonStops() async throws {
-        let s = try await S3CLITests.Setup("daemon-shutdown", destination: [
-            "abort_stale_uploads_after_hours": 0.0001, "cleanup_interval_hours": 0, "cleanup_on_shutdown": true])
+        let s = try await S3CLITests.Setup(
+            "daemon-shutdown",
+            destination: [
+                "abort_stale_uploads_after_hours": 0.0001, "cleanup_interval_hours": 0, "cleanup_on_shutdown": true
+            ])
         defer { try? s.state.remove() }
         let id = try await s.client.createMultipartUpload(key: s.prefix + "left-behind.MP4")
-        let (status, log) = try await DaemonTests.withDaemon(statePath: s.state.path, configPath: s.configPath,
-                                                             environment: credentials(s)) { execution, n, _ in
+        let (status, log) = try await DaemonTests.withDaemon(
+            statePath: s.state.path, configPath: s.configPath,
+            environment: credentials(s)
+        ) { execution, n, _ in
             try await waitUntil(timeout: .seconds(30), waitingFor: "the first cycle idle") {
                 n.all.contains { $0.hasPrefix("STATUS=idle") }
             }

@@ -5,15 +5,18 @@ import MediaSync
 import ObjectStorage
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `object delete` and `url` as an operator runs them, against the real SeaweedFS server.
 @Suite struct S3ObjectCLITests {
     typealias Setup = S3CLITests.Setup
 
     static func exists(_ s: Setup, _ key: String) async throws -> Bool {
-        do { _ = try await s.client.headObject(key: key); return true } catch where error.kind == .notFound { return false }
+        do {
+            _ = try await s.client.headObject(key: key)
+            return true
+        } catch  where error.kind == .notFound { return false }
     }
 
     static func line(_ text: String) -> String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -22,9 +25,10 @@ import TestSupport
     static func record(_ s: Setup, _ key: String) throws -> StateStore {
         let store = try StateStore(directory: FilePath(s.state.path + "/db"))
         let placement = StateStore.Placement(
-            item: TransferItem(id: 0, localPath: FilePath("/media/DJI_0001.JPG"),
-                               identity: FileIdentity(size: 7, mtimeNanoseconds: 1, inode: 1, device: 1),
-                               remoteDirectory: "", remoteName: Array(key.utf8)),
+            item: TransferItem(
+                id: 0, localPath: FilePath("/media/DJI_0001.JPG"),
+                identity: FileIdentity(size: 7, mtimeNanoseconds: 1, inode: 1, device: 1),
+                remoteDirectory: "", remoteName: Array(key.utf8)),
             remotePath: FilePath(bytes: Array(key.utf8)), sha256: SHA256Hasher.hash(Array("payload".utf8)), alreadyPresent: false)
         try store.recordPlacements([placement], destination: "cloud", allDestinations: ["cloud"], cycleID: nil, deleteDelaySeconds: 3600)
         return store
@@ -103,7 +107,7 @@ import TestSupport
         let foreign = [
             own.replacingOccurrences(of: "/\(TestS3Server.sharedBucket)/", with: "/other-bucket/"),
             own.replacingOccurrences(of: ":\(endpoint.port!)/", with: ":\(endpoint.port! + 1)/"),
-            own.replacingOccurrences(of: endpoint.host, with: "localhost"),
+            own.replacingOccurrences(of: endpoint.host, with: "localhost")
         ]
         for url in foreign {
             #expect(url != own)
@@ -130,8 +134,10 @@ import TestSupport
         #expect(presigned.hasPrefix(url + "?X-Amz-"), "\(url) vs \(presigned.prefix { $0 != "?" })")
         #expect(try await S3CLITests.curl([presigned]).body == "payload")
 
-        let signed = try await S3CLITests.curl(["--aws-sigv4", "aws:amz:\(s.server.region):s3",
-                                                "--user", "\(s.server.accessKeyID):\(s.server.secretAccessKey)", url])
+        let signed = try await S3CLITests.curl([
+            "--aws-sigv4", "aws:amz:\(s.server.region):s3",
+            "--user", "\(s.server.accessKeyID):\(s.server.secretAccessKey)", url
+        ])
         #expect(signed.status == "200" && signed.body == "payload", "\(signed)")
         let anonymous = try await S3CLITests.curl([url])
         #expect(anonymous.status == "403", "\(anonymous)")

@@ -6,8 +6,8 @@ import MediaSync
 import ObjectStorage
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `dji-media-sync sync --once` to a real SeaweedFS bucket, killed with SIGKILL in the middle of a
 /// multipart upload, then run again.
@@ -16,24 +16,33 @@ import TestSupport
         let server = try await TestS3Server.shared()
         let source = try TemporaryDirectory(prefix: "dms-s3-src")
         let state = try TemporaryDirectory(prefix: "dms-s3-state")
-        defer { try? source.remove(); try? state.remove() }
+        defer {
+            try? source.remove()
+            try? state.remove()
+        }
         let prefix = "resume-\(TestS3Server.randomSuffix())/"
         let configPath = state.path + "/config.json"
         func writeConfig(bandwidth: Int) throws {
             let config: [String: Any] = [
                 "local": ["media_roots": [source.path], "min_file_age_seconds": 0],
-                "destinations": [["type": "s3", "provider": "minio", "endpoint": server.endpoint, "region": server.region,
-                                  "bucket": TestS3Server.sharedBucket, "prefix": prefix, "proxy": "none",
-                                  "multipart_threshold_mib": 5, "part_size_mib": 5, "parallel_parts": 1]],
+                "destinations": [
+                    [
+                        "type": "s3", "provider": "minio", "endpoint": server.endpoint, "region": server.region,
+                        "bucket": TestS3Server.sharedBucket, "prefix": prefix, "proxy": "none",
+                        "multipart_threshold_mib": 5, "part_size_mib": 5, "parallel_parts": 1
+                    ]
+                ],
                 "concurrency_control": ["lock_file": state.path + "/run/sync.lock", "bandwidth_limit_bytes_per_second": bandwidth],
                 "state": ["directory": state.path + "/db", "runtime_directory": state.path + "/run"],
-                "delete_policy": ["delay_minutes": 60],
+                "delete_policy": ["delay_minutes": 60]
             ]
             try TestFiles.write([UInt8](try JSONSerialization.data(withJSONObject: config)), to: FilePath(configPath))
         }
-        let environment = Environment.inherit.updating(["AWS_ACCESS_KEY_ID": server.accessKeyID,
-                                                        "AWS_SECRET_ACCESS_KEY": server.secretAccessKey])
-        let fileSize = 42 << 20   // 9 parts of 5 MiB
+        let environment = Environment.inherit.updating([
+            "AWS_ACCESS_KEY_ID": server.accessKeyID,
+            "AWS_SECRET_ACCESS_KEY": server.secretAccessKey
+        ])
+        let fileSize = 42 << 20 // 9 parts of 5 MiB
         let video = source.appending("DJI_20250101120000_0001_V.MP4")
         try TestFiles.write(size: fileSize, seed: 11, to: video, modified: .secondsAgo(3600))
         let key = prefix + "2025/01/01/DJI_20250101120000_0001_V.MP4"
@@ -45,9 +54,11 @@ import TestSupport
         // The first run's log, for the failure message.
         let logPath = FilePath(state.path + "/first-run.log")
         let logFD = try FileDescriptor.open(logPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
-        let killed = try await Subprocess.run(.path(FilePath(binary)), arguments: ["sync", "--once", "--config", configPath],
-                                              environment: environment, input: .none, output: .discarded,
-                                              error: .fileDescriptor(logFD, closeAfterSpawningProcess: true)) { execution in
+        let killed = try await Subprocess.run(
+            .path(FilePath(binary)), arguments: ["sync", "--once", "--config", configPath],
+            environment: environment, input: .none, output: .discarded,
+            error: .fileDescriptor(logFD, closeAfterSpawningProcess: true)
+        ) { execution in
             do {
                 try await waitUntil(timeout: .seconds(120), poll: .milliseconds(20), waitingFor: "two journaled parts") {
                     let store = try? StateStore(directory: FilePath(state.path + "/db"))
@@ -68,8 +79,9 @@ import TestSupport
 
         // 2. Full speed: only the parts the server lacks are sent.
         try writeConfig(bandwidth: 0)
-        let second = try await Subprocess.run(.path(FilePath(binary)), arguments: ["sync", "--once", "--config", configPath],
-                                              environment: environment, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        let second = try await Subprocess.run(
+            .path(FilePath(binary)), arguments: ["sync", "--once", "--config", configPath],
+            environment: environment, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         #expect(second.terminationStatus == .exited(0), "\(second.standardError)")
         let log = second.standardError
         #expect(log.contains("resumed the multipart upload"), "\(log)")
@@ -77,7 +89,8 @@ import TestSupport
         let store = try StateStore(directory: FilePath(state.path + "/db"))
         #expect(try store.cycles(since: 0).first?.filesCopied == 1)
         // "resumed the multipart upload of KEY: N parts (B bytes) were already stored"
-        let skipped = log.split(separator: "\n").first { $0.contains("resumed the multipart upload") }
+        let skipped =
+            log.split(separator: "\n").first { $0.contains("resumed the multipart upload") }
             .flatMap { line in line.range(of: ": ").map { line[$0.upperBound...].split(separator: " ").first } } ?? nil
         #expect(skipped.flatMap { Int($0) }.map { $0 >= partsBefore } == true, "\(partsBefore) parts were stored: \(log)")
         let head = try await client.headObject(key: key)

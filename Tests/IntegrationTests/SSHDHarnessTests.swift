@@ -1,6 +1,6 @@
 import Glibc
-import Testing
 import TestSupport
+import Testing
 
 /// The test NAS itself: a real sshd on loopback that logs in `dms-nas` with /bin/sh as its shell.
 @Suite("Test sshd harness")

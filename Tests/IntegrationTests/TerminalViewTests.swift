@@ -1,8 +1,8 @@
 import Foundation
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `sync --once` on a real terminal (a tmux pane): the progress block is redrawn in place under
 /// the log lines, and no log line ever shares a screen line with it.
@@ -32,8 +32,9 @@ import TestSupport
         try s.set("concurrency_control", "bandwidth_limit_bytes_per_second", 1_000_000)
         try s.set("concurrency_control", "batch_max_files", 1)
         for i in 1...8 {
-            try TestFiles.write(TestFiles.pseudoRandomBytes(count: 400_000, seed: UInt64(i)),
-                                to: s.source.appending("DJI_20250101120000_000\(i)_D.JPG"), modified: .secondsAgo(3600))
+            try TestFiles.write(
+                TestFiles.pseudoRandomBytes(count: 400_000, seed: UInt64(i)),
+                to: s.source.appending("DJI_20250101120000_000\(i)_D.JPG"), modified: .secondsAgo(3600))
         }
         let session = "dms-tv-\(getpid())"
         let command = "\(try CLITests.binary()) sync --once --config \(s.configPath); echo \"EXIT=$?\"; sleep 600"
@@ -49,8 +50,9 @@ import TestSupport
             if let block = lines.lastIndex(where: { $0.hasPrefix("Transferred: ") }) {
                 snapshots += 1
                 #expect(Self.garbled(screen).isEmpty, "\(screen)")
-                #expect(!lines[block...].contains { Self.logLine.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil },
-                        "a log line below or inside the block:\n\(screen)")
+                #expect(
+                    !lines[block...].contains { Self.logLine.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil },
+                    "a log line below or inside the block:\n\(screen)")
                 #expect(lines[block].range(of: #"^Transferred: [0-9]/8 files, .* \([0-9]+%\), .*/s, ETA "#, options: .regularExpression) != nil, "\(lines[block])")
             }
             return false

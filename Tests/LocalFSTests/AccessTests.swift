@@ -2,8 +2,8 @@ import Glibc
 import LocalFS
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// The permission probes `doctor` uses.
 @Suite struct AccessTests {
@@ -13,7 +13,7 @@ import TestSupport
         #expect(LocalFS.sampleSubdirectory(of: dir.filePath) == nil)
         _ = try dir.writeFile("DJI_0001.JPG", bytes: [1])
         #expect(LocalFS.sampleSubdirectory(of: dir.filePath) == nil, "a file is not a folder")
-        let name: [UInt8] = [0x44, 0xFF, 0x0A, 0x27]   // not UTF-8, a newline, a quote
+        let name: [UInt8] = [0x44, 0xFF, 0x0A, 0x27] // not UTF-8, a newline, a quote
         let first = FilePath(bytes: dir.filePath.bytes + [0x2F] + name)
         try LocalFS.createDirectories(first)
         #expect(LocalFS.sampleSubdirectory(of: dir.filePath) == first)

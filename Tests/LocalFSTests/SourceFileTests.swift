@@ -2,8 +2,8 @@ import Glibc
 import Hashing
 import LocalFS
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct SourceFileTests {
     @Test func streamsEveryByteOnceAndHashesIt() throws {
@@ -37,10 +37,13 @@ import TestSupport
         let prefix = 1024 * 1024 + 5
         var offered: SHA256Digest?
         var sent: [UInt8] = []
-        let (result, resumed) = try file.stream(buffer: buffer, resumingAfter: Int64(prefix), resume: { digest in
-            offered = digest
-            return accept
-        }) { sent += $0 }
+        let (result, resumed) = try file.stream(
+            buffer: buffer, resumingAfter: Int64(prefix),
+            resume: { digest in
+                offered = digest
+                return accept
+            }
+        ) { sent += $0 }
         #expect(offered == SHA256Hasher.hash(bytes[..<prefix]))
         #expect(resumed == accept)
         #expect(sent == (accept ? Array(bytes[prefix...]) : bytes))
@@ -88,7 +91,10 @@ import TestSupport
         var truncated = false
         let result = try file.stream(buffer: buffer) { chunk in
             total += chunk.count
-            if !truncated { _ = path.withPlatformString { truncate($0, 1000) }; truncated = true }
+            if !truncated {
+                _ = path.withPlatformString { truncate($0, 1000) }
+                truncated = true
+            }
         }
         #expect(total == 300_000)
         #expect(result.change != nil)

@@ -9,7 +9,10 @@ import Testing
     final class FakeTime: Sendable {
         let now = Mutex(ContinuousClock.now)
         let slept = Mutex(Duration.zero)
-        func sleep(_ d: Duration) { now.withLock { $0 += d }; slept.withLock { $0 += d } }  // sleep-ok: a fake clock; nothing waits
+        func sleep(_ d: Duration) {
+            now.withLock { $0 += d }
+            slept.withLock { $0 += d }
+        } // sleep-ok: a fake clock; nothing waits
         /// The wall clock, moving with `now` from `wallStart`.
         let start = ContinuousClock.now
         let wallStart: Date
@@ -23,8 +26,8 @@ import Testing
 
     @Test func theTotalRateIsHeldAfterAQuarterSecondBurst() {
         let time = FakeTime()
-        let limiter = BandwidthLimiter(bytesPerSecond: 1_000_000, now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) })  // sleep-ok: fake clock
-        for _ in 0..<40 { limiter.consume(100_000) }   // 4 MB
+        let limiter = BandwidthLimiter(bytesPerSecond: 1_000_000, now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) }) // sleep-ok: fake clock
+        for _ in 0..<40 { limiter.consume(100_000) } // 4 MB
         let slept = time.slept.withLock { $0 }
         // 4 MB at 1 MB/s, minus the 0.25 s the bucket starts with.
         #expect(abs(Double(slept.components.seconds) + Double(slept.components.attoseconds) / 1e18 - 3.75) < 0.01)
@@ -32,7 +35,7 @@ import Testing
 
     @Test func unlimitedNeverWaits() {
         let time = FakeTime()
-        let limiter = BandwidthLimiter(bytesPerSecond: 0, now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) })  // sleep-ok: fake clock
+        let limiter = BandwidthLimiter(bytesPerSecond: 0, now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) }) // sleep-ok: fake clock
         limiter.consume(1 << 30)
         #expect(time.slept.withLock { $0 } == .zero)
     }
@@ -49,11 +52,14 @@ import Testing
 
     @Test func everyChunkASourceReaderReportsWaitsForTheSharedBucket() {
         let time = BandwidthLimiterTests.FakeTime()
-        let limiter = BandwidthLimiter(bytesPerSecond: 2_000_000, now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) })  // sleep-ok: fake clock
+        let limiter = BandwidthLimiter(bytesPerSecond: 2_000_000, now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) }) // sleep-ok: fake clock
         let a = Counting(), b = Counting()
         // Two destinations' readers share the one limiter.
         let pa = ThrottledProgress(a, limiter: limiter), pb = ThrottledProgress(b, limiter: limiter)
-        for _ in 0..<20 { pa.bytesMoved(250_000); pb.bytesMoved(250_000) }   // 10 MB in all
+        for _ in 0..<20 {
+            pa.bytesMoved(250_000)
+            pb.bytesMoved(250_000)
+        } // 10 MB in all
         let slept = time.slept.withLock { $0 }
         let seconds = Double(slept.components.seconds) + Double(slept.components.attoseconds) / 1e18
         // 10 MB at 2 MB/s, minus the 0.5 MB (a quarter second) the bucket starts with.
@@ -70,14 +76,15 @@ import Testing
     static let monday = Date(timeIntervalSince1970: 1_795_996_800)
 
     static func limiter(_ schedule: String, _ time: BandwidthLimiterTests.FakeTime) throws -> BandwidthLimiter {
-        BandwidthLimiter(schedule: try BandwidthSchedule.parse(schedule), timeZone: utc, wallClock: { time.wall() },
-                         now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) })  // sleep-ok: fake clock
+        BandwidthLimiter(
+            schedule: try BandwidthSchedule.parse(schedule), timeZone: utc, wallClock: { time.wall() },
+            now: { time.now.withLock { $0 } }, sleep: { time.sleep($0) }) // sleep-ok: fake clock
     }
 
     @Test func aLongTransferChangesPaceWhenItCrossesABoundary() throws {
         let time = BandwidthLimiterTests.FakeTime(wallStart: Self.monday)
         let limiter = try Self.limiter("00:00,1M 00:01,4M", time)
-        for _ in 0..<1600 { limiter.consume(64 << 10) }   // 100 MiB in 64 KiB chunks
+        for _ in 0..<1600 { limiter.consume(64 << 10) } // 100 MiB in 64 KiB chunks
         // 60 s at 1 MiB/s move 60.25 MiB (with the quarter second the bucket starts with), the
         // other 39.75 MiB at 4 MiB/s take 9.94 s. Constant 1 MiB/s would be 99.75 s; 4 MiB/s 24.94 s.
         #expect(abs(time.sleptSeconds - 69.94) < 0.15, "\(time.sleptSeconds)")
@@ -89,7 +96,7 @@ import Testing
         #expect(limiter.bytesPerSecond == Double(2 * Self.MiB))
         #expect(limiter.describe() == "2 MiB/s until 19:00 (schedule)")
         #expect(!limiter.isUnlimited)
-        limiter.consume(Self.MiB)   // 0.5 MiB in the bucket: waits 0.25 s, which passes 19:00
+        limiter.consume(Self.MiB) // 0.5 MiB in the bucket: waits 0.25 s, which passes 19:00
         #expect(abs(time.sleptSeconds - 0.25) < 0.001)
         #expect(limiter.bytesPerSecond == 0)
         #expect(limiter.describe() == "unlimited until 08:00 (schedule)")
@@ -97,9 +104,9 @@ import Testing
         limiter.consume(100 * Self.MiB)
         #expect(abs(time.sleptSeconds - 0.25) < 0.001, "no wait while unlimited")
         // Back to 2 MiB/s at 08:00: a quarter second's burst, as after any idle time.
-        time.sleep(.seconds(13 * 3600))   // sleep-ok: moves the fake clock
+        time.sleep(.seconds(13 * 3600)) // sleep-ok: moves the fake clock
         let before = time.sleptSeconds
-        for _ in 0..<8 { limiter.consume(Self.MiB / 2) }   // 4 MiB
+        for _ in 0..<8 { limiter.consume(Self.MiB / 2) } // 4 MiB
         #expect(abs(time.sleptSeconds - before - 1.75) < 0.01, "\(time.sleptSeconds - before)")
     }
 
@@ -118,7 +125,7 @@ import Testing
         let globalLimiter = try Self.limiter(global, time), ownLimiter = try Self.limiter(own, time)
         let sink = ThrottledProgressTests.Counting()
         let progress = ThrottledProgress(sink, limiters: [globalLimiter, ownLimiter])
-        for _ in 0..<160 { progress.bytesMoved(64 << 10) }   // 10 MiB
+        for _ in 0..<160 { progress.bytesMoved(64 << 10) } // 10 MiB
         // 10 MiB at 1 MiB/s, less the 0.25 MiB the tighter bucket starts with.
         #expect(abs(time.sleptSeconds - 9.75) < 0.1, "\(time.sleptSeconds)")
         #expect(sink.bytes.withLock { $0 } == 10 * Self.MiB)
@@ -131,7 +138,7 @@ import Testing
         let b = ThrottledProgress(ThrottledProgressTests.Counting(), limiters: [globalLimiter])
         a.bytesMoved(64 << 10)
         let afterA = time.sleptSeconds
-        for _ in 0..<160 { b.bytesMoved(64 << 10) }   // 10 MiB through the global bucket only
+        for _ in 0..<160 { b.bytesMoved(64 << 10) } // 10 MiB through the global bucket only
         // 10 MiB at 2 MiB/s, less what was left of the 0.5 MiB starting bucket (A took 64 KiB of it).
         #expect(abs(time.sleptSeconds - afterA - (10 - 0.4375) / 2) < 0.1, "\(time.sleptSeconds - afterA)")
     }

@@ -1,11 +1,12 @@
 import Configuration
 import Foundation
 import LocalFS
-@testable import MediaSync
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// A stop (SIGTERM, `max_sync_duration_seconds`: both cancel the cycle's task) gets through every
 /// phase of a cycle, promptly, and leaves nothing half-recorded: the cycle is recorded aborted,
@@ -52,12 +53,12 @@ import TestSupport
         #expect(f.remote("nas").callCount(.connect) == 0)
         #expect(try Self.lastCycleStatus(f.store) == "cancelled")
         #expect(try f.store.ledgerEntries().isEmpty)
-        _ = await f.cycle()   // and the next cycle does it all
+        _ = await f.cycle() // and the next cycle does it all
         #expect(try f.store.ledgerEntries(limit: 10_000).count == 1000)
     }
 
     @Test func aStopDuringPlanningEndsTheCycleBeforeAnyConnection() async throws {
-        var f = try ScriptedFixture()
+        let f = try ScriptedFixture()
         defer { f.cleanUp() }
         for i in 0..<200 { _ = try f.add("IMG_\(i).JPG", bytes: [UInt8(i & 0xff)]) }
         let (summary, took, seen) = try await Self.stoppedCycle(f, at: "planning")
@@ -107,7 +108,7 @@ import TestSupport
         var f = try ScriptedFixture()
         defer { f.cleanUp() }
         let paths = try (0..<3).map { try f.add("IMG_\($0).JPG", bytes: Array("photo \($0)".utf8)) }
-        _ = await f.cycle()                      // copied; due for deletion at once (delay 0)
+        _ = await f.cycle() // copied; due for deletion at once (delay 0)
         #expect(try f.store.counts().queueDue == 3)
         f.remote("nas").on(.verify, .stall)
         let stopped = try await Self.stopWhenStalled(f, .verify, count: 1)

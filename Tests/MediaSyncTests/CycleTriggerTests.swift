@@ -4,13 +4,13 @@ import Testing
 @Suite struct CycleTriggerTests {
     @Test func aBurstWhileRunningCoalescesIntoExactlyOneMoreCycle() {
         var t = CycleTrigger(minimumSpacing: 5)
-        var starts: [CycleTrigger.Decision] = [t.request(now: 0)]   // idle: start
-        for _ in 0..<5 { starts.append(t.request(now: 1)) }          // burst while running
+        var starts: [CycleTrigger.Decision] = [t.request(now: 0)] // idle: start
+        for _ in 0..<5 { starts.append(t.request(now: 1)) } // burst while running
         #expect(starts == [.start, .merged, .merged, .merged, .merged, .merged])
-        #expect(t.finished(now: 10) == .start)                       // one more follows
-        #expect(t.finished(now: 20) == .merged)                      // and no third
+        #expect(t.finished(now: 10) == .start) // one more follows
+        #expect(t.finished(now: 20) == .merged) // and no third
         #expect(!t.running)
-        #expect(t.request(now: 30) == .start)                        // idle again: starts at once
+        #expect(t.request(now: 30) == .start) // idle again: starts at once
     }
 
     /// Defect: 100 SIGUSR1 against an idle daemon started 91–100 cycles, since each idle cycle ends
@@ -26,7 +26,7 @@ import Testing
             case let .later(at): scheduled = at
             case .merged: break
             }
-            if t.running, case .later(let at) = t.finished(now: now + 0.001) { scheduled = at }  // an idle cycle ends at once
+            if t.running, case .later(let at) = t.finished(now: now + 0.001) { scheduled = at } // an idle cycle ends at once
             now += 0.002
         }
         #expect(started == 1)
@@ -34,7 +34,7 @@ import Testing
         let due = t.deferredDue(now: 5)
         #expect(due)
         #expect(t.finished(now: 5.01) == .merged)
-        #expect(t.request(now: 5.02) == .later(at: 10))  // spacing holds for the next burst too
+        #expect(t.request(now: 5.02) == .later(at: 10)) // spacing holds for the next burst too
     }
 
     @Test func noRequestMeansNoExtraCycle() {

@@ -1,12 +1,13 @@
 import Configuration
-import Logging
-import Synchronization
 import Glibc
 import LocalFS
-@testable import MediaSync
+import Logging
+import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 @Suite struct DiscoveryTests {
     @Test func findsCompleteMediaOnly() throws {
@@ -19,7 +20,7 @@ import TestSupport
         for name in ["notes.txt", ".hidden.jpg", ".cache/i.jpg", "j.jpg.part", "k.mp4.tmp", "l.JPG~", "noext"] {
             _ = try dir.writeFile(name, bytes: [1], modified: old)
         }
-        _ = try dir.writeFile("fresh.jpg", bytes: [1])  // just written: too young
+        _ = try dir.writeFile("fresh.jpg", bytes: [1]) // just written: too young
         _ = dir.appending("link.jpg").withPlatformString { l in dir.appending("A.JPG").withPlatformString { symlink($0, l) } }
         var local = MediaSyncConfig.Local(mediaRoots: [dir.path])
         local.minFileAgeSeconds = 60
@@ -55,26 +56,32 @@ import TestSupport
         return path.withPlatformString { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) } == 0
     }
 
-    static func engine(_ media: TemporaryDirectory, _ state: TemporaryDirectory, minAge: Double = 0,
-                       logs: LogCapture = LogCapture()) throws -> SyncEngine {
+    static func engine(
+        _ media: TemporaryDirectory, _ state: TemporaryDirectory, minAge: Double = 0,
+        logs: LogCapture = LogCapture()
+    ) throws -> SyncEngine {
         var local = MediaSyncConfig.Local(mediaRoots: [media.path])
         local.minFileAgeSeconds = minAge
         var config = MediaSyncConfig(local: local, destinations: [.nas(.init(host: "nas", basePath: "/base"))])
         config.state.directory = state.path
         config.deletePolicy.deleteSources = false
-        return SyncEngine(config: config, store: try StateStore(directory: state.filePath),
-                          destinations: [ScriptedRemote(name: "nas").destination()], logger: logs.logger())
+        return SyncEngine(
+            config: config, store: try StateStore(directory: state.filePath),
+            destinations: [ScriptedRemote(name: "nas").destination()], logger: logs.logger())
     }
 
     /// Defect: an entry dated after 2262-04-11 overflowed the nanoseconds and crashed every cycle
     /// (exit 132; under systemd a restart loop). The cycle goes on, the date is clamped and named.
     @Test func anEntryDatedAfter2262DoesNotStopTheCycle() async throws {
         let media = try TemporaryDirectory(), state = try TemporaryDirectory()
-        defer { try? media.remove(); try? state.remove() }
+        defer {
+            try? media.remove()
+            try? state.remove()
+        }
         let far = try media.writeFile("far/DJI_FAR.JPG", bytes: [1], modified: .secondsAgo(100))
         _ = try media.writeFile("DJI_OK.JPG", bytes: [2], modified: .secondsAgo(100))
         _ = media.appending("far/link.JPG").withPlatformString { l in far.withPlatformString { symlink($0, l) } }
-        let seconds = 9_400_000_000  // year 2267
+        let seconds = 9_400_000_000 // year 2267
         try #require(Self.setMtime(far, seconds: seconds))
         try #require(Self.setMtime(media.appending("far/link.JPG"), seconds: seconds))
         try #require(Self.setMtime(media.appending("far"), seconds: seconds))
@@ -89,13 +96,16 @@ import TestSupport
     /// unchanged between two observations `min_file_age_seconds` apart, and its date is logged.
     @Test func aFileDatedInTheFutureIsCopiedOnceItStaysUnchanged() async throws {
         let media = try TemporaryDirectory(), state = try TemporaryDirectory()
-        defer { try? media.remove(); try? state.remove() }
+        defer {
+            try? media.remove()
+            try? state.remove()
+        }
         let tomorrow = FileTime(nanosecondsSinceEpoch: FileTime.secondsAgo(-86_400).nanosecondsSinceEpoch)
         _ = try media.writeFile("DJI_FUTURE.JPG", bytes: [1], modified: tomorrow)
         let logs = LogCapture()
         let engine = try Self.engine(media, state, minAge: 0.5, logs: logs)
         let first = await engine.runCycle()
-        #expect(first.filesCopied == 0)   // seen once: not yet
+        #expect(first.filesCopied == 0) // seen once: not yet
         #expect(logs.any { $0.contains("DJI_FUTURE.JPG is dated in the future") })
         var copied = 0
         try await waitUntil(timeout: .seconds(20), poll: .milliseconds(100), waitingFor: "the future-dated file to be copied") {
@@ -111,7 +121,10 @@ import TestSupport
     /// the summary.
     @Test func hiddenEntriesAreCountedAndLogged() async throws {
         let media = try TemporaryDirectory(), state = try TemporaryDirectory()
-        defer { try? media.remove(); try? state.remove() }
+        defer {
+            try? media.remove()
+            try? state.remove()
+        }
         _ = try media.writeFile(".DJI_HIDDEN.JPG", bytes: [1], modified: .secondsAgo(100))
         _ = try media.writeFile(".thumbs/DJI_IN_HIDDEN.JPG", bytes: [1], modified: .secondsAgo(100))
         _ = try media.writeFile("DJI_SEEN.JPG", bytes: [1], modified: .secondsAgo(100))

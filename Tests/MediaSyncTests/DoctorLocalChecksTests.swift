@@ -4,8 +4,8 @@ import Glibc
 import LocalFS
 import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// `doctor`'s checks that need no network, on real folders.
 @Suite struct DoctorLocalChecksTests {
@@ -41,7 +41,7 @@ import TestSupport
         #expect(checks.allSatisfy { $0.status == .ok && $0.detail.hasPrefix("does not exist yet") })
         _ = try dir.makeDirectory("db")
         _ = try dir.writeFile("db/state.sqlite", bytes: [])
-        _ = try dir.writeFile("run", bytes: [1])   // a file where a folder belongs
+        _ = try dir.writeFile("run", bytes: [1]) // a file where a folder belongs
         checks = DoctorLocalChecks.stateFolders(config, configPath: "c.json")
         #expect(checks[0].status == .ok && checks[0].detail.hasPrefix("writable by"))
         #expect(checks[1].status == .fail && checks[1].detail == "is not a folder")

@@ -4,11 +4,12 @@ import Testing
 
 /// The rendering of `doctor`'s findings: the JSON contract and the table.
 @Suite struct DoctorReportTests {
-    static let checks: [DoctorCheck] = [
-        .ok("config", "/etc/dji-media-sync/media_sync_config.json", "valid"),
-        .fail("media_root.readable", "/data/dji/media", "does not exist", fix: "create it (`sudo mkdir -p /data/dji/media`)"),
-        .warn("nas.free_space", "nas", "1.0 GiB free of 10.0 GiB (90 % used)", fix: "free space"),
-    ] + DoctorCheck.skipped(["media_root.deletable"], "/data/dji/media", because: "media_root.readable")
+    static let checks: [DoctorCheck] =
+        [
+            .ok("config", "/etc/dji-media-sync/media_sync_config.json", "valid"),
+            .fail("media_root.readable", "/data/dji/media", "does not exist", fix: "create it (`sudo mkdir -p /data/dji/media`)"),
+            .warn("nas.free_space", "nas", "1.0 GiB free of 10.0 GiB (90 % used)", fix: "free space")
+        ] + DoctorCheck.skipped(["media_root.deletable"], "/data/dji/media", because: "media_root.readable")
 
     static let report = DoctorReport(checks: checks, generatedAt: Date(timeIntervalSince1970: 1_780_000_000), host: "edge-17")
 

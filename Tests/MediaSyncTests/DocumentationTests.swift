@@ -1,7 +1,7 @@
 import Foundation
 import MediaSync
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct OperationsDocTests {
     /// Every MESSAGE_ID the daemon logs is in the operators' table, and the table names no other.

@@ -1,10 +1,11 @@
 import Configuration
 import Foundation
 import LocalFS
-@testable import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// Issue 13, 3, the engine side: the dry run asks every destination through `lookUp` on a
 /// read-only session, reports per destination, and writes nothing.
@@ -21,10 +22,12 @@ import TestSupport
         nas.put(nas.path("2025/01/01/DJI_20250101000000_0001_D.JPG"), bytes: same)
         nas.put(nas.path("2025/01/01/DJI_20250101000001_0002_D.JPG"), bytes: TestFiles.pseudoRandomBytes(count: 500, seed: 9))
         let identity = try LocalFS.status(quarantined).identity
-        let item = TransferItem(id: 0, localPath: quarantined, identity: identity, remoteDirectory: "2025/01/01",
-                                remoteName: Array("DJI_20250101000003_0004_D.JPG".utf8))
-        _ = try f.store.recordFailure(destination: "nas", item: item, permanent: true, kind: "permanent", message: "refused",
-                                      policy: f.config.retryPolicy, fingerprint: "sim")
+        let item = TransferItem(
+            id: 0, localPath: quarantined, identity: identity, remoteDirectory: "2025/01/01",
+            remoteName: Array("DJI_20250101000003_0004_D.JPG".utf8))
+        _ = try f.store.recordFailure(
+            destination: "nas", item: item, permanent: true, kind: "permanent", message: "refused",
+            policy: f.config.retryPolicy, fingerprint: "sim")
         f.remote("away").on(.connect, .fail(DestinationError(.unreachable, "connection refused")))
         let filesBefore = nas.files()
         let failuresBefore = try f.store.failures().count

@@ -6,8 +6,8 @@ import Logging
 import MediaSync
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Deterministic fault simulation (after FoundationDB's simulator and TigerBeetle's VOPR): the
 /// real SyncEngine and StateStore (SQLite in a temp folder) against scripted destinations, seed
@@ -57,7 +57,9 @@ import TestSupport
             }
         }
         let elapsed = clock.now - started
-        print("FaultSimulation: \(seeds.count) seeds in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))) (\(jobs) at once): \(total); failing seeds: \(failed.sorted())")
+        print(
+            "FaultSimulation: \(seeds.count) seeds in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))) (\(jobs) at once): \(total); failing seeds: \(failed.sorted())"
+        )
     }
 
     /// Same seed, same run: the trace of destination calls and local changes is identical (the
@@ -75,8 +77,15 @@ import TestSupport
 struct SimStats: Sendable, CustomStringConvertible {
     var cycles = 0, crashes = 0, stops = 0, restarts = 0, localChanges = 0, tampers = 0, deletedSources = 0, copies = 0, calls = 0
     mutating func add(_ o: SimStats) {
-        cycles += o.cycles; crashes += o.crashes; stops += o.stops; restarts += o.restarts; localChanges += o.localChanges
-        tampers += o.tampers; deletedSources += o.deletedSources; copies += o.copies; calls += o.calls
+        cycles += o.cycles
+        crashes += o.crashes
+        stops += o.stops
+        restarts += o.restarts
+        localChanges += o.localChanges
+        tampers += o.tampers
+        deletedSources += o.deletedSources
+        copies += o.copies
+        calls += o.calls
     }
     var description: String {
         "\(cycles) cycles, \(calls) destination calls, \(crashes) crashes (hang), \(stops) stops (cancel), \(restarts) restarts, \(localChanges) local changes, \(tampers) remote tamperings, \(copies) copies recorded, \(deletedSources) sources deleted"
@@ -131,9 +140,10 @@ struct SeedRun {
         // races the teardown and is no part of the run.
         let trace = run.sim.trace.withLock { $0 }
         await run.finish()
-        return SeedResult(seed: seed, settings: run.sim.settings.description, violations: run.violations,
-                          trace: (keepTrace || verbose || !run.violations.isEmpty) ? trace : [],
-                          log: run.f.logs.text, stats: run.stats)
+        return SeedResult(
+            seed: seed, settings: run.sim.settings.description, violations: run.violations,
+            trace: (keepTrace || verbose || !run.violations.isEmpty) ? trace : [],
+            log: run.f.logs.text, stats: run.stats)
     }
 
     init(seed: UInt64, verbose: Bool) throws {
@@ -145,7 +155,7 @@ struct SeedRun {
         f.batchSize = s.batchSize
         f.config.retryPolicy.maxAttempts = s.maxAttempts
         f.config.consistencyCheck.enable = s.consistencyCheck
-        f.config.consistencyCheck.intervalHours = 0     // every cycle, when on
+        f.config.consistencyCheck.intervalHours = 0 // every cycle, when on
         f.config.integrity.verifyBeforeDelete = "sha256"
         f.config.deletePolicy.deleteSources = true
         f.config.deletePolicy.delayMinutes = Double(s.delayMinutes)
@@ -182,7 +192,7 @@ struct SeedRun {
             if sim.random({ $0.chance(sim.settings.tamperRate) }) { tamper() }
             if sim.random({ $0.chance(0.03) }) { try restart("a plain restart") }
             try await cycleAndCheck()
-            if !violations.isEmpty { return }   // the first broken cycle is the one to read
+            if !violations.isEmpty { return } // the first broken cycle is the one to read
         }
 
         // Faults stop; the operator releases quarantined files; a few clean cycles drain everything.
@@ -200,7 +210,10 @@ struct SeedRun {
             sim.model.withLock { $0.clock.advance(seconds: Int64(sim.settings.delayMinutes * 60 + 60)) }
             try await cycleAndCheck()
             if !violations.isEmpty { return }
-            if try leftovers().isEmpty { drained = true; break }
+            if try leftovers().isEmpty {
+                drained = true
+                break
+            }
         }
         if !drained {
             violations.append("(4) not drained after 8 clean cycles: \(try leftovers().joined(separator: "; "))")
@@ -253,8 +266,13 @@ struct SeedRun {
         case .finished(let summary):
             await task.value
             stats.copies += summary.filesCopied + summary.filesAlreadyPresent
-            sim.note("cycle \(epoch) \(summary.status.rawValue): \(summary.filesCopied) copied, \(summary.filesAlreadyPresent) present, \(summary.failed) failed, \(summary.deleted) deleted, \(summary.waitingForSpace) waiting for space")
-            if summary.status == .cancelled { stats.stops += 1; crashed = true }
+            sim.note(
+                "cycle \(epoch) \(summary.status.rawValue): \(summary.filesCopied) copied, \(summary.filesAlreadyPresent) present, \(summary.failed) failed, \(summary.deleted) deleted, \(summary.waitingForSpace) waiting for space"
+            )
+            if summary.status == .cancelled {
+                stats.stops += 1
+                crashed = true
+            }
         }
         try check(epoch: epoch, processDied: end.isHung)
         if crashed { try restart("after the crash") }
@@ -281,11 +299,15 @@ struct SeedRun {
                 if !Simulation.isEligible(path, file, now: now) { violations.append("(1) cycle \(epoch) deleted \(name), which is not eligible media") }
                 let clock = sim.model.withLock { $0.clock.nanoseconds }
                 if clock < file.writtenAt + Int64(sim.settings.delayMinutes) * 60_000_000_000 {
-                    violations.append("(1) cycle \(epoch) deleted \(name) \((clock - file.writtenAt) / 1_000_000_000) s after it was written (simulated clock), before the \(sim.settings.delayMinutes)-minute delay")
+                    violations.append(
+                        "(1) cycle \(epoch) deleted \(name) \((clock - file.writtenAt) / 1_000_000_000) s after it was written (simulated clock), before the \(sim.settings.delayMinutes)-minute delay"
+                    )
                 }
                 for r in f.remotes {
                     let verified = r.verifications(epoch: epoch).contains { $0.result == .verified && $0.mode == .sha256 && $0.copy.sha256 == file.sha256 }
-                    if !verified { violations.append("(1) cycle \(epoch) deleted \(name) (sha256 \(file.sha256.hex.prefix(12))) without verifying its copy on \(r.name) in that cycle") }
+                    if !verified {
+                        violations.append("(1) cycle \(epoch) deleted \(name) (sha256 \(file.sha256.hex.prefix(12))) without verifying its copy on \(r.name) in that cycle")
+                    }
                     // (Retention may remove a deleted source's copy later in the same cycle: by design.)
                     if !r.finalFiles().values.contains(where: { $0.sha256 == file.sha256 }) && !r.removedCopies(epoch: epoch).contains(file.sha256) {
                         violations.append("(1) cycle \(epoch) deleted \(name): its bytes are under no final name on \(r.name)")
@@ -311,7 +333,9 @@ struct SeedRun {
                 let remote = r.file(row.remotePath)
                 guard remote == nil || remote!.isTemp || remote!.sha256 != row.sha256 else { continue }
                 if tampered[r.name]?.contains(row.remotePath) == true { continue }
-                violations.append("(2) after cycle \(epoch) the ledger says \(sim.relative(row.localPath)) is present on \(r.name) at \(row.remotePath) (sha256 \(row.sha256?.hex.prefix(12) ?? "damaged")), but \(r.name) holds \(remote.map { $0.isTemp ? "a temp file" : "sha256 \($0.sha256.hex.prefix(12))" } ?? "nothing") there")
+                violations.append(
+                    "(2) after cycle \(epoch) the ledger says \(sim.relative(row.localPath)) is present on \(r.name) at \(row.remotePath) (sha256 \(row.sha256?.hex.prefix(12) ?? "damaged")), but \(r.name) holds \(remote.map { $0.isTemp ? "a temp file" : "sha256 \($0.sha256.hex.prefix(12))" } ?? "nothing") there"
+                )
             }
         }
         // (3) Final names hold only verified bytes (ones written locally, or put there by someone
@@ -342,9 +366,10 @@ struct SeedRun {
         switch kind {
         case .delete, .corrupt:
             // Mostly a copy about to be re-verified before its source is deleted: the moment that matters.
-            let due = (try? f.store.deleteQueue(states: [.pending], limit: 100_000)
-                .flatMap { try f.store.copies(of: $0) }.filter { $0.destination == remote.name }.map(\.remotePath)
-                .filter { remote.file($0) != nil }.sorted { $0.string < $1.string }) ?? []
+            let due =
+                (try? f.store.deleteQueue(states: [.pending], limit: 100_000)
+                    .flatMap { try f.store.copies(of: $0) }.filter { $0.destination == remote.name }.map(\.remotePath)
+                    .filter { remote.file($0) != nil }.sorted { $0.string < $1.string }) ?? []
             let pool = !due.isEmpty && sim.random({ $0.chance(0.8) }) ? due : finals
             guard !pool.isEmpty else { return }
             let path = sim.random { $0.pick(pool) }
@@ -368,7 +393,7 @@ struct SeedRun {
             let target = remote.path(directory: layout.day(forName: name, mtimeNanoseconds: file.mtime).description, name: name)
             guard remote.file(target) == nil else { return }
             let same = sim.random { $0.chance(0.5) }
-            let bytes = same ? file.content : sim.random { $0.bytes(file.content.count) }   // same size, other bytes
+            let bytes = same ? file.content : sim.random { $0.bytes(file.content.count) } // same size, other bytes
             remote.put(target, bytes: bytes)
             foreign.insert(SHA256Hasher.hash(bytes))
             sim.note("tamper: someone puts \(same ? "the same" : "other") bytes at \(target) on \(remote.name)")

@@ -6,8 +6,8 @@ import Logging
 import MediaSync
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// What the harness believes is on the local disk. Every write gets an mtime no file ever had
 /// before, so (path, size, mtime, inode) names one content: the engine's own assumption (a file
@@ -119,7 +119,7 @@ final class Simulation: Sendable {
         { "IMG_000\($0).JPG" },
         { "clip_\($0).mov" },
         { "PANO_\($0).dng" },
-        { "DJI_2024060\($0 % 3 + 1)12000\($0)_000\($0)_V.SRT" },
+        { "DJI_2024060\($0 % 3 + 1)12000\($0)_000\($0)_V.SRT" }
     ]
 
     func randomMediaPath(_ r: inout SimRandom) -> FilePath {
@@ -129,7 +129,7 @@ final class Simulation: Sendable {
     }
 
     func randomContent(_ r: inout SimRandom, like others: [LocalModel.File]) -> [UInt8] {
-        if !others.isEmpty, r.chance(0.05) { return r.pick(others).content }   // duplicate content
+        if !others.isEmpty, r.chance(0.05) { return r.pick(others).content } // duplicate content
         // Mostly larger than the 4 KiB read chunk, so a change during a read lands mid-file.
         return r.chance(0.04) ? [] : r.bytes(r.int(1...(r.chance(0.3) ? 4096 : 20000)))
     }
@@ -277,7 +277,7 @@ final class Simulation: Sendable {
                     (.fail(DestinationError(.permanent, "Permission denied (scripted)")), 0.5),
                     (.fail(DestinationError(.verificationFailed, "SHA-256 differs (scripted)")), 1),
                     (.corrupt, 2),
-                    (.changeSourceDuringRead({ [self] path in changeLocal(only: path, excluding: [.create]) }), 2),
+                    (.changeSourceDuringRead({ [self] path in changeLocal(only: path, excluding: [.create]) }), 2)
                 ])
             case .publish:
                 return .fail(r.chance(0.7) ? lost() : DestinationError(.transient, "rename failed (scripted)"))
@@ -285,15 +285,16 @@ final class Simulation: Sendable {
                 return .proceed
             }
         }
-        let text: String = switch answer {
-        case .proceed: ""
-        case .fail(let e): " → fail \(e.kind.rawValue)"
-        case .corrupt: " → corrupt"
-        case .changeSourceDuringRead: " → change source during read"
-        case .cancelTask: " → CRASH (stop)"
-        case .hang: " → CRASH (hang)"
-        case .stall: " → stall until stopped"
-        }
+        let text: String =
+            switch answer {
+            case .proceed: ""
+            case .fail(let e): " → fail \(e.kind.rawValue)"
+            case .corrupt: " → corrupt"
+            case .changeSourceDuringRead: " → change source during read"
+            case .cancelTask: " → CRASH (stop)"
+            case .hang: " → CRASH (hang)"
+            case .stall: " → stall until stopped"
+            }
         note(describe + text)
         if case .hang = answer { watch.withLock { $0 }?.finish(.hung) }
         return answer

@@ -4,8 +4,8 @@ import Hashing
 import LocalFS
 import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct HealthTests {
     static func config() -> MediaSyncConfig {

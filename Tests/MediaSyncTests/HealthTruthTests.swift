@@ -3,8 +3,8 @@ import Foundation
 import LocalFS
 import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Health says what is wrong, and only what is wrong: an unreadable media root, a refused key, a
 /// metrics file that cannot be written count against it; a cancel does not.
@@ -110,7 +110,7 @@ extension HealthTruthTests {
         var f = try ScriptedFixture(destinations: ["nas", "cloud"])
         defer { f.cleanUp() }
         for i in 0..<3 { try f.add("IMG_\(i).JPG", bytes: [UInt8](repeating: UInt8(i), count: 2000)) }
-        f.remote("cloud").capacity = 2000   // room for one file
+        f.remote("cloud").capacity = 2000 // room for one file
         let s = await f.cycle()
         #expect(s.waitingForSpaceOn == ["cloud": 2], "\(s.messages)")
         let findings = try #require(s.health?.findings)

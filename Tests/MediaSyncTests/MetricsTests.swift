@@ -1,10 +1,11 @@
 import Configuration
 import Foundation
 import LocalFS
-@testable import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// The Prometheus textfile: counters persisted in the state database (monotonic across restarts
 /// and crashes), per-destination gauges, and the whole file accepted by `promtool check metrics`.

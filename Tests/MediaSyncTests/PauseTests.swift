@@ -1,10 +1,11 @@
 import Foundation
 import LocalFS
-@testable import MediaSync
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// `dji-media-sync pause` as the engine sees it: `shouldPause` turning true mid-cycle stops the
 /// cycle after the files in flight; nothing is failed, half-written or forgotten.
@@ -12,7 +13,7 @@ import TestSupport
     @Test func aPauseBetweenBatchesStopsAfterTheFileInFlight() async throws {
         var f = try ScriptedFixture(destinations: ["nas", "cloud"])
         defer { f.cleanUp() }
-        f.batchSize = 1   // one file per batch, as the NAS sends a large file
+        f.batchSize = 1 // one file per batch, as the NAS sends a large file
         for i in 1...6 {
             try f.add("F\(i).JPG", bytes: ScriptedEngineTests.bytes(1000 + i, UInt64(i)), mtime: .secondsAgo(Int64(3600 - i)))
         }
@@ -63,7 +64,7 @@ import TestSupport
         var store = try StateStore(directory: dir.filePath)
         #expect(try store.pause(now: 100) == nil)
         try store.setPause(until: nil, now: 100)
-        store = try StateStore(directory: dir.filePath)   // another process sees it
+        store = try StateStore(directory: dir.filePath) // another process sees it
         #expect(try store.pause(now: 1e12) == StateStore.Pause(since: 100, until: nil))
         #expect(try store.pause(now: 1e12)?.untilText == "until `dji-media-sync resume`")
         try store.setPause(until: 200, now: 150)

@@ -3,10 +3,11 @@ import Foundation
 import Hashing
 import LocalFS
 import Logging
-@testable import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// Structural guard for "a cycle costs what is new": every statement a cycle, `status`, `verify`,
 /// `retention` and `cleanup` run is collected from a real store, and `EXPLAIN QUERY PLAN` must show
@@ -48,8 +49,11 @@ import TestSupport
     @Test func everyStatementOfACycleStatusVerifyRetentionCleanupAndRestoreUsesAnIndex() async throws {
         let dir = try TemporaryDirectory()
         let media = try TemporaryDirectory()
-        defer { try? dir.remove(); try? media.remove() }
-        _ = try StateStore(directory: dir.filePath)   // migrations run once, not per cycle: not traced
+        defer {
+            try? dir.remove()
+            try? media.remove()
+        }
+        _ = try StateStore(directory: dir.filePath) // migrations run once, not per cycle: not traced
         let log = StateStore.StatementLog()
         let store = try StateStore(directory: dir.filePath, statementLog: log)
         var local = MediaSyncConfig.Local(mediaRoots: [media.path])
@@ -61,10 +65,10 @@ import TestSupport
         config.consistencyCheck.intervalHours = 0
         config.storageManagement.enableSpaceCheck = true
         config.storageManagement.enableRetention = true
-        config.health.prometheusTextfile = dir.path + "/metrics.prom"   // the counters are read to write it
+        config.health.prometheusTextfile = dir.path + "/metrics.prom" // the counters are read to write it
         for i in 0..<30 { _ = try media.writeFile("DJI_\(i).JPG", bytes: Array("photo \(i)".utf8), modified: .secondsAgo(3600)) }
         let remote = ScriptedRemote(name: "nas")
-        remote.capacity = 100   // short of space: retention runs
+        remote.capacity = 100 // short of space: retention runs
         let destination = remote.destination()
         var logger = Logger(label: "test")
         logger.logLevel = .error
@@ -73,10 +77,12 @@ import TestSupport
         for _ in 0..<3 { _ = await engine.runCycle() }
         _ = await engine.runCycle(dryRun: true)
         // A failure, a retry and a quarantine.
-        let item = TransferItem(id: 0, localPath: "/gone/x.JPG", identity: .init(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1),
-                                remoteDirectory: "2025/01/01", remoteName: Array("x.JPG".utf8))
-        _ = try store.recordFailure(destination: "nas", item: item, permanent: false, kind: "transient", message: "x",
-                                    policy: config.retryPolicy, fingerprint: "f")
+        let item = TransferItem(
+            id: 0, localPath: "/gone/x.JPG", identity: .init(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1),
+            remoteDirectory: "2025/01/01", remoteName: Array("x.JPG".utf8))
+        _ = try store.recordFailure(
+            destination: "nas", item: item, permanent: false, kind: "transient", message: "x",
+            policy: config.retryPolicy, fingerprint: "f")
         _ = try store.releaseFailures(paths: ["/gone/x.JPG"])
         // status
         _ = try store.counts()
@@ -98,23 +104,31 @@ import TestSupport
         _ = try store.trashed()
         // object delete (of a copy recorded here: the NAS above was too full to take any)
         let copy = Array("/base/2025/01/01/y.JPG".utf8)
-        try store.recordPlacements([StateStore.Placement(item: TransferItem(id: 0, localPath: "/gone/y.JPG",
-                                                                            identity: .init(size: 1, mtimeNanoseconds: 1, inode: 2, device: 1),
-                                                                            remoteDirectory: "2025/01/01", remoteName: Array("y.JPG".utf8)),
-                                                         remotePath: FilePath(bytes: copy), sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
-                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        try store.recordPlacements(
+            [
+                StateStore.Placement(
+                    item: TransferItem(
+                        id: 0, localPath: "/gone/y.JPG",
+                        identity: .init(size: 1, mtimeNanoseconds: 1, inode: 2, device: 1),
+                        remoteDirectory: "2025/01/01", remoteName: Array("y.JPG".utf8)),
+                    remotePath: FilePath(bytes: copy), sha256: SHA256Hasher.hash([1]), alreadyPresent: false)
+            ],
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
         #expect(try store.presentCopies(destination: "nas", remotePath: copy).count == 1)
         #expect(try store.markObjectLost(destination: "nas", remotePath: copy, reason: "deleted by hand") == 1)
         // the temp journal, with a temp kept for resume (NAS transfers)
         try store.record(destination: "nas", paths: ["/base/2025/.dms-x.part"])
-        try store.keepForResume(destination: "nas", path: "/base/2025/.dms-x.part", source: "/media/x.MP4",
-                                identity: .init(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1))
+        try store.keepForResume(
+            destination: "nas", path: "/base/2025/.dms-x.part", source: "/media/x.MP4",
+            identity: .init(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1))
         _ = try store.resumable(destination: "nas")
         _ = try store.pending(destination: "nas")
         try store.forget(destination: "nas", paths: ["/base/2025/.dms-x.part"])
         // restore, by each selector
-        for selection: RestoreSelection in [.localPath(media.filePath), .remotePath("/base/2025/01/01/DJI_1.JPG"),
-                                            .remoteFolder("/base/2025"), .copiedBetween(from: 0, until: 1e12)] {
+        for selection: RestoreSelection in [
+            .localPath(media.filePath), .remotePath("/base/2025/01/01/DJI_1.JPG"),
+            .remoteFolder("/base/2025"), .copiedBetween(from: 0, until: 1e12)
+        ] {
             _ = try store.restoreCandidates(destination: "nas", selection: selection)
         }
         // metrics, pause

@@ -7,14 +7,16 @@ import Testing
     @Test(arguments: [
         ("DJI_20250101123456_0001_V.MP4", "2025/01/01"),
         ("DJI_20231231235959_0042_D.JPG", "2023/12/31"),
-        ("DJI_20240229120000_0001_W.DNG", "2024/02/29"),
+        ("DJI_20240229120000_0001_W.DNG", "2024/02/29")
     ])
     func dateComesFromTheDJIName(name: String, day: String) {
         #expect(RemoteLayout.dayFromDJIName(Array(name.utf8))?.description == day)
     }
 
-    @Test(arguments: ["DJI_0001.JPG", "DJI_20250230120000_0001_V.MP4", "DJI_21000229120000_0001_V.MP4", "DJI_20251301120000_0001.MP4",
-                      "DJI_2025010112345_0001.MP4", "XDJI_20250101123456_0001.MP4", "DJI_20250101126056_0001.MP4"])
+    @Test(arguments: [
+        "DJI_0001.JPG", "DJI_20250230120000_0001_V.MP4", "DJI_21000229120000_0001_V.MP4", "DJI_20251301120000_0001.MP4",
+        "DJI_2025010112345_0001.MP4", "XDJI_20250101123456_0001.MP4", "DJI_20250101126056_0001.MP4"
+    ])
     func invalidOrMissingTimestampsFallBackToMtime(name: String) {
         #expect(RemoteLayout.dayFromDJIName(Array(name.utf8)) == nil)
         var layout = RemoteLayout()
@@ -38,7 +40,7 @@ import Testing
     }
 
     @Test func conflictNamesOfLongNamesFitIn255BytesAndNeverSplitACharacter() {
-        let long = Array(String(repeating: "é", count: 125).utf8) + Array(".MP4".utf8)  // 254 bytes
+        let long = Array(String(repeating: "é", count: 125).utf8) + Array(".MP4".utf8) // 254 bytes
         #expect(long.count == 254)
         for index in [1, 99, 9999] {
             let name = RemoteLayout.conflictName(long, index: index)

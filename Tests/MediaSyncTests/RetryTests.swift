@@ -4,8 +4,8 @@ import Hashing
 import LocalFS
 import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct RetryTests {
     @Test func backoffDoublesFromTheBaseUpToTheCapWithBoundedJitter() {
@@ -24,8 +24,9 @@ import TestSupport
     }
 
     static func item(_ name: String) -> TransferItem {
-        TransferItem(id: 0, localPath: FilePath("/media/\(name)"), identity: FileIdentity(size: 5, mtimeNanoseconds: 7, inode: 3, device: 1),
-                     remoteDirectory: "2025/01/01", remoteName: Array(name.utf8))
+        TransferItem(
+            id: 0, localPath: FilePath("/media/\(name)"), identity: FileIdentity(size: 5, mtimeNanoseconds: 7, inode: 3, device: 1),
+            remoteDirectory: "2025/01/01", remoteName: Array(name.utf8))
     }
 
     @Test func failuresWaitForTheirTurnAreQuarantinedAndReleased() throws {
@@ -51,14 +52,16 @@ import TestSupport
         // A changed destination config lifts the quarantine.
         #expect(try store.isDeferred(files, destination: "nas", fingerprint: "f2", now: now + 1_000_000) == [false, false])
         // A permanent error quarantines at once; `queue retry` releases it.
-        let permanent = try store.recordFailure(destination: "nas", item: b, permanent: true, kind: "permanent", message: "Permission denied", policy: policy, fingerprint: "f1", now: now)
+        let permanent = try store.recordFailure(
+            destination: "nas", item: b, permanent: true, kind: "permanent", message: "Permission denied", policy: policy, fingerprint: "f1", now: now)
         #expect(permanent.quarantined && permanent.attempts == 1)
         #expect(try store.failures(quarantinedOnly: true).count == 2)
         #expect(try store.releaseFailures(paths: [b.localPath]) == 1)
         #expect(try store.isDeferred(files, destination: "nas", fingerprint: "f1", now: now) == [true, false])
         // Success clears the record.
-        try store.recordPlacements([.init(item: a, remotePath: "/nas/a.JPG", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
-                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 60)
+        try store.recordPlacements(
+            [.init(item: a, remotePath: "/nas/a.JPG", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 60)
         #expect(try store.failures().isEmpty)
     }
 }

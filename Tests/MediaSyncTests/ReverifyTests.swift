@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import LocalFS
-@testable import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// Verdicts of a re-verification belong to their own ledger rows, by id.
 @Suite struct ReverifyTests {
@@ -18,7 +19,7 @@ import TestSupport
         let a = try f.add("a.JPG", bytes: Array("aaaa".utf8))
         let b = try f.add("b.JPG", bytes: Array("bbbb".utf8))
         let c = try f.add("c.JPG", bytes: Array("cccc".utf8))
-        _ = await f.cycle()                                  // copied; due for deletion (delay 0)
+        _ = await f.cycle() // copied; due for deletion (delay 0)
         let nas = f.remote("nas")
         let ledger = try f.store.ledgerEntries()
         let rowA = try #require(ledger.first { $0.localPath == a })
@@ -45,7 +46,7 @@ import TestSupport
         _ = await f.cycle()
         let nas = f.remote("nas")
         let old = try #require(try f.store.ledgerEntries().first)
-        #expect(nas.remove(old.remotePath) != nil)                 // lost on the NAS
+        #expect(nas.remove(old.remotePath) != nil) // lost on the NAS
         try TestFiles.write(Array("first, then more".utf8), to: path, modified: .secondsAgo(1800))
         nas.on(.verify, .fail(DestinationError(.transient, "scripted: cannot verify now")))
         _ = await f.cycle()

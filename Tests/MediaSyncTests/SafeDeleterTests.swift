@@ -2,10 +2,11 @@ import Foundation
 import Glibc
 import Hashing
 import LocalFS
-@testable import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 @Suite struct SafeDeleterTests {
     struct Setup {
@@ -21,8 +22,9 @@ import TestSupport
         let identity = try LocalFS.status(path).identity
         let sha = SHA256Hasher.hash([1, 2, 3])
         let entry = StateStore.DeleteEntry(id: 1, localPath: path, identity: identity, sha256: sha, dueAt: 0, state: .pending, attempts: 0, lastError: nil)
-        let copy = StateStore.LedgerEntry(id: 1, destination: "nas", localPath: path, identity: identity, sha256: sha,
-                                          remotePath: "/nas/DJI_1.JPG", outcome: "copied", state: .present, syncedAt: 0)
+        let copy = StateStore.LedgerEntry(
+            id: 1, destination: "nas", localPath: path, identity: identity, sha256: sha,
+            remotePath: "/nas/DJI_1.JPG", outcome: "copied", state: .present, syncedAt: 0)
         return Setup(dir: dir, path: path, entry: entry, copy: copy)
     }
 
@@ -32,13 +34,32 @@ import TestSupport
         let verified = [SafeDeleter.Check(copy: s.copy, result: .verified)]
         var notDue = s.entry
         notDue.dueAt = Date().timeIntervalSince1970 + 60
-        if case .refused = SafeDeleter.deleteSource(notDue, checks: verified, requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else { Issue.record("deleted before due") }
-        if case .refused = SafeDeleter.deleteSource(s.entry, checks: [.init(copy: s.copy, result: .missing)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else { Issue.record("deleted without a verified copy") }
-        if case .refused = SafeDeleter.deleteSource(s.entry, checks: verified, requiredDestinations: ["nas", "s3"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else { Issue.record("deleted without the second destination") }
-        if case .refused = SafeDeleter.deleteSource(s.entry, checks: [], requiredDestinations: [], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else { Issue.record("deleted with no destination at all") }
+        if case .refused = SafeDeleter.deleteSource(notDue, checks: verified, requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {
+        } else {
+            Issue.record("deleted before due")
+        }
+        if case .refused = SafeDeleter.deleteSource(
+            s.entry, checks: [.init(copy: s.copy, result: .missing)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath])
+        {
+        } else {
+            Issue.record("deleted without a verified copy")
+        }
+        if case .refused = SafeDeleter.deleteSource(s.entry, checks: verified, requiredDestinations: ["nas", "s3"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {
+        } else {
+            Issue.record("deleted without the second destination")
+        }
+        if case .refused = SafeDeleter.deleteSource(s.entry, checks: [], requiredDestinations: [], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {
+        } else {
+            Issue.record("deleted with no destination at all")
+        }
         var otherHash = s.copy
         otherHash.sha256 = SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))
-        if case .refused = SafeDeleter.deleteSource(s.entry, checks: [.init(copy: otherHash, result: .verified)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else { Issue.record("deleted although the copy's hash differs from the source's") }
+        if case .refused = SafeDeleter.deleteSource(
+            s.entry, checks: [.init(copy: otherHash, result: .verified)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath])
+        {
+        } else {
+            Issue.record("deleted although the copy's hash differs from the source's")
+        }
         #expect(LocalFS.exists(s.path))
         #expect(SafeDeleter.deleteSource(s.entry, checks: verified, requiredDestinations: ["nas"], deleteEnabled: false, mediaRoots: [s.dir.filePath]) == .kept)
         #expect(LocalFS.exists(s.path))
@@ -51,7 +72,10 @@ import TestSupport
         let s = try Self.setup()
         defer { try? s.dir.remove() }
         try TestFiles.write([9, 9, 9, 9], to: s.path)
-        if case .changed = SafeDeleter.deleteSource(s.entry, checks: [.init(copy: s.copy, result: .verified)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else {
+        if case .changed = SafeDeleter.deleteSource(
+            s.entry, checks: [.init(copy: s.copy, result: .verified)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath])
+        {
+        } else {
             Issue.record("a changed file was not reported as changed")
         }
         #expect(LocalFS.exists(s.path))
@@ -66,7 +90,10 @@ import TestSupport
         try LocalFS.unlink(s.path)
         #expect(SafeDeleter.deleteSource(s.entry, checks: [], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) == .gone)
         try TestFiles.write([9, 9, 9, 9], to: s.path)
-        if case .changed = SafeDeleter.deleteSource(s.entry, checks: [.init(copy: s.copy, result: .missing)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath]) {} else {
+        if case .changed = SafeDeleter.deleteSource(
+            s.entry, checks: [.init(copy: s.copy, result: .missing)], requiredDestinations: ["nas"], deleteEnabled: true, mediaRoots: [s.dir.filePath])
+        {
+        } else {
             Issue.record("a changed file with a lost copy was not reported as changed")
         }
         #expect(LocalFS.exists(s.path))
@@ -78,20 +105,25 @@ import TestSupport
         let s = try Self.setup("flight1/DJI_1.JPG")
         let media = s.dir, entry = s.entry, copy = s.copy
         let outside = try TemporaryDirectory()
-        defer { try? media.remove(); try? outside.remove() }
+        defer {
+            try? media.remove()
+            try? outside.remove()
+        }
         // The folder moves outside the root (same inode: the same file), and a symlink takes its place.
         let moved = outside.filePath.appending("flight1")
         try LocalFS.rename(media.filePath.appending("flight1"), to: moved)
         #expect(symlink(moved.string, media.filePath.appending("flight1").string) == 0)
         for trash in [nil, SafeDeleter.Trash(mediaRoots: [media.filePath])] {
-            let decision = SafeDeleter.deleteSource(entry, checks: [.init(copy: copy, result: .verified)], requiredDestinations: ["nas"],
-                                                    deleteEnabled: true, mediaRoots: [media.filePath], trash: trash)
+            let decision = SafeDeleter.deleteSource(
+                entry, checks: [.init(copy: copy, result: .verified)], requiredDestinations: ["nas"],
+                deleteEnabled: true, mediaRoots: [media.filePath], trash: trash)
             if case .refused = decision {} else { Issue.record("not refused: \(decision)") }
             #expect(LocalFS.exists(moved.appending("DJI_1.JPG")), "the file outside the media root must stay")
         }
         // And a path under no media root is never deleted.
-        let elsewhere = SafeDeleter.deleteSource(entry, checks: [.init(copy: copy, result: .verified)], requiredDestinations: ["nas"],
-                                                 deleteEnabled: true, mediaRoots: [outside.filePath.appending("other")])
+        let elsewhere = SafeDeleter.deleteSource(
+            entry, checks: [.init(copy: copy, result: .verified)], requiredDestinations: ["nas"],
+            deleteEnabled: true, mediaRoots: [outside.filePath.appending("other")])
         if case .refused = elsewhere {} else { Issue.record("not refused: \(elsewhere)") }
     }
 }

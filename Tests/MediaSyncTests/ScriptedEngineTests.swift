@@ -4,8 +4,8 @@ import Hashing
 import LocalFS
 import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// The real cycle and ledger (SQLite in a temp folder, real local files) against a scripted
 /// destination: each scenario of the sync contract in milliseconds, without an sshd.
@@ -24,7 +24,7 @@ import TestSupport
         let first = await f.cycle()
         #expect(first.filesCopied == 4)
         #expect(first.deleted == 0)
-        #expect(paths.allSatisfy { LocalFS.exists($0) })    // not before the delay and a second look
+        #expect(paths.allSatisfy { LocalFS.exists($0) }) // not before the delay and a second look
         let copies = try present(f, "nas")
         #expect(copies.count == 4)
         for copy in copies {
@@ -53,13 +53,13 @@ import TestSupport
         let path = try f.add("a/IMG_1.JPG", bytes: content)
         await f.cycle()
         let copy = try #require(try present(f, "nas").first)
-        nas.remove(copy.remotePath)             // someone deleted it on the NAS
+        nas.remove(copy.remotePath) // someone deleted it on the NAS
 
         let second = await f.cycle()
         #expect(second.deleted == 0)
         #expect(second.deleteChecksFailed == 1)
         #expect(LocalFS.exists(path))
-        #expect(second.filesCopied == 1)         // copied again in the same cycle
+        #expect(second.filesCopied == 1) // copied again in the same cycle
         #expect(nas.file(copy.remotePath)?.bytes == content)
         #expect(try f.store.ledgerEntries(destination: "nas").map(\.state.rawValue).sorted() == ["present"])
 
@@ -77,7 +77,7 @@ import TestSupport
         nas.on(.file, .proceed)
         nas.on(.file, .proceed)
         nas.on(.file, .proceed)
-        nas.on(.file, .fail(DestinationError(.unreachable, "connection reset")))   // 4th file: mid-batch
+        nas.on(.file, .fail(DestinationError(.unreachable, "connection reset"))) // 4th file: mid-batch
         let summary = await f.cycle()
         #expect(summary.filesCopied == 7)
         #expect(summary.failed == 0)
@@ -86,7 +86,7 @@ import TestSupport
         #expect(try present(f, "nas").count == 7)
         #expect(nas.finalFiles().count == 7)
         #expect(nas.tempFiles().isEmpty)
-        #expect(try f.store.failures().isEmpty)   // a lost link is not the files' fault
+        #expect(try f.store.failures().isEmpty) // a lost link is not the files' fault
     }
 
     @Test func aFullDestinationKeepsSourcesAndChargesNoRetry() async throws {
@@ -101,13 +101,13 @@ import TestSupport
         // Found by the simulation: the files copied before the destination filled up do not wait.
         #expect(first.waitingForSpace == 3)
         #expect(try f.store.failures().isEmpty)
-        #expect(nas.callCount(.connect) == 1)    // no reconnect storm
+        #expect(nas.callCount(.connect) == 1) // no reconnect storm
         #expect(paths.allSatisfy { LocalFS.exists($0) })
 
         // Full by its free space: what does not fit waits (checked before sending).
         nas.capacity = nas.usedBytes + 2000
         let second = await f.cycle()
-        #expect(second.deleted == 1)             // the one copy made in the first cycle
+        #expect(second.deleted == 1) // the one copy made in the first cycle
         #expect(second.filesCopied == 1)
         #expect(second.waitingForSpace == 2)
         #expect(try f.store.failures().isEmpty)
@@ -166,8 +166,8 @@ import TestSupport
         s3.on(.connect, .fail(DestinationError(.unreachable, "no route to host")))
         let first = await f.cycle()
         #expect(first.unavailableDestinations == ["s3"])
-        #expect(try f.store.counts().queuePending == 0)   // only one copy: not queued
-        await f.cycle()                                    // s3 catches up; now queued
+        #expect(try f.store.counts().queuePending == 0) // only one copy: not queued
+        await f.cycle() // s3 catches up; now queued
         #expect(try f.store.counts().queuePending == 1)
         s3.on(.verify, .fail(DestinationError(.timeout, "no answer in 300 s")))
         let third = await f.cycle()
@@ -185,15 +185,15 @@ import TestSupport
         var f = try ScriptedFixture()
         defer { f.cleanUp() }
         let nas = f.remote("nas")
-        let noon = FileTime.epoch(seconds: 1_735_732_800)   // 2025-01-01 12:00 UTC
+        let noon = FileTime.epoch(seconds: 1_735_732_800) // 2025-01-01 12:00 UTC
         let path = try f.add("IMG_1.JPG", bytes: Self.bytes(3000, 1), mtime: noon)
         await f.cycle()
         let grown = Self.bytes(3000, 1) + Self.bytes(500, 2)
-        try TestFiles.write(grown, to: path, modified: .epoch(seconds: 1_735_732_860))  // appended to after the copy
+        try TestFiles.write(grown, to: path, modified: .epoch(seconds: 1_735_732_860)) // appended to after the copy
         let second = await f.cycle()
         #expect(second.deleted == 0)
         #expect(LocalFS.exists(path))
-        #expect(second.filesCopied == 1)       // the new version, beside the old one (no clobber)
+        #expect(second.filesCopied == 1) // the new version, beside the old one (no clobber)
         #expect(Set(nas.finalFiles().map { $0.key.string }) == ["/nas/2025/01/01/IMG_1.JPG", "/nas/2025/01/01/IMG_1_1.JPG"])
         #expect(try f.store.deleteQueue(states: [.changed]).count == 1)
         await f.cycle()
@@ -205,11 +205,11 @@ import TestSupport
         var f = try ScriptedFixture()
         defer { f.cleanUp() }
         let path = try f.add("IMG_1.JPG", bytes: Self.bytes(900, 1))
-        await f.cycle()                                             // copied, queued
+        await f.cycle() // copied, queued
         let parked = f.state.appending("IMG_1.JPG")
-        try LocalFS.rename(path, to: parked)                        // the media volume is unmounted...
-        #expect(await f.cycle().deleted == 0)                       // ...when the deletion is due: "gone"
-        try LocalFS.rename(parked, to: path)                        // ...and mounted again: same inode, size, mtime
+        try LocalFS.rename(path, to: parked) // the media volume is unmounted...
+        #expect(await f.cycle().deleted == 0) // ...when the deletion is due: "gone"
+        try LocalFS.rename(parked, to: path) // ...and mounted again: same inode, size, mtime
         await f.cycle()
         await f.cycle()
         // Found by the simulation: the "gone" entry took the version out of the planner's index,
@@ -222,9 +222,11 @@ import TestSupport
         defer { f.cleanUp() }
         let nas = f.remote("nas")
         let path = try f.add("IMG_1.JPG", bytes: Self.bytes(10_000, 1))
-        nas.on(.file, .changeSourceDuringRead({ p in
-            try? TestFiles.write(TestFiles.pseudoRandomBytes(count: 12_000, seed: 5), to: p, modified: .secondsAgo(1800))
-        }))
+        nas.on(
+            .file,
+            .changeSourceDuringRead({ p in
+                try? TestFiles.write(TestFiles.pseudoRandomBytes(count: 12_000, seed: 5), to: p, modified: .secondsAgo(1800))
+            }))
         let first = await f.cycle()
         #expect(first.filesCopied == 0)
         #expect(first.skipped == 1)
@@ -245,7 +247,7 @@ import TestSupport
         try f.add("DJI_20250102030405_0001_V.MP4", bytes: content)
         try f.add("DJI_20250102030405_0002_V.MP4", bytes: Self.bytes(700, 5))
         nas.put(nas.path("2025/01/02/DJI_20250102030405_0001_V.MP4"), bytes: content)
-        nas.put(nas.path("2025/01/02/DJI_20250102030405_0002_V.MP4"), bytes: Self.bytes(700, 6))  // another file, same size
+        nas.put(nas.path("2025/01/02/DJI_20250102030405_0002_V.MP4"), bytes: Self.bytes(700, 6)) // another file, same size
         let s = await f.cycle()
         #expect(s.filesAlreadyPresent == 1)
         #expect(s.filesCopied == 1)

@@ -6,8 +6,8 @@ import Logging
 import MediaSync
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// A source folder and a state folder (real files, real SQLite) and scripted remotes, wired into
 /// the real engine. Each cycle gets the next epoch, which the remotes stamp on every call.
@@ -30,11 +30,13 @@ struct ScriptedFixture {
         remotes = names.map { ScriptedRemote(name: $0) }
         var local = MediaSyncConfig.Local(mediaRoots: [source.path])
         local.minFileAgeSeconds = 0
-        config = MediaSyncConfig(local: local, destinations: remotes.map { r in
-            var nas = MediaSyncConfig.NAS(host: "scripted", basePath: r.base)
-            nas.name = r.name
-            return .nas(nas)
-        })
+        config = MediaSyncConfig(
+            local: local,
+            destinations: remotes.map { r in
+                var nas = MediaSyncConfig.NAS(host: "scripted", basePath: r.base)
+                nas.name = r.name
+                return .nas(nas)
+            })
         config.state.directory = state.path
         config.state.runtimeDirectory = state.path + "/run"
         config.concurrency.lockFile = state.path + "/run/sync.lock"

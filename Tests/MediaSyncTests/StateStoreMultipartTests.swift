@@ -1,8 +1,8 @@
 import Foundation
 import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// The journal of multipart uploads in the state database (migration v5).
 @Suite struct StateStoreMultipartTests {
@@ -11,8 +11,9 @@ import TestSupport
     @Test func uploadsAndPartsSurviveReopeningAndAreFoundByKeyAndFingerprint() throws {
         let dir = try TemporaryDirectory()
         defer { try? dir.remove() }
-        var upload = StateStore.MultipartUploadRecord(destination: "r2", key: "2025/01/01/DJI_0001.MP4", uploadID: "u1",
-                                                      fingerprint: "f1", partSize: 5 << 20, createdAt: 1000)
+        var upload = StateStore.MultipartUploadRecord(
+            destination: "r2", key: "2025/01/01/DJI_0001.MP4", uploadID: "u1",
+            fingerprint: "f1", partSize: 5 << 20, createdAt: 1000)
         do {
             let store = try StateStore(directory: dir.filePath)
             try store.recordMultipartUploadStarted(upload)
@@ -22,15 +23,18 @@ import TestSupport
             try store.recordMultipartPart(uploadID: "u1", .init(number: 1, etag: "\"e1\"", size: 5 << 20, sha256: Self.hexA))
         }
         let store = try StateStore(directory: dir.filePath)
-        upload.parts = [.init(number: 1, etag: "\"e1\"", size: 5 << 20, sha256: Self.hexA),
-                        .init(number: 2, etag: "\"e2\"", size: 5 << 20, sha256: Self.hexB)]
+        upload.parts = [
+            .init(number: 1, etag: "\"e1\"", size: 5 << 20, sha256: Self.hexA),
+            .init(number: 2, etag: "\"e2\"", size: 5 << 20, sha256: Self.hexB)
+        ]
         #expect(try store.multipartUpload(destination: "r2", key: upload.key, fingerprint: "f1") == upload)
         #expect(try store.multipartUpload(destination: "r2", key: upload.key, fingerprint: "changed") == nil)
         #expect(try store.multipartUpload(destination: "nas", key: upload.key, fingerprint: "f1") == nil)
 
         // The newest upload of a key and fingerprint wins; all() lists both, oldest first.
-        let newer = StateStore.MultipartUploadRecord(destination: "r2", key: upload.key, uploadID: "u2", fingerprint: "f1",
-                                                     partSize: 8 << 20, createdAt: 2000)
+        let newer = StateStore.MultipartUploadRecord(
+            destination: "r2", key: upload.key, uploadID: "u2", fingerprint: "f1",
+            partSize: 8 << 20, createdAt: 2000)
         try store.recordMultipartUploadStarted(newer)
         #expect(try store.multipartUpload(destination: "r2", key: upload.key, fingerprint: "f1")?.uploadID == "u2")
         #expect(try store.multipartUploads().map(\.uploadID) == ["u1", "u2"])

@@ -3,8 +3,8 @@ import Hashing
 import LocalFS
 import MediaSync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct StateStoreTests {
     static func item(_ path: FilePath, _ identity: FileIdentity) -> TransferItem {
@@ -19,17 +19,19 @@ import TestSupport
         let sha = SHA256Hasher.hash([1, 2, 3])
         do {
             let store = try StateStore(directory: dir.filePath)
-            try store.recordPlacements([.init(item: Self.item(odd, identity), remotePath: "/nas/2025/01/01/x", sha256: sha, alreadyPresent: false)],
-                                       destination: "nas", allDestinations: ["nas", "s3"], cycleID: nil, deleteDelaySeconds: 60)
-            #expect(try store.counts().queuePending == 0)   // s3 does not hold it yet
+            try store.recordPlacements(
+                [.init(item: Self.item(odd, identity), remotePath: "/nas/2025/01/01/x", sha256: sha, alreadyPresent: false)],
+                destination: "nas", allDestinations: ["nas", "s3"], cycleID: nil, deleteDelaySeconds: 60)
+            #expect(try store.counts().queuePending == 0) // s3 does not hold it yet
         }
-        let store = try StateStore(directory: dir.filePath)   // reopened: nothing lost
+        let store = try StateStore(directory: dir.filePath) // reopened: nothing lost
         #expect(try store.destinationsHolding(odd, identity: identity, among: ["nas", "s3"]) == ["nas"])
         var other = identity
         other.mtimeNanoseconds += 1
-        #expect(try store.destinationsHolding(odd, identity: other, among: ["nas"]).isEmpty)  // another version
-        let queued = try store.recordPlacements([.init(item: Self.item(odd, identity), remotePath: "s3://b/x", sha256: sha, alreadyPresent: false)],
-                                                destination: "s3", allDestinations: ["nas", "s3"], cycleID: nil, deleteDelaySeconds: 60)
+        #expect(try store.destinationsHolding(odd, identity: other, among: ["nas"]).isEmpty) // another version
+        let queued = try store.recordPlacements(
+            [.init(item: Self.item(odd, identity), remotePath: "s3://b/x", sha256: sha, alreadyPresent: false)],
+            destination: "s3", allDestinations: ["nas", "s3"], cycleID: nil, deleteDelaySeconds: 60)
         #expect(queued == 1)
         let now = Date().timeIntervalSince1970
         #expect(try store.dueDeletes(now: now).isEmpty)
@@ -45,16 +47,18 @@ import TestSupport
         let store = try StateStore(directory: dir.filePath)
         let path: FilePath = "/media/DJI_1.JPG"
         let identity = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
-        try store.recordPlacements([.init(item: Self.item(path, identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
-                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        try store.recordPlacements(
+            [.init(item: Self.item(path, identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
         let entry = try #require(try store.dueDeletes().first)
         let copy = try #require(try store.copies(of: entry).first)
         try store.markCopyLost(copy.id, reason: "missing")
         #expect(try store.dueDeletes().isEmpty)
         #expect(try store.destinationsHolding(path, identity: identity, among: ["nas"]).isEmpty)
         // Copied again: queued again.
-        try store.recordPlacements([.init(item: Self.item(path, identity), remotePath: "/nas/a_1", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
-                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+        try store.recordPlacements(
+            [.init(item: Self.item(path, identity), remotePath: "/nas/a_1", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
         #expect(try store.dueDeletes().count == 1)
     }
 
@@ -70,8 +74,9 @@ import TestSupport
         var v2 = v1
         v2.mtimeNanoseconds = 2
         for (identity, present) in [(v1, false), (v2, true)] {
-            try store.recordPlacements([.init(item: Self.item(path, identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: present)],
-                                       destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
+            try store.recordPlacements(
+                [.init(item: Self.item(path, identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: present)],
+                destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 0)
         }
         #expect(try store.dueDeletes().count == 2)
         let entry = try #require(try store.dueDeletes().first)
@@ -79,7 +84,7 @@ import TestSupport
         try store.markCopyLost(copy.id, reason: "missing")
         #expect(try store.destinationsHolding(path, identity: v1, among: ["nas"]).isEmpty)
         #expect(try store.destinationsHolding(path, identity: v2, among: ["nas"]).isEmpty)
-        #expect(try store.dueDeletes().isEmpty)   // neither version's source may go on that copy
+        #expect(try store.dueDeletes().isEmpty) // neither version's source may go on that copy
     }
 
     /// Found by the fault simulation: after the clock stepped back two days, deletions queued
@@ -90,20 +95,22 @@ import TestSupport
         defer { try? dir.remove() }
         let store = try StateStore(directory: dir.filePath)
         let identity = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
-        try store.recordPlacements([.init(item: Self.item("/media/DJI_1.JPG", identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
-                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 1_000_000)
-        #expect(try store.rescheduleAfterClockStep(now: 1_000_100) == 0)     // time went on: nothing moves
+        try store.recordPlacements(
+            [.init(item: Self.item("/media/DJI_1.JPG", identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)],
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 1_000_000)
+        #expect(try store.rescheduleAfterClockStep(now: 1_000_100) == 0) // time went on: nothing moves
         #expect(try store.dueDeletes(now: 1_000_599).isEmpty)
-        #expect(try store.rescheduleAfterClockStep(now: 800_000) == 1)       // stepped back ~2 days
-        #expect(try store.dueDeletes(now: 800_599).isEmpty)                  // the full delay still holds
-        #expect(try store.dueDeletes(now: 800_600).count == 1)               // and no more than that
+        #expect(try store.rescheduleAfterClockStep(now: 800_000) == 1) // stepped back ~2 days
+        #expect(try store.dueDeletes(now: 800_599).isEmpty) // the full delay still holds
+        #expect(try store.dueDeletes(now: 800_600).count == 1) // and no more than that
         #expect(try store.rescheduleAfterClockStep(now: 800_000) == 0)
         // Queued again (the file came back after it was gone): the new queue time counts, so a
         // later step back still keeps the full delay (seed 241 deleted it 849 s after its return).
         let entry = try #require(try store.dueDeletes(now: 800_600).first)
         try store.finishDelete(entry.id, state: .gone, now: 800_600)
-        try store.recordPlacements([.init(item: Self.item("/media/DJI_1.JPG", identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: true)],
-                                   destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 900_000)
+        try store.recordPlacements(
+            [.init(item: Self.item("/media/DJI_1.JPG", identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: true)],
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 900_000)
         #expect(try store.rescheduleAfterClockStep(now: 850_000) == 1)
         #expect(try store.dueDeletes(now: 850_599).isEmpty)
         #expect(try store.dueDeletes(now: 850_600).count == 1)
@@ -118,7 +125,7 @@ import TestSupport
         #expect(try store.pending(destination: "nas") == ["/nas/2025/.dms-2.part"])
         #expect(try store.pending(destination: "other").isEmpty)
         let first = try store.beginCycle()
-        _ = try store.beginCycle()   // the first never finished (crash): marked aborted
+        _ = try store.beginCycle() // the first never finished (crash): marked aborted
         #expect(try store.recentCycles().first(where: { $0.id == first })?.status == "aborted")
         #expect(try store.instanceID() == (try StateStore(directory: dir.filePath).instanceID()))
     }

@@ -1,7 +1,7 @@
 import Glibc
 import ObjectStorage
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct CredentialsTests {
     let text = """

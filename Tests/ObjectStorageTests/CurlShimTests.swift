@@ -1,6 +1,6 @@
-import CurlHTTP
 import CCurl
 import CCurlShims
+import CurlHTTP
 import Testing
 
 /// The typed setopt/getinfo wrappers refuse an option of another type instead of passing curl a

@@ -4,8 +4,8 @@ import Glibc
 import Hashing
 import ObjectStorage
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite("HTTP client over libcurl")
 struct HTTPClientTests {
@@ -140,8 +140,10 @@ struct HTTPClientTests {
         // Promise more bytes than the file has: the read callback aborts the upload.
         let shortURL = try s3.presignedURL(method: .put, key: prefix + "short.bin", expiresInSeconds: 300)
         let short = await #expect(throws: HTTPError.self) {
-            _ = try await http.send(HTTPRequest(method: .put, url: shortURL,
-                                                body: .file(descriptor: fd, offset: 0, length: 400_000)))
+            _ = try await http.send(
+                HTTPRequest(
+                    method: .put, url: shortURL,
+                    body: .file(descriptor: fd, offset: 0, length: 400_000)))
         }
         #expect(short?.kind == .bodyRead)
         #expect(short?.message.contains("shrank") == true, "\(String(describing: short))")

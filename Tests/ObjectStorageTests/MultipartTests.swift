@@ -5,8 +5,8 @@ import LocalFS
 import ObjectStorage
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Multipart uploads against SeaweedFS: parts from file ranges, resume from ListParts, abort.
 @Suite("S3 multipart against SeaweedFS")
@@ -67,8 +67,9 @@ struct MultipartTests {
         let done = try await second.listParts(key: key, uploadID: id)
         #expect(done.map(\.number) == [1, 2])
         let sent = Mutex<Int>(0)
-        let last = try await second.uploadPart(key: key, uploadID: id, number: 3, file: path, offset: 2 * Self.part,
-                                               length: Int64(size) - 2 * Self.part, onBodyBytesSent: { n in sent.withLock { $0 += n } })
+        let last = try await second.uploadPart(
+            key: key, uploadID: id, number: 3, file: path, offset: 2 * Self.part,
+            length: Int64(size) - 2 * Self.part, onBodyBytesSent: { n in sent.withLock { $0 += n } })
         #expect(sent.withLock { $0 } == size - 2 * Int(Self.part), "only the missing part travels")
         try await second.completeMultipartUpload(key: key, uploadID: id, parts: done + [last])
         let bytes = try await Self.download(second, key: key)

@@ -8,8 +8,8 @@ import ObjectStorage
 import S3Sync
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 final class ByteCounter: Sendable {
     private let count = Mutex(0)
@@ -72,21 +72,27 @@ struct MultipartUploaderTests {
         /// Clients like `s3`'s, or with another secret.
         func factory(secret: String? = nil) -> @Sendable () throws(S3Error) -> S3Client {
             let configuration = s3.configuration
-            let credentials = AWSCredentials(accessKeyID: s3Credentials.accessKeyID,
-                                             secretAccessKey: secret ?? s3Credentials.secretAccessKey)
+            let credentials = AWSCredentials(
+                accessKeyID: s3Credentials.accessKeyID,
+                secretAccessKey: secret ?? s3Credentials.secretAccessKey)
             return { () throws(S3Error) in try S3Client(configuration: configuration, credentials: credentials) }
         }
 
-        func uploader(parallel: Int = 4, journal: (any MultipartJournal)? = nil,
-                      factory: (@Sendable () throws(S3Error) -> S3Client)? = nil) -> MultipartUploader {
-            MultipartUploader(settings: .init(partSize: MultipartUploaderTests.part, parallelParts: parallel, retriesPerPart: 2,
-                                              backoff: { _ in .milliseconds(10) }),
-                              journal: journal ?? self.journal, makeClient: factory ?? self.factory())
+        func uploader(
+            parallel: Int = 4, journal: (any MultipartJournal)? = nil,
+            factory: (@Sendable () throws(S3Error) -> S3Client)? = nil
+        ) -> MultipartUploader {
+            MultipartUploader(
+                settings: .init(
+                    partSize: MultipartUploaderTests.part, parallelParts: parallel, retriesPerPart: 2,
+                    backoff: { _ in .milliseconds(10) }),
+                journal: journal ?? self.journal, makeClient: factory ?? self.factory())
         }
 
         func upload(_ uploader: MultipartUploader, sent: ByteCounter? = nil) async throws(MultipartUploadError) -> MultipartUploadResult {
-            try await uploader.upload(file: path, key: key, fingerprint: "v1", contentType: "video/mp4",
-                                      metadata: ["dms-sha256": digest.hex], onBytesSent: { n in sent?.add(n) })
+            try await uploader.upload(
+                file: path, key: key, fingerprint: "v1", contentType: "video/mp4",
+                metadata: ["dms-sha256": digest.hex], onBytesSent: { n in sent?.add(n) })
         }
 
         /// The object is the file: size, metadata, composite checksum, and every byte.
@@ -113,10 +119,11 @@ struct MultipartUploaderTests {
         defer { try? f.dir.remove() }
         let sent = Mutex(0), throttled = Mutex(0)
         let uploader = f.uploader()
-        let result = try await uploader.upload(file: f.path, key: f.key, fingerprint: "v1", contentType: "video/mp4",
-                                               metadata: ["dms-sha256": f.digest.hex],
-                                               onBytesSent: { n in sent.withLock { $0 += n } },
-                                               throttle: { n in throttled.withLock { $0 += n } })
+        let result = try await uploader.upload(
+            file: f.path, key: f.key, fingerprint: "v1", contentType: "video/mp4",
+            metadata: ["dms-sha256": f.digest.hex],
+            onBytesSent: { n in sent.withLock { $0 += n } },
+            throttle: { n in throttled.withLock { $0 += n } })
         #expect(result.parts.map(\.number) == [1, 2, 3, 4])
         #expect(result.parts.map(\.size) == [Self.part, Self.part, Self.part, Int64(Self.size) - 3 * Self.part])
         #expect(result.parts.allSatisfy { $0.sha256 != nil })
@@ -137,8 +144,9 @@ struct MultipartUploaderTests {
         let layout = try PartLayout.forNewUpload(fileSize: Int64(Self.size), preferredPartSize: Self.part)
         let digests = try PartDigests.compute(file: f.path, layout: layout)
         #expect(digests.digests.count == 4)
-        let result = try await f.uploader().upload(file: f.path, key: f.key, fingerprint: "v1", contentType: "video/mp4",
-                                                   metadata: ["dms-sha256": f.digest.hex], partDigests: digests)
+        let result = try await f.uploader().upload(
+            file: f.path, key: f.key, fingerprint: "v1", contentType: "video/mp4",
+            metadata: ["dms-sha256": f.digest.hex], partDigests: digests)
         #expect(result.parts.map(\.sha256) == digests.digests.map(Optional.some))
         try await f.expectObjectIsTheFile(result)
 
@@ -161,7 +169,10 @@ struct MultipartUploaderTests {
         let journaledParts = Mutex(0)
         let running = Mutex<Task<MultipartUploadResult, any Error>?>(nil)
         let hooked = HookedJournal(base: f.journal) { _ in
-            let count = journaledParts.withLock { $0 += 1; return $0 }
+            let count = journaledParts.withLock {
+                $0 += 1
+                return $0
+            }
             if count == 2 { running.withLock { $0?.cancel() } }
             return count != 2 // part 2 reaches the server but not the journal: a crash just after its answer
         }
@@ -170,7 +181,10 @@ struct MultipartUploaderTests {
         running.withLock { task in task = Task { try await f.upload(first) } }
         let task = try #require(running.withLock { $0 })
         let error = await #expect(throws: MultipartUploadError.self) { _ = try await task.value }
-        guard case .cancelled? = error?.reason else { Issue.record("not a cancellation: \(String(describing: error))"); return }
+        guard case .cancelled? = error?.reason else {
+            Issue.record("not a cancellation: \(String(describing: error))")
+            return
+        }
         #expect(error?.uploadKept == true)
         let journaled = try #require(try f.journal.find(key: f.key, fingerprint: "v1"))
         #expect(journaled.parts.map(\.number) == [1])
@@ -194,8 +208,10 @@ struct MultipartUploaderTests {
         defer { try? f.dir.remove() }
         let gone = try await f.s3.createMultipartUpload(key: f.key, checksumSHA256: true)
         try await f.s3.abortMultipartUpload(key: f.key, uploadID: gone)
-        try f.journal.started(JournaledUpload(key: f.key, uploadID: gone, fingerprint: "v1", partSize: Self.part,
-                                              createdAt: Date()))
+        try f.journal.started(
+            JournaledUpload(
+                key: f.key, uploadID: gone, fingerprint: "v1", partSize: Self.part,
+                createdAt: Date()))
         let sent = ByteCounter()
         let result = try await f.upload(f.uploader(), sent: sent)
         #expect(!result.resumed && result.uploadID != gone && result.skippedParts == 0)
@@ -229,7 +245,11 @@ struct MultipartUploaderTests {
         let made = Mutex(0)
         let good = f.factory(), bad = f.factory(secret: "wrong-secret-wrong-secret-wrong-secret00")
         let factory: @Sendable () throws(S3Error) -> S3Client = { () throws(S3Error) in
-            try (made.withLock { $0 += 1; return $0 } == 1 ? good : bad)()
+            try
+                (made.withLock {
+                    $0 += 1
+                    return $0
+                } == 1 ? good : bad)()
         }
         let error = await #expect(throws: MultipartUploadError.self) { _ = try await f.upload(f.uploader(parallel: 3, factory: factory)) }
         #expect(error?.s3Error?.kind == .authentication, "\(String(describing: error))")
@@ -250,7 +270,10 @@ struct MultipartUploaderTests {
         let made = Mutex(0)
         let good = f.factory()
         let factory: @Sendable () throws(S3Error) -> S3Client = { () throws(S3Error) in
-            made.withLock { $0 += 1; return $0 } == 1 ? try good() : try S3Client(configuration: unreachable, credentials: credentials)
+            made.withLock {
+                $0 += 1
+                return $0
+            } == 1 ? try good() : try S3Client(configuration: unreachable, credentials: credentials)
         }
         let error = await #expect(throws: MultipartUploadError.self) { _ = try await f.upload(f.uploader(parallel: 2, factory: factory)) }
         #expect(error?.s3Error?.kind == .transport, "\(String(describing: error))")
@@ -274,8 +297,9 @@ struct MultipartUploaderTests {
         let f = try await Fixture("mpu-put", size: 100_000)
         defer { try? f.dir.remove() }
         let throttled = ByteCounter()
-        _ = try await f.s3.putObject(key: f.key, file: f.path, sha256: f.digest, contentType: "video/mp4",
-                                     metadata: ["DMS-SHA256": f.digest.hex], throttle: { throttled.add($0) })
+        _ = try await f.s3.putObject(
+            key: f.key, file: f.path, sha256: f.digest, contentType: "video/mp4",
+            metadata: ["DMS-SHA256": f.digest.hex], throttle: { throttled.add($0) })
         let head = try await f.s3.headObject(key: f.key)
         #expect(head.userMetadata == ["dms-sha256": f.digest.hex], "names are lowercased")
         #expect(head.checksumSHA256 == f.digest)

@@ -4,8 +4,10 @@ import Testing
 
 @Suite("S3 addressing presets")
 struct S3AddressingTests {
-    private func url(_ provider: S3Provider, bucket: String = "media", key: String? = "2025/01/01/DJI 0001.MP4",
-                     region: String? = nil, endpoint: String? = nil) throws -> S3Address {
+    private func url(
+        _ provider: S3Provider, bucket: String = "media", key: String? = "2025/01/01/DJI 0001.MP4",
+        region: String? = nil, endpoint: String? = nil
+    ) throws -> S3Address {
         try S3Addressing.address(provider: provider, bucket: bucket, key: key, region: region, endpoint: endpoint)
     }
 
@@ -79,10 +81,12 @@ struct S3AddressingTests {
 
     @Test("generic: path-style switch, default ports dropped, IPv6")
     func generic() throws {
-        #expect(try url(.generic(pathStyle: true), key: "k", endpoint: "https://s3.example.net:443").url()
-            == "https://s3.example.net/media/k")
-        #expect(try url(.generic(pathStyle: false), key: "k", endpoint: "https://s3.example.net:8443").url()
-            == "https://media.s3.example.net:8443/k")
+        #expect(
+            try url(.generic(pathStyle: true), key: "k", endpoint: "https://s3.example.net:443").url()
+                == "https://s3.example.net/media/k")
+        #expect(
+            try url(.generic(pathStyle: false), key: "k", endpoint: "https://s3.example.net:8443").url()
+                == "https://media.s3.example.net:8443/k")
         #expect(try url(.generic(pathStyle: true), key: "k", endpoint: "http://[::1]:9000").url() == "http://[::1]:9000/media/k")
         #expect(try url(.generic(pathStyle: true), key: "k", endpoint: "s3.lan").url() == "https://s3.lan/media/k")
         #expect(throws: S3ConfigurationError.self) { try url(.generic(pathStyle: true)) }

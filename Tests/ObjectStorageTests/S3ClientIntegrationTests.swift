@@ -5,8 +5,8 @@ import ObjectStorage
 import Subprocess
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// S3Client against a real S3 server: SeaweedFS on loopback (scripts/test-s3.sh).
 @Suite("S3 client against SeaweedFS")
@@ -23,8 +23,9 @@ struct S3ClientIntegrationTests {
         let expected = SHA256Hasher.hash(Array(try Data(contentsOf: URL(fileURLWithPath: path.string))))
 
         let sent = Mutex(0)
-        let put = try await s3.putObject(key: prefix + "2025/01/01/DJI_0001.MP4", file: path, contentType: "video/mp4",
-                                         onBodyBytesSent: { count in sent.withLock { $0 += count } })
+        let put = try await s3.putObject(
+            key: prefix + "2025/01/01/DJI_0001.MP4", file: path, contentType: "video/mp4",
+            onBodyBytesSent: { count in sent.withLock { $0 += count } })
         #expect(put.size == Int64(size))
         #expect(put.sha256 == expected)
         #expect(sent.withLock { $0 } == size)
@@ -65,8 +66,10 @@ struct S3ClientIntegrationTests {
         let server = try await TestS3Server.shared()
         let (good, prefix) = try server.makeScope("auth")
         let wrongSecret = String(server.secretAccessKey.reversed())
-        let bad = try server.client(bucket: good.configuration.bucket, credentials: AWSCredentials(
-            accessKeyID: server.accessKeyID, secretAccessKey: wrongSecret))
+        let bad = try server.client(
+            bucket: good.configuration.bucket,
+            credentials: AWSCredentials(
+                accessKeyID: server.accessKeyID, secretAccessKey: wrongSecret))
         let directory = try TemporaryDirectory(prefix: "dms-s3-auth")
         defer { try? directory.remove() }
         let path = try directory.writeFile("a.bin", size: 2 << 20, seed: 3)
@@ -89,8 +92,10 @@ struct S3ClientIntegrationTests {
         #expect(headError?.description.contains(wrongSecret) == false)
 
         // An unknown key id.
-        let stranger = try server.client(bucket: good.configuration.bucket, credentials: AWSCredentials(
-            accessKeyID: "DMSUNKNOWNKEY0000000", secretAccessKey: wrongSecret))
+        let stranger = try server.client(
+            bucket: good.configuration.bucket,
+            credentials: AWSCredentials(
+                accessKeyID: "DMSUNKNOWNKEY0000000", secretAccessKey: wrongSecret))
         let unknown = await #expect(throws: S3Error.self) { _ = try await stranger.listObjectsV2() }
         #expect(unknown?.kind == .authentication)
         #expect(unknown?.code == "InvalidAccessKeyId")
@@ -100,9 +105,11 @@ struct S3ClientIntegrationTests {
     func clockSkew() async throws {
         let server = try await TestS3Server.shared()
         let bucket = TestS3Server.sharedBucket
-        let skewed = try server.client(bucket: bucket, clock: {
-            SigV4Date(secondsSince1970: SigV4Date.now().secondsSince1970 - 3600)
-        })
+        let skewed = try server.client(
+            bucket: bucket,
+            clock: {
+                SigV4Date(secondsSince1970: SigV4Date.now().secondsSince1970 - 3600)
+            })
         let error = await #expect(throws: S3Error.self) { _ = try await skewed.listObjectsV2() }
         #expect(error?.kind == .authentication)
         #expect(error?.code == "RequestTimeTooSkewed", "\(String(describing: error))")

@@ -6,8 +6,10 @@ import Testing
     static let minio = S3Configuration(provider: .minio, bucket: "media", endpoint: "http://127.0.0.1:8333")
     static let aws = S3Configuration(provider: .aws, bucket: "media", region: "eu-west-1")
 
-    static let oddKeys = ["a b.jpg", "a+b.jpg", "100%.jpg", "50%25.jpg", "ü/日本 写真.MP4", "a/../b", "../x/./y/..", "a//b",
-                          "?#&=;.jpg", "e\u{301}.jpg", "~tilde/(1)!*'.jpg", "trailing/"]
+    static let oddKeys = [
+        "a b.jpg", "a+b.jpg", "100%.jpg", "50%25.jpg", "ü/日本 写真.MP4", "a/../b", "../x/./y/..", "a//b",
+        "?#&=;.jpg", "e\u{301}.jpg", "~tilde/(1)!*'.jpg", "trailing/"
+    ]
 
     @Test func everyOddKeyComesBackFromItsURLAndItsPresignedQueryIsIgnored() throws {
         for config in [Self.minio, Self.aws, S3Configuration(provider: .aws, bucket: "media", region: "cn-north-1")] {
@@ -33,10 +35,12 @@ import Testing
 
     @Test func anotherHostPortSchemeOrBucketIsRefused() throws {
         let c = Self.minio
-        for other in ["http://127.0.0.1:8334/media/a", "http://localhost:8333/media/a", "https://127.0.0.1:8333/media/a",
-                      "http://127.0.0.1:8333/other/a", "http://127.0.0.1:8333/mediax/a", "http://media.127.0.0.1:8333/a",
-                      "http://127.0.0.1:8333/media", "http://127.0.0.1:8333/media/", "http://127.0.0.1:8333/",
-                      "http://user@127.0.0.1:8333/media/a", "ftp://127.0.0.1:8333/media/a"] {
+        for other in [
+            "http://127.0.0.1:8334/media/a", "http://localhost:8333/media/a", "https://127.0.0.1:8333/media/a",
+            "http://127.0.0.1:8333/other/a", "http://127.0.0.1:8333/mediax/a", "http://media.127.0.0.1:8333/a",
+            "http://127.0.0.1:8333/media", "http://127.0.0.1:8333/media/", "http://127.0.0.1:8333/",
+            "http://user@127.0.0.1:8333/media/a", "ftp://127.0.0.1:8333/media/a"
+        ] {
             #expect(throws: S3ConfigurationError.self, "\(other)") { try c.key(ofURL: other) }
         }
     }
@@ -46,9 +50,11 @@ import Testing
         #expect(try c.key(ofURL: "https://media.s3.eu-west-1.amazonaws.com/2025/a%20b.JPG") == "2025/a b.JPG")
         #expect(try c.key(ofURL: "https://MEDIA.s3.eu-west-1.amazonaws.com:443/x") == "x")
         #expect(try c.key(ofURL: "https://s3.eu-west-1.amazonaws.com/media/x") == "x")
-        for other in ["https://other.s3.eu-west-1.amazonaws.com/x", "https://s3.eu-west-1.amazonaws.com/other/x",
-                      "https://media.s3.us-east-1.amazonaws.com/x", "http://media.s3.eu-west-1.amazonaws.com/x",
-                      "https://s3.eu-west-1.amazonaws.com/x"] {
+        for other in [
+            "https://other.s3.eu-west-1.amazonaws.com/x", "https://s3.eu-west-1.amazonaws.com/other/x",
+            "https://media.s3.us-east-1.amazonaws.com/x", "http://media.s3.eu-west-1.amazonaws.com/x",
+            "https://s3.eu-west-1.amazonaws.com/x"
+        ] {
             #expect(throws: S3ConfigurationError.self, "\(other)") { try c.key(ofURL: other) }
         }
         let china = S3Configuration(provider: .aws, bucket: "media", region: "cn-north-1")

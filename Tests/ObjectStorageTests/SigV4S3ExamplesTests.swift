@@ -1,8 +1,8 @@
 import CurlHTTP
 import Hashing
 import ObjectStorage
-import Testing
 import TestSupport
+import Testing
 
 /// The S3 signature examples of the AWS S3 API reference, as tabled in Tests/testdata/README.md:
 /// the requests are built here from the table's descriptions; the expected signatures (and signed
@@ -28,9 +28,11 @@ struct SigV4S3ExamplesTests {
     @Test("GET /test.txt with Range")
     func getWithRange() throws {
         let row = try ExampleRow.find("GET `/test.txt`")
-        let signed = signer.sign(SigV4Request(method: "GET", path: "/test.txt",
-                                              headers: headers([("Range", "bytes=0-9")], payloadHash: emptyHash),
-                                              payloadHash: emptyHash), at: inputs.date)
+        let signed = signer.sign(
+            SigV4Request(
+                method: "GET", path: "/test.txt",
+                headers: headers([("Range", "bytes=0-9")], payloadHash: emptyHash),
+                payloadHash: emptyHash), at: inputs.date)
         #expect(signed.signedHeaders == row.signedHeaders)
         #expect(signed.signature == row.signature)
     }
@@ -40,11 +42,13 @@ struct SigV4S3ExamplesTests {
         let row = try ExampleRow.find("PUT `/test$file.text`")
         let body = Array("Welcome to Amazon S3.".utf8)
         let hash = SHA256Hasher.hash(body).hex
-        let signed = signer.sign(SigV4Request(
-            method: "PUT", path: "/test$file.text",
-            headers: headers([("Date", "Fri, 24 May 2013 00:00:00 GMT"), ("x-amz-storage-class", "REDUCED_REDUNDANCY")],
-                             payloadHash: hash),
-            payloadHash: hash), at: inputs.date)
+        let signed = signer.sign(
+            SigV4Request(
+                method: "PUT", path: "/test$file.text",
+                headers: headers(
+                    [("Date", "Fri, 24 May 2013 00:00:00 GMT"), ("x-amz-storage-class", "REDUCED_REDUNDANCY")],
+                    payloadHash: hash),
+                payloadHash: hash), at: inputs.date)
         #expect(signed.canonicalRequest.split(separator: "\n")[1] == Substring(try #require(row.backticked.dropFirst().first)))
         #expect(signed.signedHeaders == row.signedHeaders)
         #expect(signed.signature == row.signature)
@@ -53,9 +57,11 @@ struct SigV4S3ExamplesTests {
     @Test("GET /?lifecycle (a parameter without value)")
     func getLifecycle() throws {
         let row = try ExampleRow.find("GET `/?lifecycle`")
-        let signed = signer.sign(SigV4Request(method: "GET", path: "/", query: [("lifecycle", "")],
-                                              headers: headers([], payloadHash: emptyHash), payloadHash: emptyHash),
-                                 at: inputs.date)
+        let signed = signer.sign(
+            SigV4Request(
+                method: "GET", path: "/", query: [("lifecycle", "")],
+                headers: headers([], payloadHash: emptyHash), payloadHash: emptyHash),
+            at: inputs.date)
         #expect(signed.signedHeaders == row.signedHeaders)
         #expect(signed.signature == row.signature)
     }
@@ -63,9 +69,11 @@ struct SigV4S3ExamplesTests {
     @Test("GET /?max-keys=2&prefix=J")
     func listWithQuery() throws {
         let row = try ExampleRow.find("GET `/?max-keys=2&prefix=J`")
-        let signed = signer.sign(SigV4Request(method: "GET", path: "/", query: [("prefix", "J"), ("max-keys", "2")],
-                                              headers: headers([], payloadHash: emptyHash), payloadHash: emptyHash),
-                                 at: inputs.date)
+        let signed = signer.sign(
+            SigV4Request(
+                method: "GET", path: "/", query: [("prefix", "J"), ("max-keys", "2")],
+                headers: headers([], payloadHash: emptyHash), payloadHash: emptyHash),
+            at: inputs.date)
         #expect(signed.signedHeaders == row.signedHeaders)
         #expect(signed.signature == row.signature)
     }
@@ -73,9 +81,11 @@ struct SigV4S3ExamplesTests {
     @Test("presigned GET /test.txt, 86400 s, through the signer and through S3Client")
     func presignedGet() throws {
         let row = try ExampleRow.find("presigned GET `/test.txt`")
-        let presigned = signer.presign(SigV4Request(method: "GET", path: "/test.txt", headers: [("host", host)],
-                                                    payloadHash: SigV4Request.unsignedPayload),
-                                       at: inputs.date, expiresInSeconds: 86400)
+        let presigned = signer.presign(
+            SigV4Request(
+                method: "GET", path: "/test.txt", headers: [("host", host)],
+                payloadHash: SigV4Request.unsignedPayload),
+            at: inputs.date, expiresInSeconds: 86400)
         #expect(presigned.signature.signature == row.signature)
         #expect(presigned.queryString.hasSuffix("&X-Amz-Signature=\(row.signature)"))
 
@@ -83,8 +93,9 @@ struct SigV4S3ExamplesTests {
         let bucket = String(try #require(host.split(separator: ".").first))
         let service = host.split(separator: ".").dropFirst().joined(separator: ".")
         let client = try S3Client(
-            configuration: S3Configuration(provider: .generic(pathStyle: false), bucket: bucket, region: inputs.region,
-                                           endpoint: "https://\(service)"),
+            configuration: S3Configuration(
+                provider: .generic(pathStyle: false), bucket: bucket, region: inputs.region,
+                endpoint: "https://\(service)"),
             credentials: inputs.credentials)
         let url = try client.presignedURL(method: .get, key: "test.txt", expiresInSeconds: 86400, at: inputs.date)
         #expect(url.hasPrefix("https://\(host)/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&"))

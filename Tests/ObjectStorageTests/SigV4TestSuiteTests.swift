@@ -1,8 +1,8 @@
 import Foundation
 import Hashing
 import ObjectStorage
-import Testing
 import TestSupport
+import Testing
 
 /// AWS's published SigV4 test suite (Tests/testdata/aws-sig-v4-test-suite): every case's raw
 /// request (.req) is parsed here, signed, and the canonical request, string to sign and
@@ -22,11 +22,13 @@ struct SigV4TestSuiteTests {
     func signsLikeAWS(_ suiteCase: SuiteCase) throws {
         let inputs = try SuiteInputs.generic()
         let request = try RawRequest.parse(suiteCase.request)
-        let signer = SigV4Signer(credentials: inputs.credentials, region: inputs.region, service: inputs.service,
-                                 normalizesPath: true)
+        let signer = SigV4Signer(
+            credentials: inputs.credentials, region: inputs.region, service: inputs.service,
+            normalizesPath: true)
         let signed = signer.sign(
-            SigV4Request(method: request.method, path: request.path, query: request.query, headers: request.headers,
-                         payloadHash: SHA256Hasher.hash(request.body).hex),
+            SigV4Request(
+                method: request.method, path: request.path, query: request.query, headers: request.headers,
+                payloadHash: SHA256Hasher.hash(request.body).hex),
             at: inputs.date)
         #expect(signed.canonicalRequest == suiteCase.canonicalRequest)
         #expect(signed.stringToSign == suiteCase.stringToSign)
@@ -40,8 +42,9 @@ struct SigV4TestSuiteTests {
         let generic = SigV4Signer(credentials: inputs.credentials, region: inputs.region, service: inputs.service)
         #expect(!s3.normalizesPath && generic.normalizesPath)
         for path in ["/my-object//example//photo.user", "/a/./b/../c", "//"] {
-            let request = SigV4Request(method: "GET", path: path, headers: [("host", "example.amazonaws.com")],
-                                       payloadHash: SigV4Request.unsignedPayload)
+            let request = SigV4Request(
+                method: "GET", path: path, headers: [("host", "example.amazonaws.com")],
+                payloadHash: SigV4Request.unsignedPayload)
             let canonicalURI = s3.canonicalRequest(request).split(separator: "\n", omittingEmptySubsequences: false)[1]
             #expect(canonicalURI == Substring(path))
         }
@@ -84,10 +87,11 @@ struct SuiteCase: Sendable, CustomTestStringConvertible {
             func text(_ ext: String) throws -> String {
                 try String(contentsOf: folder.appendingPathComponent("\(name).\(ext)"), encoding: .utf8)
             }
-            cases.append(SuiteCase(
-                name: name, normalizesPath: folder.path.contains("/normalize-path/"),
-                request: Array(try Data(contentsOf: url)), canonicalRequest: try text("creq"),
-                stringToSign: try text("sts"), authorization: try text("authz")))
+            cases.append(
+                SuiteCase(
+                    name: name, normalizesPath: folder.path.contains("/normalize-path/"),
+                    request: Array(try Data(contentsOf: url)), canonicalRequest: try text("creq"),
+                    stringToSign: try text("sts"), authorization: try text("authz")))
         }
         return cases.sorted { $0.testDescription < $1.testDescription }
     }
@@ -109,7 +113,8 @@ struct RawRequest {
         guard !lines.isEmpty else { throw TestSupportError("empty request") }
         let requestLine = lines.removeFirst()
         guard let firstSpace = requestLine.firstIndex(of: " "), let lastSpace = requestLine.lastIndex(of: " "),
-              firstSpace < lastSpace, requestLine[lastSpace...].hasPrefix(" HTTP/") else {
+            firstSpace < lastSpace, requestLine[lastSpace...].hasPrefix(" HTTP/")
+        else {
             throw TestSupportError("bad request line: \(requestLine)")
         }
         let method = String(requestLine[..<firstSpace])
@@ -171,8 +176,9 @@ struct SuiteInputs {
         guard values.count >= 5, let date = SigV4Date(amzDate: values[4]) else {
             throw TestSupportError("README: cannot read credentials, region, service and time from: \(line)")
         }
-        return SuiteInputs(credentials: AWSCredentials(accessKeyID: values[0], secretAccessKey: values[1]),
-                           region: values[2], service: values[3], date: date, host: values.count > 5 ? values[5] : nil)
+        return SuiteInputs(
+            credentials: AWSCredentials(accessKeyID: values[0], secretAccessKey: values[1]),
+            region: values[2], service: values[3], date: date, host: values.count > 5 ? values[5] : nil)
     }
 
     static func generic() throws -> SuiteInputs { try inputs(section: "aws-sig-v4-test-suite") }

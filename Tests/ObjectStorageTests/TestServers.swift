@@ -68,16 +68,21 @@ struct TLSTestServer: Sendable {
         let cert = directory.path + "/cert.pem", key = directory.path + "/key.pem", log = directory.path + "/server.log"
         let made = try await Subprocess.run(
             .name("openssl"),
-            arguments: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                        "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"],
+            arguments: [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1"
+            ],
             output: .discarded, error: .string(limit: 1 << 16))
         guard made.terminationStatus.isSuccess else { throw TestSupportError("openssl req failed: \(made.standardError)") }
         // In the background, its output in a file (so that nothing waits for a pipe to close).
         let started = try await Subprocess.run(
             .name("bash"),
-            arguments: ["-c", "openssl s_server -accept 127.0.0.1:0 -cert \"$1\" -key \"$2\" -www -naccept 1000 "
-                        + "</dev/null >\"$3\" 2>&1 & echo $!", "bash", cert, key, log],
+            arguments: [
+                "-c",
+                "openssl s_server -accept 127.0.0.1:0 -cert \"$1\" -key \"$2\" -www -naccept 1000 "
+                    + "</dev/null >\"$3\" 2>&1 & echo $!", "bash", cert, key, log
+            ],
             output: .string(limit: 4096), error: .string(limit: 4096))
         guard started.terminationStatus.isSuccess, let pid = Int32(started.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw TestSupportError("starting openssl s_server failed: \(started.standardError)")

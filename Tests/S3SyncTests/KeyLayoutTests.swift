@@ -11,7 +11,8 @@ import Testing
     }
 
     @Test func keysFollowTheDateLayoutUnderThePrefix() {
-        #expect(settings(prefix: "dock-7/").key(directory: "2025/01/02", name: Array("DJI_0001.JPG".utf8))
+        #expect(
+            settings(prefix: "dock-7/").key(directory: "2025/01/02", name: Array("DJI_0001.JPG".utf8))
                 == "dock-7/2025/01/02/DJI_0001.JPG")
         #expect(settings(prefix: "").key(directory: "2025/01/02", name: Array("a b.MP4".utf8)) == "2025/01/02/a b.MP4")
     }

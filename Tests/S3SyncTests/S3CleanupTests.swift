@@ -5,17 +5,20 @@ import Hashing
 import LocalFS
 import Logging
 import MediaSync
-@testable import ObjectStorage
 import S3Sync
-import SystemPackage
 import Synchronization
-import Testing
+import SystemPackage
 import TestSupport
+import Testing
+
+@testable import ObjectStorage
 
 /// Cleanup against the real SeaweedFS server and a real ledger (SQLite in a temp directory).
 @Suite struct S3CleanupTests {
-    static let hostileNames = ["a b.JPG", "quote'\"x.MP4", "$(touch pwned).jpg", "航拍 ü.jpg", "100%25 %2F.jpg", "amp&<lt>.jpg",
-                               "tab\tnl.jpg"]
+    static let hostileNames = [
+        "a b.JPG", "quote'\"x.MP4", "$(touch pwned).jpg", "航拍 ü.jpg", "100%25 %2F.jpg", "amp&<lt>.jpg",
+        "tab\tnl.jpg"
+    ]
 
     struct Fixture {
         let server: TestS3Server
@@ -60,9 +63,10 @@ import TestSupport
         func record(_ keys: [String]) throws {
             let placements = keys.enumerated().map { index, key in
                 StateStore.Placement(
-                    item: TransferItem(id: index, localPath: FilePath(bytes: Array("/media/\(key)".utf8)),  // one source per key
-                                       identity: FileIdentity(size: 7, mtimeNanoseconds: Int64(index), inode: UInt64(index + 1), device: 1),
-                                       remoteDirectory: "", remoteName: Array(key.utf8)),
+                    item: TransferItem(
+                        id: index, localPath: FilePath(bytes: Array("/media/\(key)".utf8)), // one source per key
+                        identity: FileIdentity(size: 7, mtimeNanoseconds: Int64(index), inode: UInt64(index + 1), device: 1),
+                        remoteDirectory: "", remoteName: Array(key.utf8)),
                     remotePath: FilePath(bytes: Array(key.utf8)), sha256: SHA256Hasher.hash(Array("payload".utf8)), alreadyPresent: false)
             }
             try store.recordPlacements(placements, destination: "cloud", allDestinations: ["cloud"], cycleID: nil, deleteDelaySeconds: 3600)
@@ -83,7 +87,8 @@ import TestSupport
     @Test func twentyFiveHundredOrphansAreDeletedInBatchesOfAtMostAThousand() async throws {
         let f = try await Fixture("cleanup2500")
         defer { try? f.state.remove() }
-        let keys = (0..<2500).map { f.prefix + String(format: "2025/01/01/DJI_%04d.JPG", $0) }
+        let keys =
+            (0..<2500).map { f.prefix + String(format: "2025/01/01/DJI_%04d.JPG", $0) }
             + Self.hostileNames.map { f.prefix + "2025/01/02/" + $0 }
         try await f.upload(keys)
         #expect(try await f.keys().count == keys.count)
@@ -105,10 +110,11 @@ import TestSupport
         // The same request sent raw (bypassing the client's check): SeaweedFS refuses it too.
         let body = S3Client.deleteObjectsBody(keys: keys)
         let error = await #expect(throws: S3Error.self) {
-            _ = try await f.client.perform(S3Client.Call(
-                method: .post, key: nil, query: [("delete", "")],
-                headers: [("content-md5", Data(MD5Hasher.hash(body)).base64EncodedString())],
-                body: .bytes(body), payloadHash: SHA256Hasher.hash(body).hex))
+            _ = try await f.client.perform(
+                S3Client.Call(
+                    method: .post, key: nil, query: [("delete", "")],
+                    headers: [("content-md5", Data(MD5Hasher.hash(body)).base64EncodedString())],
+                    body: .bytes(body), payloadHash: SHA256Hasher.hash(body).hex))
         }
         #expect(error?.httpStatus == 400, "\(String(describing: error))")
     }
@@ -152,7 +158,8 @@ import TestSupport
     @Test func theLedgerMergeStaysCorrectAcrossManyPages() async throws {
         let f = try await Fixture("orphanpages")
         defer { try? f.state.remove() }
-        let keys = (0..<60).map { f.prefix + String(format: "2025/05/%02d/f%03d %@", $0 % 3, $0, Self.hostileNames[$0 % Self.hostileNames.count]) }
+        let keys =
+            (0..<60).map { f.prefix + String(format: "2025/05/%02d/f%03d %@", $0 % 3, $0, Self.hostileNames[$0 % Self.hostileNames.count]) }
             // SeaweedFS lists a "directory" before its siblings that sort before it in byte order
             // ("00/…" before "00-…", although '-' < '/'): the result must not depend on the order.
             + ["2025/05/00-late.jpg", "2025/05/00.x", "2025/05/00!", "2025/05/000"].map { f.prefix + $0 }
@@ -211,9 +218,10 @@ import TestSupport
         let live = f.prefix + "2025/01/01/live.MP4"
         let liveID = try await f.client.createMultipartUpload(key: live)
         for (k, id) in [(key, uploadID), (live, liveID)] {
-            try f.store.recordMultipartUploadStarted(StateStore.MultipartUploadRecord(
-                destination: "cloud", key: k, uploadID: id, fingerprint: "f", partSize: 5 << 20,
-                createdAt: Date().timeIntervalSince1970 - 7200))
+            try f.store.recordMultipartUploadStarted(
+                StateStore.MultipartUploadRecord(
+                    destination: "cloud", key: k, uploadID: id, fingerprint: "f", partSize: 5 << 20,
+                    createdAt: Date().timeIntervalSince1970 - 7200))
         }
         let cleanup = try f.cleanup(workers: 1)
 
@@ -224,8 +232,9 @@ import TestSupport
         #expect(try f.store.multipartUploads(destination: "cloud").map(\.uploadID) == [liveID])
 
         // The stale-upload pass reconciles too (and aborts the live one, old enough at 0 h).
-        try f.store.recordMultipartUploadStarted(StateStore.MultipartUploadRecord(
-            destination: "cloud", key: key, uploadID: uploadID, fingerprint: "f", partSize: 5 << 20, createdAt: 0))
+        try f.store.recordMultipartUploadStarted(
+            StateStore.MultipartUploadRecord(
+                destination: "cloud", key: key, uploadID: uploadID, fingerprint: "f", partSize: 5 << 20, createdAt: 0))
         let stale = await cleanup.abortStaleUploads(olderThanHours: 0, apply: true)
         #expect(!stale.hasFailures, "\(stale.failures) \(stale.error ?? "")")
         #expect(stale.found == 1 && stale.deleted == 1)
@@ -287,7 +296,8 @@ import TestSupport
         let uploadID = try await f.client.createMultipartUpload(key: key)
         var config = f.settings.config
         config.credentialsFile = try f.state.writeFile(
-            "credentials", bytes: Array("[default]\naws_access_key_id = \(f.server.accessKeyID)\naws_secret_access_key = \(f.server.secretAccessKey)\n".utf8)).string
+            "credentials", bytes: Array("[default]\naws_access_key_id = \(f.server.accessKeyID)\naws_secret_access_key = \(f.server.secretAccessKey)\n".utf8)
+        ).string
         _ = config.credentialsFile!.withCString { chmod($0, 0o600) }
         let settings = S3Settings(config, transferTimeoutSeconds: 60)
         let logger = Logger(label: "test")
@@ -296,8 +306,9 @@ import TestSupport
         let kept = await S3Cleanup.abortStaleUploads(settings: settings, store: f.store, logger: logger)
         #expect(!kept.hasFailures && kept.found == 0)
         // A day and a bit later: aborted.
-        let aborted = await S3Cleanup.abortStaleUploads(settings: settings, store: f.store, logger: logger,
-                                                        now: Date().timeIntervalSince1970 + 25 * 3600)
+        let aborted = await S3Cleanup.abortStaleUploads(
+            settings: settings, store: f.store, logger: logger,
+            now: Date().timeIntervalSince1970 + 25 * 3600)
         #expect(!aborted.hasFailures, "\(aborted.error ?? "") \(aborted.failures)")
         #expect(aborted.found == 1 && aborted.deleted == 1)
         #expect(try await f.client.listMultipartUploads(prefix: f.prefix).allSatisfy { $0.uploadID != uploadID })

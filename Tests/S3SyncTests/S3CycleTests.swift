@@ -9,8 +9,8 @@ import S3Sync
 import SSHTransport
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 extension TestS3Server {
     /// An s3 destination of this server's shared bucket, under `prefix`.
@@ -60,8 +60,9 @@ struct S3Fixture {
     func store() throws -> StateStore { try StateStore(directory: state.filePath) }
 
     func destination(_ store: StateStore) -> S3Destination {
-        var d = S3Destination(settings: S3Settings(s3, of: config),
-                              integrity: config.integrity, store: store)
+        var d = S3Destination(
+            settings: S3Settings(s3, of: config),
+            integrity: config.integrity, store: store)
         d.credentialsOverride = credentials
         return d
     }
@@ -71,7 +72,7 @@ struct S3Fixture {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         var engine = SyncEngine(config: config, store: store, destinations: extra + [destination(store)], logger: logger)
-        engine.destinationLimiters = BandwidthLimiter.perDestination(config)   // as Bootstrap does
+        engine.destinationLimiters = BandwidthLimiter.perDestination(config) // as Bootstrap does
         return await engine.runCycle(observer: observer)
     }
 
@@ -109,7 +110,7 @@ struct S3Fixture {
         var f = try await S3Fixture("cycle")
         defer { f.cleanUp() }
         var s3 = f.s3
-        s3.multipartThresholdMiB = 5     // the video goes up in parts
+        s3.multipartThresholdMiB = 5 // the video goes up in parts
         f.s3 = s3
         let photo = try f.add("DCIM/DJI_20250101123456_0001_D.JPG", size: 300_000, seed: 1)
         let video = try f.add("DCIM/DJI_20250102090000_0002_V.MP4", size: 12 << 20, seed: 2)
@@ -118,9 +119,12 @@ struct S3Fixture {
         #expect(first.status == .ok, "\(first.messages)")
         #expect(first.filesCopied == 3)
         let objects = try await f.objects()
-        #expect(objects == ["2025/01/01/DJI_20250101123456_0001_D.JPG": 300_000,
-                            "2025/01/02/DJI_20250102090000_0002_V.MP4": 12 << 20,
-                            "2025/01/03/DJI_20250103120000_100%25.SRT": 0])
+        #expect(
+            objects == [
+                "2025/01/01/DJI_20250101123456_0001_D.JPG": 300_000,
+                "2025/01/02/DJI_20250102090000_0002_V.MP4": 12 << 20,
+                "2025/01/03/DJI_20250103120000_100%25.SRT": 0
+            ])
         // The objects carry the files' SHA-256, which the server checked on the way in.
         for (path, key) in [(photo, "2025/01/01/DJI_20250101123456_0001_D.JPG"), (video, "2025/01/02/DJI_20250102090000_0002_V.MP4")] {
             let head = try await f.client().headObject(key: f.prefix + key)
@@ -182,8 +186,9 @@ struct S3Fixture {
         nas.sshConfigFile = "none"
         f.config.destinations.insert(.nas(nas), at: 0)
         let store = try f.store()
-        let nasDestination = NASDestination(config: nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
-                                            runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
+        let nasDestination = NASDestination(
+            config: nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
+            runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
         let file = try f.add("DJI_20250107120000_0001.JPG", size: 4000)
 
         f.credentials = AWSCredentials(accessKeyID: f.server.accessKeyID, secretAccessKey: "wrong")
@@ -250,7 +255,7 @@ struct S3Fixture {
             // SeaweedFS stores `\` as `/`; XML 1.0 cannot carry U+0001 in DeleteObjects.
             Array("DJI_20250108120000_0009 back\\slash.JPG".utf8),
             Array("DJI_20250108120000_0010 ctl\u{01}\u{1F}.JPG".utf8),
-            Array("DJI_20250108120000_0008_".utf8) + Array(repeating: UInt8(ascii: "x"), count: 255 - 28) + Array(".JPG".utf8),
+            Array("DJI_20250108120000_0008_".utf8) + Array(repeating: UInt8(ascii: "x"), count: 255 - 28) + Array(".JPG".utf8)
         ]
         #expect(names.last?.count == 255)
         var expected: [String: Int64] = [:]

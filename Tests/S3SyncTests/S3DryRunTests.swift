@@ -7,8 +7,8 @@ import MediaSync
 import ObjectStorage
 import S3Sync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 13, 3: the dry run asks the bucket (a HEAD per key) what it holds under each planned key,
 /// and writes nothing: no object, no row in the state database.

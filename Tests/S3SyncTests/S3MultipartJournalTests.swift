@@ -6,8 +6,8 @@ import MediaSync
 import ObjectStorage
 import S3Sync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Journal rows against what the real SeaweedFS server lists (issue 11, defect 12).
 @Suite struct S3MultipartJournalTests {
@@ -51,15 +51,17 @@ import TestSupport
         let liveKey = f.prefix + "2025/01/09/live.MP4"
         let liveID = try await client.createMultipartUpload(key: liveKey)
         defer { Task { [client] in try? await client.abortMultipartUpload(key: liveKey, uploadID: liveID) } }
-        try store.recordMultipartUploadStarted(StateStore.MultipartUploadRecord(
-            destination: "s3", key: liveKey, uploadID: liveID, fingerprint: "live", partSize: 5 << 20,
-            createdAt: Date().timeIntervalSince1970))
+        try store.recordMultipartUploadStarted(
+            StateStore.MultipartUploadRecord(
+                destination: "s3", key: liveKey, uploadID: liveID, fingerprint: "live", partSize: 5 << 20,
+                createdAt: Date().timeIntervalSince1970))
 
         let summary = try await f.cycle()
         #expect(summary.failed == 0, "\(summary.messages)")
         #expect(summary.bytesCopied == 0, "the object is there with the file's size and SHA-256: nothing is sent")
-        #expect(try f.store().multipartUploads().map(\.uploadID) == [liveID],
-                "the completed upload's row is gone, the listed one kept")
+        #expect(
+            try f.store().multipartUploads().map(\.uploadID) == [liveID],
+            "the completed upload's row is gone, the listed one kept")
         #expect(try await f.objects() == ["2025/01/09/" + name: 6 << 20])
     }
 }

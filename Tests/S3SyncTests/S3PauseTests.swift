@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-@testable import MediaSync
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// `dji-media-sync pause` on the real S3 transport (SeaweedFS): the upload in flight finishes and
 /// is recorded, no other starts.

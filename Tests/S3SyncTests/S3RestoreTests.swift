@@ -4,10 +4,11 @@ import LocalFS
 import Logging
 import MediaSync
 import ObjectStorage
-@testable import S3Sync
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import S3Sync
 
 /// `restore` from the real SeaweedFS bucket: one streamed GET per object, checked against the ledger.
 @Suite struct S3RestoreTests {
@@ -35,7 +36,7 @@ import TestSupport
             Array("line\nbreak 100%.JPG".utf8),
             Array("latin1 ".utf8) + [0xE9, 0xFF] + Array(".JPG".utf8),
             Array("DJI_0005.JPG".utf8),
-            Array("big.MP4".utf8),
+            Array("big.MP4".utf8)
         ]
         var originals: [[UInt8]: [UInt8]] = [:]
         for (i, name) in names.enumerated() {
@@ -49,8 +50,10 @@ import TestSupport
         let ledger = try f.store().ledgerEntries()
         #expect(ledger.count == names.count)
 
-        func check(_ outcomes: [RestoreOutcome], _ expected: Set<[UInt8]>, _ status: RestoreOutcome.Status = .restored,
-                   _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        func check(
+            _ outcomes: [RestoreOutcome], _ expected: Set<[UInt8]>, _ status: RestoreOutcome.Status = .restored,
+            _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             #expect(Set(outcomes.map { Self.name($0.entry) }) == expected, "\(what)", sourceLocation: sourceLocation)
             for o in outcomes {
                 #expect(o.status == status, "\(what): \(o.target.displayString): \(o.message ?? "")", sourceLocation: sourceLocation)
@@ -70,9 +73,10 @@ import TestSupport
         check(try await Self.restore(f, .remotePath(entry.remotePath), into: t2.filePath), [names[2]], .restored, "key")
         let t2b = try TemporaryDirectory(prefix: "dms-restore")
         defer { try? t2b.remove() }
-        check(try await Self.restore(f, .remoteFolder(entry.remotePath.removingLastComponent()), into: t2b.filePath),
-              Set(ledger.filter { $0.remotePath.removingLastComponent() == entry.remotePath.removingLastComponent() }.map(Self.name)),
-              .restored, "key folder")
+        check(
+            try await Self.restore(f, .remoteFolder(entry.remotePath.removingLastComponent()), into: t2b.filePath),
+            Set(ledger.filter { $0.remotePath.removingLastComponent() == entry.remotePath.removingLastComponent() }.map(Self.name)),
+            .restored, "key folder")
         let t3 = try TemporaryDirectory(prefix: "dms-restore")
         defer { try? t3.remove() }
         let now = Date().timeIntervalSince1970
@@ -89,8 +93,9 @@ import TestSupport
         let t4 = try TemporaryDirectory(prefix: "dms-restore")
         defer { try? t4.remove() }
         let refused = try await Self.restore(f, .remotePath(victim.remotePath), into: t4.filePath)
-        #expect(refused.count == 1 && refused[0].status == .failed && refused[0].message?.contains("differs from the ledger") == true,
-                "\(refused.map { $0.message ?? "" })")
+        #expect(
+            refused.count == 1 && refused[0].status == .failed && refused[0].message?.contains("differs from the ledger") == true,
+            "\(refused.map { $0.message ?? "" })")
         #expect(!LocalFS.exists(refused[0].target))
         var leftovers: [String] = []
         DirectoryWalker.walk(t4.filePath, onError: { _ in }) { if $0.path.displayString.contains(".dms-restore-") { leftovers.append($0.path.displayString) } }

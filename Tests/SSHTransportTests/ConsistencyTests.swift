@@ -1,18 +1,19 @@
 import Configuration
 import Foundation
 import LocalFS
-@testable import MediaSync
 import SSHTransport
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 @Suite struct ConsistencyTests {
     @Test func aCorruptedOrMissingCopyIsReportedAndCopiedAgainWhileItsSourceIsHere() async throws {
         var f = try await NASFixture("consistency")
         defer { f.cleanUp() }
         f.config.deletePolicy.delayMinutes = 60
-        f.config.consistencyCheck.intervalHours = 1e-9   // every cycle
+        f.config.consistencyCheck.intervalHours = 1e-9 // every cycle
         try f.add("DJI_20250101000000_0001_D.JPG", size: 20_000, seed: 1)
         try f.add("DJI_20250101000000_0002_D.JPG", size: 20_000, seed: 2)
         #expect(try await f.cycle().filesCopied == 2)

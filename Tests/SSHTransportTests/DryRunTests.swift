@@ -2,11 +2,12 @@ import Configuration
 import Foundation
 import Glibc
 import LocalFS
-@testable import MediaSync
 import SSHTransport
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// Issue 13, 3: `sync --once --dry-run` asks the NAS (the receiver's own probe, read-only) what it
 /// holds under each planned name, and writes nothing anywhere.
@@ -59,7 +60,7 @@ import TestSupport
         try f.add("notes.txt", size: 10, seed: 7)
         try TestFiles.write(size: 10, seed: 8, to: f.source.appending("DJI_20250104000000_0008_D.JPG"), modified: .secondsAgo(0))
         f.config.local.minFileAgeSeconds = 600
-        _ = try f.store().instanceID()   // the database as an earlier run left it (the store is closed again)
+        _ = try f.store().instanceID() // the database as an earlier run left it (the store is closed again)
 
         let remoteBefore = try Self.snapshot(f.remoteBase)
         let databaseBefore = try Self.database(f)

@@ -1,10 +1,11 @@
 import Foundation
 import Glibc
-@testable import SSHTransport
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import SSHTransport
 
 /// ssh by name is found in PATH once, skipping what is not an executable regular file.
 @Suite struct ExecutableLookupTests {
@@ -13,8 +14,8 @@ import TestSupport
         defer { try? dir.remove() }
         let name = "dms-lookup-\(getpid())"
         for folder in ["a", "b", "c", "d"] { try FileManager.default.createDirectory(atPath: dir.appending(folder).string, withIntermediateDirectories: true) }
-        try FileManager.default.createDirectory(atPath: dir.appending("a").appending(name).string, withIntermediateDirectories: true)  // a folder
-        try TestFiles.write([0x23, 0x21], to: dir.appending("b").appending(name))                                                  // not executable
+        try FileManager.default.createDirectory(atPath: dir.appending("a").appending(name).string, withIntermediateDirectories: true) // a folder
+        try TestFiles.write([0x23, 0x21], to: dir.appending("b").appending(name)) // not executable
         try TestFiles.write([0x23, 0x21], to: dir.appending("c").appending(name))
         #expect(chmod(dir.appending("c").appending(name).string, 0o755) == 0)
         try TestFiles.write([0x23, 0x21], to: dir.appending("d").appending(name))

@@ -4,12 +4,13 @@ import Glibc
 import Hashing
 import LocalFS
 import Logging
-@testable import MediaSync
 import SSHTransport
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// A source folder, a NAS base on the test sshd, a state folder, and an engine wired to them.
 struct NASFixture {
@@ -56,7 +57,10 @@ struct NASFixture {
     }
 
     var nas: MediaSyncConfig.NAS {
-        get { if case let .nas(n) = config.destinations[0] { return n }; fatalError() }
+        get {
+            if case let .nas(n) = config.destinations[0] { return n }
+            fatalError()
+        }
         set { config.destinations[0] = .nas(newValue) }
     }
 
@@ -64,14 +68,15 @@ struct NASFixture {
 
     func engine() throws -> SyncEngine {
         let store = try store()
-        var destination = NASDestination(config: nas, integrity: config.integrity, concurrency: config.concurrency,
-                                         runtimeDirectory: config.state.runtimeDirectory, instanceID: try store.instanceID())
+        var destination = NASDestination(
+            config: nas, integrity: config.integrity, concurrency: config.concurrency,
+            runtimeDirectory: config.state.runtimeDirectory, instanceID: try store.instanceID())
         tweak(&destination)
         var logger = Logger(label: "test", factory: { _ in logs.handler() })
         logger.logLevel = .debug
         var engine = SyncEngine(config: config, store: store, destinations: [destination], logger: logger)
         engine.bandwidthLimiter = limiter
-        engine.destinationLimiters = BandwidthLimiter.perDestination(config)   // as Bootstrap does
+        engine.destinationLimiters = BandwidthLimiter.perDestination(config) // as Bootstrap does
         return engine
     }
 
@@ -127,8 +132,10 @@ struct NASFixture {
 
     /// Switches to a restricted key: authorized_keys runs dms-receive (the daemon's own text) as
     /// a forced command confined to the remote base, under dash or BusyBox sh with BusyBox tools.
-    mutating func useInstalledReceiver(busybox: Bool = false, allowRemove: Bool = false, allowRead: Bool = false,
-                                       script text: String = ReceiverScript.text) async throws {
+    mutating func useInstalledReceiver(
+        busybox: Bool = false, allowRemove: Bool = false, allowRead: Bool = false,
+        script text: String = ReceiverScript.text
+    ) async throws {
         let folder = try TemporaryDirectory.makeUniqueDirectory(TestSSHServer.remoteBaseRoot + "/receiver-XXXXXX")
         extraFolders.append(folder)
         _ = chmod(folder, 0o755)
@@ -139,7 +146,8 @@ struct NASFixture {
         extraFolders.append(logFolder)
         receiverLog = logFolder + "/receiver.log"
         let options = "--base \(remoteBase) --log \(logFolder)/receiver.log" + (allowRemove ? " --allow-remove" : "") + (allowRead ? " --allow-read" : "")
-        let command = busybox
+        let command =
+            busybox
             ? "PATH=\(try await TestSSHServer.busyboxApplets()); export PATH; exec sh \(script) \(options)"
             : "exec /bin/sh \(script) \(options)"
         var n = nas

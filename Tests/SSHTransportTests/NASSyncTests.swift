@@ -3,12 +3,13 @@ import Foundation
 import Glibc
 import Hashing
 import LocalFS
-@testable import MediaSync
 import SSHTransport
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// The sync cycle against a real OpenSSH sshd on loopback (scripts/test-sshd.sh).
 @Suite struct NASSyncTests {
@@ -17,7 +18,7 @@ import TestSupport
         defer { f.cleanUp() }
         let photo = try f.add("DCIM/DJI_20250101123456_0001_D.JPG", size: 300_000, seed: 1)
         let video = try f.add("DCIM/DJI_20250102090000_0002_V.MP4", size: 5_000_000, seed: 2)
-        let plain = try f.add("DJI_0003.DNG", size: 0, seed: 3)   // an empty file is still a file
+        let plain = try f.add("DJI_0003.DNG", size: 0, seed: 3) // an empty file is still a file
         var f2 = f
         f2.config.deletePolicy.delayMinutes = 60
         let first = try await f2.cycle()
@@ -25,9 +26,11 @@ import TestSupport
         #expect(first.filesCopied == 3)
         let remote = try f.remoteFiles()
         let day = RemoteLayout().dayFromTime(try LocalFS.status(plain).identity.mtimeNanoseconds).description
-        #expect(Set(remote.keys.map { String(decoding: $0, as: UTF8.self) }) ==
-                ["2025/01/01/DJI_20250101123456_0001_D.JPG", "2025/01/02/DJI_20250102090000_0002_V.MP4", "\(day)/DJI_0003.DNG"])
-        #expect(remote[Array("2025/01/01/DJI_20250101123456_0001_D.JPG".utf8)] .map(sha) == sha(try FileIO.readWholeFile(photo)))
+        #expect(
+            Set(remote.keys.map { String(decoding: $0, as: UTF8.self) }) == [
+                "2025/01/01/DJI_20250101123456_0001_D.JPG", "2025/01/02/DJI_20250102090000_0002_V.MP4", "\(day)/DJI_0003.DNG"
+            ])
+        #expect(remote[Array("2025/01/01/DJI_20250101123456_0001_D.JPG".utf8)].map(sha) == sha(try FileIO.readWholeFile(photo)))
         #expect(remote[Array("2025/01/02/DJI_20250102090000_0002_V.MP4".utf8)].map(sha) == sha(try FileIO.readWholeFile(video, limit: 1 << 30)))
         #expect(f.logs.messages(.fileSynced).count == 3)
         // The ledger knows them: a second run copies nothing and sends nothing.
@@ -55,7 +58,7 @@ import TestSupport
             Array("unicodé 航拍 📷.DNG".utf8),
             Array("latin1-".utf8) + [0xE9, 0xFF, 0xFE] + Array(".JPG".utf8),
             Array("back\\slash \"dq\" ;|&<>*?[].LRF".utf8),
-            Array(String(repeating: "x", count: 251).utf8) + Array(".JPG".utf8),   // 255 bytes
+            Array(String(repeating: "x", count: 251).utf8) + Array(".JPG".utf8) // 255 bytes
         ]
         #expect(names.last?.count == 255)
         for (i, name) in names.enumerated() { try f.add(rawName: name, bytes: TestFiles.pseudoRandomBytes(count: 1000 + i, seed: UInt64(i))) }
@@ -86,7 +89,7 @@ import TestSupport
         try f.putRemote("2025/01/01/DJI_20250101000000_0001_D.JPG", same)
         // Same size, different content: must not be taken for the same file.
         try f.putRemote("2025/01/01/DJI_20250101000000_0002_D.JPG", TestFiles.pseudoRandomBytes(count: 40_000, seed: 99))
-        try f.putRemote("2025/01/01/DJI_20250101000000_0002_D_1.JPG", [1])  // _1 taken as well
+        try f.putRemote("2025/01/01/DJI_20250101000000_0002_D_1.JPG", [1]) // _1 taken as well
         try f.add(rawName: Array("DJI_20250101000000_0001_D.JPG".utf8), bytes: same)
         let different = TestFiles.pseudoRandomBytes(count: 40_000, seed: 11)
         try f.add(rawName: Array("DJI_20250101000000_0002_D.JPG".utf8), bytes: different)
@@ -128,7 +131,7 @@ import TestSupport
         var f = try await NASFixture("young")
         defer { f.cleanUp() }
         f.config.local.minFileAgeSeconds = 3600
-        try TestFiles.write([1, 2], to: f.source.appending("DJI_20250101000000_0001_V.MP4"))  // mtime now
+        try TestFiles.write([1, 2], to: f.source.appending("DJI_20250101000000_0001_V.MP4")) // mtime now
         let summary = try await f.cycle()
         #expect(summary.filesCopied == 0)
         #expect(summary.skipped == 1)
@@ -247,11 +250,11 @@ import TestSupport
         let store = try f.store()
         for entry in try store.deleteQueue() { try Self.makeDue(store, entry.id) }
         try TestFiles.write(size: 10_000, seed: 22, to: changed, modified: .secondsAgo(3500))
-        try f.putRemote("2025/01/01/DJI_20250101000000_0003_D.JPG", TestFiles.pseudoRandomBytes(count: 10_000, seed: 33))  // same size, other bytes
+        try f.putRemote("2025/01/01/DJI_20250101000000_0003_D.JPG", TestFiles.pseudoRandomBytes(count: 10_000, seed: 33)) // same size, other bytes
         var f2 = f
         f2.config.deletePolicy.deleteSources = true
         let summary = try await f2.cycle()
-        #expect(summary.deleted == 2)                 // kept + good
+        #expect(summary.deleted == 2) // kept + good
         #expect(!LocalFS.exists(kept) && !LocalFS.exists(good))
         #expect(LocalFS.exists(changed), "a source that changed since it was verified is never deleted")
         #expect(LocalFS.exists(corrupted), "a source whose copy no longer verifies is never deleted")
@@ -366,7 +369,10 @@ final class AppendingObserver: CycleObserver {
     init(targets: [FilePath]) { self.targets = targets }
     func fileStarted(_ item: TransferItem) {}
     func bytesMoved(_ count: Int) {
-        let first = done.withLock { d -> Bool in defer { d = true }; return !d }
+        let first = done.withLock { d -> Bool in
+            defer { d = true }
+            return !d
+        }
         guard first else { return }
         for t in targets {
             let fd = t.withPlatformString { open($0, O_WRONLY | O_APPEND) }

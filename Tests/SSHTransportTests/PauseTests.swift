@@ -1,9 +1,10 @@
 import Foundation
 import LocalFS
-@testable import MediaSync
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// `dji-media-sync pause` on the real NAS transport: the batch in flight finishes and is
 /// recorded, no other batch starts, no temp file is left behind.
@@ -18,7 +19,7 @@ import TestSupport
     @Test func aPauseLetsTheBatchInFlightFinishAndStartsNoOther() async throws {
         var f = try await NASFixture("pause")
         defer { f.cleanUp() }
-        f.config.concurrency.batchMaxFiles = 1     // one file per batch, as a large file is
+        f.config.concurrency.batchMaxFiles = 1 // one file per batch, as a large file is
         f.config.concurrency.parallelTransfers = 1
         for i in 1...5 { try f.add("DJI_000\(i).JPG", size: 50_000, seed: UInt64(i)) }
         let observer = PauseOnFirstFile()

@@ -1,12 +1,13 @@
 import Foundation
 import Glibc
 import LocalFS
-@testable import MediaSync
-@testable import SSHTransport
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
+@testable import SSHTransport
 
 /// dms-receive as a forced command (`command="…",restrict` in authorized_keys) on the real sshd:
 /// the daemon works through it unchanged, and everything outside its verbs is refused and logged
@@ -26,7 +27,7 @@ import TestSupport
         Array("unicodé 航拍 📷.DNG".utf8),
         Array("latin1-".utf8) + [0xE9, 0xFF, 0xFE] + Array(".JPG".utf8),
         Array("back\\slash \"dq\" ;|&<>*?[].LRF".utf8),
-        Array(String(repeating: "x", count: 251).utf8) + Array(".JPG".utf8),   // 255 bytes
+        Array(String(repeating: "x", count: 251).utf8) + Array(".JPG".utf8) // 255 bytes
     ]
 
     @Test(arguments: [false, true])
@@ -77,11 +78,14 @@ import TestSupport
     /// its standard input.
     static func session(_ f: NASFixture, command: String, input: [UInt8] = []) async throws -> Reply {
         let s = f.server
-        let options = ["-F", "none", "-p", String(s.port), "-i", f.nas.identityFile ?? "", "-o", "IdentitiesOnly=yes",
-                       "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(s.knownHostsFile)",
-                       "-o", "LogLevel=ERROR", "--", s.destination, command]
-        let r = try await Subprocess.run(.name("ssh"), arguments: Arguments(options), input: .array(input),
-                                         output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        let options = [
+            "-F", "none", "-p", String(s.port), "-i", f.nas.identityFile ?? "", "-o", "IdentitiesOnly=yes",
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(s.knownHostsFile)",
+            "-o", "LogLevel=ERROR", "--", s.destination, command
+        ]
+        let r = try await Subprocess.run(
+            .name("ssh"), arguments: Arguments(options), input: .array(input),
+            output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         return Reply(status: r.terminationStatus, output: r.standardOutput, error: r.standardError)
     }
 
@@ -116,15 +120,17 @@ import TestSupport
         }
         #expect(!LocalFS.exists(FilePath(f.remoteBase + "/" + Self.canary)))
         // A shell command sent as a request on the control session.
-        expectRefused(try await Self.session(f, command: "dms-receive control", input: Array("cat /etc/passwd\n".utf8)),
-                      "a shell line on the control session")
+        expectRefused(
+            try await Self.session(f, command: "dms-receive control", input: Array("cat /etc/passwd\n".utf8)),
+            "a shell line on the control session")
         // Reading outside the base: "..", an absolute path, through a symbolic link.
         for path in ["../outside/x", "2025/../../etc/passwd", "/etc/passwd", "2025/02/x", "2025//01/x", "./2025/01/DJI_0001.JPG"] {
             expectRefused(try await Self.session(f, command: "dms-receive control", input: Self.line("ver", ["0", path, "hash"])), "ver \(path)")
         }
         // ".." as a name to probe.
-        expectRefused(try await Self.session(f, command: "dms-receive control", input: Self.line("pr", ["1", "2025/01/01", "..", "..", "%", "1"])),
-                      "pr ..")
+        expectRefused(
+            try await Self.session(f, command: "dms-receive control", input: Self.line("pr", ["1", "2025/01/01", "..", "..", "%", "1"])),
+            "pr ..")
         // Writing outside the base, or over a published file, in a data session.
         let dataHead = Self.line("tool", ["sha256sum"])
         for temp in ["../outside/.dms-x.part", "/tmp/.dms-x.part", "2025/02/.dms-x.part", "2025/01/01/DJI_0001.JPG", "2025/01/01/new.JPG"] {
@@ -134,18 +140,22 @@ import TestSupport
         expectRefused(try await Self.session(f, command: "dms-receive data", input: dataHead + Self.line("dir", ["../outside/d"])), "dir ..")
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty, "nothing written outside the base")
         // Removing a published file as if it were a temp; publishing over it.
-        expectRefused(try await Self.session(f, command: "dms-receive control", input: Self.line("rmt", ["2025/01/01/DJI_0001.JPG"])),
-                      "rmt of a published file")
-        let temp = dataHead + Self.line("dir", ["2025/01/01"]) + Self.line("put", ["2025/01/01/.dms-t.part", "5"])
+        expectRefused(
+            try await Self.session(f, command: "dms-receive control", input: Self.line("rmt", ["2025/01/01/DJI_0001.JPG"])),
+            "rmt of a published file")
+        let temp =
+            dataHead + Self.line("dir", ["2025/01/01"]) + Self.line("put", ["2025/01/01/.dms-t.part", "5"])
             + Array("other".utf8) + Self.line("end", [])
         let put = try await Self.session(f, command: "dms-receive data", input: temp)
         #expect(put.status == .exited(0), "\(put.error)")
-        let over = try await Self.session(f, command: "dms-receive control",
-                                          input: Self.line("pb", ["7", "2025/01/01/.dms-t.part", "2025/01/01/DJI_0001.JPG"]) + Self.line("end", ["1"]))
+        let over = try await Self.session(
+            f, command: "dms-receive control",
+            input: Self.line("pb", ["7", "2025/01/01/.dms-t.part", "2025/01/01/DJI_0001.JPG"]) + Self.line("end", ["1"]))
         #expect(over.output.contains("7 E"), "publishing over a published file says it exists: \(over.output)")
         // Retention without --allow-remove: the copy stays, the NAS logs it, the session goes on.
-        let rmv = try await Self.session(f, command: "dms-receive control",
-                                         input: Self.line("rmv", ["0", "2025/01/01/DJI_0001.JPG", "9"]) + Self.line("end", ["1"]))
+        let rmv = try await Self.session(
+            f, command: "dms-receive control",
+            input: Self.line("rmv", ["0", "2025/01/01/DJI_0001.JPG", "9"]) + Self.line("end", ["1"]))
         #expect(rmv.output.contains("0 F refused"), "\(rmv.output)")
         #expect(rmv.output.contains("@@END 1"))
         #expect(f.receiverLogLines().last?.contains("no --allow-remove") == true, "\(f.receiverLogLines())")
@@ -159,8 +169,9 @@ import TestSupport
         defer { f.cleanUp() }
         try await f.useInstalledReceiver(allowRemove: true)
         try f.putRemote("2025/01/01/DJI_0001.JPG", [1, 2, 3])
-        let reply = try await Self.session(f, command: "dms-receive control",
-                                           input: Self.line("rmv", ["0", "2025/01/01/DJI_0001.JPG", "3"]) + Self.line("end", ["1"]))
+        let reply = try await Self.session(
+            f, command: "dms-receive control",
+            input: Self.line("rmv", ["0", "2025/01/01/DJI_0001.JPG", "3"]) + Self.line("end", ["1"]))
         #expect(reply.output.contains("0 D"), "\(reply.output) \(reply.error)")
         #expect(!LocalFS.exists(FilePath(f.remoteBase + "/2025/01/01/DJI_0001.JPG")))
     }

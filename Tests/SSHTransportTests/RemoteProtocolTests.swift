@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
 import LocalFS
-@testable import SSHTransport
 import Subprocess
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import SSHTransport
 
 /// The wire protocol's encoders and decoders without sshd, and the receiver's own decoding of
 /// hostile bytes run locally under dash and BusyBox sh.
@@ -49,8 +50,9 @@ import TestSupport
     }
 
     @Test func aRequestIsOneLineOfTabSeparatedFields() {
-        let line = RemoteProtocol.probe(id: 5, directory: Array("2025/01/01".utf8), name: Array("a\tb\nc.JPG".utf8),
-                                        stem: Array("a\tb\nc".utf8), ext: [], size: 12)
+        let line = RemoteProtocol.probe(
+            id: 5, directory: Array("2025/01/01".utf8), name: Array("a\tb\nc.JPG".utf8),
+            stem: Array("a\tb\nc".utf8), ext: [], size: 12)
         #expect(line.last == 0x0A && line.dropLast().allSatisfy { $0 != 0x0A })
         let fields = line.dropLast().split(separator: 0x09, omittingEmptySubsequences: false).map(Array.init)
         #expect(fields.map { String(decoding: $0, as: UTF8.self) } == ["pr", "5", "2025/01/01", "a%09b%0Ac.JPG", "a%09b%0Ac", "%", "12"])
@@ -58,7 +60,8 @@ import TestSupport
         #expect(RemoteProtocol.end(3) == Array("end\t3\n".utf8))
         #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, hashWhileWriting: true) == Array("putw\td/.dms-x.part\t7\n".utf8))
         #expect(RemoteProtocol.put(temp: Array("d/.dms-x.part".utf8), size: 7, mtime: 1_600_000_000) == Array("put\td/.dms-x.part\t7\t1600000000\n".utf8))
-        #expect(RemoteProtocol.append(temp: Array("d/.dms-x.part".utf8), size: 7, offset: 3, mtime: 1_600_000_000)
+        #expect(
+            RemoteProtocol.append(temp: Array("d/.dms-x.part".utf8), size: 7, offset: 3, mtime: 1_600_000_000)
                 == Array("app\td/.dms-x.part\t7\t3\t1600000000\n".utf8))
         #expect(RemoteProtocol.resumePoint(index: 2, temp: Array("d/.dms-x.part".utf8), size: 7) == Array("rsm\t2\td/.dms-x.part\t7\n".utf8))
     }
@@ -142,9 +145,10 @@ import TestSupport
         let shell = busybox ? try await TestSSHServer.busyboxApplets() + "/sh" : "/bin/dash"
         var environment: Environment = .inherit
         if busybox { environment = environment.updating(["PATH": try await TestSSHServer.busyboxApplets()]) }
-        let r = try await Subprocess.run(.path(FilePath(shell)), arguments: [script, "--base", dir.path + "/base", "data"],
-                                         environment: environment, input: .array(input),
-                                         output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        let r = try await Subprocess.run(
+            .path(FilePath(shell)), arguments: [script, "--base", dir.path + "/base", "data"],
+            environment: environment, input: .array(input),
+            output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         #expect(r.terminationStatus == .exited(0), "\(r.standardError)")
         let written = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/base/2025/01/01")
         #expect(written.count == names.count)

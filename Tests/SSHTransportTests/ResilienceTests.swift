@@ -2,11 +2,12 @@ import Configuration
 import Foundation
 import Glibc
 import LocalFS
-@testable import MediaSync
 import SSHTransport
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 @Suite struct ResilienceTests {
     @Test func aPermanentErrorQuarantinesTheFileUntilItIsReleased() async throws {
@@ -28,7 +29,10 @@ import TestSupport
         let second = try await f.cycle()
         #expect(second.failed == 0 && second.filesCopied == 0 && second.deferred == 1)
         // The operator fixes the folder and releases the file.
-        guard let pw = getpwnam(f.server.user) else { Issue.record("no NAS user"); return }
+        guard let pw = getpwnam(f.server.user) else {
+            Issue.record("no NAS user")
+            return
+        }
         _ = chown(f.remoteBase + "/2025", pw.pointee.pw_uid, pw.pointee.pw_gid)
         _ = chown(day, pw.pointee.pw_uid, pw.pointee.pw_gid)
         #expect(try f.store().releaseFailures() == 1)

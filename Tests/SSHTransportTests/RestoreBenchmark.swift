@@ -1,11 +1,12 @@
 import Foundation
 import LocalFS
 import Logging
+import SystemPackage
+import TestSupport
+import Testing
+
 @testable import MediaSync
 @testable import SSHTransport
-import SystemPackage
-import Testing
-import TestSupport
 
 /// Timings, not a check: sync vs restore of 2000 × 64 KiB and 1 × 512 MiB through the test sshd,
 /// and the read stream alone (bytes counted, nothing written). Prints "BENCH" lines.
@@ -28,8 +29,9 @@ import TestSupport
             #expect(out.allSatisfy { $0.status == .restored })
             // The transport alone: bytes counted, nothing written.
             let store = try f.store()
-            let destination = NASDestination(config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
-                                             runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
+            let destination = NASDestination(
+                config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
+                runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
             let entries = try store.restoreCandidates(destination: destination.name, selection: .localPath(f.source.filePath))
             let session = try await destination.connectReadOnly(progress: SilentObserver(), logger: Logger(label: "t"))
             let t2 = ContinuousClock.now

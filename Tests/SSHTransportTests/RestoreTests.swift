@@ -2,11 +2,12 @@ import Foundation
 import Glibc
 import LocalFS
 import Logging
+import SystemPackage
+import TestSupport
+import Testing
+
 @testable import MediaSync
 @testable import SSHTransport
-import SystemPackage
-import Testing
-import TestSupport
 
 /// `restore` from the real test sshd: files synced by the engine (hostile names included) come
 /// back by every selector through one read session per batch, checked against the ledger.
@@ -16,8 +17,9 @@ import TestSupport
     /// Connects the fixture's NAS and restores what `selection` names into `target`.
     static func restore(_ f: NASFixture, _ selection: RestoreSelection, into target: FilePath) async throws -> [RestoreOutcome] {
         let store = try f.store()
-        let destination = NASDestination(config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
-                                         runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
+        let destination = NASDestination(
+            config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
+            runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
         let entries = try store.restoreCandidates(destination: destination.name, selection: selection)
         let session = try await destination.connectReadOnly(progress: SilentObserver(), logger: Logger(label: "test"))
         let outcomes = await Restorer(destination: destination, target: target).run(entries, session: session)
@@ -57,8 +59,10 @@ import TestSupport
         #expect(ledger.count == names.count)
         let all = Set(names)
 
-        func check(_ outcomes: [RestoreOutcome], _ expected: Set<[UInt8]>, _ status: RestoreOutcome.Status = .restored,
-                   _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        func check(
+            _ outcomes: [RestoreOutcome], _ expected: Set<[UInt8]>, _ status: RestoreOutcome.Status = .restored,
+            _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             #expect(Set(outcomes.map { Self.name($0.entry) }) == expected, "\(what)", sourceLocation: sourceLocation)
             for o in outcomes {
                 #expect(o.status == status, "\(what): \(o.target.displayString): \(o.message ?? "")", sourceLocation: sourceLocation)
@@ -181,19 +185,24 @@ import TestSupport
         _ = symlink(outside, f.remoteBase + "/2025/02")
         _ = symlink("/etc/passwd", f.remoteBase + "/2025/01/01/link.JPG")
         func get(_ paths: [String]) async throws -> ReceiverTests.Reply {
-            try await ReceiverTests.session(f, command: "dms-receive read",
-                                            input: paths.flatMap { ReceiverTests.line("get", [$0]) } + ReceiverTests.line("end", []))
+            try await ReceiverTests.session(
+                f, command: "dms-receive read",
+                input: paths.flatMap { ReceiverTests.line("get", [$0]) } + ReceiverTests.line("end", []))
         }
-        for path in ["../outside/x", "2025/../../etc/passwd", "/etc/passwd", "2025/02/x", "2025//01/DJI_0001.JPG",
-                     "2025/01/01/.dms-abc.part", ".dms-1.session-2"] {
+        for path in [
+            "../outside/x", "2025/../../etc/passwd", "/etc/passwd", "2025/02/x", "2025//01/DJI_0001.JPG",
+            "2025/01/01/.dms-abc.part", ".dms-1.session-2"
+        ] {
             let reply = try await get([path])
             #expect(reply.status != .exited(0), "get \(path): \(reply.output)")
             #expect(reply.error.contains("dms-receive: refused"), "get \(path): \(reply.error)")
             #expect(!reply.output.contains("root:"), "get \(path)")
         }
         // Published files come back framed; a missing file and a symbolic link are "@@M".
-        let reply = try await get(["2025/01/01/DJI_0001.JPG", "2025/01/01/nothing.JPG", "2025/01/01/link.JPG",
-                                   "2025/01/01/-x $(touch PWNED) 'q'.JPG"])
+        let reply = try await get([
+            "2025/01/01/DJI_0001.JPG", "2025/01/01/nothing.JPG", "2025/01/01/link.JPG",
+            "2025/01/01/-x $(touch PWNED) 'q'.JPG"
+        ])
         #expect(reply.status == .exited(0), "\(reply.error)")
         #expect(reply.output == "@@F 9\npublished@@M\n@@M\n@@F 7\nhostile", "\(reply.output)")
         #expect(!LocalFS.exists(FilePath(f.remoteBase + "/2025/01/01/PWNED")) && !LocalFS.exists(FilePath(f.remoteBase + "/PWNED")))

@@ -8,8 +8,8 @@ import MediaSync
 import SSHTransport
 import Synchronization
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 14, 1: a large file cut by a lost connection keeps its temp on the NAS, and the next
 /// attempt for the same version of the file sends only the rest; on any doubt it starts over.
@@ -54,15 +54,17 @@ import TestSupport
         }
 
         func destination(keepSeconds: Double = 3600) throws -> NASDestination {
-            var d = NASDestination(config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
-                                   runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
+            var d = NASDestination(
+                config: f.nas, integrity: f.config.integrity, concurrency: f.config.concurrency,
+                runtimeDirectory: f.config.state.runtimeDirectory, instanceID: try store.instanceID())
             d.resumeKeepSeconds = keepSeconds
             return d
         }
 
         func item() throws -> TransferItem {
-            TransferItem(id: 1, localPath: path, identity: try LocalFS.status(path).identity,
-                         remoteDirectory: "2025/01/01", remoteName: Array(path.lastComponent!.string.utf8))
+            TransferItem(
+                id: 1, localPath: path, identity: try LocalFS.status(path).identity,
+                remoteDirectory: "2025/01/01", remoteName: Array(path.lastComponent!.string.utf8))
         }
 
         var day: String { f.remoteBase + "/2025/01/01" }
@@ -123,7 +125,10 @@ import TestSupport
         /// The published copy is the source, byte for byte, and nothing else is left.
         func expectPublishedCorrectly(_ results: [TransferResult]) throws {
             #expect(results.count == 1)
-            guard case .placed? = results.first?.outcome else { Issue.record("not placed: \(results)"); return }
+            guard case .placed? = results.first?.outcome else {
+                Issue.record("not placed: \(results)")
+                return
+            }
             let copy = try FileIO.readWholeFile(FilePath(day + "/" + path.lastComponent!.string), limit: 1 << 30)
             #expect(sha(copy) == sha(try FileIO.readWholeFile(path, limit: 1 << 30)))
             #expect(temps().isEmpty, "\(temps())")
@@ -184,7 +189,10 @@ import TestSupport
         let s = try await Setup("resume-tampered")
         defer { s.cleanUp() }
         let cut = try await s.cutAttempt(at: 0.5)
-        guard let temp = s.temps().first else { Issue.record("no temp kept"); return }
+        guard let temp = s.temps().first else {
+            Issue.record("no temp kept")
+            return
+        }
         // One byte inside the kept prefix changes on the NAS.
         let fd = open(s.day + "/" + temp, O_WRONLY)
         #expect(fd >= 0)
@@ -201,7 +209,10 @@ import TestSupport
         let s = try await Setup("resume-longer")
         defer { s.cleanUp() }
         _ = try await s.cutAttempt(at: 0.5)
-        guard let temp = s.temps().first else { Issue.record("no temp kept"); return }
+        guard let temp = s.temps().first else {
+            Issue.record("no temp kept")
+            return
+        }
         #expect(truncate(s.day + "/" + temp, off_t(Self.size + 1)) == 0)
         let (sent, results) = try await s.nextAttempt()
         #expect(sent == Int64(Self.size))
@@ -282,7 +293,10 @@ import TestSupport
         let results = Mutex<[TransferResult]>([])
         try await session.transfer([try s.item()], progress: Counter()) { r in results.withLock { $0 += r } }
         await session.close()
-        guard case let .failed(e)? = results.withLock({ $0.first?.outcome }) else { Issue.record("not failed"); return }
+        guard case let .failed(e)? = results.withLock({ $0.first?.outcome }) else {
+            Issue.record("not failed")
+            return
+        }
         #expect(e.kind == .verificationFailed)
         #expect(s.temps().isEmpty)
         #expect(try s.store.resumable(destination: "nas").isEmpty)

@@ -2,11 +2,12 @@ import Configuration
 import Foundation
 import Glibc
 import LocalFS
-@testable import MediaSync
 import SSHTransport
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 @Suite struct SoftDeleteTests {
     @Test func verifiedSourcesGoToTheTrashAndArePurgedAfterTheRetention() async throws {
@@ -40,14 +41,17 @@ import TestSupport
         var f = try await NASFixture("trashfull")
         // The media root is a small disk: 8 MiB.
         let disk = try SmallVolume(at: f.source.path, megabytes: 8, owner: "root")
-        defer { disk.unmount(); f.cleanUp() }
+        defer {
+            disk.unmount()
+            f.cleanUp()
+        }
         f.config.deletePolicy.enableSoftDelete = true
         f.config.deletePolicy.trashRetentionDays = 30
-        f.config.deletePolicy.minLocalFreeGB = 0.006   // keep 6 MB free
+        f.config.deletePolicy.minLocalFreeGB = 0.006 // keep 6 MB free
         for i in 0..<3 { try f.add("DJI_2025010100000\(i)_000\(i)_D.JPG", size: 1_000_000, seed: UInt64(i)) }
         #expect(try await f.cycle().filesCopied == 3)
         let second = try await f.cycle()
-        #expect(second.deleted == 3)           // all three in the trash now: ~5.4 MB free
+        #expect(second.deleted == 3) // all three in the trash now: ~5.4 MB free
         let third = try await f.cycle()
         #expect(third.purged == 1, "purge stops as soon as the floor is met")
         let trash = f.source.appending(".dms-trash")

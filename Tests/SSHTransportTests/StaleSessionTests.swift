@@ -2,8 +2,8 @@ import Foundation
 import Glibc
 import LocalFS
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 11, 10: `sync --once` killed with -9 outside systemd left its ssh ControlMaster (its own
 /// session) alive; the next run removed the journaled temps, then the old master delivered the
@@ -57,21 +57,28 @@ import TestSupport
         let configPath = state.path + "/config.json"
         let config: [String: Any] = [
             "local": ["media_roots": [source.path], "min_file_age_seconds": 0],
-            "destinations": [["type": "nas", "host": server.host, "port": server.port, "user": server.user,
-                              "identity_file": server.identityFile, "known_hosts_file": server.knownHostsFile,
-                              "ssh_config_file": "none", "base_path": base]],
+            "destinations": [
+                [
+                    "type": "nas", "host": server.host, "port": server.port, "user": server.user,
+                    "identity_file": server.identityFile, "known_hosts_file": server.knownHostsFile,
+                    "ssh_config_file": "none", "base_path": base
+                ]
+            ],
             "delete_policy": ["delay_minutes": 60],
             // Throttled so the stream lasts seconds however fast (or loaded) the machine: the test
             // must catch the first run's writer mid-stream.
-            "concurrency_control": ["lock_file": runtime + "/sync.lock", "parallel_transfers": 1,
-                                    "bandwidth_limit_bytes_per_second": 30_000_000],
-            "state": ["directory": state.path + "/db", "runtime_directory": runtime],
+            "concurrency_control": [
+                "lock_file": runtime + "/sync.lock", "parallel_transfers": 1,
+                "bandwidth_limit_bytes_per_second": 30_000_000
+            ],
+            "state": ["directory": state.path + "/db", "runtime_directory": runtime]
         ]
         try TestFiles.write([UInt8](try JSONSerialization.data(withJSONObject: config)), to: FilePath(configPath))
-        let count = 40   // 160 MB in one batch: the stream lasts long enough to be caught
+        let count = 40 // 160 MB in one batch: the stream lasts long enough to be caught
         for i in 0..<count {
-            try TestFiles.write(size: 4_000_000, seed: UInt64(i), to: source.appending("DJI_20250101120000_\(1000 + i)_V.MP4"),
-                                modified: .secondsAgo(3600))
+            try TestFiles.write(
+                size: 4_000_000, seed: UInt64(i), to: source.appending("DJI_20250101120000_\(1000 + i)_V.MP4"),
+                modified: .secondsAgo(3600))
         }
         let binary = try Self.binary()
 
@@ -81,8 +88,9 @@ import TestSupport
         var frozen: [Int32] = []
         try await waitUntil(timeout: .seconds(60), poll: .milliseconds(1), waitingFor: "the first run's writer writing") {
             guard first.isRunning else {
-                throw TestSupportError("the first run ended before its writer was seen: "
-                    + ((try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""))
+                throw TestSupportError(
+                    "the first run ended before its writer was seen: "
+                        + ((try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""))
             }
             let day = (try? FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")) ?? []
             guard day.contains(where: { $0.hasPrefix(".dms-") }) else { return false }

@@ -2,11 +2,12 @@ import Configuration
 import Foundation
 import Glibc
 import LocalFS
-@testable import MediaSync
 import SSHTransport
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// A NAS base on a size-limited tmpfs the test mounts (the tests run as root).
 struct SmallVolume {
@@ -26,8 +27,11 @@ struct SmallVolume {
     @Test func aFullNASIsClassifiedTheTempIsRemovedAndSourcesAreKeptWithoutARetryStorm() async throws {
         var f = try await NASFixture("enospc")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
-        defer { volume.unmount(); f.cleanUp() }
-        f.config.storageManagement.enableSpaceCheck = false   // let the transfer hit ENOSPC itself
+        defer {
+            volume.unmount()
+            f.cleanUp()
+        }
+        f.config.storageManagement.enableSpaceCheck = false // let the transfer hit ENOSPC itself
         let big = try f.add("DJI_20250101000000_0001_V.MP4", size: 12_000_000, seed: 1)
         let small = try f.add("DJI_20250101000001_0002_D.JPG", size: 1000, seed: 2)
         let summary = try await f.cycle()
@@ -47,8 +51,11 @@ struct SmallVolume {
     func aNASThatFillsUpDuringALargeFileIsFullNotACorruptCopy(hashWhileWriting: Bool) async throws {
         var f = try await NASFixture("enospc-large-\(hashWhileWriting ? "overlapped" : "after")")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 24, owner: f.server.user)
-        defer { volume.unmount(); f.cleanUp() }
-        f.config.storageManagement.enableSpaceCheck = false   // let the transfer hit ENOSPC itself
+        defer {
+            volume.unmount()
+            f.cleanUp()
+        }
+        f.config.storageManagement.enableSpaceCheck = false // let the transfer hit ENOSPC itself
         f.config.integrity.hashWhileWriting = hashWhileWriting
         f.config.retryPolicy.baseDelaySeconds = 0
         // Large enough for the overlapped hash (≥ 64 MiB, alone in its batch).
@@ -68,8 +75,11 @@ struct SmallVolume {
     @Test func theSpaceCheckRunsRetentionOnOldCopiesOfDeletedSourcesOnlyAndNeverTouchesForeignFiles() async throws {
         var f = try await NASFixture("retention")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 20, owner: f.server.user)
-        defer { volume.unmount(); f.cleanUp() }
-        f.config.storageManagement.minFreeSpaceGB = 0.005        // keep 5 MB free
+        defer {
+            volume.unmount()
+            f.cleanUp()
+        }
+        f.config.storageManagement.minFreeSpaceGB = 0.005 // keep 5 MB free
         f.config.storageManagement.enableRetention = true
         f.config.storageManagement.preserveRecentDays = 30
         f.config.deletePolicy.delayMinutes = 0
@@ -94,8 +104,9 @@ struct SmallVolume {
         let engine = try f.engine()
         let session = try await engine.destinations[0].connect(journal: try f.store(), progress: SilentObserver(), logger: engine.logger)
         var scratch = CycleSummary(cycleID: 0, startedAt: 0)
-        let preview = await engine.runRetention(destination: engine.destinations[0], session: session, bytesNeeded: 4_000_000,
-                                                dryRun: true, summary: &scratch, log: engine.logger)
+        let preview = await engine.runRetention(
+            destination: engine.destinations[0], session: session, bytesNeeded: 4_000_000,
+            dryRun: true, summary: &scratch, log: engine.logger)
         await session.close()
         #expect(preview.removed.map { $0.remotePath.lastComponent?.string } == ["DJI_20240201000000_0000_V.MP4", "DJI_20240201000000_0001_V.MP4"])
         #expect(try f.remoteNames().contains("2024/02/01/DJI_20240201000000_0000_V.MP4"))
@@ -114,7 +125,10 @@ struct SmallVolume {
     @Test func withoutRetentionFilesWaitAndSourcesAreKept() async throws {
         var f = try await NASFixture("lowspace")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
-        defer { volume.unmount(); f.cleanUp() }
+        defer {
+            volume.unmount()
+            f.cleanUp()
+        }
         f.config.storageManagement.minFreeSpaceGB = 0.004
         try f.add("DJI_20250101000000_0001_D.JPG", size: 2_000_000, seed: 1)
         try f.add("DJI_20250101000001_0002_D.JPG", size: 3_000_000, seed: 2)

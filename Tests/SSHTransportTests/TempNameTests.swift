@@ -1,11 +1,12 @@
 import Configuration
 import Foundation
 import LocalFS
-@testable import MediaSync
 import SSHTransport
 import SystemPackage
-import Testing
 import TestSupport
+import Testing
+
+@testable import MediaSync
 
 /// Issue 11, 3: temp names reach the NAS's shell; the configured prefix and suffix are data there.
 /// (The config loader refuses such values; the transport must not depend on that.)

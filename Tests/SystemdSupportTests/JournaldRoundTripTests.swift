@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-import Testing
 import TestSupport
+import Testing
+
 @testable import SystemdSupport
 
 /// journald is the only judge of what sd_journal_sendv produced; without one on the host
@@ -10,19 +11,22 @@ private let journaldRunning = access("/run/systemd/journal/socket", F_OK) == 0
 
 @Suite("JournaldLogHandler writes entries journald accepts")
 struct JournaldRoundTripTests {
-    @Test("an entry sent through the handler reads back with its fields",
-          .enabled(if: journaldRunning, "no journald on this host; covered by the systemd e2e suite"))
+    @Test(
+        "an entry sent through the handler reads back with its fields",
+        .enabled(if: journaldRunning, "no journald on this host; covered by the systemd e2e suite"))
     func roundTrip() async throws {
         let id = (0..<32).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
         var logger = Logger(label: "systemd-support-tests") {
             JournaldLogHandler(label: $0, syslogIdentifier: "dji-media-sync-tests", metadataProvider: nil)
         }
         logger[metadataKey: "destination"] = "nas"
-        logger.warning("round trip \(id)", metadata: [
-            "message_id": .string(id),
-            "remote-path": "/media/a\nb.mp4",
-            "secret_key": "must-not-appear",
-        ])
+        logger.warning(
+            "round trip \(id)",
+            metadata: [
+                "message_id": .string(id),
+                "remote-path": "/media/a\nb.mp4",
+                "secret_key": "must-not-appear"
+            ])
 
         var entry: [String: Any]?
         try await waitUntil(timeout: .seconds(10), waitingFor: "the entry in journalctl") {

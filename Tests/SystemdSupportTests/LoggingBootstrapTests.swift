@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SystemdSupport
 
 @Suite("LoggingBootstrap chooses journald only when stderr is the journal stream")

@@ -1,6 +1,5 @@
 import Glibc
-
-
+import Synchronization
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
@@ -9,5 +8,3 @@ final class ManualClock: Sendable {
     func now() -> ContinuousClock.Instant { base + offset.withLock { $0 } }
     func advance(_ d: Duration) { offset.withLock { $0 += d } }
 }
-
-import Synchronization

@@ -1,10 +1,11 @@
 import Logging
 import Testing
+
 @testable import SystemdSupport
 
 @Suite("StderrLogHandler line format")
 struct StderrLogHandlerTests {
-    let t = 1_795_430_401  // 2026-11-23T10:40:01Z
+    let t = 1_795_430_401 // 2026-11-23T10:40:01Z
 
     @Test("time, padded level, message, sorted metadata; spaces quoted")
     func basicLine() {
@@ -16,10 +17,12 @@ struct StderrLogHandlerTests {
 
     @Test("long level names are not padded")
     func levels() {
-        #expect(StderrLogHandler.formatLine(epochSeconds: t, level: .warning, message: "m", metadata: [:])
-            == "2026-11-23T10:40:01Z warning m")
-        #expect(StderrLogHandler.formatLine(epochSeconds: t, level: .error, message: "m", metadata: [:])
-            == "2026-11-23T10:40:01Z error m")
+        #expect(
+            StderrLogHandler.formatLine(epochSeconds: t, level: .warning, message: "m", metadata: [:])
+                == "2026-11-23T10:40:01Z warning m")
+        #expect(
+            StderrLogHandler.formatLine(epochSeconds: t, level: .error, message: "m", metadata: [:])
+                == "2026-11-23T10:40:01Z error m")
     }
 
     @Test("quotes, backslashes, empty values, newlines and control characters are escaped")
@@ -47,13 +50,15 @@ struct StderrLogHandlerTests {
         #expect(info == "2026-11-23T10:40:01Z info  m")
     }
 
-    @Test("UTC timestamps", arguments: [
-        (0, "1970-01-01T00:00:00Z"),
-        (-1, "1969-12-31T23:59:59Z"),
-        (951_782_400, "2000-02-29T00:00:00Z"),
-        (1_795_430_401, "2026-11-23T10:40:01Z"),
-        (4_102_444_799, "2099-12-31T23:59:59Z"),
-    ])
+    @Test(
+        "UTC timestamps",
+        arguments: [
+            (0, "1970-01-01T00:00:00Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_795_430_401, "2026-11-23T10:40:01Z"),
+            (4_102_444_799, "2099-12-31T23:59:59Z")
+        ])
     func timestamps(seconds: Int, expected: String) {
         #expect(StderrLogHandler.utcTimestamp(epochSeconds: seconds) == expected)
     }
@@ -61,44 +66,54 @@ struct StderrLogHandlerTests {
 
 @Suite("redactSecrets")
 struct SecretRedactionTests {
-    @Test("secrets are blanked", arguments: [
-        ("https://b.s3/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA%2F20261123%2Fus&X-Amz-Signature=0f3a9c&x-id=GetObject",
-         "https://b.s3/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted>&x-id=GetObject"),
-        ("x-amz-signature=abc", "x-amz-signature=<redacted>"),
-        ("X-Amz-Security-Token: FQoG+/abc==\nnext", "X-Amz-Security-Token: <redacted>\nnext"),
-        ("Authorization: AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=ff\r\nHost: a",
-         "Authorization: <redacted>\r\nHost: a"),
-        ("authorization:Bearer abc", "authorization:<redacted>"),
-        (#"{"Authorization": "Bearer abc", "k": 1}"#, #"{"Authorization": "<redacted>", "k": 1}"#),
-        ("secret_key=wJalrXUtnFEMI/K7MDENG rest", "secret_key=<redacted> rest"),
-        ("aws_secret_access_key = wJalr", "aws_secret_access_key = <redacted>"),
-        (#"{"secret_key": "wJa\"lr", "region": "us"}"#, #"{"secret_key": "<redacted>", "region": "us"}"#),
-        ("SecretAccessKey: abc, next=1", "SecretAccessKey: <redacted>, next=1"),
-        ("config.secret_key='abc'", "config.secret_key='<redacted>'"),
-        ("password=hunter2&user=bob", "password=<redacted>&user=bob"),
-        ("session_token=tok123", "session_token=<redacted>"),
-    ])
+    @Test(
+        "secrets are blanked",
+        arguments: [
+            (
+                "https://b.s3/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA%2F20261123%2Fus&X-Amz-Signature=0f3a9c&x-id=GetObject",
+                "https://b.s3/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted>&x-id=GetObject"
+            ),
+            ("x-amz-signature=abc", "x-amz-signature=<redacted>"),
+            ("X-Amz-Security-Token: FQoG+/abc==\nnext", "X-Amz-Security-Token: <redacted>\nnext"),
+            (
+                "Authorization: AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=ff\r\nHost: a",
+                "Authorization: <redacted>\r\nHost: a"
+            ),
+            ("authorization:Bearer abc", "authorization:<redacted>"),
+            (#"{"Authorization": "Bearer abc", "k": 1}"#, #"{"Authorization": "<redacted>", "k": 1}"#),
+            ("secret_key=wJalrXUtnFEMI/K7MDENG rest", "secret_key=<redacted> rest"),
+            ("aws_secret_access_key = wJalr", "aws_secret_access_key = <redacted>"),
+            (#"{"secret_key": "wJa\"lr", "region": "us"}"#, #"{"secret_key": "<redacted>", "region": "us"}"#),
+            ("SecretAccessKey: abc, next=1", "SecretAccessKey: <redacted>, next=1"),
+            ("config.secret_key='abc'", "config.secret_key='<redacted>'"),
+            ("password=hunter2&user=bob", "password=<redacted>&user=bob"),
+            ("session_token=tok123", "session_token=<redacted>")
+        ])
     func redacts(input: String, expected: String) {
         #expect(redactSecrets(input) == expected)
     }
 
-    @Test("ordinary text is left alone", arguments: [
-        "copied DJI_0001.MP4 (1.2 GiB) to nas:/media/2026/11/23",
-        "authorization header missing",
-        "secret_key=",
-        "tokens=5 signatures verified",
-        "",
-        "ünïcödé text with X-Amz-Date=20261123T000000Z",
-    ])
+    @Test(
+        "ordinary text is left alone",
+        arguments: [
+            "copied DJI_0001.MP4 (1.2 GiB) to nas:/media/2026/11/23",
+            "authorization header missing",
+            "secret_key=",
+            "tokens=5 signatures verified",
+            "",
+            "ünïcödé text with X-Amz-Date=20261123T000000Z"
+        ])
     func leavesAlone(input: String) {
         #expect(redactSecrets(input) == input)
     }
 
-    @Test("secret-looking metadata keys", arguments: [
-        ("secret_key", true), ("aws_secret_access_key", true), ("password", true), ("s3.secret_key", true),
-        ("authorization", true), ("api_key", true), ("session_token", true), ("X-Amz-Signature", true),
-        ("path", false), ("tokens", false), ("message_id", false), ("remote_path", false),
-    ])
+    @Test(
+        "secret-looking metadata keys",
+        arguments: [
+            ("secret_key", true), ("aws_secret_access_key", true), ("password", true), ("s3.secret_key", true),
+            ("authorization", true), ("api_key", true), ("session_token", true), ("X-Amz-Signature", true),
+            ("path", false), ("tokens", false), ("message_id", false), ("remote_path", false)
+        ])
     func secretKeys(key: String, expected: Bool) {
         #expect(isSecretKey(key) == expected)
     }

@@ -1,6 +1,7 @@
 import Glibc
-import Testing
 import TestSupport
+import Testing
+
 @testable import SystemdSupport
 
 @Suite("SystemdNotifier sends sd_notify datagrams")
@@ -87,8 +88,9 @@ struct SystemdNotifierTests {
 
     // The environment is process-wide and other suites run in parallel, so this suite never
     // sets NOTIFY_SOCKET; it only checks the default init against the environment as it is.
-    @Test("default init is a no-op without NOTIFY_SOCKET",
-          .enabled(if: getenv("NOTIFY_SOCKET") == nil, "the test runner itself runs under a NOTIFY_SOCKET"))
+    @Test(
+        "default init is a no-op without NOTIFY_SOCKET",
+        .enabled(if: getenv("NOTIFY_SOCKET") == nil, "the test runner itself runs under a NOTIFY_SOCKET"))
     func defaultInitWithoutSocket() {
         let notifier = SystemdNotifier()
         #expect(!notifier.isEnabled)

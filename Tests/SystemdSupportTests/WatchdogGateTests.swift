@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SystemdSupport
 
 @Suite("WatchdogGate lets pings through only while work moves")
@@ -68,7 +69,7 @@ struct WatchdogGateTests {
         #expect(!gate.shouldPing(stallLimit: limit))
         gate.endWork()
         #expect(!gate.isWorking)
-        gate.endWork()  // unbalanced: ignored
+        gate.endWork() // unbalanced: ignored
         gate.beginWork()
         #expect(gate.isWorking)
     }

@@ -23,9 +23,10 @@ extension S3Client {
             if let uploadIDMarker { query.append(("upload-id-marker", uploadIDMarker)) }
             let response = try await perform(Call(method: .get, key: nil, query: query))
             guard let root = S3XMLNode.parse(response.body), root.name == "ListMultipartUploadsResult" else {
-                throw S3Error(kind: .invalidResponse,
-                              message: "ListMultipartUploads in bucket \(configuration.bucket) answered something other than a ListMultipartUploadsResult",
-                              httpStatus: response.status, requestID: response.requestID, method: "GET", url: bucketAddress.url())
+                throw S3Error(
+                    kind: .invalidResponse,
+                    message: "ListMultipartUploads in bucket \(configuration.bucket) answered something other than a ListMultipartUploadsResult",
+                    httpStatus: response.status, requestID: response.requestID, method: "GET", url: bucketAddress.url())
             }
             let urlEncoded = root.string("EncodingType")?.lowercased() == "url"
             func decoded(_ text: String) -> String { urlEncoded ? Self.percentDecoded(text) : text }
@@ -38,9 +39,10 @@ extension S3Client {
             let nextID = root.string("NextUploadIdMarker")
             // A truncated page without a marker that moves would loop for ever.
             guard let nextKey, !nextKey.isEmpty, nextKey != keyMarker || nextID != uploadIDMarker else {
-                throw S3Error(kind: .invalidResponse,
-                              message: "ListMultipartUploads in bucket \(configuration.bucket) is truncated but names no next marker",
-                              httpStatus: response.status, requestID: response.requestID)
+                throw S3Error(
+                    kind: .invalidResponse,
+                    message: "ListMultipartUploads in bucket \(configuration.bucket) is truncated but names no next marker",
+                    httpStatus: response.status, requestID: response.requestID)
             }
             keyMarker = nextKey
             uploadIDMarker = nextID
@@ -71,8 +73,9 @@ extension S3Client {
     public func listBuckets() async throws(S3Error) -> [S3BucketSummary] {
         let response = try await perform(Call(method: .get, key: nil, onService: true))
         guard let root = S3XMLNode.parse(response.body), root.name == "ListAllMyBucketsResult" else {
-            throw S3Error(kind: .invalidResponse, message: "ListBuckets answered something other than a ListAllMyBucketsResult",
-                          httpStatus: response.status, requestID: response.requestID)
+            throw S3Error(
+                kind: .invalidResponse, message: "ListBuckets answered something other than a ListAllMyBucketsResult",
+                httpStatus: response.status, requestID: response.requestID)
         }
         return (root.child("Buckets")?.children("Bucket") ?? []).compactMap { bucket in
             bucket.string("Name").map { S3BucketSummary(name: $0, creationDate: bucket.string("CreationDate")) }

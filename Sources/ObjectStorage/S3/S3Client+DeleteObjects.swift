@@ -9,7 +9,11 @@ public struct S3DeleteFailure: Sendable, Equatable, CustomStringConvertible {
     /// (the message then holds the ``S3Error``).
     public var code: String
     public var message: String
-    public init(key: String, code: String, message: String) { self.key = key; self.code = code; self.message = message }
+    public init(key: String, code: String, message: String) {
+        self.key = key
+        self.code = code
+        self.message = message
+    }
     public var description: String { "\(key): \(code): \(message)" }
 }
 
@@ -37,28 +41,35 @@ extension S3Client {
     public func deleteObjects(keys: [String]) async throws(S3Error) -> [S3DeleteFailure] {
         guard !keys.isEmpty else { return [] }
         guard keys.count <= Self.maximumKeysPerDelete else {
-            throw S3Error(kind: .configuration,
-                          message: "DeleteObjects takes at most \(Self.maximumKeysPerDelete) keys, not \(keys.count) (bucket \(configuration.bucket))")
+            throw S3Error(
+                kind: .configuration,
+                message: "DeleteObjects takes at most \(Self.maximumKeysPerDelete) keys, not \(keys.count) (bucket \(configuration.bucket))")
         }
         if let key = keys.first(where: { !Self.isXMLText($0) }) {
-            throw S3Error(kind: .configuration,
-                          message: "DeleteObjects cannot name key \(key.debugDescription): XML 1.0 cannot carry its control characters (bucket \(configuration.bucket))")
+            throw S3Error(
+                kind: .configuration,
+                message: "DeleteObjects cannot name key \(key.debugDescription): XML 1.0 cannot carry its control characters (bucket \(configuration.bucket))")
         }
         let body = Self.deleteObjectsBody(keys: keys)
-        let response = try await perform(Call(
-            method: .post, key: nil, query: [("delete", "")],
-            headers: [("content-md5", Data(MD5Hasher.hash(body)).base64EncodedString()),
-                      ("content-type", "application/xml")],
-            body: .bytes(body), payloadHash: SHA256Hasher.hash(body).hex))
+        let response = try await perform(
+            Call(
+                method: .post, key: nil, query: [("delete", "")],
+                headers: [
+                    ("content-md5", Data(MD5Hasher.hash(body)).base64EncodedString()),
+                    ("content-type", "application/xml")
+                ],
+                body: .bytes(body), payloadHash: SHA256Hasher.hash(body).hex))
         guard let root = S3XMLNode.parse(response.body), root.name == "DeleteResult" else {
             // A 200 whose body is an <Error> (or garbage) deleted nothing we can account for.
             let message = S3XMLNode.parse(response.body)?.string("Message") ?? "an answer other than a DeleteResult"
-            throw S3Error(kind: .invalidResponse, message: "DeleteObjects of \(keys.count) keys in bucket \(configuration.bucket): \(message)",
-                          httpStatus: response.status, requestID: response.requestID, method: "POST", url: bucketAddress.url())
+            throw S3Error(
+                kind: .invalidResponse, message: "DeleteObjects of \(keys.count) keys in bucket \(configuration.bucket): \(message)",
+                httpStatus: response.status, requestID: response.requestID, method: "POST", url: bucketAddress.url())
         }
         return root.children("Error").map { error in
-            S3DeleteFailure(key: error.string("Key") ?? "", code: error.string("Code") ?? "Unknown",
-                            message: (error.string("Message") ?? "") + (response.requestID.map { " (request id \($0))" } ?? ""))
+            S3DeleteFailure(
+                key: error.string("Key") ?? "", code: error.string("Code") ?? "Unknown",
+                message: (error.string("Message") ?? "") + (response.requestID.map { " (request id \($0))" } ?? ""))
         }
     }
 
@@ -108,8 +119,10 @@ extension S3Client {
     /// nothing is thrown.
     ///
     /// - Parameter batchSize: keys per request (1...1000; tests use smaller batches).
-    public static func deleteObjects(_ keys: [String], clients: [S3Client],
-                                     batchSize: Int = maximumKeysPerDelete) async -> S3BatchDeleteResult {
+    public static func deleteObjects(
+        _ keys: [String], clients: [S3Client],
+        batchSize: Int = maximumKeysPerDelete
+    ) async -> S3BatchDeleteResult {
         precondition(!clients.isEmpty, "deleteObjects needs at least one client")
         precondition((1...maximumKeysPerDelete).contains(batchSize), "a DeleteObjects batch holds 1...1000 keys")
         enum Work: Sendable {
@@ -117,7 +130,8 @@ extension S3Client {
             case single(String)
         }
         let batchable = keys.filter(isXMLText)
-        let work = stride(from: 0, to: batchable.count, by: batchSize).map { Work.batch(Array(batchable[$0..<min($0 + batchSize, batchable.count)])) }
+        let work =
+            stride(from: 0, to: batchable.count, by: batchSize).map { Work.batch(Array(batchable[$0..<min($0 + batchSize, batchable.count)])) }
             + keys.filter { !isXMLText($0) }.map(Work.single)
         let next = WorkQueue(work)
         return await withTaskGroup(of: S3BatchDeleteResult.self) { group in
@@ -139,7 +153,7 @@ extension S3Client {
                             do throws(S3Error) {
                                 try await client.deleteObject(key: key)
                                 result.deleted += 1
-                            } catch where error.kind == .notFound {
+                            } catch  where error.kind == .notFound {
                                 result.deleted += 1 // gone either way (S3 counts a missing key as deleted too)
                             } catch {
                                 result.failed.append(S3DeleteFailure(key: key, code: error.code ?? "Request", message: error.description))

@@ -20,11 +20,14 @@ public final class S3Client: Sendable {
     private let clock: @Sendable () -> SigV4Date
 
     /// - Parameter clock: when requests are signed (tests pass a skewed one).
-    public init(configuration: S3Configuration, credentials: AWSCredentials,
-                clock: @escaping @Sendable () -> SigV4Date = { SigV4Date.now() }) throws(S3Error) {
+    public init(
+        configuration: S3Configuration, credentials: AWSCredentials,
+        clock: @escaping @Sendable () -> SigV4Date = { SigV4Date.now() }
+    ) throws(S3Error) {
         do {
-            bucketAddress = try S3Addressing.address(provider: configuration.provider, bucket: configuration.bucket, key: nil,
-                                                     region: configuration.region, endpoint: configuration.endpoint)
+            bucketAddress = try S3Addressing.address(
+                provider: configuration.provider, bucket: configuration.bucket, key: nil,
+                region: configuration.region, endpoint: configuration.endpoint)
         } catch {
             throw S3Error(kind: .configuration, message: error.description)
         }
@@ -53,10 +56,12 @@ public final class S3Client: Sendable {
     ///   - onBodyBytesSent: byte counts as the body goes out (on the transfer's thread).
     ///   - throttle: called with each count of body bytes before they go out; may block (see
     ///     ``HTTPClient/send(_:onBodyBytesSent:throttle:)``).
-    public func putObject(key: String, file path: FilePath, sha256 known: SHA256Digest? = nil, contentType: String? = nil,
-                          metadata: [String: String] = [:],
-                          onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
-                          throttle: (@Sendable (Int) -> Void)? = nil) async throws(S3Error) -> PutObjectResult {
+    public func putObject(
+        key: String, file path: FilePath, sha256 known: SHA256Digest? = nil, contentType: String? = nil,
+        metadata: [String: String] = [:],
+        onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
+        throttle: (@Sendable (Int) -> Void)? = nil
+    ) async throws(S3Error) -> PutObjectResult {
         let file = try await blocking { () throws(S3Error) in try OpenedFile(path) }
         defer { file.close() }
         let digest: SHA256Digest
@@ -66,17 +71,19 @@ public final class S3Client: Sendable {
             digest = try await blocking { () throws(S3Error) in try file.sha256() }
         }
         var headers: [(name: String, value: String)] = [
-            ("x-amz-checksum-sha256", Data(digest.bytes).base64EncodedString()),
+            ("x-amz-checksum-sha256", Data(digest.bytes).base64EncodedString())
         ]
         if let contentType { headers.append(("content-type", contentType)) }
         headers += Self.metadataHeaders(metadata)
-        let response = try await perform(Call(
-            method: .put, key: key, headers: headers,
-            body: .file(descriptor: file.descriptor, offset: 0, length: file.size), payloadHash: digest.hex,
-            // Large bodies wait for "100 Continue": a refused request costs no upload.
-            expectContinue: file.size >= 1 << 20), onBodyBytesSent: onBodyBytesSent, throttle: throttle)
-        return PutObjectResult(key: key, size: file.size, sha256: digest, etag: response.headers["ETag"],
-                               versionID: response.headers["x-amz-version-id"], requestID: response.requestID)
+        let response = try await perform(
+            Call(
+                method: .put, key: key, headers: headers,
+                body: .file(descriptor: file.descriptor, offset: 0, length: file.size), payloadHash: digest.hex,
+                // Large bodies wait for "100 Continue": a refused request costs no upload.
+                expectContinue: file.size >= 1 << 20), onBodyBytesSent: onBodyBytesSent, throttle: throttle)
+        return PutObjectResult(
+            key: key, size: file.size, sha256: digest, etag: response.headers["ETag"],
+            versionID: response.headers["x-amz-version-id"], requestID: response.requestID)
     }
 
     /// Size, ETag, user metadata and (when stored with one) the SHA-256 of `key`. A missing key throws
@@ -84,16 +91,18 @@ public final class S3Client: Sendable {
     public func headObject(key: String) async throws(S3Error) -> ObjectMetadata {
         let response = try await perform(Call(method: .head, key: key, headers: [("x-amz-checksum-mode", "ENABLED")]))
         guard let length = response.headers["Content-Length"].flatMap({ Int64($0) }) else {
-            throw S3Error(kind: .invalidResponse, message: "HEAD response without a Content-Length",
-                          httpStatus: response.status, requestID: response.requestID)
+            throw S3Error(
+                kind: .invalidResponse, message: "HEAD response without a Content-Length",
+                httpStatus: response.status, requestID: response.requestID)
         }
         let checksumHeader = response.headers["x-amz-checksum-sha256"]
         let checksum = checksumHeader.flatMap { Data(base64Encoded: $0) }.flatMap { $0.count == 32 ? SHA256Digest(bytes: Array($0)) : nil }
-        return ObjectMetadata(key: key, size: length, etag: response.headers["ETag"],
-                              lastModified: response.headers["Last-Modified"], contentType: response.headers["Content-Type"],
-                              checksumSHA256: checksum, checksumSHA256Header: checksumHeader,
-                              checksumType: response.headers["x-amz-checksum-type"],
-                              userMetadata: Self.userMetadata(response.headers), requestID: response.requestID)
+        return ObjectMetadata(
+            key: key, size: length, etag: response.headers["ETag"],
+            lastModified: response.headers["Last-Modified"], contentType: response.headers["Content-Type"],
+            checksumSHA256: checksum, checksumSHA256Header: checksumHeader,
+            checksumType: response.headers["x-amz-checksum-type"],
+            userMetadata: Self.userMetadata(response.headers), requestID: response.requestID)
     }
 
     /// `x-amz-meta-<name>: value` for each entry (names lowercased: S3 stores them so).
@@ -119,8 +128,10 @@ public final class S3Client: Sendable {
     ///
     /// Keys are requested with `encoding-type=url` (XML 1.0 cannot carry every character a key may
     /// hold) and returned decoded.
-    public func listObjectsV2(prefix: String? = nil, delimiter: String? = nil, continuationToken: String? = nil,
-                              startAfter: String? = nil, maxKeys: Int? = nil) async throws(S3Error) -> ListObjectsV2Page {
+    public func listObjectsV2(
+        prefix: String? = nil, delimiter: String? = nil, continuationToken: String? = nil,
+        startAfter: String? = nil, maxKeys: Int? = nil
+    ) async throws(S3Error) -> ListObjectsV2Page {
         var query: [(name: String, value: String)] = [("list-type", "2"), ("encoding-type", "url")]
         if let prefix { query.append(("prefix", prefix)) }
         if let delimiter { query.append(("delimiter", delimiter)) }
@@ -129,25 +140,30 @@ public final class S3Client: Sendable {
         if let maxKeys { query.append(("max-keys", String(maxKeys))) }
         let response = try await perform(Call(method: .get, key: nil, query: query))
         guard let root = S3XMLNode.parse(response.body), root.name == "ListBucketResult" else {
-            throw S3Error(kind: .invalidResponse, message: "ListObjectsV2 answered something other than a ListBucketResult",
-                          httpStatus: response.status, requestID: response.requestID, method: "GET", url: bucketAddress.url())
+            throw S3Error(
+                kind: .invalidResponse, message: "ListObjectsV2 answered something other than a ListBucketResult",
+                httpStatus: response.status, requestID: response.requestID, method: "GET", url: bucketAddress.url())
         }
         let urlEncoded = root.string("EncodingType")?.lowercased() == "url"
         func decoded(_ text: String) -> String { urlEncoded ? Self.percentDecoded(text) : text }
         var objects: [S3ObjectSummary] = []
         for entry in root.children("Contents") {
             guard let key = entry.string("Key"), let size = entry.string("Size").flatMap({ Int64($0) }) else {
-                throw S3Error(kind: .invalidResponse, message: "ListObjectsV2 entry without Key or Size",
-                              requestID: response.requestID)
+                throw S3Error(
+                    kind: .invalidResponse, message: "ListObjectsV2 entry without Key or Size",
+                    requestID: response.requestID)
             }
-            objects.append(S3ObjectSummary(key: decoded(key), size: size, etag: entry.string("ETag"),
-                                           lastModified: entry.string("LastModified"), storageClass: entry.string("StorageClass")))
+            objects.append(
+                S3ObjectSummary(
+                    key: decoded(key), size: size, etag: entry.string("ETag"),
+                    lastModified: entry.string("LastModified"), storageClass: entry.string("StorageClass")))
         }
         let prefixes = root.children("CommonPrefixes").compactMap { $0.string("Prefix") }.map(decoded)
         let token = root.string("NextContinuationToken").flatMap { $0.isEmpty ? nil : $0 }
-        return ListObjectsV2Page(objects: objects, commonPrefixes: prefixes,
-                                 isTruncated: root.string("IsTruncated") == "true", nextContinuationToken: token,
-                                 keyCount: root.string("KeyCount").flatMap { Int($0) }, requestID: response.requestID)
+        return ListObjectsV2Page(
+            objects: objects, commonPrefixes: prefixes,
+            isTruncated: root.string("IsTruncated") == "true", nextContinuationToken: token,
+            keyCount: root.string("KeyCount").flatMap { Int($0) }, requestID: response.requestID)
     }
 
     // MARK: - Bucket
@@ -156,13 +172,16 @@ public final class S3Client: Sendable {
     public func createBucket() async throws(S3Error) {
         var body: [UInt8] = []
         if configuration.provider == .aws, bucketAddress.signingRegion != "us-east-1" {
-            body = Array(("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                + "<LocationConstraint>\(bucketAddress.signingRegion)</LocationConstraint></CreateBucketConfiguration>").utf8)
+            body = Array(
+                ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                    + "<LocationConstraint>\(bucketAddress.signingRegion)</LocationConstraint></CreateBucketConfiguration>").utf8)
         }
         do {
-            _ = try await perform(Call(method: .put, key: nil, body: body.isEmpty ? .none : .bytes(body),
-                                       payloadHash: SHA256Hasher.hash(body).hex))
-        } catch where error.code == "BucketAlreadyOwnedByYou" {
+            _ = try await perform(
+                Call(
+                    method: .put, key: nil, body: body.isEmpty ? .none : .bytes(body),
+                    payloadHash: SHA256Hasher.hash(body).hex))
+        } catch  where error.code == "BucketAlreadyOwnedByYou" {
             return
         }
     }
@@ -183,15 +202,19 @@ public final class S3Client: Sendable {
     ///   - headers: headers the caller of the URL must send with exactly these values (e.g.
     ///     `content-type` for a PUT); `host` is always signed.
     ///   - date: the signing time (default: now).
-    public func presignedURL(method: HTTPMethod, key: String, expiresInSeconds: Int,
-                             headers: [(name: String, value: String)] = [], at date: SigV4Date? = nil) throws(S3Error) -> String {
+    public func presignedURL(
+        method: HTTPMethod, key: String, expiresInSeconds: Int,
+        headers: [(name: String, value: String)] = [], at date: SigV4Date? = nil
+    ) throws(S3Error) -> String {
         guard (1...SigV4Signer.maximumExpiry).contains(expiresInSeconds) else {
-            throw S3Error(kind: .configuration,
-                          message: "a presigned URL expires after 1 to \(SigV4Signer.maximumExpiry) seconds (7 days), not \(expiresInSeconds)")
+            throw S3Error(
+                kind: .configuration,
+                message: "a presigned URL expires after 1 to \(SigV4Signer.maximumExpiry) seconds (7 days), not \(expiresInSeconds)")
         }
         let address = try address(key: key)
-        let request = SigV4Request(method: method.rawValue, path: address.path,
-                                   headers: [("host", address.authority)] + headers, payloadHash: SigV4Request.unsignedPayload)
+        let request = SigV4Request(
+            method: method.rawValue, path: address.path,
+            headers: [("host", address.authority)] + headers, payloadHash: SigV4Request.unsignedPayload)
         let presigned = signer.presign(request, at: date ?? clock(), expiresInSeconds: expiresInSeconds)
         return address.url(query: presigned.queryString)
     }
@@ -218,8 +241,9 @@ public final class S3Client: Sendable {
         if !bucketAddress.pathStyle, authority.hasPrefix(configuration.bucket + ".") {
             authority.removeFirst(configuration.bucket.count + 1)
         }
-        return S3Address(scheme: bucketAddress.scheme, authority: authority, path: "/",
-                         signingRegion: bucketAddress.signingRegion, pathStyle: bucketAddress.pathStyle)
+        return S3Address(
+            scheme: bucketAddress.scheme, authority: authority, path: "/",
+            signingRegion: bucketAddress.signingRegion, pathStyle: bucketAddress.pathStyle)
     }
 
     private func address(key: String?) throws(S3Error) -> S3Address {
@@ -231,9 +255,11 @@ public final class S3Client: Sendable {
     }
 
     /// Signs and sends `call`; a non-2xx answer throws the matching ``S3Error``.
-    func perform(_ call: Call, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
-                 throttle: (@Sendable (Int) -> Void)? = nil,
-                 responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) async throws(S3Error) -> HTTPResponse {
+    func perform(
+        _ call: Call, onBodyBytesSent: (@Sendable (Int) -> Void)? = nil,
+        throttle: (@Sendable (Int) -> Void)? = nil,
+        responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil
+    ) async throws(S3Error) -> HTTPResponse {
         let address = call.onService ? serviceAddress : try address(key: call.key)
         let date = clock()
         var signed = call.headers
@@ -241,22 +267,27 @@ public final class S3Client: Sendable {
         signed.append(("x-amz-date", date.amzDate))
         signed.append(("x-amz-content-sha256", call.payloadHash))
         if let token = credentials.sessionToken { signed.append(("x-amz-security-token", token)) }
-        let signature = signer.sign(SigV4Request(method: call.method.rawValue, path: address.path, query: call.query,
-                                                 headers: signed, payloadHash: call.payloadHash), at: date)
+        let signature = signer.sign(
+            SigV4Request(
+                method: call.method.rawValue, path: address.path, query: call.query,
+                headers: signed, payloadHash: call.payloadHash), at: date)
         var headers = HTTPHeaders(signed)
         headers.add("Authorization", signature.authorization)
-        let request = HTTPRequest(method: call.method, url: address.url(query: URIEncoding.canonicalQuery(call.query)),
-                                  headers: headers, body: call.body, expectContinue: call.expectContinue)
+        let request = HTTPRequest(
+            method: call.method, url: address.url(query: URIEncoding.canonicalQuery(call.query)),
+            headers: headers, body: call.body, expectContinue: call.expectContinue)
         let response: HTTPResponse
         do {
             response = try await http.send(request, onBodyBytesSent: onBodyBytesSent, throttle: throttle, responseSink: responseSink)
         } catch {
-            throw S3Error(kind: error.kind == .bodyRead ? .localFile : .transport, message: error.message,
-                          requestID: error.requestID, method: error.method, url: error.url, transport: error)
+            throw S3Error(
+                kind: error.kind == .bodyRead ? .localFile : .transport, message: error.message,
+                requestID: error.requestID, method: error.method, url: error.url, transport: error)
         }
         guard response.isSuccess else {
-            throw S3ErrorMapping.error(for: response, method: call.method.rawValue, url: request.url,
-                                       key: call.key, bucket: configuration.bucket, accessKeyID: credentials.accessKeyID)
+            throw S3ErrorMapping.error(
+                for: response, method: call.method.rawValue, url: request.url,
+                key: call.key, bucket: configuration.bucket, accessKeyID: credentials.accessKeyID)
         }
         return response
     }

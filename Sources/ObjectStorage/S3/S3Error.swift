@@ -1,4 +1,5 @@
 import CurlHTTP
+
 /// A failed S3 call, typed by what the caller does about it, with what an operator needs: the S3
 /// error code and message, HTTP status, the server's request id, method and URL (never its query).
 /// It never contains a secret: not the secret key, not a signature.
@@ -44,8 +45,10 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     /// The transport failure, for ``Kind/transport`` (and file-read failures during a transfer).
     public let transport: HTTPError?
 
-    public init(kind: Kind, message: String, code: String? = nil, httpStatus: Int? = nil, requestID: String? = nil,
-                method: String? = nil, url: String? = nil, transport: HTTPError? = nil) {
+    public init(
+        kind: Kind, message: String, code: String? = nil, httpStatus: Int? = nil, requestID: String? = nil,
+        method: String? = nil, url: String? = nil, transport: HTTPError? = nil
+    ) {
         self.kind = kind
         self.message = message
         self.code = code

@@ -1,14 +1,17 @@
 import CurlHTTP
+
 /// Turns a non-2xx S3 response into an ``S3Error`` whose message names the problem.
 enum S3ErrorMapping {
     static let throttlingCodes: Set<String> = [
         "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests",
-        "RequestThrottled", "ProvisionedThroughputExceededException",
+        "RequestThrottled", "ProvisionedThroughputExceededException"
     ]
     static let checksumCodes: Set<String> = ["BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"]
 
-    static func error(for response: HTTPResponse, method: String, url: String, key: String?, bucket: String,
-                      accessKeyID: String) -> S3Error {
+    static func error(
+        for response: HTTPResponse, method: String, url: String, key: String?, bucket: String,
+        accessKeyID: String
+    ) -> S3Error {
         let xml = response.body.isEmpty ? nil : S3XMLNode.parse(response.body)
         let code = xml?.string("Code").flatMap { $0.isEmpty ? nil : $0 }
         let serverMessage = xml?.string("Message").flatMap { $0.isEmpty ? nil : $0 }
@@ -21,7 +24,8 @@ enum S3ErrorMapping {
         switch (status, code) {
         case (_, "SignatureDoesNotMatch"?):
             kind = .authentication
-            message = "the request signature does not match: the secret access key is not the one of access key id "
+            message =
+                "the request signature does not match: the secret access key is not the one of access key id "
                 + "\(accessKeyID) (or the request was changed on the way)"
         case (_, "InvalidAccessKeyId"?):
             kind = .authentication
@@ -40,7 +44,8 @@ enum S3ErrorMapping {
             message = "access denied: access key id \(accessKeyID) may not \(method) \(resource) (or its signature is wrong)"
         case (401, _), (403, _):
             kind = .authentication
-            message = code == nil
+            message =
+                code == nil
                 ? "HTTP \(status) without an error body (as for HEAD): a wrong secret key, an unknown access key id "
                     + "\(accessKeyID), or no permission for \(resource)"
                 : "refused: \(code!)"
@@ -68,7 +73,8 @@ enum S3ErrorMapping {
             message = "refused with HTTP \(status)" + (code.map { " \($0)" } ?? "")
         }
         if let serverMessage { message += "; the server says: \(serverMessage)" }
-        return S3Error(kind: kind, message: message, code: code, httpStatus: status, requestID: requestID,
-                       method: method, url: url)
+        return S3Error(
+            kind: kind, message: message, code: code, httpStatus: status, requestID: requestID,
+            method: method, url: url)
     }
 }

@@ -24,8 +24,11 @@ extension S3Configuration {
         if parsed.endpoint.sameServer(as: ownEndpoint) {
             path = own.pathStyle ? parsed.path.droppingBucket(bucket) : parsed.path
         } else if !own.pathStyle, ownEndpoint.host.hasPrefix(bucket + "."),
-                  parsed.endpoint.sameServer(as: S3Endpoint(scheme: ownEndpoint.scheme, host: String(ownEndpoint.host.dropFirst(bucket.count + 1)),
-                                                            port: ownEndpoint.port)) {
+            parsed.endpoint.sameServer(
+                as: S3Endpoint(
+                    scheme: ownEndpoint.scheme, host: String(ownEndpoint.host.dropFirst(bucket.count + 1)),
+                    port: ownEndpoint.port))
+        {
             path = parsed.path.droppingBucket(bucket)
         }
         guard let path else {

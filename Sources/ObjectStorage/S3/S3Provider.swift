@@ -133,8 +133,10 @@ public enum S3Addressing {
     ///   - region: required for AWS, OSS and TOS; defaults to `us-east-1` for MinIO and generic;
     ///     `auto` (or nil) for R2.
     ///   - endpoint: `scheme://host[:port]`; required for MinIO and generic, optional elsewhere.
-    public static func address(provider: S3Provider, bucket: String, key: String?, region: String?,
-                               endpoint: String?) throws(S3ConfigurationError) -> S3Address {
+    public static func address(
+        provider: S3Provider, bucket: String, key: String?, region: String?,
+        endpoint: String?
+    ) throws(S3ConfigurationError) -> S3Address {
         try validateBucket(bucket)
         let key = key ?? ""
         let custom = try endpoint.map { (text: String) throws(S3ConfigurationError) in try S3Endpoint(parsing: text) }
@@ -145,8 +147,9 @@ public enum S3Addressing {
             return region
         }
         func pathStyle(_ endpoint: S3Endpoint, region: String) -> S3Address {
-            S3Address(scheme: endpoint.scheme, authority: endpoint.authority,
-                      path: "/" + bucket + (key.isEmpty ? "" : "/" + key), signingRegion: region, pathStyle: true)
+            S3Address(
+                scheme: endpoint.scheme, authority: endpoint.authority,
+                path: "/" + bucket + (key.isEmpty ? "" : "/" + key), signingRegion: region, pathStyle: true)
         }
         func virtualHosted(_ endpoint: S3Endpoint, region: String, fallBackToPathStyle: Bool) throws(S3ConfigurationError) -> S3Address {
             guard isVirtualHostable(bucket) else {
@@ -156,8 +159,9 @@ public enum S3Addressing {
                         + "a DNS name of lower-case letters, digits and '-' (no dots)")
             }
             let host = S3Endpoint(scheme: endpoint.scheme, host: "\(bucket).\(endpoint.host)", port: endpoint.port)
-            return S3Address(scheme: host.scheme, authority: host.authority, path: "/" + key,
-                             signingRegion: region, pathStyle: false)
+            return S3Address(
+                scheme: host.scheme, authority: host.authority, path: "/" + key,
+                signingRegion: region, pathStyle: false)
         }
 
         switch provider {
@@ -191,7 +195,8 @@ public enum S3Addressing {
         case .generic(let usePathStyle):
             guard let custom else { throw S3ConfigurationError("a generic S3 service needs an endpoint") }
             let region = region ?? "us-east-1"
-            return usePathStyle ? pathStyle(custom, region: region)
+            return usePathStyle
+                ? pathStyle(custom, region: region)
                 : try virtualHosted(custom, region: region, fallBackToPathStyle: true)
         }
     }

@@ -11,8 +11,10 @@ public struct S3Configuration: Sendable {
     public var endpoint: String?
     public var http: HTTPClientConfiguration
 
-    public init(provider: S3Provider, bucket: String, region: String? = nil, endpoint: String? = nil,
-                http: HTTPClientConfiguration = HTTPClientConfiguration()) {
+    public init(
+        provider: S3Provider, bucket: String, region: String? = nil, endpoint: String? = nil,
+        http: HTTPClientConfiguration = HTTPClientConfiguration()
+    ) {
         self.provider = provider
         self.bucket = bucket
         self.region = region

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// A parsed XML element: name (without namespace prefix), text, children. S3 responses are small
@@ -33,8 +34,10 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     var root: S3XMLNode?
     private var stack: [S3XMLNode] = []
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
+    ) {
         let element = S3XMLNode(name: elementName)
         if let parent = stack.last { parent.children.append(element) } else { root = element }
         stack.append(element)

@@ -10,11 +10,14 @@ public struct CredentialsError: Error, Sendable, CustomStringConvertible {
 extension AWSCredentials {
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and (optional) `AWS_SESSION_TOKEN`.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(CredentialsError) -> AWSCredentials {
+        throws(CredentialsError) -> AWSCredentials
+    {
         guard let id = environment["AWS_ACCESS_KEY_ID"], !id.isEmpty,
-              let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else {
-            throw CredentialsError("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment "
-                                   + "(for the service: an EnvironmentFile= drop-in), or set credentials_file")
+            let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty
+        else {
+            throw CredentialsError(
+                "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment "
+                    + "(for the service: an EnvironmentFile= drop-in), or set credentials_file")
         }
         let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token)
@@ -33,8 +36,10 @@ extension AWSCredentials {
             throw CredentialsError("credentials file \(path): not a regular file")
         }
         if info.st_mode & 0o077 != 0 {
-            throw CredentialsError(String(format: "credentials file %@ has mode %04o: it must not be readable by group "
-                                          + "or others (chmod 600 %@)", path, info.st_mode & 0o7777, path))
+            throw CredentialsError(
+                String(
+                    format: "credentials file %@ has mode %04o: it must not be readable by group "
+                        + "or others (chmod 600 %@)", path, info.st_mode & 0o7777, path))
         }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -50,9 +55,11 @@ extension AWSCredentials {
         }
         let values = parseProfile(text, profile: profile)
         guard let id = values["aws_access_key_id"], !id.isEmpty,
-              let secret = values["aws_secret_access_key"], !secret.isEmpty else {
-            throw CredentialsError("credentials file \(path): profile [\(profile)] has no aws_access_key_id "
-                                   + "and aws_secret_access_key")
+            let secret = values["aws_secret_access_key"], !secret.isEmpty
+        else {
+            throw CredentialsError(
+                "credentials file \(path): profile [\(profile)] has no aws_access_key_id "
+                    + "and aws_secret_access_key")
         }
         return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: values["aws_session_token"])
     }

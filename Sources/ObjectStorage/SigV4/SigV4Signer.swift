@@ -41,7 +41,7 @@ public struct SigV4Signer: Sendable {
             URIEncoding.canonicalQuery(request.query),
             headers.map { "\($0.name):\($0.value)\n" }.joined(),
             headers.map(\.name).joined(separator: ";"),
-            request.payloadHash,
+            request.payloadHash
         ].joined(separator: "\n")
     }
 
@@ -55,14 +55,15 @@ public struct SigV4Signer: Sendable {
             Self.algorithm,
             date.amzDate,
             credentialScope(at: date),
-            SHA256Hasher.hash(Array(canonicalRequest.utf8)).hex,
+            SHA256Hasher.hash(Array(canonicalRequest.utf8)).hex
         ].joined(separator: "\n")
     }
 
     /// HMAC("AWS4" + secret, date) → region → service → "aws4_request".
     public func signingKey(at date: SigV4Date) -> [UInt8] {
-        var key = HMACSHA256.authenticationCode(key: Array(("AWS4" + credentials.secretAccessKey).utf8),
-                                                message: date.dateStamp)
+        var key = HMACSHA256.authenticationCode(
+            key: Array(("AWS4" + credentials.secretAccessKey).utf8),
+            message: date.dateStamp)
         for part in [region, service, "aws4_request"] {
             key = HMACSHA256.authenticationCode(key: key, message: part)
         }
@@ -97,8 +98,9 @@ public struct SigV4Signer: Sendable {
     ///
     /// - Precondition: `expiresInSeconds` is in 1...604800.
     public func presign(_ request: SigV4Request, at date: SigV4Date, expiresInSeconds: Int) -> SigV4PresignedQuery {
-        precondition((1...Self.maximumExpiry).contains(expiresInSeconds),
-                     "X-Amz-Expires must be 1...\(Self.maximumExpiry) seconds")
+        precondition(
+            (1...Self.maximumExpiry).contains(expiresInSeconds),
+            "X-Amz-Expires must be 1...\(Self.maximumExpiry) seconds")
         var query = request.query
         query.append((name: "X-Amz-Algorithm", value: Self.algorithm))
         query.append((name: "X-Amz-Credential", value: "\(credentials.accessKeyID)/\(credentialScope(at: date))"))
@@ -111,7 +113,8 @@ public struct SigV4Signer: Sendable {
         var signed = request
         signed.query = query
         let signature = sign(signed, at: date)
-        let queryString = URIEncoding.canonicalQuery(query)
+        let queryString =
+            URIEncoding.canonicalQuery(query)
             + "&X-Amz-Signature=" + signature.signature
         return SigV4PresignedQuery(queryString: queryString, signature: signature)
     }
@@ -128,7 +131,8 @@ public struct SigV4Signer: Sendable {
             if values[name] == nil { order.append(name) }
             values[name, default: []].append(canonicalValue(header.value))
         }
-        return order
+        return
+            order
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             .map { (name: $0, value: values[$0]!.joined(separator: ",")) }
     }

@@ -77,7 +77,8 @@ public enum URIEncoding {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
-               let hi = hexValue(bytes[index + 1]), let lo = hexValue(bytes[index + 2]) {
+                let hi = hexValue(bytes[index + 1]), let lo = hexValue(bytes[index + 2])
+            {
                 out.append(hi << 4 | lo)
                 index += 3
             } else if byte == UInt8(ascii: "%"), strict {
@@ -94,8 +95,8 @@ public enum URIEncoding {
     static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             return true
         default:
             return false

@@ -12,10 +12,16 @@ public struct JournaledUpload: Sendable, Equatable {
     /// Parts the server stored, each with its SHA-256.
     public var parts: [UploadedPart]
 
-    public init(key: String, uploadID: String, fingerprint: String, partSize: Int64, createdAt: Date,
-                parts: [UploadedPart] = []) {
-        self.key = key; self.uploadID = uploadID; self.fingerprint = fingerprint
-        self.partSize = partSize; self.createdAt = createdAt; self.parts = parts
+    public init(
+        key: String, uploadID: String, fingerprint: String, partSize: Int64, createdAt: Date,
+        parts: [UploadedPart] = []
+    ) {
+        self.key = key
+        self.uploadID = uploadID
+        self.fingerprint = fingerprint
+        self.partSize = partSize
+        self.createdAt = createdAt
+        self.parts = parts
     }
 }
 

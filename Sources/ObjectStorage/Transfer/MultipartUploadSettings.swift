@@ -1,6 +1,7 @@
 import Backoff
 import Hashing
 import SystemPackage
+
 /// How ``MultipartUploader`` cuts and sends a file.
 public struct MultipartUploadSettings: Sendable {
     /// S3's limits: every part but the last at least 5 MiB, any part at most 5 GiB, 10000 parts.
@@ -18,8 +19,10 @@ public struct MultipartUploadSettings: Sendable {
     /// The pause before retry `n` (1, 2, ...).
     public var backoff: @Sendable (_ retry: Int) -> Duration
 
-    public init(partSize: Int64 = 5 << 20, parallelParts: Int = 4, retriesPerPart: Int = 3,
-                backoff: @escaping @Sendable (_ retry: Int) -> Duration = MultipartUploadSettings.defaultBackoff) {
+    public init(
+        partSize: Int64 = 5 << 20, parallelParts: Int = 4, retriesPerPart: Int = 3,
+        backoff: @escaping @Sendable (_ retry: Int) -> Duration = MultipartUploadSettings.defaultBackoff
+    ) {
         self.partSize = partSize
         self.parallelParts = max(1, parallelParts)
         self.retriesPerPart = max(0, retriesPerPart)
@@ -52,8 +55,10 @@ public struct PartLayout: Sendable, Equatable {
         let needed = (fileSize + Int64(s.maximumPartCount) - 1) / Int64(s.maximumPartCount)
         if needed > partSize { partSize = ((needed + (1 << 20) - 1) >> 20) << 20 }
         guard partSize <= s.maximumPartSize else {
-            throw S3Error(kind: .configuration, message: "a file of \(fileSize) bytes is larger than S3's largest object "
-                          + "(10000 parts of 5 GiB)")
+            throw S3Error(
+                kind: .configuration,
+                message: "a file of \(fileSize) bytes is larger than S3's largest object "
+                    + "(10000 parts of 5 GiB)")
         }
         return PartLayout(fileSize: fileSize, partSize: partSize, grown: partSize != preferredPartSize)
     }
@@ -63,7 +68,8 @@ public struct PartLayout: Sendable, Equatable {
     public init?(fileSize: Int64, journaledPartSize partSize: Int64) {
         let s = MultipartUploadSettings.self
         guard (s.minimumPartSize...s.maximumPartSize).contains(partSize),
-              (fileSize + partSize - 1) / partSize <= Int64(s.maximumPartCount) else { return nil }
+            (fileSize + partSize - 1) / partSize <= Int64(s.maximumPartCount)
+        else { return nil }
         self.init(fileSize: fileSize, partSize: partSize, grown: false)
     }
 

@@ -37,18 +37,23 @@ public final class MultipartUploader: Sendable {
     public let clients: S3ClientPool
     private let journal: any MultipartJournal
 
-    public init(settings: MultipartUploadSettings = MultipartUploadSettings(), journal: any MultipartJournal,
-                clients: S3ClientPool) {
+    public init(
+        settings: MultipartUploadSettings = MultipartUploadSettings(), journal: any MultipartJournal,
+        clients: S3ClientPool
+    ) {
         self.settings = settings
         self.journal = journal
         self.clients = clients
     }
 
     /// With a pool of its own that keeps one client per parallel part.
-    public convenience init(settings: MultipartUploadSettings = MultipartUploadSettings(), journal: any MultipartJournal,
-                            makeClient: @escaping @Sendable () throws(S3Error) -> S3Client) {
-        self.init(settings: settings, journal: journal,
-                  clients: S3ClientPool(maximumIdle: settings.parallelParts, make: makeClient))
+    public convenience init(
+        settings: MultipartUploadSettings = MultipartUploadSettings(), journal: any MultipartJournal,
+        makeClient: @escaping @Sendable () throws(S3Error) -> S3Client
+    ) {
+        self.init(
+            settings: settings, journal: journal,
+            clients: S3ClientPool(maximumIdle: settings.parallelParts, make: makeClient))
     }
 
     /// Uploads `path` as `key` (or finishes the journaled upload of this version of the file).
@@ -62,10 +67,12 @@ public final class MultipartUploader: Sendable {
     ///     size is the upload's, else each part is hashed before it is sent.
     ///   - throttle: called with each count of body bytes before curl sends them, on curl's
     ///     threads; may block (a shared bandwidth limiter).
-    public func upload(file path: FilePath, key: String, fingerprint: String, contentType: String? = nil,
-                       metadata: [String: String] = [:], partDigests: PartDigests? = nil,
-                       onBytesSent: (@Sendable (Int) -> Void)? = nil,
-                       throttle: (@Sendable (Int) -> Void)? = nil) async throws(MultipartUploadError) -> MultipartUploadResult {
+    public func upload(
+        file path: FilePath, key: String, fingerprint: String, contentType: String? = nil,
+        metadata: [String: String] = [:], partDigests: PartDigests? = nil,
+        onBytesSent: (@Sendable (Int) -> Void)? = nil,
+        throttle: (@Sendable (Int) -> Void)? = nil
+    ) async throws(MultipartUploadError) -> MultipartUploadResult {
         var uploadID: String?
         func fail(_ reason: MultipartUploadError.Reason, part: Int? = nil, kept: Bool) -> MultipartUploadError {
             MultipartUploadError(reason: reason, key: key, uploadID: uploadID, partNumber: part, uploadKept: kept)
@@ -98,8 +105,9 @@ public final class MultipartUploader: Sendable {
                     resumed = true
                     let known = Dictionary(journaled.parts.map { ($0.number, $0) }, uniquingKeysWith: { $1 })
                     for part in listed where part.number <= kept.count && part.size == kept.range(ofPart: part.number).length {
-                        done[part.number] = try await completed(part, known: known[part.number], layout: kept, file: path,
-                                                                key: key, uploadID: journaled.uploadID, client: control)
+                        done[part.number] = try await completed(
+                            part, known: known[part.number], layout: kept, file: path,
+                            key: key, uploadID: journaled.uploadID, client: control)
                     }
                 } catch let error as S3Error where error.kind == .notFound {
                     // Aborted, completed, or expired by a lifecycle rule: start again.
@@ -126,12 +134,15 @@ public final class MultipartUploader: Sendable {
             let fresh: PartLayout
             do {
                 fresh = try PartLayout.forNewUpload(fileSize: fileSize, preferredPartSize: settings.partSize)
-                uploadID = try await control.createMultipartUpload(key: key, contentType: contentType, checksumSHA256: true,
-                                                                   metadata: metadata)
+                uploadID = try await control.createMultipartUpload(
+                    key: key, contentType: contentType, checksumSHA256: true,
+                    metadata: metadata)
             } catch { throw fail(.s3(error), kept: false) }
             do {
-                try journal.started(JournaledUpload(key: key, uploadID: uploadID!, fingerprint: fingerprint,
-                                                    partSize: fresh.partSize, createdAt: Date()))
+                try journal.started(
+                    JournaledUpload(
+                        key: key, uploadID: uploadID!, fingerprint: fingerprint,
+                        partSize: fresh.partSize, createdAt: Date()))
             } catch {
                 // Not journaled, so never resumed: abort now (or the stale-upload cleanup will).
                 try? await control.abortMultipartUpload(key: key, uploadID: uploadID!)
@@ -146,8 +157,9 @@ public final class MultipartUploader: Sendable {
         // 3. The missing parts, in parallel.
         let pending = (1...plan.count).filter { done[$0] == nil }
         if !pending.isEmpty {
-            let outcome = await sendParts(pending, layout: plan, file: path, key: key, uploadID: id, partDigests: partDigests, control: control,
-                                          onBytesSent: onBytesSent, throttle: throttle)
+            let outcome = await sendParts(
+                pending, layout: plan, file: path, key: key, uploadID: id, partDigests: partDigests, control: control,
+                onBytesSent: onBytesSent, throttle: throttle)
             switch outcome {
             case .success(let parts):
                 for part in parts { done[part.number] = part }
@@ -168,21 +180,28 @@ public final class MultipartUploader: Sendable {
             // A retried Complete whose first attempt succeeded (its answer lost) finds no upload:
             // the object then tells whether it was this one.
             guard error.kind == .notFound, let head = try? await control.headObject(key: key), head.size == fileSize,
-                  head.checksumSHA256Header == expected else {
+                head.checksumSHA256Header == expected
+            else {
                 throw await settle(PartFailure(reason: .s3(error), part: nil), key: key, uploadID: id, control: control)
             }
-            completed = CompletedMultipartUpload(etag: head.etag, checksumSHA256: head.checksumSHA256Header,
-                                                 checksumType: head.checksumType, requestID: head.requestID)
+            completed = CompletedMultipartUpload(
+                etag: head.etag, checksumSHA256: head.checksumSHA256Header,
+                checksumType: head.checksumType, requestID: head.requestID)
         }
         try forget(key: key, uploadID: id, fail)
         if let returned = completed.checksumSHA256, returned != expected {
-            throw fail(.s3(S3Error(kind: .checksumMismatch, message: "the completed object's checksum \(returned) is not the "
-                                   + "parts' \(expected)", requestID: completed.requestID)), kept: false)
+            throw fail(
+                .s3(
+                    S3Error(
+                        kind: .checksumMismatch,
+                        message: "the completed object's checksum \(returned) is not the "
+                            + "parts' \(expected)", requestID: completed.requestID)), kept: false)
         }
-        return MultipartUploadResult(key: key, uploadID: id, parts: parts, size: fileSize, partSize: plan.partSize,
-                                     partSizeGrown: plan.grown, etag: completed.etag, checksumSHA256: completed.checksumSHA256,
-                                     expectedChecksumSHA256: expected, requestID: completed.requestID, resumed: resumed,
-                                     skippedParts: skippedCount, skippedBytes: skipped)
+        return MultipartUploadResult(
+            key: key, uploadID: id, parts: parts, size: fileSize, partSize: plan.partSize,
+            partSizeGrown: plan.grown, etag: completed.etag, checksumSHA256: completed.checksumSHA256,
+            expectedChecksumSHA256: expected, requestID: completed.requestID, resumed: resumed,
+            skippedParts: skippedCount, skippedBytes: skipped)
     }
 
     /// `base64(SHA-256(digest1 ‖ … ‖ digestN))-N`: the object checksum S3 computes for a
@@ -203,9 +222,11 @@ public final class MultipartUploader: Sendable {
     /// Runs up to `parallelParts` workers, each with its own client, taking part numbers from one
     /// queue. The first worker uses the control client (idle meanwhile), so an upload holds no more
     /// connections than it sends parts at once. The first failure cancels the others.
-    private func sendParts(_ numbers: [Int], layout: PartLayout, file: FilePath, key: String, uploadID: String,
-                           partDigests: PartDigests?, control: S3Client, onBytesSent: (@Sendable (Int) -> Void)?,
-                           throttle: (@Sendable (Int) -> Void)?) async -> Result<[UploadedPart], PartFailure> {
+    private func sendParts(
+        _ numbers: [Int], layout: PartLayout, file: FilePath, key: String, uploadID: String,
+        partDigests: PartDigests?, control: S3Client, onBytesSent: (@Sendable (Int) -> Void)?,
+        throttle: (@Sendable (Int) -> Void)?
+    ) async -> Result<[UploadedPart], PartFailure> {
         let queue = WorkQueue(numbers)
         return await withTaskGroup(of: Result<[UploadedPart], PartFailure>.self) { group in
             for worker in 0..<min(settings.parallelParts, numbers.count) {
@@ -223,10 +244,11 @@ public final class MultipartUploader: Sendable {
                         let part: UploadedPart
                         do throws(S3Error) {
                             part = try await withRetries { () throws(S3Error) in
-                                try await client.uploadPart(key: key, uploadID: uploadID, number: number, file: file,
-                                                            offset: range.offset, length: range.length, declareSHA256: true,
-                                                            sha256: partDigests?.digest(ofPart: number, in: layout),
-                                                            onBodyBytesSent: onBytesSent, throttle: throttle)
+                                try await client.uploadPart(
+                                    key: key, uploadID: uploadID, number: number, file: file,
+                                    offset: range.offset, length: range.length, declareSHA256: true,
+                                    sha256: partDigests?.digest(ofPart: number, in: layout),
+                                    onBodyBytesSent: onBytesSent, throttle: throttle)
                             }
                         } catch {
                             let cancelled = Task.isCancelled || error.transport?.kind == .cancelled
@@ -246,7 +268,10 @@ public final class MultipartUploader: Sendable {
                 case .success(let sent): parts += sent
                 case .failure(let error):
                     // The first failure is the cause; the others are mostly its cancellation.
-                    if failure == nil { failure = error; group.cancelAll() }
+                    if failure == nil {
+                        failure = error
+                        group.cancelAll()
+                    }
                 }
             }
             if Task.isCancelled, failure != nil { failure!.reason = .cancelled }
@@ -262,7 +287,8 @@ public final class MultipartUploader: Sendable {
                 return try await body()
             } catch let failure {
                 guard failure.isRetryable || failure.kind == .checksumMismatch, retry < settings.retriesPerPart,
-                      !Task.isCancelled else { throw failure }
+                    !Task.isCancelled
+                else { throw failure }
                 retry += 1
                 do { try await Task.sleep(for: settings.backoff(retry)) } catch { throw failure }
             }
@@ -272,8 +298,10 @@ public final class MultipartUploader: Sendable {
     /// A part the server holds (from ListParts), with its SHA-256: the server's, else the
     /// journal's when the ETag matches, else hashed again from the file (a part stored just before
     /// a crash, not yet journaled). Newly learnt parts are journaled.
-    private func completed(_ listed: UploadedPart, known: UploadedPart?, layout: PartLayout, file: FilePath, key: String,
-                           uploadID: String, client: S3Client) async throws -> UploadedPart {
+    private func completed(
+        _ listed: UploadedPart, known: UploadedPart?, layout: PartLayout, file: FilePath, key: String,
+        uploadID: String, client: S3Client
+    ) async throws -> UploadedPart {
         var part = listed
         if part.sha256 == nil, let known, known.etag == listed.etag, known.size == listed.size { part.sha256 = known.sha256 }
         if part.sha256 == nil {
@@ -291,8 +319,9 @@ public final class MultipartUploader: Sendable {
     /// Decides what happens to the upload after `failure` (see the type's documentation).
     private func settle(_ failure: PartFailure, key: String, uploadID: String, control: S3Client) async -> MultipartUploadError {
         func error(kept: Bool, _ reason: MultipartUploadError.Reason? = nil) -> MultipartUploadError {
-            MultipartUploadError(reason: reason ?? failure.reason, key: key, uploadID: uploadID, partNumber: failure.part,
-                                 uploadKept: kept)
+            MultipartUploadError(
+                reason: reason ?? failure.reason, key: key, uploadID: uploadID, partNumber: failure.part,
+                uploadKept: kept)
         }
         guard case .s3(let s3) = failure.reason else { return error(kept: true) } // cancelled, journal
         switch s3.kind {
@@ -306,16 +335,19 @@ public final class MultipartUploader: Sendable {
                 try journal.ended(key: key, uploadID: uploadID)
                 return error(kept: false)
             } catch {
-                return MultipartUploadError(reason: failure.reason, key: key, uploadID: uploadID, partNumber: failure.part,
-                                            uploadKept: true, abortFailure: "\(error)")
+                return MultipartUploadError(
+                    reason: failure.reason, key: key, uploadID: uploadID, partNumber: failure.part,
+                    uploadKept: true, abortFailure: "\(error)")
             }
         case .throttled, .server, .transport, .invalidResponse:
             return error(kept: true)
         }
     }
 
-    private func forget(key: String, uploadID: String,
-                        _ fail: (MultipartUploadError.Reason, Int?, Bool) -> MultipartUploadError) throws(MultipartUploadError) {
+    private func forget(
+        key: String, uploadID: String,
+        _ fail: (MultipartUploadError.Reason, Int?, Bool) -> MultipartUploadError
+    ) throws(MultipartUploadError) {
         do { try journal.ended(key: key, uploadID: uploadID) } catch { throw fail(.journal("\(error)"), nil, true) }
     }
 }
@@ -365,10 +397,16 @@ public struct MultipartUploadError: Error, Sendable, CustomStringConvertible {
     /// Why the abort of a permanently failed upload failed (it then stays journaled for cleanup).
     public let abortFailure: String?
 
-    public init(reason: Reason, key: String, uploadID: String?, partNumber: Int?, uploadKept: Bool,
-                abortFailure: String? = nil) {
-        self.reason = reason; self.key = key; self.uploadID = uploadID; self.partNumber = partNumber
-        self.uploadKept = uploadKept; self.abortFailure = abortFailure
+    public init(
+        reason: Reason, key: String, uploadID: String?, partNumber: Int?, uploadKept: Bool,
+        abortFailure: String? = nil
+    ) {
+        self.reason = reason
+        self.key = key
+        self.uploadID = uploadID
+        self.partNumber = partNumber
+        self.uploadKept = uploadKept
+        self.abortFailure = abortFailure
     }
 
     public var s3Error: S3Error? { if case .s3(let error) = reason { error } else { nil } }

@@ -32,9 +32,11 @@ public enum PresignedUpload {
         init(_ description: String) { self.description = description }
     }
 
-    public static func upload(file path: FilePath, to url: String, contentType: String? = nil, verifyURL: String? = nil,
-                              http: HTTPClientConfiguration = HTTPClientConfiguration(),
-                              onBodyBytesSent: (@Sendable (Int) -> Void)? = nil) async throws(Failure) -> Result {
+    public static func upload(
+        file path: FilePath, to url: String, contentType: String? = nil, verifyURL: String? = nil,
+        http: HTTPClientConfiguration = HTTPClientConfiguration(),
+        onBodyBytesSent: (@Sendable (Int) -> Void)? = nil
+    ) async throws(Failure) -> Result {
         let redacted = HTTPRequest.redact(url)
         let file: OpenedFile
         do { file = try OpenedFile(path) } catch { throw Failure("\(path): \(error.message)") }
@@ -50,9 +52,10 @@ public enum PresignedUpload {
         headers.add("Content-MD5", Data(md5).base64EncodedString())
         if let contentType { headers.add("Content-Type", contentType) }
         let client = HTTPClient(configuration: http)
-        let request = HTTPRequest(method: .put, url: url, headers: headers,
-                                  body: .file(descriptor: file.descriptor, offset: 0, length: file.size),
-                                  expectContinue: file.size >= 1 << 20)
+        let request = HTTPRequest(
+            method: .put, url: url, headers: headers,
+            body: .file(descriptor: file.descriptor, offset: 0, length: file.size),
+            expectContinue: file.size >= 1 << 20)
         let response: HTTPResponse
         do {
             response = try await client.send(request, onBodyBytesSent: onBodyBytesSent)
