@@ -469,14 +469,29 @@ public final class StateStore: TempJournal, Sendable {
                       AND EXISTS (SELECT 1 FROM delete_queue q
                                   WHERE q.local_path = l.local_path AND q.size = l.size AND q.mtime_ns = l.mtime_ns
                                     AND q.inode = l.inode AND q.state IN ('deleted', 'gone', 'purged'))
+                      -- The same object may back other sources (same name and SHA-256): only if
+                      -- every one of them is gone too.
+                      AND NOT EXISTS (SELECT 1 FROM ledger o
+                                      WHERE o.destination = l.destination AND o.remote_path = l.remote_path AND o.id != l.id
+                                        AND o.state = 'present'
+                                        AND NOT EXISTS (SELECT 1 FROM delete_queue q
+                                                        WHERE q.local_path = o.local_path AND q.size = o.size AND q.mtime_ns = o.mtime_ns
+                                                          AND q.inode = o.inode AND q.state IN ('deleted', 'gone', 'purged')))
                     ORDER BY l.mtime_ns ASC, l.id ASC LIMIT ?
                     """, arguments: [destination, olderThanNanoseconds, limit]
             ).map(Self.ledgerEntry)
         }
     }
 
-    /// A copy removed by retention ("expired") or found replaced by another file ("foreign").
+    /// A copy removed by retention ("expired") or found replaced by another file ("foreign"):
+    /// every present row naming that object (several sources may share one copy) says so.
     public func markCopyRemoved(_ ledgerID: Int64, state: CopyState) throws {
-        try db.write { db in try db.execute(sql: "UPDATE ledger SET state = ? WHERE id = ?", arguments: [state.rawValue, ledgerID]) }
+        try db.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE ledger SET state = ?
+                    WHERE id = ? OR (state = 'present' AND (destination, remote_path) = (SELECT destination, remote_path FROM ledger WHERE id = ?))
+                    """, arguments: [state.rawValue, ledgerID, ledgerID])
+        }
     }
 }

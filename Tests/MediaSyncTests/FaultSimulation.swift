@@ -27,11 +27,16 @@ import Testing
 
     static func env(_ key: String) -> String? { ProcessInfo.processInfo.environment[key] }
 
+    /// Seeds that once found a defect, run in every run besides the range: 58298, retention
+    /// removed an object two sources shared and marked only one ledger row (2026-12-03).
+    static let foundDefects: [UInt64] = [58298]
+
     static var seeds: [UInt64] {
         if let one = env("DMS_SIM_SEED").flatMap(UInt64.init) { return [one] }
         let count = max(1, env("DMS_SIM_SEEDS").flatMap(Int.init) ?? defaultSeeds)
         let first = max(1, env("DMS_SIM_FIRST").flatMap(UInt64.init) ?? 1)
-        return (first..<first + UInt64(count)).map { $0 }
+        let range = (first..<first + UInt64(count)).map { $0 }
+        return range + foundDefects.filter { !range.contains($0) }
     }
 
     @Test(.timeLimit(.minutes(15))) func seedsHoldTheInvariants() async {

@@ -95,6 +95,7 @@ import Testing
         _ = try store.recentCopies(destination: "nas", since: 0)
         // retention
         _ = try store.retentionCandidates(destination: "nas", olderThanNanoseconds: .max)
+        try store.markCopyRemoved(1, state: .expired)
         // cleanup
         _ = try store.ledgerRemotePaths(destination: "nas", prefix: [], after: nil, limit: 1000)
         _ = try store.ledgerRemotePaths(destination: "nas", prefix: [], after: Array("/base/2".utf8), limit: 1000)
