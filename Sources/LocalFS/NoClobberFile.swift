@@ -23,6 +23,22 @@ public final class NoClobberFile {
         try FileIO.writeAll(fd, bytes, path: temp)
     }
 
+    /// Writes `bytes` at `offset` (pwrite: several threads may write ranges that do not overlap).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        guard fd >= 0 else { throw LocalFSError("write (closed)", path: temp, errno: EBADF) }
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n > 0 {
+                done += n
+            } else if n < 0, errno == EINTR {
+                continue
+            } else {
+                throw LocalFSError("write at \(offset + Int64(done))", path: temp, errno: n < 0 ? errno : EIO)
+            }
+        }
+    }
+
     /// fsync and close: the bytes are on disk before the file gets its final name.
     public func finish() throws {
         guard fd >= 0 else { return }

@@ -17,10 +17,13 @@ public enum RestoreSelection: Sendable, Equatable {
 }
 
 /// Receives the bytes of the copies a restore fetches. The transport calls `receive` with each
-/// copy's bytes in order (never two calls for one copy at once), then `finished` once per copy.
-/// Both may block (disk writes): call them from a blocking thread, never the cooperative pool.
+/// copy's bytes in order (never two calls for one copy at once), or, for a copy it fetches in
+/// ranges at once, `receive(_:at:_:)` with each range's bytes at their offset (calls for one copy
+/// may overlap then; the ranges never do); then `finished` once per copy.
+/// All may block (disk writes): call them from a blocking thread, never the cooperative pool.
 public protocol RestoreSink: Sendable {
     func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer)
+    func receive(_ index: Int, at offset: Int64, _ bytes: UnsafeRawBufferPointer)
     /// Copy `index` is complete (`error` nil: every byte was delivered) or could not be read.
     func finished(_ index: Int, error: DestinationError?)
 }

@@ -74,16 +74,21 @@ private struct BatchSink: RestoreSink {
     let indices: [Int]
     let temps: RestoreTemps
     func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer) { temps.receive(indices[index], bytes) }
+    func receive(_ index: Int, at offset: Int64, _ bytes: UnsafeRawBufferPointer) { temps.receive(indices[index], at: offset, bytes) }
     func finished(_ index: Int, error: DestinationError?) { temps.finished(indices[index], error: error) }
 }
 
-/// One file being received. Touched by one transport thread at a time (RestoreSink's contract:
-/// calls for one copy never overlap), so the class needs no lock of its own.
+/// One file being received. In order, it is touched by one transport thread at a time
+/// (RestoreSink's contract: such calls for one copy never overlap); in ranges, every access holds
+/// `lock`. That is what makes the unchecked Sendable safe.
 private final class Slot: @unchecked Sendable {
     var file: NoClobberFile?
     let hasher = SHA256Hasher()
     var size: Int64 = 0
     var error: String?
+    /// Received in ranges: hashed from the temp once complete, not as it arrives.
+    var ranged = false
+    let lock = NSLock()
 }
 
 /// The restore's state: the temp of each file in flight and each file's outcome.
@@ -168,13 +173,32 @@ private final class RestoreTemps: RestoreSink {
         return (.failed, "\(target.displayString) exists and differs from the copy; not overwritten")
     }
 
-    func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
-        let slot = slots.withLock { s in
+    private func slot(_ index: Int) -> Slot {
+        slots.withLock { s in
             if let slot = s[index] { return slot }
             let slot = Slot()
             s[index] = slot
             return slot
         }
+    }
+
+    func receive(_ index: Int, at offset: Int64, _ bytes: UnsafeRawBufferPointer) {
+        let slot = slot(index)
+        slot.lock.lock()
+        defer { slot.lock.unlock() }
+        guard slot.error == nil else { return }
+        do {
+            if slot.file == nil { slot.file = try NoClobberFile(temp: tempPath(index)) }
+            try slot.file!.write(bytes, at: offset)
+            slot.ranged = true
+            slot.size += Int64(bytes.count)
+        } catch {
+            slot.error = "\(error)"
+        }
+    }
+
+    func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
+        let slot = slot(index)
         guard slot.error == nil else { return }
         do {
             if slot.file == nil { slot.file = try NoClobberFile(temp: tempPath(index)) }
@@ -221,6 +245,7 @@ private final class RestoreTemps: RestoreSink {
         do {
             if slot.file == nil { slot.file = try NoClobberFile(temp: tempPath(index)) } // an empty file
             let file = slot.file!
+            if slot.ranged { try FileIO.forEachChunk(of: file.temp) { slot.hasher.update($0) } }
             let digest = slot.hasher.finalize()
             guard slot.size == entry.identity.size, digest == entry.sha256 else {
                 file.discard()

@@ -1,6 +1,7 @@
 import LocalFS
 import MediaSync
 import ObjectStorage
+import Synchronization
 import SystemPackage
 
 extension S3Destination {
@@ -30,21 +31,53 @@ extension S3Destination {
 }
 
 extension S3Session {
-    /// `restore`: one GET per object, streamed into the sink (never held in memory), up to
-    /// `parallel_files` objects at a time. (No ranged parallel GETs: one stream per object.)
+    /// `restore`: an object smaller than two parts comes in one streamed GET, `parallel_files`
+    /// of them at a time; a larger one in part-sized ranged GETs, `parallel_parts` at a time,
+    /// written at their offsets (the sink hashes it once complete). Never held in memory.
     func fetch(_ copies: [RemoteCopy], into sink: any RestoreSink) async throws(DestinationError) {
-        let results = await forEach(Array(copies.enumerated().map { $0.offset })) { (client, index) async -> Result<Void, DestinationError> in
+        let part = Int64(config.partSizeMiB) << 20
+        let small = copies.indices.filter { copies[$0].size < 2 * part }
+        let results = await forEach(small) { (client, index) async -> Result<Void, DestinationError> in
             let key = copies[index].remotePath.string
             do throws(S3Error) {
                 _ = try await client.getObject(key: key) { sink.receive(index, $0) }
-                _ = try? await runBlocking { sink.finished(index, error: nil) }
-                return .success(())
+                return await Self.finished(sink, index, nil)
             } catch {
-                let mapped = S3Destination.destinationError(error, key: key, context: "cannot read \(key)")
-                _ = try? await runBlocking { sink.finished(index, error: mapped) }
-                return mapped.kind.isPerFile || error.kind == .notFound ? .success(()) : .failure(mapped)
+                return await Self.finished(sink, index, S3Destination.destinationError(error, key: key, context: "cannot read \(key)"), error)
             }
         }
         for case let .failure(error) in results { throw error }
+        for index in copies.indices where copies[index].size >= 2 * part {
+            try await fetchInRanges(copies[index], index: index, part: part, into: sink)
+        }
+    }
+
+    private func fetchInRanges(_ copy: RemoteCopy, index: Int, part: Int64, into sink: any RestoreSink) async throws(DestinationError) {
+        let key = copy.remotePath.string
+        let ranges = stride(from: Int64(0), to: copy.size, by: Int(part)).map { $0...min($0 + part, copy.size) - 1 }
+        let results = await forEach(ranges, workers: config.parallelParts) { (client, range) async -> Result<(DestinationError, S3Error)?, DestinationError> in
+            let at = Atomic<Int64>(range.lowerBound)
+            do throws(S3Error) {
+                _ = try await client.getObject(key: key, range: range) { bytes in
+                    sink.receive(index, at: at.add(Int64(bytes.count), ordering: .relaxed).oldValue, bytes)
+                }
+                return .success(nil)
+            } catch {
+                let context = "cannot read bytes \(range.lowerBound)-\(range.upperBound) of \(key)"
+                return .success((S3Destination.destinationError(error, key: key, context: context), error))
+            }
+        }
+        let failure = results.lazy.compactMap { try? $0.get() }.compactMap { $0 }.first
+        if case let .failure(error) = await Self.finished(sink, index, failure?.0, failure?.1) { throw error }
+    }
+
+    /// Tells the sink copy `index` is done. A failure of the file alone (or a missing object)
+    /// is the file's; any other ends the restore.
+    private static func finished(_ sink: any RestoreSink, _ index: Int, _ error: DestinationError?, _ cause: S3Error? = nil) async
+        -> Result<Void, DestinationError>
+    {
+        _ = try? await runBlocking { sink.finished(index, error: error) }
+        guard let error, !error.kind.isPerFile, cause?.kind != .notFound else { return .success(()) }
+        return .failure(error)
     }
 }

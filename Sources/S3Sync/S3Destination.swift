@@ -394,12 +394,12 @@ final class S3Session: DestinationSession {
 
     /// Runs `body` for every element on up to `parallel_files` connections; results in order.
     func forEach<T: Sendable, R: Sendable>(
-        _ elements: [T],
+        _ elements: [T], workers: Int? = nil,
         _ body: @escaping @Sendable (S3Client, T) async -> Result<R, DestinationError>
     ) async -> [Result<R, DestinationError>] {
         let queue = WorkQueue(Array(elements.indices))
         return await withTaskGroup(of: [(Int, Result<R, DestinationError>)].self) { group in
-            for _ in 0..<min(config.parallelFiles, elements.count) {
+            for _ in 0..<min(workers ?? config.parallelFiles, elements.count) {
                 group.addTask { [pool] in
                     var out: [(Int, Result<R, DestinationError>)] = []
                     let client: S3Client

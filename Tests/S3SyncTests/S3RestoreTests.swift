@@ -2,8 +2,10 @@ import Foundation
 import Hashing
 import LocalFS
 import Logging
+import Configuration
 import MediaSync
 import ObjectStorage
+import Synchronization
 import SystemPackage
 import TestSupport
 import Testing
@@ -101,4 +103,53 @@ import Testing
         DirectoryWalker.walk(t4.filePath, onError: { _ in }) { if $0.path.displayString.contains(".dms-restore-") { leftovers.append($0.path.displayString) } }
         #expect(leftovers.isEmpty, "no temp left: \(leftovers)")
     }
+
+    /// An object of two parts or more comes in part-sized ranged GETs at once, each written at
+    /// its offset; the pieces make the object.
+    @Test func aLargeObjectComesInRangesThatMakeTheWholeObject() async throws {
+        let f = try await S3Fixture("restore-ranges")
+        defer { f.cleanUp() }
+        let bytes = TestFiles.pseudoRandomBytes(count: 12 << 20, seed: 21)
+        try TestFiles.write(bytes, to: f.source.appending("DJI_0001.MP4"), modified: .secondsAgo(3600))
+        let summary = try await f.cycle()
+        #expect(summary.failed == 0 && summary.filesCopied == 1, "\(summary.messages)")
+        let entry = try #require(try f.store().ledgerEntries().first)
+        let store = try f.store()
+        let session = try await f.destination(store).connectReadOnly(progress: SilentObserver(), logger: Logger(label: "test"))
+        let sink = RecordingSink()
+        try await session.fetch([RemoteCopy(remotePath: entry.remotePath, size: entry.identity.size, sha256: try #require(entry.sha256))], into: sink)
+        await session.close()
+        let (data, starts, inOrder, errors) = sink.state.withLock { ($0.data, $0.starts, $0.inOrder, $0.finished) }
+        #expect(errors.count == 1 && errors[0] == nil, "\(errors)")
+        #expect(inOrder == 0, "nothing came as one stream")
+        let part = Int64(MediaSyncConfig.S3(provider: "minio", bucket: "b").partSizeMiB) << 20
+        #expect(starts.isSuperset(of: [0, part, 2 * part]), "ranges start at every part: \(starts.sorted())")
+        #expect(data == bytes)
+    }
+}
+
+/// Keeps what a transport hands over, in memory (the tests' objects are small).
+private final class RecordingSink: RestoreSink {
+    struct State {
+        var data: [UInt8] = []
+        var starts: Set<Int64> = []
+        var inOrder = 0
+        var finished: [DestinationError?] = []
+    }
+    let state = Mutex(State())
+
+    func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
+        state.withLock { $0.inOrder += 1; $0.data += bytes }
+    }
+
+    func receive(_ index: Int, at offset: Int64, _ bytes: UnsafeRawBufferPointer) {
+        state.withLock { s in
+            let end = Int(offset) + bytes.count
+            if s.data.count < end { s.data += [UInt8](repeating: 0, count: end - s.data.count) }
+            s.data.replaceSubrange(Int(offset)..<end, with: bytes)
+            s.starts.insert(offset)
+        }
+    }
+
+    func finished(_ index: Int, error: DestinationError?) { state.withLock { $0.finished.append(error) } }
 }

@@ -46,5 +46,6 @@ import Testing
 /// Counts nothing, writes nothing: the transport's own speed.
 private final class Counting: RestoreSink {
     func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer) {}
+    func receive(_ index: Int, at offset: Int64, _ bytes: UnsafeRawBufferPointer) {}
     func finished(_ index: Int, error: DestinationError?) {}
 }
