@@ -1,8 +1,8 @@
+import Configuration
 import Foundation
 import Hashing
 import LocalFS
 import Logging
-import Configuration
 import MediaSync
 import ObjectStorage
 import Synchronization
@@ -139,7 +139,10 @@ private final class RecordingSink: RestoreSink {
     let state = Mutex(State())
 
     func receive(_ index: Int, _ bytes: UnsafeRawBufferPointer) {
-        state.withLock { $0.inOrder += 1; $0.data += bytes }
+        state.withLock {
+            $0.inOrder += 1
+            $0.data += bytes
+        }
     }
 
     func receive(_ index: Int, at offset: Int64, _ bytes: UnsafeRawBufferPointer) {
