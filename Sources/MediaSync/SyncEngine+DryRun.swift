@@ -162,7 +162,9 @@ extension SyncEngine {
         }
     }
 
-    private func unavailable(_ destination: any Destination, _ error: DestinationError, summary: inout CycleSummary, log: Logger) {
+    /// A destination that could not be connected: recorded in the summary and logged (the real
+    /// cycle and the dry run alike).
+    func unavailable(_ destination: any Destination, _ error: DestinationError, summary: inout CycleSummary, log: Logger) {
         summary.unavailableDestinations.append(destination.name)
         summary.unavailableKinds[destination.name] = error.kind
         summary.messages.append("\(destination.name): \(error)")

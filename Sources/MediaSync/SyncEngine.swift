@@ -322,12 +322,7 @@ public struct SyncEngine: Sendable {
             } catch {
                 // Stopping is not a destination's fault: no "unreachable", no alert.
                 if Task.isCancelled || error.kind == .cancelled { break }
-                summary.unavailableDestinations.append(destination.name)
-                summary.unavailableKinds[destination.name] = error.kind
-                summary.messages.append("\(destination.name): \(error)")
-                log.error(
-                    "destination \(destination.displayName) unavailable: \(error)",
-                    metadata: SyncEvent.destinationUnavailable.metadata(["destination": "\(destination.name)"]))
+                unavailable(destination, error, summary: &summary, log: log)
             }
         }
         return sessions
