@@ -442,20 +442,3 @@ public struct SyncEngine: Sendable {
         summary.failuresByKind.merge(tally.failuresByKind, uniquingKeysWith: +)
     }
 }
-
-/// Runs blocking work (a scan, a long ledger read) on a thread of its own; the flag it gets turns
-/// true when the calling task is cancelled, for the work to stop at its next check.
-func cancellableBlocking<T: Sendable>(_ body: @escaping @Sendable (StopFlag) throws -> T) async throws -> T {
-    let stop = StopFlag()
-    return try await withTaskCancellationHandler {
-        try await runBlocking { try body(stop) }
-    } onCancel: {
-        stop.set()
-    }
-}
-
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
-}
