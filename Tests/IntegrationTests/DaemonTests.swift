@@ -40,17 +40,19 @@ import Testing
 
     /// Runs the daemon around `body`; returns its exit status and its log.
     static func withDaemon(
-        _ setup: CLITests.Setup, watchdogSeconds: Int = 2,
+        _ setup: CLITests.Setup, watchdogSeconds: Int = 2, launcher: [String] = [],
         _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void
     )
         async throws -> (status: TerminationStatus, log: String)
     {
-        try await withDaemon(statePath: setup.state.path, configPath: setup.configPath, watchdogSeconds: watchdogSeconds, body)
+        try await withDaemon(statePath: setup.state.path, configPath: setup.configPath, watchdogSeconds: watchdogSeconds, launcher: launcher, body)
     }
 
-    /// The daemon of the config at `configPath`, logging into `statePath`/daemon.log.
+    /// The daemon of the config at `configPath`, logging into `statePath`/daemon.log. `launcher`:
+    /// a command that execs the daemon's command line given after it (in the same process).
     static func withDaemon(
         statePath: String, configPath: String, watchdogSeconds: Int = 2, environment extra: [Environment.Key: String?] = [:],
+        launcher: [String] = [],
         _ body: @escaping @Sendable (Execution<NoInput, DiscardedOutput, FileDescriptorOutput>, Notifications, @escaping @Sendable () -> String) async throws -> Void
     )
         async throws -> (status: TerminationStatus, log: String)
@@ -61,8 +63,9 @@ import Testing
         let logPath = FilePath(statePath + "/daemon.log")
         let logFD = try FileDescriptor.open(logPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         let readLog: @Sendable () -> String = { (try? FileIO.readWholeFile(logPath)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        let command = launcher + [try CLITests.binary(), "run", "--config", configPath]
         let result = try await Subprocess.run(
-            .path(FilePath(try CLITests.binary())), arguments: ["run", "--config", configPath],
+            .path(FilePath(command[0])), arguments: Arguments(Array(command.dropFirst())),
             environment: .inherit.updating(
                 extra.merging([
                     "NOTIFY_SOCKET": notifications.listener.path, "WATCHDOG_USEC": "\(watchdogSeconds * 1_000_000)",

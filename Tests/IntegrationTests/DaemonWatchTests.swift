@@ -20,6 +20,16 @@ import Testing
         return s
     }
 
+    /// Whether this kernel and container let root make a user namespace and set its watch limit.
+    static func userNamespaces() -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        p.arguments = ["-U", "-r", "/bin/sh", "-c", "echo 3 > /proc/sys/user/max_inotify_watches"]
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
     static func cpuSeconds(_ pid: pid_t) -> Double {
         // utime and stime: fields 14 and 15 of /proc/PID/stat, after the parenthesised name.
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -82,5 +92,30 @@ import Testing
         }
         #expect(status == .exited(0))
         #expect(!log.contains("watching the media root"), "\(log)")
+    }
+
+    /// The kernel's watch limit, for real but in a user namespace of the daemon's own (where
+    /// /proc/sys/user/max_inotify_watches is the namespace's, not the machine's): 3 watches for a
+    /// root with 6 folders. The daemon says so, and the folders it watches still trigger a cycle.
+    @Test(.enabled(if: userNamespaces(), "needs user namespaces (unshare -U -r), to give the daemon a watch limit of its own"))
+    func atTheWatchLimitTheDaemonWarnsAndTheWatchedFoldersStillTrigger() async throws {
+        let s = try await Self.setup("daemon-watch-limit")
+        defer { s.cleanUp() }
+        for name in ["a", "b", "c", "d", "e"] {
+            try FileManager.default.createDirectory(atPath: s.source.appending(name).string, withIntermediateDirectories: true)
+        }
+        let launcher = ["/usr/bin/unshare", "-U", "-r", "/bin/sh", "-c", "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" \"$@\""]
+        let (status, log) = try await DaemonTests.withDaemon(s, watchdogSeconds: 20, launcher: launcher) { execution, _, log in
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the first cycle") { DaemonTests.occurrences("cycle finished", in: log()) == 1 }
+            #expect(log().contains("inotify watch limit reached at"), "\(log())")
+            #expect(log().contains("fs.inotify.max_user_watches"), "the warning names the setting")
+            // The root is watched (it came first): a file there still starts a cycle by itself.
+            try TestFiles.write(TestFiles.pseudoRandomBytes(count: 1000, seed: 4), to: s.source.appending("DJI_20250101120000_0001_D.JPG"))
+            try await waitUntil(timeout: .seconds(Self.minimumAge + 5), waitingFor: "the file in the watched root on the NAS") {
+                s.remoteFiles().contains("2025/01/01/DJI_20250101120000_0001_D.JPG")
+            }
+            try execution.send(signal: .terminate)
+        }
+        #expect(status == .exited(0), "\(log)")
     }
 }
