@@ -26,7 +26,7 @@ public struct StderrLogHandler: LogHandler {
         self.label = label
         self.logLevel = logLevel
         self.metadataProvider = metadataProvider
-        self.colors = isatty(STDERR_FILENO) == 1 && getenv("NO_COLOR") == nil
+        self.colors = TerminalConsole.shared.isTerminal && getenv("NO_COLOR") == nil
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -47,17 +47,21 @@ struct BandwidthWatch {
         limiters(config).map { destination, limiter in
             let inForce = limiter.inForce()
             return [
-                "destination": destination.map { $0 as Any } ?? NSNull(),
-                "schedule": limiter.schedule.map { $0.text as Any } ?? NSNull(),
+                "destination": JSONOutput.nullable(destination),
+                "schedule": JSONOutput.nullable(limiter.schedule?.text),
                 "bytes_per_second": Int64(inForce.bytesPerSecond),
-                "next_change_at": inForce.next.map { JSONOutput.time($0.at) as Any } ?? NSNull(),
-                "next_bytes_per_second": inForce.next.map { Int64($0.bytesPerSecond) as Any } ?? NSNull()
+                "next_change_at": JSONOutput.nullable(inForce.next.map { JSONOutput.time($0.at) }),
+                "next_bytes_per_second": JSONOutput.nullable(inForce.next.map { Int64($0.bytesPerSecond) })
             ]
         }
     }
 
     static func limiters(_ config: MediaSyncConfig) -> [(destination: String?, limiter: BandwidthLimiter)] {
-        (BandwidthLimiter.global(config).map { [(nil, $0)] } ?? [])
-            + BandwidthLimiter.perDestination(config).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        listed(BandwidthLimiter.global(config), BandwidthLimiter.perDestination(config))
+    }
+
+    /// Every limit, global first (destination nil), then the destinations' by name.
+    static func listed(_ global: BandwidthLimiter?, _ perDestination: [String: BandwidthLimiter]) -> [(destination: String?, limiter: BandwidthLimiter)] {
+        (global.map { [(nil, $0)] } ?? []) + perDestination.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 }

@@ -67,7 +67,7 @@ struct Runtime: Sendable {
 
     /// Every limit in force, global first: (nil for the global one, else the destination's name, limiter).
     var allLimiters: [(destination: String?, limiter: BandwidthLimiter)] {
-        (limiter.map { [(nil, $0)] } ?? []) + destinationLimiters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        BandwidthWatch.listed(limiter, destinationLimiters)
     }
 
     func engine() -> SyncEngine {

@@ -6,6 +6,7 @@ import MediaSync
 import ObjectStorage
 import Synchronization
 import SystemPackage
+import SystemdSupport
 
 struct UploadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,7 +41,7 @@ struct UploadCommand: AsyncParsableCommand {
         }
         let progress = UploadProgress(
             name: path.lastComponent?.string ?? file, total: Int64(info.st_size),
-            terminal: isatty(STDERR_FILENO) == 1)
+            terminal: TerminalConsole.shared.isTerminal)
         do {
             let result = try await PresignedUpload.upload(
                 file: path, to: presignedURL, contentType: contentType, verifyURL: verifyURL,
@@ -56,7 +57,8 @@ struct UploadCommand: AsyncParsableCommand {
     }
 }
 
-/// A progress bar on a terminal's stderr, or a plain line every 10 % otherwise.
+/// A progress bar on a terminal's stderr (drawn through TerminalConsole, so log lines go above
+/// it), or a plain line every 10 % otherwise.
 final class UploadProgress: Sendable {
     private struct State {
         var sent: Int64 = 0
@@ -76,7 +78,7 @@ final class UploadProgress: Sendable {
     }
 
     func sent(_ count: Int) {
-        let line: String? = state.withLock { s in
+        let line: String? = state.withLock { s -> String? in
             s.sent += Int64(count)
             let percent = total > 0 ? Int(s.sent * 100 / total) : 100
             if terminal {
@@ -86,14 +88,15 @@ final class UploadProgress: Sendable {
                 let elapsed = (now - started).inSeconds
                 let width = 30, filled = width * percent / 100
                 let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-                return "\r\u{1B}[K\(name.prefix(40)) [\(bar)] \(percent)% \(Format.bytes(s.sent))/\(Format.bytes(total)) \(Format.rate(elapsed > 0 ? Double(s.sent) / elapsed : 0))"
+                return "\(name.prefix(40)) [\(bar)] \(percent)% \(Format.bytes(s.sent))/\(Format.bytes(total)) \(Format.rate(elapsed > 0 ? Double(s.sent) / elapsed : 0))"
             }
             guard percent / 10 > s.lastDecile else { return nil }
             s.lastDecile = percent / 10
             return "\(name): \(percent)% (\(Format.bytes(s.sent)) of \(Format.bytes(total)))\n"
         }
-        if let line { FileHandle.standardError.write(Data(line.utf8)) }
+        guard let line else { return }
+        if terminal { TerminalConsole.shared.show([line]) } else { FileHandle.standardError.write(Data(line.utf8)) }
     }
 
-    func finish() { if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+    func finish() { if terminal { TerminalConsole.shared.show([]) } }
 }

@@ -37,7 +37,8 @@ import Testing
                 to: s.source.appending("DJI_20250101120000_000\(i)_D.JPG"), modified: .secondsAgo(3600))
         }
         let session = "dms-tv-\(getpid())"
-        let command = "\(try CLITests.binary()) sync --once --config \(s.configPath); echo \"EXIT=$?\"; sleep 600"
+        // `exec cat`: the pane stays open (waiting for input) for its screen to be read; kill-session ends it.
+        let command = "\(try CLITests.binary()) sync --once --config \(s.configPath); echo \"EXIT=$?\"; exec cat"
         _ = try await Self.tmux(["new-session", "-d", "-s", session, "-x", "110", "-y", "30", command])
         defer { _ = Task { _ = try? await Self.tmux(["kill-session", "-t", session]) } }
 
