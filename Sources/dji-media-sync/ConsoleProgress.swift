@@ -98,13 +98,18 @@ final class ConsoleProgress: CycleObserver {
         if let lines { console.show(lines) }
     }
 
+    /// The average rate since the start (none in the first half second) and the time left at it.
+    static func rateAndETA(bytesDone: Int64, bytesTotal: Int64, elapsed: Double) -> (rate: Double, text: String) {
+        let rate = elapsed > 0.5 ? Double(bytesDone) / elapsed : 0
+        let eta = rate > 0 ? Format.duration(Double(max(0, bytesTotal - bytesDone)) / rate) : "-"
+        return (rate, "\(Format.rate(rate)), ETA \(eta)")
+    }
+
     private static func block(_ s: State, elapsed: Double) -> [String] {
         guard s.totalFiles > 0 else { return s.phase.isEmpty ? [] : [s.phase] }
-        let rate = elapsed > 0.5 ? Double(s.bytes) / elapsed : 0
         let pct = s.totalBytes > 0 ? min(100, Int(Double(s.bytes) * 100 / Double(s.totalBytes))) : 100
-        let left = max(0, s.totalBytes - s.bytes)
-        let eta = rate > 0 ? Format.duration(Double(left) / rate) : "-"
-        var lines = ["Transferred: \(s.filesDone)/\(s.totalFiles) files, \(Format.bytes(s.bytes))/\(Format.bytes(s.totalBytes)) (\(pct)%), \(Format.rate(rate)), ETA \(eta)"]
+        let speed = rateAndETA(bytesDone: s.bytes, bytesTotal: s.totalBytes, elapsed: elapsed).text
+        var lines = ["Transferred: \(s.filesDone)/\(s.totalFiles) files, \(Format.bytes(s.bytes))/\(Format.bytes(s.totalBytes)) (\(pct)%), \(speed)"]
         let files = s.inFlight.values.sorted { $0.order < $1.order }
         for f in files.prefix(shownFiles) {
             let filePct = f.size > 0 ? min(100, Int(Double(f.done) * 100 / Double(f.size))) : 100

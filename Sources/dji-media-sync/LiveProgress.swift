@@ -35,17 +35,14 @@ enum LiveProgress {
         var startedAt: Date, phase: String, current: String
         var filesTotal: Int, filesDone: Int, bytesTotal: Int64, bytesDone: Int64
 
-        var rate: Double {
-            let elapsed = Date().timeIntervalSince(startedAt)
-            return elapsed > 0.5 ? Double(bytesDone) / elapsed : 0
+        private var speed: (rate: Double, text: String) {
+            ConsoleProgress.rateAndETA(bytesDone: bytesDone, bytesTotal: bytesTotal, elapsed: Date().timeIntervalSince(startedAt))
         }
 
         var line: String {
             guard filesTotal > 0 else { return "running: a cycle since \(JSONOutput.time(startedAt)): \(phase)" }
-            let left = max(0, bytesTotal - bytesDone)
-            let eta = rate > 0 ? Format.duration(Double(left) / rate) : "-"
             return "running: a cycle since \(JSONOutput.time(startedAt)): \(filesDone)/\(filesTotal) files, "
-                + "\(Format.bytes(bytesDone))/\(Format.bytes(bytesTotal)), \(Format.rate(rate)), ETA \(eta)"
+                + "\(Format.bytes(bytesDone))/\(Format.bytes(bytesTotal)), \(speed.text)"
                 + (current.isEmpty ? "" : ", now \(current)")
         }
 
@@ -53,7 +50,7 @@ enum LiveProgress {
             [
                 "started_at": JSONOutput.time(startedAt), "phase": phase, "current_file": JSONOutput.nullable(current.isEmpty ? nil : current),
                 "files_total": filesTotal, "files_done": filesDone, "bytes_total": bytesTotal, "bytes_done": bytesDone,
-                "bytes_per_second": JSONOutput.finite(rate)
+                "bytes_per_second": JSONOutput.finite(speed.rate)
             ]
         }
     }
