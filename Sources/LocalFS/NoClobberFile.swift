@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import Hashing
 import SystemPackage
 
 /// A file written under a temp name, then published under its final name only if that name is
@@ -76,8 +77,15 @@ public final class NoClobberFile {
 }
 
 extension FileIO {
-    /// Reads the regular file at `path` (never through a symbolic link) in chunks, e.g. to hash it.
-    public static func forEachChunk(of path: FilePath, _ body: (UnsafeRawBufferPointer) -> Void) throws {
+    /// The SHA-256 of the regular file at `path` (never read through a symbolic link).
+    public static func sha256(of path: FilePath) throws -> SHA256Digest {
+        let hasher = SHA256Hasher()
+        try forEachChunk(of: path) { hasher.update($0) }
+        return hasher.finalize()
+    }
+
+    /// Reads the regular file at `path` (never through a symbolic link) in chunks.
+    static func forEachChunk(of path: FilePath, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let fd = path.withPlatformString { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         guard fd >= 0 else { throw LocalFSError("open", path: path, errno: errno) }
         defer { Glibc.close(fd) }

@@ -165,8 +165,7 @@ private final class RestoreTemps: RestoreSink {
         do { status = try LocalFS.statusIfExists(target) } catch { return (.failed, "\(error)") }
         guard let status else { return nil }
         if status.kind == .regular, status.identity.size == entries[i].identity.size {
-            let hasher = SHA256Hasher()
-            if (try? FileIO.forEachChunk(of: target) { hasher.update($0) }) != nil, hasher.finalize() == entries[i].sha256 {
+            if (try? FileIO.sha256(of: target)) == entries[i].sha256 {
                 return (.alreadyThere, nil)
             }
         }
@@ -245,8 +244,8 @@ private final class RestoreTemps: RestoreSink {
         do {
             if slot.file == nil { slot.file = try NoClobberFile(temp: tempPath(index)) } // an empty file
             let file = slot.file!
-            if slot.ranged { try FileIO.forEachChunk(of: file.temp) { slot.hasher.update($0) } }
-            let digest = slot.hasher.finalize()
+            // Ranges came in any order: hashed from the temp once complete.
+            let digest = slot.ranged ? try FileIO.sha256(of: file.temp) : slot.hasher.finalize()
             guard slot.size == entry.identity.size, digest == entry.sha256 else {
                 file.discard()
                 return settle(
