@@ -37,6 +37,7 @@ extension NASSession {
         // session found, the session file (holds the receiver's pid), the folders.
         let head =
             RemoteProtocol.dataTool(hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
+            + (receiverTidies ? RemoteProtocol.dataTidy(keepFrom: resumeMinBytes) : [])
             + directories.flatMap { RemoteProtocol.dataDirectory(Array($0.utf8)) }
         let command = ReceiverScript.remoteCommand(
             .data, nas: destination.config, integrity: destination.integrity,
@@ -142,6 +143,13 @@ extension NASSession {
         // Hashing a large batch remotely takes a while; a silent remote is bounded by the stall
         // limit since the last byte went out.
         let (exitStatus, stalled) = await waitWithStall(process)
+        // A receiver still running (stalled behind a hung disk, or its ssh stopped) may yet write
+        // what was buffered for it, and keeps the session's pipes open: the ControlMaster holds them,
+        // not the ssh we stopped. So it is ended on the NAS before its output is read to the end and
+        // its temps are removed. (If that request fails, the channel tears the master down.)
+        if stalled || { if case .failure = streamResult { true } else { false } }() {
+            await endSession(sessionFile)
+        }
         let lines = await hashLines
         let stderr = await process.stderrTail()
         let hashedAt = ContinuousClock.now
@@ -344,6 +352,17 @@ extension NASSession {
                 remotePath: absolute(t.temp).displayString)
         }
         return nil
+    }
+
+    /// Ends a data session's receiver on the NAS (its process group, if it still runs) before its
+    /// temps are removed, so that it cannot create one afterwards. Best effort: if the connection
+    /// is gone, the journal keeps the session file and the next connection ends it.
+    func endSession(_ sessionFile: [UInt8]) async {
+        do {
+            _ = try await channel.request(RemoteProtocol.endSessions([sessionFile]), stall: stall, what: "ending a data session")
+        } catch {
+            logger.debug("could not end the data session \(FilePath.display(sessionFile)) now: \(error)")
+        }
     }
 
     /// Removing temps after a failure is best effort: if the connection is gone, the journal keeps

@@ -21,6 +21,8 @@ final class NASSession: DestinationSession {
     let gnuTail: Bool
     /// The receiver knows the resume verbs (an installed dms-receive may be older than them).
     let receiverResumes: Bool
+    /// The receiver knows `tidy` (a data session cut short removes its own temps).
+    let receiverTidies: Bool
     /// Files at least this large, alone in their batch, are hashed while written (with GNU tail).
     static let overlappedHashMinimum: Int64 = 64 << 20
     let tempCounter = Atomic<Int>(0)
@@ -29,8 +31,10 @@ final class NASSession: DestinationSession {
 
     init(
         destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
-        journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true
+        journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true,
+        receiverTidies: Bool = true
     ) {
+        self.receiverTidies = receiverTidies
         self.gnuTail = gnuTail
         self.receiverResumes = receiverResumes
         self.destination = destination

@@ -33,7 +33,10 @@ public enum ReceiverScript {
         # SIZE OFFSET [MTIME]`: the rest of a temp holding OFFSET bytes), written by one perl per batch or
         # by one dd per file (iflag=count_bytes,fullblock; coreutils >= 8.20, BusyBox >= 1.31). No tar:
         # its member names, links and modes would be the sender's to choose; here every name is checked
-        # before anything is written, and only regular files are ever created.
+        # before anything is written, and only regular files are ever created. With `tidy N` in its head, a
+        # data session that ends before `end` removes the temps it created, except those of files of N
+        # bytes or more (kept for resuming; none with 0): a stream still buffered for a dead daemon leaves
+        # nothing behind.
         LC_ALL=C; export LC_ALL
         umask 022
         set -f
@@ -197,7 +200,12 @@ public enum ReceiverScript {
             # With perl, the puts are taken over by one perl process (the same checks; no process per file:
             # hundreds of small files per batch); without it, one dd per file.
             perldata='
-            my ($first, $tool, $fault) = @ARGV;
+            my ($first, $tool, $fault, $keep) = @ARGV;
+            # A session that ends early (the stream cut, a refusal, a failure) removes the temps it
+            # created, except those of files of $keep bytes or more (the daemon resumes them); none kept
+            # with 0, nothing removed without a tidy line (an older daemon). Never on a complete batch.
+            my @temps;
+            END { if (defined $keep && $keep ne q{}) { for (@temps) { unlink $_->[1] if $keep == 0 || $_->[0] < $keep } } }
             my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
             my @files;
             # Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
@@ -209,7 +217,7 @@ public enum ReceiverScript {
                 && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
               refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
               refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
-              my $fh;
+              my ($fh, $size) = (undef, $n);
               if (defined $at) {
                 refuse(q{not a number}, $at) unless $at =~ /\A[0-9]+\z/;
                 refuse(q{offset past the end}, $at) if $at > $n;
@@ -220,6 +228,7 @@ public enum ReceiverScript {
               } else {
                 sysopen($fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
               }
+              push @temps, [$size, "./$p"];
               while ($n > 0) {
                 if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
                 my $k = length($buf) < $n ? length($buf) : $n;
@@ -236,6 +245,7 @@ public enum ReceiverScript {
               if ($f[0] eq q{put} && (@f == 3 || @f == 4)) { put($f[1], $f[2], $f[3]) }
               elsif ($f[0] eq q{app} && (@f == 4 || @f == 5)) { put($f[1], $f[2], $f[4], $f[3]) }
               elsif ($f[0] eq q{end} && @f == 1) {
+                @temps = ();
                 system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
                 exit 0 unless @files;
                 my @c = @{$hb{$tool}}; exec { $c[0] } @c, @files or die "dms-receive: $c[0]: $!\n";
@@ -248,6 +258,20 @@ public enum ReceiverScript {
               PD=; [ "$noperl" = 1 ] || ! command -v perl >/dev/null 2>&1 || PD=perl
               exec 3<&0
               set -C --
+              # The temps this session created, one "SIZE FIELD" a line (fields are escaped: no LF), for
+              # tidy: the sh twin of the perl END above (same rule, same KEEP).
+              KEEP= TEMPS=
+              tidy() {
+                [ -n "$KEEP" ] && [ -n "$TEMPS" ] || return 0
+                IFS=$NL
+                for x in $TEMPS; do
+                  IFS=' '
+                  dec "${x#* }" || continue
+                  if [ "$KEEP" = 0 ] || [ "${x%% *}" -lt "$KEEP" ]; then rm -f -- "./$R"; fi
+                done
+                IFS=' '
+              }
+              trap tidy EXIT
               while IFS= read -r line; do
                 case $line in *"$TAB"*) v=${line%%"$TAB"*}; r=${line#*"$TAB"} ;; *) v=$line; r= ;; esac
                 case $r in *"$TAB"*) a=${r%%"$TAB"*}; b=${r#*"$TAB"} ;; *) a=$r; b= ;; esac
@@ -255,6 +279,7 @@ public enum ReceiverScript {
                 case $c in *"$TAB"*) e=${c#*"$TAB"}; c=${c%%"$TAB"*} ;; *) e= ;; esac
                 case $v in
                 tool) usetool "$a" || refuse "unknown hash tool" "$a" ;;
+                tidy) num "$a"; KEEP=$a ;;
                 pid)
                   dec "$a" || refuse "bad escape" "$a"
                   issession "$R" || refuse "not a session file name" "$R"
@@ -268,7 +293,7 @@ public enum ReceiverScript {
                 put|putw)
                   if [ "$v" = put ] && [ -n "$PD" ]; then
                     [ -n "${H-}" ] || refuse "no hash tool named"
-                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
+                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault" "$KEEP"
                   fi
                   path "$a"; t=$R
                   istemp "$t" || refuse "not a temp file name" "$t"
@@ -276,6 +301,7 @@ public enum ReceiverScript {
                   [ -n "${H-}" ] || refuse "no hash tool named"
                   if [ -e "$t" ] || [ -h "$t" ]; then refuse "file exists" "$t"; fi
                   : >"./$t" || exit 1   # noclobber (set -C): created new, or the session ends
+                  TEMPS="$TEMPS$b $a$NL"
                   if [ "$v" = putw ]; then
                     dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none <&3 &
                     w=$!
@@ -294,7 +320,7 @@ public enum ReceiverScript {
                   # The rest of a temp kept from a cut transfer: exactly OFFSET bytes long, appended to.
                   if [ -n "$PD" ]; then
                     [ -n "${H-}" ] || refuse "no hash tool named"
-                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault"
+                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault" "$KEEP"
                   fi
                   path "$a"; t=$R
                   istemp "$t" || refuse "not a temp file name" "$t"
@@ -303,12 +329,14 @@ public enum ReceiverScript {
                   [ "$c" -le "$b" ] || refuse "offset past the end" "$line"
                   if [ -h "$t" ] || [ ! -f "$t" ]; then refuse "not a temp file" "$t"; fi
                   [ "$(sz "./$t")" = "$c" ] || { printf 'dms-receive: %s is not %s bytes long\n' "$t" "$c" >&2; exit 1; }
+                  TEMPS="$TEMPS$b $a$NL"
                   if [ "$b" -gt "$c" ]; then
                     dd bs=1048576 count=$((b - c)) iflag=count_bytes,fullblock status=none >>"./$t" || exit 1
                   fi
                   [ -z "$e" ] || touch -m -d "@$e" -- "./$t" || exit 1
                   set -- "$@" "./$t" ;;
                 end)
+                  TEMPS=
                   if [ -n "$fault" ]; then (set +f; eval "$fault"); fi
                   if [ $# -gt 0 ]; then $HB "$@" || exit 1; fi
                   exit 0 ;;
@@ -329,7 +357,7 @@ public enum ReceiverScript {
             [ -n "$H" ] || { printf '@@ERR nohash\n'; exit 0; }
             P=sh; [ "$noperl" = 1 ] || { command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null && P=perl; }
             F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
-            printf '@@READY %s %s %s resume\n' "$H" "$P" "$F"
+            printf '@@READY %s %s %s resume tidy\n' "$H" "$P" "$F"
 
             # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
             # on the way with their hashes.

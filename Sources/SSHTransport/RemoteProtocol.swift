@@ -108,6 +108,8 @@ enum RemoteProtocol {
     static func dataTool(_ tool: String) -> [UInt8] { line("tool", [Array(tool.utf8)]) }
     /// The session file (in the base) that holds the receiver's pid, for `es` after a crash.
     static func dataSessionFile(_ name: [UInt8]) -> [UInt8] { line("pid", [name]) }
+    /// A session cut short removes its temps, except those of files of `keepFrom` bytes or more (0: none kept).
+    static func dataTidy(keepFrom: Int64) -> [UInt8] { line("tidy", [Array(String(keepFrom).utf8)]) }
     static func dataDirectory(_ directory: [UInt8]) -> [UInt8] { line("dir", [directory]) }
     /// Followed by exactly `size` bytes; the file gets `mtime` (seconds, the source's) as its
     /// modification time. `hashWhileWriting`: the receiver hashes the file from disk while it is
@@ -152,6 +154,8 @@ enum RemoteProtocol {
         /// The receiver knows `rsm` and `app`: a dms-receive installed before them does not say
         /// "resume", and with it cut temps are not kept (the file starts over, as it did then).
         var resume = false
+        /// The receiver knows `tidy`: a data session cut short removes its own temps.
+        var tidy = false
     }
 
     enum Startup: Equatable {
@@ -163,7 +167,7 @@ enum RemoteProtocol {
 
     static let hashTools: Set<String> = ["openssl", "sha256sum", "shasum", "sha256"]
 
-    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume]`.
+    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume] [tidy]`.
     static func startup(_ lines: [[UInt8]]) -> Startup {
         guard let last = lines.last else { return .unexpected("no answer") }
         let text = String(decoding: last, as: UTF8.self)
@@ -175,10 +179,12 @@ enum RemoteProtocol {
         }
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
-        guard f.count == 4 || f.count == 5 && f[4] == "resume", f[0] == "@@READY", hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]),
-            ["0", "1"].contains(f[3])
+        let features = Set(f.dropFirst(4))
+        guard (4...6).contains(f.count), features.isSubset(of: ["resume", "tidy"]), features.count == f.count - 4, f[0] == "@@READY",
+            hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]), ["0", "1"].contains(f[3])
         else { return .unexpected(String(text.prefix(200))) }
-        return .ready(Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1", resume: f.count == 5))
+        return .ready(
+            Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1", resume: features.contains("resume"), tidy: features.contains("tidy")))
     }
 
     enum Probe: Equatable {

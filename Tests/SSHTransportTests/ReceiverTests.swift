@@ -175,4 +175,53 @@ import Testing
         #expect(reply.output.contains("0 D"), "\(reply.output) \(reply.error)")
         #expect(!LocalFS.exists(FilePath(f.remoteBase + "/2025/01/01/DJI_0001.JPG")))
     }
+
+    /// A data session that ends before `end` (its daemon gone, the stream cut) removes the temps it
+    /// created, except those of files of the `tidy` size or more, which the daemon resumes. So a
+    /// stream still buffered for a dead daemon, read after that daemon's temps were removed, leaves
+    /// nothing behind (issue 11, defect 10). Under perl (dash) and the dd path (BusyBox).
+    @Test(arguments: [false, true])
+    func aDataSessionCutShortRemovesItsTempsExceptResumableOnes(busybox: Bool) async throws {
+        var f = try await NASFixture(busybox ? "tidy-bb" : "tidy")
+        defer { f.cleanUp() }
+        try await f.useInstalledReceiver(busybox: busybox)
+        let day = "2025/01/01"
+        func put(_ name: String, size: Int, sending: Int? = nil) -> [UInt8] {
+            Self.line("put", ["\(day)/\(name)", String(size)]) + [UInt8](repeating: 0x61, count: sending ?? size)
+        }
+        func temps() throws -> [String: Int] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: f.remoteBase + "/" + day)) ?? []
+            var sizes: [String: Int] = [:]
+            for name in names where name.hasPrefix(".dms-") {
+                sizes[name] = Int(try LocalFS.status(FilePath(f.remoteBase + "/" + day + "/" + name)).identity.size)
+            }
+            return sizes
+        }
+        let head = Self.line("tool", ["sha256sum"]) + Self.line("dir", [day])
+        // Cut inside a large file, after a small and a large one were written whole.
+        let cut = try await Self.session(
+            f, command: "dms-receive data",
+            input: head + Self.line("tidy", ["1000"]) + put(".dms-a.part", size: 5) + put(".dms-b.part", size: 1500)
+                + put(".dms-c.part", size: 3000, sending: 100))
+        #expect(cut.status != .exited(0))
+        #expect(try temps() == [".dms-b.part": 1500, ".dms-c.part": 100], "\(cut.error)")
+        // Cut inside a small file: removed; with tidy 0 (no resuming) the large ones go too.
+        _ = try await Self.session(
+            f, command: "dms-receive data", input: head + Self.line("tidy", ["1000"]) + put(".dms-d.part", size: 500, sending: 10))
+        _ = try await Self.session(
+            f, command: "dms-receive data", input: head + Self.line("tidy", ["0"]) + put(".dms-e.part", size: 3000, sending: 2000))
+        #expect(try temps() == [".dms-b.part": 1500, ".dms-c.part": 100])
+        // A refusal ends the session early too.
+        let refused = try await Self.session(
+            f, command: "dms-receive data", input: head + Self.line("tidy", ["0"]) + put(".dms-f.part", size: 7) + Self.line("put", ["../x", "1"]))
+        #expect(refused.error.contains("refused"), "\(refused.error)")
+        #expect(try temps() == [".dms-b.part": 1500, ".dms-c.part": 100])
+        // A complete batch keeps its temps for publishing; without a tidy line (an older daemon)
+        // nothing is removed.
+        let whole = try await Self.session(
+            f, command: "dms-receive data", input: head + Self.line("tidy", ["0"]) + put(".dms-g.part", size: 9) + Self.line("end", []))
+        #expect(whole.status == .exited(0), "\(whole.error)")
+        _ = try await Self.session(f, command: "dms-receive data", input: head + put(".dms-h.part", size: 50, sending: 20))
+        #expect(try temps() == [".dms-b.part": 1500, ".dms-c.part": 100, ".dms-g.part": 9, ".dms-h.part": 20])
+    }
 }

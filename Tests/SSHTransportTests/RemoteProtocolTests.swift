@@ -106,11 +106,12 @@ import Testing
         #expect(s("@@READY sha256sum sh 0") == .ready(.init(hashTool: "sha256sum", perl: false, gnuTail: false)))
         // A receiver that knows the resume verbs says so; one installed before them does not.
         #expect(s("@@READY openssl sh 1 resume") == .ready(.init(hashTool: "openssl", perl: false, gnuTail: true, resume: true)))
+        #expect(s("@@READY openssl sh 1 resume tidy") == .ready(.init(hashTool: "openssl", perl: false, gnuTail: true, resume: true, tidy: true)))
         #expect(s("@@ERR base") == .baseMissing)
         #expect(s("@@ERR basewrite") == .baseNotWritable)
         #expect(s("@@ERR nohash") == .noHashTool)
         #expect(s("@@REFUSED not a dms-receive session") == .refused("not a dms-receive session"))
-        for bad in ["@@READY rm sh 0", "@@READY openssl perl", "@@READY openssl perl 2", "@@READY openssl perl 1 rsm", "hello"] {
+        for bad in ["@@READY rm sh 0", "@@READY openssl perl", "@@READY openssl perl 2", "@@READY openssl perl 1 rsm", "@@READY openssl perl 1 tidy tidy", "@@READY openssl perl 1 resume tidy x", "hello"] {
             if case .unexpected = s(bad) {} else { Issue.record("\(bad) was accepted") }
         }
         #expect(RemoteProtocol.startup([]) == .unexpected("no answer"))

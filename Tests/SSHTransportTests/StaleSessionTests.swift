@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LocalFS
+import Synchronization
 import SystemPackage
 import TestSupport
 import Testing
@@ -120,15 +121,62 @@ import Testing
         }
         let day = try FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")
         let top = try FileManager.default.contentsOfDirectory(atPath: base)
-        // KNOWN, INTERMITTENT (issue 11 defect 10 is not fully fixed): in about 1 of 4 full runs one
-        // temp of the killed run is still left; the race (the old writer writing after the next run's
-        // reclaim) is open. Reported as a known issue, never silently: remove this wrapper with the fix.
-        withKnownIssue("an orphaned temp of a run killed with -9 can remain (race not yet fixed)", isIntermittent: true) {
-            #expect(day.filter { $0.hasPrefix(".dms-") }.isEmpty, "orphaned temp files: \(day.filter { $0.hasPrefix(".dms-") })")
-        }
+        // (A receiver of the killed run that read its buffered stream after the reclaim removes what
+        // it wrote itself: ReceiverTests.aDataSessionCutShortRemovesItsTempsExceptResumableOnes.)
+        #expect(day.filter { $0.hasPrefix(".dms-") }.isEmpty, "orphaned temp files: \(day.filter { $0.hasPrefix(".dms-") })")
         #expect(top.filter { $0.hasPrefix(".dms-") }.isEmpty, "\(top)")
         #expect(day.filter { $0.hasPrefix("DJI_") }.count == count, "\(log)")
         let sockets = (try? FileManager.default.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("cm-") } ?? []
         #expect(sockets.isEmpty, "stale control sockets: \(sockets)")
+    }
+
+    /// A batch that stalls (its receiver frozen mid-stream, as behind a hung NAS disk) is given up
+    /// after transfer_timeout_seconds. Its receiver still holds the stream that was buffered for it:
+    /// it is ended before its temps are removed, so it cannot create one afterwards when it wakes.
+    @Test func aStalledBatchsReceiverIsEndedBeforeItsTempsAreRemoved() async throws {
+        var f = try await NASFixture("stalled-batch")
+        defer { f.cleanUp() }
+        f.config.integrity.transferTimeoutSeconds = 2
+        f.config.concurrency.parallelTransfers = 1
+        f.config.retryPolicy.baseDelaySeconds = 0
+        f.config.retryPolicy.jitterFraction = 0
+        // Small files: the pipes and ssh's window hold many whole put requests for the receiver.
+        for i in 0..<300 { try f.add("DJI_20250101120000_\(1000 + i)_D.JPG", size: 20_000, seed: UInt64(i)) }
+        let base = f.remoteBase
+        let freezer = Task { () -> [Int32] in
+            var frozen: [Int32] = []
+            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(1), waitingFor: "the receiver writing") {
+                let day = (try? FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")) ?? []
+                guard day.contains(where: { $0.hasPrefix(".dms-") }) else { return false }
+                frozen = Self.remoteWriters(in: base)
+                return !frozen.isEmpty
+            }
+            for pid in frozen { kill(pid, SIGSTOP) }
+            return frozen
+        }
+        // Before the fix the cycle never ended (the ControlMaster held the frozen session's pipes).
+        let fixture = f
+        let done = Mutex(false)
+        let cycle = Task {
+            defer { done.withLock { $0 = true } }
+            return try await fixture.cycle()
+        }
+        let frozen = try await freezer.value
+        defer { for pid in frozen { kill(pid, SIGCONT) } }
+        do {
+            try await waitUntil(timeout: .seconds(90), waitingFor: "the cycle to end though its receiver hangs") { done.withLock { $0 } }
+        } catch {
+            for pid in frozen { kill(pid, SIGKILL) }
+            throw error
+        }
+        let summary = try await cycle.value
+        #expect(f.logs.lines.withLock { $0.contains { $0.message.contains("transfer_timeout_seconds") } }, "the batch stalled: \(summary.messages)")
+        #expect(frozen.allSatisfy { kill($0, 0) != 0 }, "the stalled receiver was ended by the daemon")
+        for pid in frozen { kill(pid, SIGCONT) }
+        try await waitUntil(timeout: .seconds(30), waitingFor: "the frozen receiver to end") { frozen.allSatisfy { kill($0, 0) != 0 } }
+        let day = try FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")
+        let top = try FileManager.default.contentsOfDirectory(atPath: base)
+        #expect(day.filter { $0.hasPrefix(".dms-") }.isEmpty, "\(day.filter { $0.hasPrefix(".dms-") })")
+        #expect(top.filter { $0.hasPrefix(".dms-") }.isEmpty, "\(top)")
     }
 }
