@@ -111,7 +111,11 @@ import Testing
         #expect(s("@@ERR basewrite") == .baseNotWritable)
         #expect(s("@@ERR nohash") == .noHashTool)
         #expect(s("@@REFUSED not a dms-receive session") == .refused("not a dms-receive session"))
-        for bad in ["@@READY rm sh 0", "@@READY openssl perl", "@@READY openssl perl 2", "@@READY openssl perl 1 rsm", "@@READY openssl perl 1 tidy tidy", "@@READY openssl perl 1 resume tidy x", "hello"] {
+        let bad = [
+            "@@READY rm sh 0", "@@READY openssl perl", "@@READY openssl perl 2", "@@READY openssl perl 1 rsm",
+            "@@READY openssl perl 1 tidy tidy", "@@READY openssl perl 1 resume tidy x", "hello"
+        ]
+        for bad in bad {
             if case .unexpected = s(bad) {} else { Issue.record("\(bad) was accepted") }
         }
         #expect(RemoteProtocol.startup([]) == .unexpected("no answer"))
