@@ -33,6 +33,8 @@
 #   DMS_SCRATCH_PATH   swift build scratch path (default .build)
 #   DMS_BENCH_SSHD_DIR the test sshd's state folder (default /tmp/dms-bench-sshd); DMS_SSHD_NETNS and
 #   DMS_SSHD_HOST put it in a network namespace (bench/bench_link.sh)
+#   DMS_BENCH_LOG_DIR  if set, dji-media-sync runs with -vv and each run's log is kept there, as
+#                      <set>.<tool>.<run>.log (where the time of a cycle goes; slower by its logging)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -210,13 +212,14 @@ run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to 
         if [[ "$tool" == dmsr ]]; then write_config installed; else write_config; fi
         python3 -c "$timer_py" "$work/seconds" \
             /usr/bin/time -f %M -o "$work/rss" \
-            "$dms" sync --once --config "$work/config.json" >"$work/dms.out" 2>&1 || rc=$?
+            "$dms" sync --once ${DMS_BENCH_LOG_DIR:+-vv} --config "$work/config.json" >"$work/dms.out" 2>&1 || rc=$?
         busy_after=$(busy_ticks)
         if [[ "$rc" -ne 0 ]]; then
             cat "$work/dms.out" >&2
             die "dji-media-sync exited with $rc"
         fi
         check_dest dji-media-sync "$want" "$bytes" dated
+        if [[ -n "${DMS_BENCH_LOG_DIR:-}" ]]; then mkdir -p -- "$DMS_BENCH_LOG_DIR" && cp -- "$work/dms.out" "$DMS_BENCH_LOG_DIR/$name.$tool.$run.log"; fi
     fi
     seconds=$(<"$work/seconds")
     rss=$(tail -n 1 "$work/rss")

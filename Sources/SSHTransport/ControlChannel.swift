@@ -92,8 +92,12 @@ final class ControlChannel: Sendable {
         }
     }
 
+    /// Ends the connection. Every request was answered, so the master is stopped at once rather
+    /// than after the NAS acknowledges the end of the session: one round trip less per cycle on a
+    /// slow link. (On SIGTERM ssh still removes its control socket; the receiver reads EOF.)
     func close() async {
         process.closeStdin()
+        process.terminate()
         _ = await process.wait()
     }
 }

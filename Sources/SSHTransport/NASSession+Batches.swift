@@ -82,10 +82,21 @@ extension NASSession {
     func runBatch(_ batch: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
         let clock = ContinuousClock()
         let t0 = clock.now
-        var (results, toSend) = try await examine(batch)
+        // The data session opens (ssh channel, the receiver starting on the NAS) while the probe is
+        // answered: on a slow link that is a round trip or two less per batch. (It writes nothing
+        // until its temps are journaled; unused, it just ends.)
+        let early = Task { try? await spawnSession(dataCommand) }
+        var results: [TransferResult]
+        let toSend: [Send]
+        do { (results, toSend) = try await examine(batch) } catch {
+            Self.discard(await early.value)
+            throw error
+        }
         let probeTime = clock.now - t0
-        if !toSend.isEmpty {
-            results += try await sendAndPublish(toSend, progress: progress)
+        if toSend.isEmpty {
+            Self.discard(await early.value)
+        } else {
+            results += try await sendAndPublish(toSend, progress: progress, session: await early.value)
         }
         logger.debug("batch of \(batch.count) files: probe \(probeTime), total \(clock.now - t0)")
         return results
@@ -225,11 +236,20 @@ extension NASSession {
 
     /// Publishes temp → final without ever overwriting (the receiver links, or renames after a
     /// check); outcomes by id, for the ids asked only.
-    func publish(_ entries: [(id: Int, temp: [UInt8], final: [UInt8])]) async throws(DestinationError) -> [Int: RemoteProtocol.Publish] {
+    /// `thenRemoving`: temp and session files (absolute) removed right after, in the same request
+    /// (the caller forgets them in the journal).
+    func publish(
+        _ entries: [(id: Int, temp: [UInt8], final: [UInt8])], thenRemoving: [FilePath] = []
+    ) async throws(DestinationError) -> [Int: RemoteProtocol.Publish] {
         var outcome: [Int: RemoteProtocol.Publish] = [:]
-        for chunk in entries.chunked(by: 400) {
+        let chunks = entries.chunked(by: 400)
+        for (n, chunk) in chunks.enumerated() {
             let asked = Set(chunk.map(\.id))
-            for line in try await channel.request(RemoteProtocol.publish(chunk), stall: stall, what: "publishing verified files") {
+            var script = RemoteProtocol.publish(chunk)
+            if n == chunks.count - 1 {
+                for names in thenRemoving.compactMap(relative).chunked(by: 500) { script += RemoteProtocol.removeTemps(names) }
+            }
+            for line in try await channel.request(script, stall: stall, what: "publishing verified files") {
                 if let (id, reply) = RemoteProtocol.publishLine(line), asked.contains(id) { outcome[id] = reply }
             }
         }

@@ -14,8 +14,11 @@ extension NASSession {
     /// One multiplexed data session: the receiver writes each temp file, then hashes them all.
     func sendAndPublish(
         _ files: [(item: TransferItem, finalName: [UInt8], conflictIndex: Int)],
-        progress: any TransferProgress
+        progress: any TransferProgress, session early: SSHProcess? = nil
     ) async throws(DestinationError) -> [TransferResult] {
+        // (An early session that has not been written to is ended if anything fails before it is used.)
+        var early = early
+        defer { Self.discard(early) }
         // A file whose earlier copy was cut continues its kept temp, or if the local prefix differs
         // starts over in a fresh one (journaled too, in case).
         let resumes = try await resumePoints(files.map(\.item))
@@ -39,11 +42,13 @@ extension NASSession {
             RemoteProtocol.dataTool(hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
             + (receiverTidies ? RemoteProtocol.dataTidy(keepFrom: resumeMinBytes) : [])
             + directories.flatMap { RemoteProtocol.dataDirectory(Array($0.utf8)) }
-        let command = ReceiverScript.remoteCommand(
-            .data, nas: destination.config, integrity: destination.integrity,
-            faultAfterWrite: destination.faultInjectionAfterExtract)
-
-        let process = try await spawnSession(command)
+        let process: SSHProcess
+        if let early {
+            process = early
+        } else {
+            process = try await spawnSession(dataCommand)
+        }
+        early = nil
         let spawnedAt = ContinuousClock.now
         let key = Int(process.pid)
         live.withLock { $0[key] = process }
@@ -287,8 +292,12 @@ extension NASSession {
             }
         }
 
+        // A kept temp keeps its session file journaled (see the failure above).
+        if keptForResume.isEmpty { toRemove.append(absolute(sessionFile)) }
         if !toPublish.isEmpty {
-            let published = try await publish(toPublish.map { ($0.file.item.id, $0.temp, $0.file.finalName) })
+            // What is already known to go is removed in the same round trip as the publishing.
+            let published = try await publish(toPublish.map { ($0.file.item.id, $0.temp, $0.file.finalName) }, thenRemoving: toRemove)
+            toRemove = []
             for p in toPublish {
                 let final = absolute(p.file.finalName)
                 switch published[p.file.item.id] {
@@ -318,10 +327,8 @@ extension NASSession {
             }
         }
         let publishedAt = ContinuousClock.now
-        // A kept temp keeps its session file journaled (see the failure above).
         let keep = Set(keptForResume.map(absolute) + (keptForResume.isEmpty ? [] : [absolute(sessionFile)]))
-        if keptForResume.isEmpty { toRemove.append(absolute(sessionFile)) }
-        try await removeRemote(toRemove)
+        if !toRemove.isEmpty { try await removeRemote(toRemove) }
         logger.debug("data session: \(files.count) files; stream until \(streamedAt - spawnedAt), remote hash \(hashedAt - streamedAt), publish \(publishedAt - hashedAt)")
         // Published temps no longer exist under their temp names.
         do { try journal.forget(destination: destination.name, paths: tempPaths.filter { !keep.contains($0) }) } catch {
@@ -352,6 +359,19 @@ extension NASSession {
                 remotePath: absolute(t.temp).displayString)
         }
         return nil
+    }
+
+    /// The command of a data session.
+    var dataCommand: String {
+        ReceiverScript.remoteCommand(.data, nas: destination.config, integrity: destination.integrity, faultAfterWrite: destination.faultInjectionAfterExtract)
+    }
+
+    /// Ends a data session opened ahead that was not used (nothing was written to it: its receiver
+    /// reads the end of its input and exits). Not awaited: that takes a round trip.
+    static func discard(_ process: SSHProcess?) {
+        guard let process else { return }
+        process.closeStdin()
+        Task { _ = await process.wait() }
     }
 
     /// Ends a data session's receiver on the NAS (its process group, if it still runs) before its

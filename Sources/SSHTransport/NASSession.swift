@@ -23,6 +23,9 @@ final class NASSession: DestinationSession {
     let receiverResumes: Bool
     /// The receiver knows `tidy` (a data session cut short removes its own temps).
     let receiverTidies: Bool
+    /// The free space the receiver sent with its greeting, and when: spares the cycle's first
+    /// space check a round trip.
+    let greetingSpace: Mutex<(DestinationSpace, ContinuousClock.Instant)?>
     /// Files at least this large, alone in their batch, are hashed while written (with GNU tail).
     static let overlappedHashMinimum: Int64 = 64 << 20
     let tempCounter = Atomic<Int>(0)
@@ -32,8 +35,9 @@ final class NASSession: DestinationSession {
     init(
         destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
         journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true,
-        receiverTidies: Bool = true
+        receiverTidies: Bool = true, greetingSpace: DestinationSpace? = nil
     ) {
+        self.greetingSpace = Mutex(greetingSpace.map { ($0, ContinuousClock.now) })
         self.receiverTidies = receiverTidies
         self.gnuTail = gnuTail
         self.receiverResumes = receiverResumes
@@ -171,6 +175,12 @@ final class NASSession: DestinationSession {
     // MARK: space and retention
 
     func space() async throws(DestinationError) -> DestinationSpace? {
+        // The greeting's reading, once, while fresh (the cycle asks right after connecting).
+        let greeting = greetingSpace.withLock { s in
+            defer { s = nil }
+            return s
+        }
+        if let (space, at) = greeting, ContinuousClock.now - at < .seconds(10) { return space }
         let lines = try await channel.request(RemoteProtocol.space, stall: stall, what: "reading free space")
         guard let space = RemoteProtocol.freeSpace(lines.last ?? []) else { return nil }
         return DestinationSpace(freeBytes: space.freeBytes, totalBytes: space.totalBytes)

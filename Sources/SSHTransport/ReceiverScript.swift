@@ -357,6 +357,8 @@ public enum ReceiverScript {
             [ -n "$H" ] || { printf '@@ERR nohash\n'; exit 0; }
             P=sh; [ "$noperl" = 1 ] || { command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null && P=perl; }
             F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
+            # The free space comes unasked with the greeting: the daemon checks it before every cycle's copies.
+            printf '@@SPC %s\n' "$(df -P -k . 2>/dev/null | tail -n 1)"
             printf '@@READY %s %s %s resume tidy\n' "$H" "$P" "$F"
 
             # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files

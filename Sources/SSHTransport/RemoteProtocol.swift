@@ -269,6 +269,14 @@ enum RemoteProtocol {
 
     /// `spc`: the last line of POSIX `df -P -k .` (filesystem, 1024-blocks, used, available,
     /// capacity, mount point).
+    /// The free space the receiver sends with its greeting (`@@SPC <df line>`, before `@@READY`);
+    /// nil from a receiver older than that.
+    static func startupSpace(_ lines: [[UInt8]]) -> (freeBytes: Int64, totalBytes: Int64)? {
+        let prefix = Array("@@SPC ".utf8)
+        guard let line = lines.last(where: { $0.starts(with: prefix) }) else { return nil }
+        return freeSpace(Array(line.dropFirst(prefix.count)))
+    }
+
     static func freeSpace(_ line: [UInt8]) -> (freeBytes: Int64, totalBytes: Int64)? {
         let f = fields(line, whitespace: true)
         guard f.count >= 4, let total = Int64(f[1]), let available = Int64(f[3]), total >= 0, available >= 0 else { return nil }

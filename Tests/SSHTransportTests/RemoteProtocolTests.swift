@@ -107,6 +107,12 @@ import Testing
         // A receiver that knows the resume verbs says so; one installed before them does not.
         #expect(s("@@READY openssl sh 1 resume") == .ready(.init(hashTool: "openssl", perl: false, gnuTail: true, resume: true)))
         #expect(s("@@READY openssl sh 1 resume tidy") == .ready(.init(hashTool: "openssl", perl: false, gnuTail: true, resume: true, tidy: true)))
+        // The free space comes before the greeting; a receiver older than that sends none.
+        let greeting = [Array("@@SPC /dev/sda1 1000 400 600 40% /srv".utf8), Array("@@READY openssl perl 1 resume tidy".utf8)]
+        #expect(RemoteProtocol.startup(greeting) == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true)))
+        #expect(RemoteProtocol.startupSpace(greeting).map { [$0.freeBytes, $0.totalBytes] } == [600 * 1024, 1000 * 1024])
+        #expect(RemoteProtocol.startupSpace([Array("@@READY openssl perl 1".utf8)]) == nil)
+        #expect(RemoteProtocol.startupSpace([Array("@@SPC df: cannot read".utf8), Array("@@READY openssl perl 1".utf8)]) == nil)
         #expect(s("@@ERR base") == .baseMissing)
         #expect(s("@@ERR basewrite") == .baseNotWritable)
         #expect(s("@@ERR nohash") == .noHashTool)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LocalFS
+import MediaSync
 import Synchronization
 import SystemPackage
 import TestSupport
@@ -140,6 +141,9 @@ import Testing
         f.config.concurrency.parallelTransfers = 1
         f.config.retryPolicy.baseDelaySeconds = 0
         f.config.retryPolicy.jitterFraction = 0
+        // Throttled so the stream lasts seconds however fast (or loaded) the machine: the freezer
+        // must catch the receiver mid-stream.
+        f.limiter = BandwidthLimiter(bytesPerSecond: 2_000_000)
         // Small files: the pipes and ssh's window hold many whole put requests for the receiver.
         for i in 0..<300 { try f.add("DJI_20250101120000_\(1000 + i)_D.JPG", size: 20_000, seed: UInt64(i)) }
         let base = f.remoteBase
