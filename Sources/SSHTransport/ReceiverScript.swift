@@ -193,6 +193,8 @@ public enum ReceiverScript {
           }
           return ($p, $d, $name);
         }
+        # A temp name (the sh istemp): in a folder, with the daemon temp prefix and suffix.
+        sub istemp { my ($d, $name) = @_; defined $d && length($name) >= length($tp) + length($ts) && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts) }
         '
 
         """# + readSession + #"""
@@ -213,8 +215,7 @@ public enum ReceiverScript {
             sub put {
               my ($raw, $n, $mt, $at) = @_;
               my ($p, $d, $name) = checked($raw);
-              refuse(q{not a temp file name}, $p) unless defined $d && length($name) >= length($tp) + length($ts)
-                && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts);
+              refuse(q{not a temp file name}, $p) unless istemp($d, $name);
               refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
               refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
               my ($fh, $size) = (undef, $n);
@@ -415,7 +416,32 @@ public enum ReceiverScript {
               n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done
             }
 
-            perlpb='while (@ARGV) { my ($i, $t, $f) = splice(@ARGV, 0, 3); if (link($t, $f)) { unlink($t); print "$i P\n"; } elsif ($!{EEXIST}) { unlink($t); print "$i E\n"; } elsif (!-e $f && !-l $f && rename($t, $f)) { print "$i P\n"; } else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); print "$i X $e\n"; } }'
+            # pb with perl: the checks of the sh loop below, on the whole request line, then every triple
+            # published (a batch is hundreds of files: no sh loop over them, no process per file). Never
+            # reads standard input (the control session goes on after it); a refusal exits 3.
+            perlpb='
+            my @f = split /\t/, shift(@ARGV), -1; shift @f;
+            refuse(q{pb needs ID TEMP FINAL triples}, join(q{ }, @f)) unless @f && @f % 3 == 0;
+            my @todo;
+            while (@f) {
+              my ($i, $tr, $fr) = splice(@f, 0, 3);
+              refuse(q{not a number}, $i) unless $i =~ /\A[0-9]+\z/;
+              my ($t, $td, $tn) = checked($tr);
+              my ($f, $fd, $fn) = checked($fr);
+              refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
+              refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
+              refuse(q{not a temp file}, $t) unless -f "./$t" && !-l "./$t";
+              push @todo, [$i, "./$t", "./$f"];
+            }
+            my $o = q{};
+            for (@todo) {
+              my ($i, $t, $f) = @$_;
+              if (link($t, $f)) { unlink($t); $o .= "$i P\n" } elsif ($!{EEXIST}) { unlink($t); $o .= "$i E\n" }
+              elsif (!-e $f && !-l $f && rename($t, $f)) { $o .= "$i P\n" }
+              else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); $o .= "$i X $e\n" }
+            }
+            out($o);
+            '
 
             while IFS= read -r line; do
               IFS=$TAB; set -- $line; IFS=' '
@@ -429,6 +455,10 @@ public enum ReceiverScript {
                 case $nm in ''|.|..) refuse "path outside the base" "$nm" ;; esac
                 pr "$1" "$d" "$nm" "$st" "$ex" "$6" ;;
               pb)
+                if [ "$P" = perl ]; then
+                  perl -e "$perlcommon$perlpb" -- "$tp" "$ts" "$logf" "$line" || { [ $? -ne 3 ] || exit 3; }
+                  continue
+                fi
                 [ $# -gt 0 ] && [ $(($# % 3)) -eq 0 ] || refuse "pb needs ID TEMP FINAL triples" "$line"
                 k=$(($# / 3))
                 while [ "$k" -gt 0 ]; do
@@ -438,8 +468,7 @@ public enum ReceiverScript {
                   [ -f "$t" ] && [ ! -h "$t" ] || refuse "not a temp file" "$t"
                   set -- "$@" "$1" "$t" "$f"; shift 3; k=$((k - 1))
                 done
-                if [ "$P" = perl ]; then perl -e "$perlpb" -- "$@"
-                else while [ $# -gt 0 ]; do pb1 "$1" "$2" "$3"; shift 3; done; fi ;;
+                while [ $# -gt 0 ]; do pb1 "$1" "$2" "$3"; shift 3; done ;;
               ver)
                 [ $# -eq 3 ] || refuse "ver needs 3 fields" "$line"
                 num "$1"; path "$2"; ver "$1" "$R" "$3" ;;
