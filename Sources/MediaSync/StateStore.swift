@@ -196,6 +196,17 @@ public final class StateStore: TempJournal, Sendable {
         m.registerMigration("v6: indexes for history", migrate: createHistoryIndexes)
         m.registerMigration("v7: counters", migrate: createCounters)
         m.registerMigration("v8: resumable temps", migrate: addResumableTemps)
+        // The copies holding a name are looked up for every file recorded. On (destination,
+        // remote_path) alone SQLite preferred the index on state, which every copy shares: each
+        // lookup read all present copies (1.7 ms a file at 10k files). With state in it, this index
+        // matches all three columns of the lookup and is always chosen.
+        m.registerMigration("v9: name lookups by state") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX ledger_remote;
+                    CREATE INDEX ledger_remote ON ledger (destination, remote_path, state);
+                    """)
+        }
         return m
     }
 

@@ -37,6 +37,23 @@ import Testing
         }
     }
 
+    /// Columns with a handful of values over the whole history (every copy is 'present').
+    static let lowCardinality: Set<String> = ["state", "outcome", "status", "quarantined", "source_live", "error_kind"]
+
+    /// Lines such as "SEARCH ledger USING INDEX ledger_state (state=?)": a lookup that narrows a
+    /// growing table by low-cardinality columns only, then reads every row it finds, is a full scan
+    /// in disguise. (A COVERING index search only counts index entries: `status`'s counts.)
+    static func disguisedScans(_ plan: [String]) -> [String] {
+        plan.filter { line in
+            let words = line.split(separator: " ")
+            guard words.count >= 5, words[0] == "SEARCH", growing.contains(String(words[1])), words[2] == "USING", words[3] == "INDEX",
+                let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")")
+            else { return false }
+            let columns = line[line.index(after: open)..<close].components(separatedBy: " AND ").map { $0.prefix { $0.isLetter || $0 == "_" } }
+            return columns.allSatisfy { lowCardinality.contains(String($0)) }
+        }
+    }
+
     @Test func theGuardSeesAFullScan() throws {
         let dir = try TemporaryDirectory()
         defer { try? dir.remove() }
@@ -44,6 +61,11 @@ import Testing
         // The lookup as it was before the v6 indexes: the guard must fail on it.
         let plan = try store.queryPlan("SELECT destination FROM ledger NOT INDEXED WHERE local_path = ? AND size = ?")
         #expect(!Self.fullScans(plan).isEmpty, "\(plan)")
+        // The lookup of a name's other holders as it was (SQLite chose the state index: every
+        // present copy read for each file recorded, 1.7 ms a file at 10k files).
+        let disguised = try store.queryPlan(
+            "SELECT id FROM ledger INDEXED BY ledger_state WHERE destination = ? AND remote_path = ? AND state = 'present'")
+        #expect(!Self.disguisedScans(disguised).isEmpty, "\(disguised)")
     }
 
     @Test func everyStatementOfACycleStatusVerifyRetentionCleanupAndRestoreUsesAnIndex() async throws {
@@ -145,7 +167,10 @@ import Testing
         #expect(statements.count > 30, "the trace caught \(statements.count) statements")
         var offenders: [String] = []
         for sql in statements.sorted() where !Self.boundedRowidWalk(sql) {
-            let scans = Self.fullScans(try store.queryPlan(sql))
+            let plan = try store.queryPlan(sql)
+            // (A LIMIT bounds a walk in index order; 'running' cycles are never more than one.)
+            let bounded = sql.uppercased().contains("LIMIT") || sql.contains("status = 'running'")
+            let scans = Self.fullScans(plan) + (bounded ? [] : Self.disguisedScans(plan))
             if !scans.isEmpty { offenders.append("\(scans.joined(separator: "; ")) ← \(sql)") }
         }
         #expect(offenders.isEmpty, "full scans of growing tables:\n\(offenders.joined(separator: "\n"))")
