@@ -192,6 +192,7 @@ extension NASSession {
         }
         let asked = Set(batch.map(\.id))
         var probes: [Int: Probe] = [:]
+        if receiverBulk { script = RemoteProtocol.bulk(script) }
         for line in try await channel.request(script, stall: stall, what: "checking existing files") {
             guard let (id, reply) = RemoteProtocol.probeLine(line), asked.contains(id) else { continue }
             var p = probes[id] ?? Probe()
@@ -245,7 +246,7 @@ extension NASSession {
         let chunks = entries.chunked(by: 400)
         for (n, chunk) in chunks.enumerated() {
             let asked = Set(chunk.map(\.id))
-            var script = RemoteProtocol.publish(chunk)
+            var script = receiverBulk ? RemoteProtocol.bulk(RemoteProtocol.publish(chunk)) : RemoteProtocol.publish(chunk)
             if n == chunks.count - 1 {
                 for names in thenRemoving.compactMap(relative).chunked(by: 500) { script += RemoteProtocol.removeTemps(names) }
             }

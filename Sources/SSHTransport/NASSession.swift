@@ -23,6 +23,8 @@ final class NASSession: DestinationSession {
     let receiverResumes: Bool
     /// The receiver knows `tidy` (a data session cut short removes its own temps).
     let receiverTidies: Bool
+    /// The receiver takes a batch's probes and publishes framed in one `blk`.
+    let receiverBulk: Bool
     /// The free space the receiver sent with its greeting, and when: spares the cycle's first
     /// space check a round trip.
     let greetingSpace: Mutex<(DestinationSpace, ContinuousClock.Instant)?>
@@ -35,8 +37,9 @@ final class NASSession: DestinationSession {
     init(
         destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
         journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true,
-        receiverTidies: Bool = true, greetingSpace: DestinationSpace? = nil
+        receiverTidies: Bool = true, receiverBulk: Bool = false, greetingSpace: DestinationSpace? = nil
     ) {
+        self.receiverBulk = receiverBulk
         self.greetingSpace = Mutex(greetingSpace.map { ($0, ContinuousClock.now) })
         self.receiverTidies = receiverTidies
         self.gnuTail = gnuTail

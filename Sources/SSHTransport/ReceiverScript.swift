@@ -360,7 +360,8 @@ public enum ReceiverScript {
             F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
             # The free space comes unasked with the greeting: the daemon checks it before every cycle's copies.
             printf '@@SPC %s\n' "$(df -P -k . 2>/dev/null | tail -n 1)"
-            printf '@@READY %s %s %s resume tidy\n' "$H" "$P" "$F"
+            B=; [ "$P" != perl ] || B=' blk'
+            printf '@@READY %s %s %s resume tidy%s\n' "$H" "$P" "$F" "$B"
 
             # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
             # on the way with their hashes.
@@ -416,31 +417,72 @@ public enum ReceiverScript {
               n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done
             }
 
-            # pb with perl: the checks of the sh loop below, on the whole request line, then every triple
-            # published (a batch is hundreds of files: no sh loop over them, no process per file). Never
-            # reads standard input (the control session goes on after it); a refusal exits 3.
-            perlpb='
-            my @f = split /\t/, shift(@ARGV), -1; shift @f;
-            refuse(q{pb needs ID TEMP FINAL triples}, join(q{ }, @f)) unless @f && @f % 3 == 0;
-            my @todo;
-            while (@f) {
-              my ($i, $tr, $fr) = splice(@f, 0, 3);
-              refuse(q{not a number}, $i) unless $i =~ /\A[0-9]+\z/;
-              my ($t, $td, $tn) = checked($tr);
-              my ($f, $fd, $fn) = checked($fr);
-              refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
-              refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
-              refuse(q{not a temp file}, $t) unless -f "./$t" && !-l "./$t";
-              push @todo, [$i, "./$t", "./$f"];
+            # pb and pr with perl: the checks of the sh verbs below, then the work, in one perl process for
+            # a whole batch (hundreds of files: no sh loop over them, no process per file). `pb LINE`: one
+            # pb request line. `blk N`: exactly N bytes of pb and pr lines follow on standard input, read
+            # here with exact lengths, never past them (dash reads a request line a byte at a time). A
+            # refusal exits 3 and ends the session.
+            perlctl='
+            my ($tool, $mode, $arg) = @ARGV;
+            my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
+            sub num { refuse(q{not a number}, $_[0]) unless defined $_[0] && $_[0] =~ /\A[0-9]+\z/ }
+            sub h1 { open(my $h, q{-|}, @{$hb{$tool}}, $_[0]) or die "dms-receive: $tool: $!\n"; my $l = <$h>; close $h; substr($l // q{}, 0, 64) }
+            sub pb {
+              my @f = @_;
+              refuse(q{pb needs ID TEMP FINAL triples}, join(q{ }, @f)) unless @f && @f % 3 == 0;
+              my @todo;
+              while (@f) {
+                my ($i, $tr, $fr) = splice(@f, 0, 3);
+                num($i);
+                my ($t, $td, $tn) = checked($tr);
+                my ($f, $fd, $fn) = checked($fr);
+                refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
+                refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
+                refuse(q{not a temp file}, $t) unless -f "./$t" && !-l "./$t";
+                push @todo, [$i, "./$t", "./$f"];
+              }
+              my $o = q{};
+              for (@todo) {
+                my ($i, $t, $f) = @$_;
+                if (link($t, $f)) { unlink($t); $o .= "$i P\n" } elsif ($!{EEXIST}) { unlink($t); $o .= "$i E\n" }
+                elsif (!-e $f && !-l $f && rename($t, $f)) { $o .= "$i P\n" }
+                else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); $o .= "$i X $e\n" }
+              }
+              $o
             }
-            my $o = q{};
-            for (@todo) {
-              my ($i, $t, $f) = @$_;
-              if (link($t, $f)) { unlink($t); $o .= "$i P\n" } elsif ($!{EEXIST}) { unlink($t); $o .= "$i E\n" }
-              elsif (!-e $f && !-l $f && rename($t, $f)) { $o .= "$i P\n" }
-              else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); $o .= "$i X $e\n" }
+            # pr ID FOLDER NAME STEM EXT SIZE, as the sh pr() below.
+            sub pr {
+              my ($id, $df, @names) = @_;
+              my $size = pop @names;
+              num($id); num($size);
+              my (undef, $d) = checked("$df/x");
+              my ($nm, $st, $ex) = map { my $v = dec($_); refuse(q{bad escape}, $_) unless defined $v; refuse(q{a name with /}, $v) if $v =~ m{/}; $v } @names;
+              refuse(q{path outside the base}, $nm) if $nm eq q{} || $nm eq q{.} || $nm eq q{..};
+              my ($n, $p, $o) = (0, "$d/$nm", q{});
+              while (-e $p || -l $p) {
+                $o .= "$id S $n " . h1("./$p") . "\n" if -f $p && !-l $p && (stat _)[7] == $size;
+                $n++;
+                return "$o$id X\n" if $n > 9999;
+                $p = "$d/${st}_$n$ex";
+              }
+              "$o$id F $n\n"
             }
-            out($o);
+            sub request {
+              my @f = split /\t/, $_[0], -1;
+              my $v = shift @f;
+              return pb(@f) if $v eq q{pb};
+              refuse(q{pr needs 6 fields}, $_[0]) unless $v eq q{pr} && @f == 6;
+              pr(@f)
+            }
+            if ($mode eq q{pb}) { out(request($arg)) }
+            else {
+              num($arg);
+              my $in = q{};
+              while (length($in) < $arg) { my $r = sysread(STDIN, $in, $arg - length($in), length $in); die "dms-receive: read: $!\n" unless defined $r; refuse(q{blk ended early}) unless $r }
+              my $o = q{};
+              $o .= request($_) for split /\n/, $in;
+              out($o);
+            }
             '
 
             while IFS= read -r line; do
@@ -456,7 +498,7 @@ public enum ReceiverScript {
                 pr "$1" "$d" "$nm" "$st" "$ex" "$6" ;;
               pb)
                 if [ "$P" = perl ]; then
-                  perl -e "$perlcommon$perlpb" -- "$tp" "$ts" "$logf" "$line" || { [ $? -ne 3 ] || exit 3; }
+                  perl -e "$perlcommon$perlctl" -- "$tp" "$ts" "$logf" "$H" pb "$line" || { [ $? -ne 3 ] || exit 3; }
                   continue
                 fi
                 [ $# -gt 0 ] && [ $(($# % 3)) -eq 0 ] || refuse "pb needs ID TEMP FINAL triples" "$line"
@@ -492,6 +534,11 @@ public enum ReceiverScript {
                 [ $# -eq 0 ] || rm -f -- "$@" ;;
               es)
                 for f in "$@"; do path "$f"; issession "$R" || refuse "not a session file" "$R"; es1 "$R"; done ;;
+              blk)
+                [ "$P" = perl ] || refuse "blk needs perl" "$line"
+                [ $# -eq 1 ] || refuse "blk needs a length" "$line"
+                num "$1"
+                perl -e "$perlcommon$perlctl" -- "$tp" "$ts" "$logf" "$H" blk "$1" || { [ $? -ne 3 ] || exit 3; } ;;
               spc) df -P -k . | tail -n 1 ;;
               end) num "${1-}"; printf '\n@@END %s\n' "$1" ;;
               *) refuse "unknown request" "$line" ;;

@@ -70,6 +70,10 @@ enum RemoteProtocol {
         line("pr", [number(id), directory, name, stem, ext, number(size)])
     }
 
+    /// `blk`: `pr` and `pb` request lines framed by their length, for a receiver with perl to read in
+    /// one process (a POSIX sh reads a request line a byte at a time).
+    static func bulk(_ requests: [UInt8]) -> [UInt8] { line("blk", [number(requests.count)]) + requests }
+
     /// `pb`: no-clobber publish of temp → final, many on one line (one perl for all).
     static func publish(_ entries: some Collection<(id: Int, temp: [UInt8], final: [UInt8])>) -> [UInt8] {
         line("pb", entries.flatMap { [number($0.id), $0.temp, $0.final] })
@@ -156,6 +160,8 @@ enum RemoteProtocol {
         var resume = false
         /// The receiver knows `tidy`: a data session cut short removes its own temps.
         var tidy = false
+        /// The receiver takes `blk` (probes and publishes of a batch read by one perl process).
+        var bulk = false
     }
 
     enum Startup: Equatable {
@@ -180,11 +186,12 @@ enum RemoteProtocol {
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
         let features = Set(f.dropFirst(4))
-        guard (4...6).contains(f.count), features.isSubset(of: ["resume", "tidy"]), features.count == f.count - 4, f[0] == "@@READY",
+        guard (4...7).contains(f.count), features.isSubset(of: ["resume", "tidy", "blk"]), features.count == f.count - 4, f[0] == "@@READY",
             hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]), ["0", "1"].contains(f[3])
         else { return .unexpected(String(text.prefix(200))) }
         return .ready(
-            Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1", resume: features.contains("resume"), tidy: features.contains("tidy")))
+            Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1", resume: features.contains("resume"), tidy: features.contains("tidy"),
+                bulk: features.contains("blk")))
     }
 
     enum Probe: Equatable {

@@ -63,6 +63,9 @@ enum Redactor {
     }
 
     static func kind(ofKey key: String) -> Kind? {
+        // Every key below contains a trigger word: most keys (every field of every log line) are
+        // dismissed by this byte scan, without lower-casing or Unicode substring searches.
+        guard mayContainSecret(Array(key.utf8)) else { return nil }
         let k = key.lowercased()
         switch k {
         case "x-amz-signature", "x-amz-credential", "x-amz-security-token":

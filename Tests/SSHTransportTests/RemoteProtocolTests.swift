@@ -107,6 +107,8 @@ import Testing
         // A receiver that knows the resume verbs says so; one installed before them does not.
         #expect(s("@@READY openssl sh 1 resume") == .ready(.init(hashTool: "openssl", perl: false, gnuTail: true, resume: true)))
         #expect(s("@@READY openssl sh 1 resume tidy") == .ready(.init(hashTool: "openssl", perl: false, gnuTail: true, resume: true, tidy: true)))
+        #expect(s("@@READY openssl perl 1 resume tidy blk") == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true)))
+        #expect(RemoteProtocol.bulk(Array("pr\t1\n".utf8)) == Array("blk\t5\npr\t1\n".utf8))
         // The free space comes before the greeting; a receiver older than that sends none.
         let greeting = [Array("@@SPC /dev/sda1 1000 400 600 40% /srv".utf8), Array("@@READY openssl perl 1 resume tidy".utf8)]
         #expect(RemoteProtocol.startup(greeting) == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true)))

@@ -161,7 +161,7 @@ import Testing
     /// A dms-receive installed before the resume verbs: nothing is kept, the file starts over,
     /// and the log says to reinstall it.
     @Test func anInstalledReceiverOlderThanTheResumeVerbsStartsOverAndKeepsNoTemp() async throws {
-        let old = ReceiverScript.text.replacingOccurrences(of: "%s %s %s resume tidy\\n", with: "%s %s %s\\n")
+        let old = ReceiverScript.text.replacingOccurrences(of: #" resume tidy%s\n' "$H" "$P" "$F" "$B""#, with: #"\n' "$H" "$P" "$F""#)
         #expect(old != ReceiverScript.text)
         let s = try await Setup("resume-old-receiver", installed: true, script: old)
         defer { s.cleanUp() }
