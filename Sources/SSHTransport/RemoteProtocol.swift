@@ -190,8 +190,9 @@ enum RemoteProtocol {
             hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]), ["0", "1"].contains(f[3])
         else { return .unexpected(String(text.prefix(200))) }
         return .ready(
-            Ready(hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1", resume: features.contains("resume"), tidy: features.contains("tidy"),
-                bulk: features.contains("blk")))
+            Ready(
+                hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1",
+                resume: features.contains("resume"), tidy: features.contains("tidy"), bulk: features.contains("blk")))
     }
 
     enum Probe: Equatable {
