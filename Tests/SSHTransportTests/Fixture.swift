@@ -66,6 +66,15 @@ struct NASFixture {
 
     func store() throws -> StateStore { try StateStore(directory: state.filePath) }
 
+    /// One transfer at a time, paced at `bytesPerSecond` so that a test can act mid-stream
+    /// however fast (or loaded) the machine; retries and reconnects at once.
+    mutating func oneSlowTransfer(bytesPerSecond: Double) {
+        config.concurrency.parallelTransfers = 1
+        config.retryPolicy.baseDelaySeconds = 0
+        config.retryPolicy.jitterFraction = 0
+        limiter = BandwidthLimiter(bytesPerSecond: bytesPerSecond)
+    }
+
     func engine() throws -> SyncEngine {
         let store = try store()
         var destination = NASDestination(

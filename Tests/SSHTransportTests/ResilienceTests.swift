@@ -46,11 +46,7 @@ import Testing
     @Test func anSSHKilledByASignalIsAConnectionLossNotChargedToTheFile() async throws {
         var f = try await NASFixture("ssh-killed")
         defer { f.cleanUp() }
-        f.config.retryPolicy.baseDelaySeconds = 0
-        f.config.retryPolicy.jitterFraction = 0
-        f.config.concurrency.parallelTransfers = 1
-        let limiter = BandwidthLimiter(bytesPerSecond: 15_000_000)
-        f.limiter = limiter
+        f.oneSlowTransfer(bytesPerSecond: 15_000_000)
         try f.add("DJI_20250101000000_0001_V.MP4", size: 60_000_000, seed: 1)
         let fixture = f
         let base = f.remoteBase

@@ -138,12 +138,8 @@ import Testing
         var f = try await NASFixture("stalled-batch")
         defer { f.cleanUp() }
         f.config.integrity.transferTimeoutSeconds = 2
-        f.config.concurrency.parallelTransfers = 1
-        f.config.retryPolicy.baseDelaySeconds = 0
-        f.config.retryPolicy.jitterFraction = 0
-        // Throttled so the stream lasts seconds however fast (or loaded) the machine: the freezer
-        // must catch the receiver mid-stream.
-        f.limiter = BandwidthLimiter(bytesPerSecond: 2_000_000)
+        // The stream lasts seconds: the freezer must catch the receiver mid-stream.
+        f.oneSlowTransfer(bytesPerSecond: 2_000_000)
         // Small files: the pipes and ssh's window hold many whole put requests for the receiver.
         for i in 0..<300 { try f.add("DJI_20250101120000_\(1000 + i)_D.JPG", size: 20_000, seed: UInt64(i)) }
         let base = f.remoteBase
