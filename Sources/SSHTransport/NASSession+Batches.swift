@@ -243,10 +243,11 @@ extension NASSession {
         _ entries: [(id: Int, temp: [UInt8], final: [UInt8])], thenRemoving: [FilePath] = []
     ) async throws(DestinationError) -> [Int: RemoteProtocol.Publish] {
         var outcome: [Int: RemoteProtocol.Publish] = [:]
-        let chunks = entries.chunked(by: 400)
+        // (Removals alone still go: one empty chunk carries them.)
+        let chunks = entries.isEmpty ? [entries[...]] : entries.chunked(by: 400)
         for (n, chunk) in chunks.enumerated() {
             let asked = Set(chunk.map(\.id))
-            var script = receiverBulk ? RemoteProtocol.bulk(RemoteProtocol.publish(chunk)) : RemoteProtocol.publish(chunk)
+            var script = chunk.isEmpty ? [] : receiverBulk ? RemoteProtocol.bulk(RemoteProtocol.publish(chunk)) : RemoteProtocol.publish(chunk)
             if n == chunks.count - 1 {
                 for names in thenRemoving.compactMap(relative).chunked(by: 500) { script += RemoteProtocol.removeTemps(names) }
             }

@@ -36,6 +36,9 @@ extension NASSession {
         let overlapped =
             destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
             && destination.faultInjectionAfterExtract == nil && resumes.isEmpty
+        // The receiver's perl publishes what it verified (`fin`); the overlapped hash runs in sh.
+        let finishing = receiverFinishes && !overlapped
+        let finals = files.map(\.finalName)
         // What precedes the files on the session's standard input: the hash tool the control
         // session found, the session file (holds the receiver's pid), the folders.
         let head =
@@ -128,6 +131,14 @@ extension NASSession {
                                     resumedAt: resumed ? point.offset : nil))
                             inFlight = nil
                         }
+                        if finishing {
+                            for s in streamed {
+                                guard case let .success(r) = s.result, r.change == nil else { continue }
+                                try out.write(
+                                    RemoteProtocol.finish(id: items[s.index].id, temp: s.temp, final: finals[s.index], sha256: r.sha256.hex),
+                                    what: "finishing the batch")
+                            }
+                        }
                         try out.write(RemoteProtocol.dataEnd, what: "finishing the batch")
                         try out.flush(what: "finishing the batch")
                         return .success(streamed)
@@ -203,9 +214,15 @@ extension NASSession {
         // up as these (a short write; a hash of the partial file), so they are checked for it.
         var suspects: [(result: Int, temp: [UInt8], size: Int64)] = []
         var remoteHashes: [String: String] = [:]
+        // What the receiver published itself (`fin`), by item id; nil: its hash differed.
+        var publishedBySession: [Int: RemoteProtocol.Publish?] = [:]
         if case let .success(hashOutput) = lines {
             for line in hashOutput {
-                if let (temp, hash) = RemoteProtocol.hashLine(line) { remoteHashes[String(decoding: temp, as: UTF8.self)] = hash }
+                if let (temp, hash) = RemoteProtocol.hashLine(line) {
+                    remoteHashes[String(decoding: temp, as: UTF8.self)] = hash
+                } else if let (id, reply) = RemoteProtocol.sessionPublishLine(line) {
+                    publishedBySession[id] = reply
+                }
             }
         }
         let sessionError: DestinationError? =
@@ -294,9 +311,28 @@ extension NASSession {
 
         // A kept temp keeps its session file journaled (see the failure above).
         if keptForResume.isEmpty { toRemove.append(absolute(sessionFile)) }
+        // A session that finished (`fin`, exit 0) removed its own unpublished temps and session file.
+        // (Only when `fin` lines went: without them the receiver ends as it always did.)
+        let sentFinish = streamed.contains { if case let .success(r) = $0.result { r.change == nil } else { false } }
+        if finishing, sentFinish, exitStatus == 0 {
+            let owned = Set(streamed.map { absolute($0.temp) } + [absolute(sessionFile)])
+            toRemove.removeAll { owned.contains($0) }
+        }
         if !toPublish.isEmpty {
-            // What is already known to go is removed in the same round trip as the publishing.
-            let published = try await publish(toPublish.map { ($0.file.item.id, $0.temp, $0.file.finalName) }, thenRemoving: toRemove)
+            // What the session published itself needs no request; what is already known to go is
+            // removed in the same round trip as the rest of the publishing.
+            var published: [Int: RemoteProtocol.Publish] = [:]
+            var rest: [(id: Int, temp: [UInt8], final: [UInt8])] = []
+            for p in toPublish {
+                switch publishedBySession[p.file.item.id] {
+                case let .some(.some(reply)): published[p.file.item.id] = reply
+                case .some(.none): published[p.file.item.id] = .failed("the NAS's SHA-256 of the temp differs")
+                case .none: rest.append((p.file.item.id, p.temp, p.file.finalName))
+                }
+            }
+            if !rest.isEmpty || !toRemove.isEmpty {
+                published.merge(try await publish(rest, thenRemoving: toRemove)) { session, _ in session }
+            }
             toRemove = []
             for p in toPublish {
                 let final = absolute(p.file.finalName)

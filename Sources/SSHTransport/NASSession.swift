@@ -25,6 +25,8 @@ final class NASSession: DestinationSession {
     let receiverTidies: Bool
     /// The receiver takes a batch's probes and publishes framed in one `blk`.
     let receiverBulk: Bool
+    /// The data session publishes what it verified (`fin`): no publish round trip per batch.
+    let receiverFinishes: Bool
     /// The free space the receiver sent with its greeting, and when: spares the cycle's first
     /// space check a round trip.
     let greetingSpace: Mutex<(DestinationSpace, ContinuousClock.Instant)?>
@@ -37,8 +39,10 @@ final class NASSession: DestinationSession {
     init(
         destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
         journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true,
-        receiverTidies: Bool = true, receiverBulk: Bool = false, greetingSpace: DestinationSpace? = nil
+        receiverTidies: Bool = true, receiverBulk: Bool = false, receiverFinishes: Bool = false,
+        greetingSpace: DestinationSpace? = nil
     ) {
+        self.receiverFinishes = receiverFinishes
         self.receiverBulk = receiverBulk
         self.greetingSpace = Mutex(greetingSpace.map { ($0, ContinuousClock.now) })
         self.receiverTidies = receiverTidies

@@ -193,68 +193,20 @@ public enum ReceiverScript {
           }
           return ($p, $d, $name);
         }
+        # Publishes temp $t as $f (paths from checked(), with ./), never over a file: "P", "E" (the name
+        # exists; the temp is removed) or "X why".
+        sub publish1 {
+          my ($t, $f) = @_;
+          if (link($t, $f)) { unlink($t); return q{P} } elsif ($!{EEXIST}) { unlink($t); return q{E} }
+          elsif (!-e $f && !-l $f && rename($t, $f)) { return q{P} }
+          my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); return "X $e";
+        }
         # A temp name (the sh istemp): in a folder, with the daemon temp prefix and suffix.
         sub istemp { my ($d, $name) = @_; defined $d && length($name) >= length($tp) + length($ts) && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts) }
         '
 
         """# + readSession + #"""
-            # ---- data session: folders, temp files of exact length, then one hash over them -------------
-            # With perl, the puts are taken over by one perl process (the same checks; no process per file:
-            # hundreds of small files per batch); without it, one dd per file.
-            perldata='
-            my ($first, $tool, $fault, $keep) = @ARGV;
-            # A session that ends early (the stream cut, a refusal, a failure) removes the temps it
-            # created, except those of files of $keep bytes or more (the daemon resumes them); none kept
-            # with 0, nothing removed without a tidy line (an older daemon). Never on a complete batch.
-            my @temps;
-            END { if (defined $keep && $keep ne q{}) { for (@temps) { unlink $_->[1] if $keep == 0 || $_->[0] < $keep } } }
-            my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
-            my @files;
-            # Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
-            # temp of exactly that length, appended to (O_NOFOLLOW).
-            sub put {
-              my ($raw, $n, $mt, $at) = @_;
-              my ($p, $d, $name) = checked($raw);
-              refuse(q{not a temp file name}, $p) unless istemp($d, $name);
-              refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
-              refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
-              my ($fh, $size) = (undef, $n);
-              if (defined $at) {
-                refuse(q{not a number}, $at) unless $at =~ /\A[0-9]+\z/;
-                refuse(q{offset past the end}, $at) if $at > $n;
-                sysopen($fh, "./$p", O_WRONLY | O_APPEND | O_NOFOLLOW) or refuse(q{not a temp file}, $p);
-                my @st = stat $fh; refuse(q{not a temp file}, $p) unless -f _;
-                die "dms-receive: ./$p is not $at bytes long\n" unless $st[7] == $at;
-                $n -= $at;
-              } else {
-                sysopen($fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
-              }
-              push @temps, [$size, "./$p"];
-              while ($n > 0) {
-                if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
-                my $k = length($buf) < $n ? length($buf) : $n;
-                my $off = 0;
-                while ($off < $k) { my $w = syswrite($fh, $buf, $k - $off, $off); die "dms-receive: write ./$p: $!\n" unless defined $w; $off += $w }
-                substr($buf, 0, $k) = q{}; $n -= $k;
-              }
-              close $fh or die "dms-receive: close ./$p: $!\n";
-              utime($mt, $mt, "./$p") or die "dms-receive: utime ./$p: $!\n" if defined $mt && $mt ne q{};
-              push @files, "./$p";
-            }
-            for (my $l = $first; defined $l; $l = line()) {
-              my @f = split /\t/, $l, -1;
-              if ($f[0] eq q{put} && (@f == 3 || @f == 4)) { put($f[1], $f[2], $f[3]) }
-              elsif ($f[0] eq q{app} && (@f == 4 || @f == 5)) { put($f[1], $f[2], $f[4], $f[3]) }
-              elsif ($f[0] eq q{end} && @f == 1) {
-                @temps = ();
-                system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
-                exit 0 unless @files;
-                my @c = @{$hb{$tool}}; exec { $c[0] } @c, @files or die "dms-receive: $c[0]: $!\n";
-              }
-              else { refuse(q{unknown data request}, $l) }
-            }
-            exit 1;
-            '
+            """# + dataPerl + #"""
             if [ "$kind" = data ]; then
               PD=; [ "$noperl" = 1 ] || ! command -v perl >/dev/null 2>&1 || PD=perl
               exec 3<&0
@@ -286,7 +238,8 @@ public enum ReceiverScript {
                   issession "$R" || refuse "not a session file name" "$R"
                   read -r x x x x pg x </proc/$$/stat 2>/dev/null || pg=
                   if [ -e "$R" ] || [ -h "$R" ]; then refuse "session file exists" "$R"; fi
-                  printf '%s %s\n' "$$" "$pg" >"./$R" || exit 1 ;;
+                  printf '%s %s\n' "$$" "$pg" >"./$R" || exit 1
+                  SF=$R ;;
                 dir)
                   path "$a/x"; d=${R%/x}
                   # (A failure here is the NAS's, not a refusal: mkdir's message goes to the daemon.)
@@ -294,7 +247,7 @@ public enum ReceiverScript {
                 put|putw)
                   if [ "$v" = put ] && [ -n "$PD" ]; then
                     [ -n "${H-}" ] || refuse "no hash tool named"
-                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault" "$KEEP"
+                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault" "$KEEP" "${SF-}"
                   fi
                   path "$a"; t=$R
                   istemp "$t" || refuse "not a temp file name" "$t"
@@ -321,7 +274,7 @@ public enum ReceiverScript {
                   # The rest of a temp kept from a cut transfer: exactly OFFSET bytes long, appended to.
                   if [ -n "$PD" ]; then
                     [ -n "${H-}" ] || refuse "no hash tool named"
-                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault" "$KEEP"
+                    exec perl -e "$perlcommon$perldata" -- "$tp" "$ts" "$logf" "$line" "$H" "$fault" "$KEEP" "${SF-}"
                   fi
                   path "$a"; t=$R
                   istemp "$t" || refuse "not a temp file name" "$t"
@@ -360,7 +313,7 @@ public enum ReceiverScript {
             F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
             # The free space comes unasked with the greeting: the daemon checks it before every cycle's copies.
             printf '@@SPC %s\n' "$(df -P -k . 2>/dev/null | tail -n 1)"
-            B=; [ "$P" != perl ] || B=' blk'
+            B=; [ "$P" != perl ] || B=' blk fin'
             printf '@@READY %s %s %s resume tidy%s\n' "$H" "$P" "$F" "$B"
 
             # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
@@ -417,73 +370,7 @@ public enum ReceiverScript {
               n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done
             }
 
-            # pb and pr with perl: the checks of the sh verbs below, then the work, in one perl process for
-            # a whole batch (hundreds of files: no sh loop over them, no process per file). `pb LINE`: one
-            # pb request line. `blk N`: exactly N bytes of pb and pr lines follow on standard input, read
-            # here with exact lengths, never past them (dash reads a request line a byte at a time). A
-            # refusal exits 3 and ends the session.
-            perlctl='
-            my ($tool, $mode, $arg) = @ARGV;
-            my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
-            sub num { refuse(q{not a number}, $_[0]) unless defined $_[0] && $_[0] =~ /\A[0-9]+\z/ }
-            sub h1 { open(my $h, q{-|}, @{$hb{$tool}}, $_[0]) or die "dms-receive: $tool: $!\n"; my $l = <$h>; close $h; substr($l // q{}, 0, 64) }
-            sub pb {
-              my @f = @_;
-              refuse(q{pb needs ID TEMP FINAL triples}, join(q{ }, @f)) unless @f && @f % 3 == 0;
-              my @todo;
-              while (@f) {
-                my ($i, $tr, $fr) = splice(@f, 0, 3);
-                num($i);
-                my ($t, $td, $tn) = checked($tr);
-                my ($f, $fd, $fn) = checked($fr);
-                refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
-                refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
-                refuse(q{not a temp file}, $t) unless -f "./$t" && !-l "./$t";
-                push @todo, [$i, "./$t", "./$f"];
-              }
-              my $o = q{};
-              for (@todo) {
-                my ($i, $t, $f) = @$_;
-                if (link($t, $f)) { unlink($t); $o .= "$i P\n" } elsif ($!{EEXIST}) { unlink($t); $o .= "$i E\n" }
-                elsif (!-e $f && !-l $f && rename($t, $f)) { $o .= "$i P\n" }
-                else { my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); $o .= "$i X $e\n" }
-              }
-              $o
-            }
-            # pr ID FOLDER NAME STEM EXT SIZE, as the sh pr() below.
-            sub pr {
-              my ($id, $df, @names) = @_;
-              my $size = pop @names;
-              num($id); num($size);
-              my (undef, $d) = checked("$df/x");
-              my ($nm, $st, $ex) = map { my $v = dec($_); refuse(q{bad escape}, $_) unless defined $v; refuse(q{a name with /}, $v) if $v =~ m{/}; $v } @names;
-              refuse(q{path outside the base}, $nm) if $nm eq q{} || $nm eq q{.} || $nm eq q{..};
-              my ($n, $p, $o) = (0, "$d/$nm", q{});
-              while (-e $p || -l $p) {
-                $o .= "$id S $n " . h1("./$p") . "\n" if -f $p && !-l $p && (stat _)[7] == $size;
-                $n++;
-                return "$o$id X\n" if $n > 9999;
-                $p = "$d/${st}_$n$ex";
-              }
-              "$o$id F $n\n"
-            }
-            sub request {
-              my @f = split /\t/, $_[0], -1;
-              my $v = shift @f;
-              return pb(@f) if $v eq q{pb};
-              refuse(q{pr needs 6 fields}, $_[0]) unless $v eq q{pr} && @f == 6;
-              pr(@f)
-            }
-            if ($mode eq q{pb}) { out(request($arg)) }
-            else {
-              num($arg);
-              my $in = q{};
-              while (length($in) < $arg) { my $r = sysread(STDIN, $in, $arg - length($in), length $in); die "dms-receive: read: $!\n" unless defined $r; refuse(q{blk ended early}) unless $r }
-              my $o = q{};
-              $o .= request($_) for split /\n/, $in;
-              out($o);
-            }
-            '
+            """# + controlPerl + #"""
 
             while IFS= read -r line; do
               IFS=$TAB; set -- $line; IFS=' '

@@ -128,6 +128,23 @@ enum RemoteProtocol {
     }
     static let dataEnd = line("end", [])
 
+    /// `fin`: after the files, one a file: the receiver publishes `temp` as `final` (no clobber) if
+    /// its own SHA-256 of the temp is `sha256`, and says so with a `@@PB` line after the hashes.
+    static func finish(id: Int, temp: [UInt8], final: [UInt8], sha256: String) -> [UInt8] {
+        line("fin", [number(id), temp, final, Array(sha256.utf8)])
+    }
+
+    /// A data session's `@@PB <id> P|E|X why|D` (D: the hash differs, not published).
+    static func sessionPublishLine(_ line: [UInt8]) -> (id: Int, reply: Publish?)? {
+        let prefix = Array("@@PB ".utf8)
+        guard line.starts(with: prefix) else { return nil }
+        let rest = Array(line.dropFirst(prefix.count))
+        if rest.count > 2, rest.suffix(2) == [0x20, UInt8(ascii: "D")], let id = Int(String(decoding: rest.dropLast(2), as: UTF8.self)) {
+            return (id, nil)
+        }
+        return publishLine(rest).map { ($0.id, $0.reply) }
+    }
+
     // MARK: - Requests (read session, restore)
 
     /// `get`: answered `@@F <size>` and exactly that many bytes, or `@@M` (missing, or not a
@@ -162,6 +179,8 @@ enum RemoteProtocol {
         var tidy = false
         /// The receiver takes `blk` (probes and publishes of a batch read by one perl process).
         var bulk = false
+        /// The data session takes `fin` (it publishes what it verified itself).
+        var finishes = false
     }
 
     enum Startup: Equatable {
@@ -186,13 +205,14 @@ enum RemoteProtocol {
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
         let features = Set(f.dropFirst(4))
-        guard (4...7).contains(f.count), features.isSubset(of: ["resume", "tidy", "blk"]), features.count == f.count - 4, f[0] == "@@READY",
+        guard (4...8).contains(f.count), features.isSubset(of: ["resume", "tidy", "blk", "fin"]), features.count == f.count - 4, f[0] == "@@READY",
             hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]), ["0", "1"].contains(f[3])
         else { return .unexpected(String(text.prefix(200))) }
         return .ready(
             Ready(
                 hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1",
-                resume: features.contains("resume"), tidy: features.contains("tidy"), bulk: features.contains("blk")))
+                resume: features.contains("resume"), tidy: features.contains("tidy"), bulk: features.contains("blk"),
+                finishes: features.contains("fin")))
     }
 
     enum Probe: Equatable {

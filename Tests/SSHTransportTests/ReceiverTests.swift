@@ -224,4 +224,28 @@ import Testing
         _ = try await Self.session(f, command: "dms-receive data", input: head + put(".dms-h.part", size: 50, sending: 20))
         #expect(try temps() == [".dms-b.part": 1500, ".dms-c.part": 100, ".dms-g.part": 9, ".dms-h.part": 20])
     }
+
+    /// With perl the data session publishes what it verified itself (`fin`): a cycle needs no
+    /// publish request. Here the receiver refuses every `pb`, and the cycle still places its files,
+    /// each checked by the NAS's own SHA-256 first; no temp or session file is left. (With `fin`
+    /// taken out of the greeting the same cycle fails: the pb is refused.)
+    @Test func theDataSessionPublishesWhatItVerifiedWithoutAPublishRequest() async throws {
+        var f = try await NASFixture("recv-fin")
+        defer { f.cleanUp() }
+        let noPublish = ReceiverScript.text.replacingOccurrences(
+            of: "return pb(@f) if $v eq q{pb};", with: "refuse(q{pb in this test}) if $v eq q{pb};")
+        #expect(noPublish != ReceiverScript.text)
+        try await f.useInstalledReceiver(script: noPublish)
+        for i in 0..<30 { try f.add("DJI_20250101000000_\(1000 + i)_D.JPG", size: 5000 + i, seed: UInt64(i)) }
+        let summary = try await f.cycle()
+        #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
+        #expect(summary.filesCopied == 30)
+        #expect(f.receiverLogLines().isEmpty, "no pb was sent: \(f.receiverLogLines())")
+        let names = try f.remoteNames()
+        #expect(names.filter { $0.contains(".dms-") }.isEmpty, "\(names.filter { $0.contains(".dms-") })")
+        for i in 0..<30 {
+            let copy = try FileIO.readWholeFile(FilePath(f.remoteBase + "/2025/01/01/DJI_20250101000000_\(1000 + i)_D.JPG"))
+            #expect(sha(copy) == sha(TestFiles.pseudoRandomBytes(count: 5000 + i, seed: UInt64(i))))
+        }
+    }
 }

@@ -109,6 +109,14 @@ import Testing
         #expect(s("@@READY openssl sh 1 resume tidy") == .ready(.init(hashTool: "openssl", perl: false, gnuTail: true, resume: true, tidy: true)))
         #expect(s("@@READY openssl perl 1 resume tidy blk") == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true)))
         #expect(RemoteProtocol.bulk(Array("pr\t1\n".utf8)) == Array("blk\t5\npr\t1\n".utf8))
+        #expect(
+            s("@@READY openssl perl 1 resume tidy blk fin")
+                == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true, finishes: true)))
+        func pb(_ text: String) -> (Int, RemoteProtocol.Publish?)? { RemoteProtocol.sessionPublishLine(Array(text.utf8)).map { ($0.id, $0.reply) } }
+        #expect(pb("@@PB 7 P").map { [String($0.0), "\($0.1.map { "\($0)" } ?? "nil")"] } == ["7", "published"])
+        #expect(pb("@@PB 8 D").map { $0.1 == nil && $0.0 == 8 } == true)
+        #expect(pb("@@PB 9 X Permission denied").map { $0.1 } == .some(.failed("Permission denied")))
+        #expect(pb("7 P") == nil)
         // The free space comes before the greeting; a receiver older than that sends none.
         let greeting = [Array("@@SPC /dev/sda1 1000 400 600 40% /srv".utf8), Array("@@READY openssl perl 1 resume tidy".utf8)]
         #expect(RemoteProtocol.startup(greeting) == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true)))
