@@ -93,6 +93,7 @@ let package = Package(
             name: "dji-media-sync",
             dependencies: [
                 "MediaSync", "SSHTransport", "S3Sync", "ObjectStorage", "SystemdSupport", "Configuration", "LocalFS", "CurlHTTP", "Backoff",
+                "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log")

@@ -11,3 +11,7 @@ extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char
 #endif
 // eventfd(2): the wake-up of the directory watcher's poll.
 #include <sys/eventfd.h>
+// mallopt(3): the daemon caps glibc's malloc arenas and trims freed memory sooner (see DJIMediaSync.main).
+#include <malloc.h>
+static const int dms_m_arena_max = M_ARENA_MAX;
+static const int dms_m_trim_threshold = M_TRIM_THRESHOLD;
