@@ -22,7 +22,7 @@ struct DJIMediaSync: AsyncParsableCommand {
     /// Before anything else: glibc gives every thread that contends for malloc an arena of its
     /// own (up to 8 per core), and raises its trim threshold as large blocks are freed (up to 32 MiB
     /// kept). On a dock's small memory that is several MiB for nothing (first sync of 100k files:
-    /// 69 MiB peak; 59 MiB with 2 arenas and a fixed 128 KiB threshold, at the same speed).
+    /// 69 MiB peak; 60–62 MiB with 2 arenas and a fixed 128 KiB threshold, at the same speed).
     static func main() async {
         _ = mallopt(dms_m_arena_max, 2)
         _ = mallopt(dms_m_trim_threshold, 128 * 1024)
