@@ -221,6 +221,11 @@ extension NASSession {
         var result: Result<SourceFile.Result, SourceStreamError>
         /// The file continued a kept temp that held this many bytes.
         var resumedAt: Int64? = nil
+
+        /// Streamed whole, and the source did not change while it was read: its local SHA-256.
+        var wholeHash: SHA256Digest? {
+            if case let .success(r) = result, r.change == nil { r.sha256 } else { nil }
+        }
     }
 
     /// A data session's stream that ended early: the files streamed, and the one in flight.

@@ -133,9 +133,9 @@ extension NASSession {
                         }
                         if finishing {
                             for s in streamed {
-                                guard case let .success(r) = s.result, r.change == nil else { continue }
+                                guard let sha = s.wholeHash else { continue }
                                 try out.write(
-                                    RemoteProtocol.finish(id: items[s.index].id, temp: s.temp, final: finals[s.index], sha256: r.sha256.hex),
+                                    RemoteProtocol.finish(id: items[s.index].id, temp: s.temp, final: finals[s.index], sha256: sha.hex),
                                     what: "finishing the batch")
                             }
                         }
@@ -195,7 +195,7 @@ extension NASSession {
             var kept: [[UInt8]] = []
             if error.kind.isConnectionLoss {
                 // (Files streamed whole and unchanged, and the one cut off.)
-                let whole = failure.streamed.filter { if case let .success(r) = $0.result { r.change == nil } else { false } }
+                let whole = failure.streamed.filter { $0.wholeHash != nil }
                 let written = whole.map { ($0.index, $0.temp) } + (failure.inFlight.map { [$0] } ?? [])
                 for (index, temp) in written where resumable(files[index].item) {
                     try keepForResume(temp, of: files[index].item)
@@ -313,7 +313,7 @@ extension NASSession {
         if keptForResume.isEmpty { toRemove.append(absolute(sessionFile)) }
         // A session that finished (`fin`, exit 0) removed its own unpublished temps and session file.
         // (Only when `fin` lines went: without them the receiver ends as it always did.)
-        let sentFinish = streamed.contains { if case let .success(r) = $0.result { r.change == nil } else { false } }
+        let sentFinish = streamed.contains { $0.wholeHash != nil }
         if finishing, sentFinish, exitStatus == 0 {
             let owned = Set(streamed.map { absolute($0.temp) } + [absolute(sessionFile)])
             toRemove.removeAll { owned.contains($0) }

@@ -13,7 +13,6 @@ extension ReceiverScript {
         # with 0, nothing removed without a tidy line (an older daemon). Never on a complete batch.
         my @temps;
         END { if (defined $keep && $keep ne q{}) { for (@temps) { unlink $_->[1] if $keep == 0 || $_->[0] < $keep } } }
-        my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
         my (@files, @fin);
         # fin ID TEMP FINAL SHA256: after the files, what the daemon hashed as it sent them. At end the
         # temps are hashed here as always; each whose hash is the one announced is published (as pb),
@@ -21,13 +20,9 @@ extension ReceiverScript {
         # published is removed, with the session file: no round trip left for the daemon.
         sub fin {
           my ($i, $tr, $fr, $sha) = @_;
-          refuse(q{not a number}, $i) unless $i =~ /\A[0-9]+\z/;
+          num($i);
           refuse(q{not a SHA-256}, $sha) unless $sha =~ /\A[0-9a-f]{64}\z/;
-          my ($t, $td, $tn) = checked($tr);
-          my ($f, $fd, $fn) = checked($fr);
-          refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
-          refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
-          push @fin, [$i, "./$t", "./$f", $sha];
+          push @fin, [$i, pubnames($tr, $fr), $sha];
         }
         # Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
         # temp of exactly that length, appended to (O_NOFOLLOW).
@@ -35,11 +30,11 @@ extension ReceiverScript {
           my ($raw, $n, $mt, $at) = @_;
           my ($p, $d, $name) = checked($raw);
           refuse(q{not a temp file name}, $p) unless istemp($d, $name);
-          refuse(q{not a number}, $n) unless defined $n && $n =~ /\A[0-9]+\z/;
+          num($n);
           refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
           my ($fh, $size) = (undef, $n);
           if (defined $at) {
-            refuse(q{not a number}, $at) unless $at =~ /\A[0-9]+\z/;
+            num($at);
             refuse(q{offset past the end}, $at) if $at > $n;
             sysopen($fh, "./$p", O_WRONLY | O_APPEND | O_NOFOLLOW) or refuse(q{not a temp file}, $p);
             my @st = stat $fh; refuse(q{not a temp file}, $p) unless -f _;
@@ -104,8 +99,6 @@ extension ReceiverScript {
         # refusal exits 3 and ends the session.
         perlctl='
         my ($tool, $mode, $arg) = @ARGV;
-        my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
-        sub num { refuse(q{not a number}, $_[0]) unless defined $_[0] && $_[0] =~ /\A[0-9]+\z/ }
         sub h1 { open(my $h, q{-|}, @{$hb{$tool}}, $_[0]) or die "dms-receive: $tool: $!\n"; my $l = <$h>; close $h; substr($l // q{}, 0, 64) }
         sub pb {
           my @f = @_;
@@ -114,12 +107,9 @@ extension ReceiverScript {
           while (@f) {
             my ($i, $tr, $fr) = splice(@f, 0, 3);
             num($i);
-            my ($t, $td, $tn) = checked($tr);
-            my ($f, $fd, $fn) = checked($fr);
-            refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
-            refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
-            refuse(q{not a temp file}, $t) unless -f "./$t" && !-l "./$t";
-            push @todo, [$i, "./$t", "./$f"];
+            my ($t, $f) = pubnames($tr, $fr);
+            refuse(q{not a temp file}, substr($t, 2)) unless -f $t && !-l $t;
+            push @todo, [$i, $t, $f];
           }
           join q{}, map { "$_->[0] " . publish1($_->[1], $_->[2]) . "\n" } @todo
         }

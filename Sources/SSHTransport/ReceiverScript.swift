@@ -203,6 +203,17 @@ public enum ReceiverScript {
         }
         # A temp name (the sh istemp): in a folder, with the daemon temp prefix and suffix.
         sub istemp { my ($d, $name) = @_; defined $d && length($name) >= length($tp) + length($ts) && substr($name, 0, length $tp) eq $tp && ($ts eq q{} || substr($name, -length $ts) eq $ts) }
+        sub num { refuse(q{not a number}, $_[0]) unless defined $_[0] && $_[0] =~ /\A[0-9]+\z/ }
+        # The temp and the final name of a publish (pb, fin), checked; as ./ paths.
+        sub pubnames {
+          my ($t, $td, $tn) = checked($_[0]);
+          my ($f, $fd, $fn) = checked($_[1]);
+          refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
+          refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
+          ("./$t", "./$f")
+        }
+        # The hash tools, by name, with the files to hash as arguments.
+        my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
         '
 
         """# + readSession + #"""
