@@ -208,7 +208,7 @@ public struct MediaSyncConfig: Sendable, Equatable {
         /// The limit of all transfers together by time of day; nil: `bandwidthLimitBytesPerSecond`.
         public var bandwidthSchedule: BandwidthSchedule? = nil // "bandwidth_schedule"
         /// A batch (one data session) carries at most this many files ...
-        public var batchMaxFiles: Int = 500 // "batch_max_files"
+        public var batchMaxFiles: Int = 1000 // "batch_max_files"
         /// ... and at most this many MiB (a larger file travels alone).
         public var batchMaxMegabytes: Int = 256 // "batch_max_megabytes"
         public init() {}

@@ -141,9 +141,18 @@ public enum ReceiverScript {
         issession() { case $1 in */*) return 1 ;; "$tp"*.session-*) return 0 ;; esac; return 1; }
         num() { case $1 in ''|*[!0-9]*) refuse "not a number" "$1" ;; esac; }
 
-        if stat -c %s . >/dev/null 2>&1; then sz() { stat -c %s -- "$1"; }
-        elif stat -f %z . >/dev/null 2>&1; then sz() { stat -f %z -- "$1"; }
-        else sz() { wc -c < "$1" | tr -d ' '; }; fi
+        # sz FILE: its size, by the first of stat -c, stat -f and wc that works here. Found once, in the
+        # session's own shell (sz runs in $(...) subshells, where a redefinition is lost): at the start,
+        # except in a data session, which needs it only to resume without perl (one fork less a batch).
+        findsz() {
+          SZF=1
+          if stat -c %s . >/dev/null 2>&1; then sz() { stat -c %s -- "$1"; }
+          elif stat -f %z . >/dev/null 2>&1; then sz() { stat -f %z -- "$1"; }
+          else sz() { wc -c < "$1" | tr -d ' '; }; fi
+        }
+        SZF=
+        sz() { findsz; sz "$1"; }
+        [ "$kind" = data ] || findsz
 
         # usetool NAME: the hash commands of a known tool (never a name from a request run as a command).
         usetool() {
@@ -160,7 +169,8 @@ public enum ReceiverScript {
 
         # ---- perl, shared by the read and data sessions: refusals, framing, and path() ------------------
         perlcommon='
-        use strict; use warnings; use Fcntl;
+        # No warnings pragma: loading it is ~2 ms of start-up per perl, and a batch starts two.
+        use strict; use Fcntl;
         my ($tp, $ts, $logf) = splice(@ARGV, 0, 3);
         my ($buf, $lastd) = (q{}, q{});
         sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
@@ -293,6 +303,7 @@ public enum ReceiverScript {
                   [ -n "${H-}" ] || refuse "no hash tool named"
                   [ "$c" -le "$b" ] || refuse "offset past the end" "$line"
                   if [ -h "$t" ] || [ ! -f "$t" ]; then refuse "not a temp file" "$t"; fi
+                  [ -n "$SZF" ] || findsz
                   [ "$(sz "./$t")" = "$c" ] || { printf 'dms-receive: %s is not %s bytes long\n' "$t" "$c" >&2; exit 1; }
                   TEMPS="$TEMPS$b $a$NL"
                   if [ "$b" -gt "$c" ]; then

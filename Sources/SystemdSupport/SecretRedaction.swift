@@ -16,9 +16,9 @@ public let redactedPlaceholder = "<redacted>"
 /// - Returns: `text` with each secret value replaced by `<redacted>`; `text` itself (no copy)
 ///   when there is nothing to redact.
 public func redactSecrets(_ text: String) -> String {
+    // Fast path, without a copy: almost every log line has none of the trigger words.
+    guard Redactor.mayContainSecret(text) else { return text }
     let bytes = Array(text.utf8)
-    // Fast path: almost every log line has none of the trigger words.
-    guard Redactor.mayContainSecret(bytes) else { return text }
     var output: [UInt8] = []
     output.reserveCapacity(bytes.count)
     var changed = false
@@ -51,6 +51,7 @@ public func redactSecrets(_ text: String) -> String {
 /// `credential` or `signature`, or is `authorization`, `token`, `api_key`, `apikey` or ends in
 /// `_token` / `-token`.
 public func isSecretKey(_ key: String) -> Bool {
+    guard Redactor.mayContainSecret(key) else { return false }
     let last = key.split(separator: ".").last.map(String.init) ?? key
     return Redactor.kind(ofKey: last) != nil
 }
@@ -65,7 +66,7 @@ enum Redactor {
     static func kind(ofKey key: String) -> Kind? {
         // Every key below contains a trigger word: most keys (every field of every log line) are
         // dismissed by this byte scan, without lower-casing or Unicode substring searches.
-        guard mayContainSecret(Array(key.utf8)) else { return nil }
+        guard mayContainSecret(key) else { return nil }
         let k = key.lowercased()
         switch k {
         case "x-amz-signature", "x-amz-credential", "x-amz-security-token":
@@ -88,11 +89,21 @@ enum Redactor {
         "x-amz-", "authorization", "secret", "passw", "token", "api", "private", "credential", "signature"
     ].map { Array($0.utf8) }
 
-    static func mayContainSecret(_ bytes: [UInt8]) -> Bool {
+    /// Whether `text` contains a trigger word (ASCII, any case). Called for every field of every
+    /// log line (one per file synced), so it scans the string's own UTF-8 storage, and only bytes
+    /// that can start a trigger word are looked at further.
+    static func mayContainSecret(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { mayContainSecret($0) }
+    }
+
+    static func mayContainSecret(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count >= 5 else { return false }
+        let table = firstByteMask
         for start in 0..<bytes.count {
-            let first = lower(bytes[start])
-            for t in triggers where t[0] == first && start + t.count <= bytes.count {
+            let mask = table[Int(bytes[start])]
+            guard mask != 0 else { continue }
+            for (n, t) in triggers.enumerated() where mask & (1 << n) != 0 && start + t.count <= bytes.count {
                 var match = true
                 for j in 1..<t.count where lower(bytes[start + j]) != t[j] {
                     match = false
@@ -103,6 +114,16 @@ enum Redactor {
         }
         return false
     }
+
+    /// For each byte, the triggers (bit n: `triggers[n]`) that start with it, in either case.
+    private static let firstByteMask: [UInt16] = {
+        var table = [UInt16](repeating: 0, count: 256)
+        for (n, t) in triggers.enumerated() {
+            table[Int(t[0])] |= 1 << n
+            table[Int(t[0]) - 32] |= 1 << n // the upper case (every trigger starts with a letter)
+        }
+        return table
+    }()
 
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
 

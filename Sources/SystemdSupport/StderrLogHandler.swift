@@ -100,6 +100,10 @@ public struct StderrLogHandler: LogHandler {
     /// A value as it appears after `key=`: bare when it is plain, else in double quotes with
     /// `"` and `\` escaped.
     static func quoteIfNeeded(_ value: String) -> String {
+        // Most values (numbers, hashes, plain paths) are printable ASCII: one byte scan.
+        if !value.isEmpty, asciiOnly(value, allowing: { $0 != 0x20 && $0 != 0x22 && $0 != 0x27 && $0 != 0x3D && $0 != 0x5C }) {
+            return value
+        }
         let needsQuotes =
             value.isEmpty
             || value.unicodeScalars.contains { s in
@@ -120,6 +124,7 @@ public struct StderrLogHandler: LogHandler {
 
     /// `\n`, `\r`, `\t` and `\u{XX}` for the other C0/C1 control characters and DEL.
     static func escapeControlCharacters(_ text: String) -> String {
+        if asciiOnly(text, allowing: { _ in true }) { return text }
         guard text.unicodeScalars.contains(where: isControl) else { return text }
         var out = ""
         for s in text.unicodeScalars {
@@ -136,6 +141,17 @@ public struct StderrLogHandler: LogHandler {
             }
         }
         return out
+    }
+
+    /// Whether every byte of `text` is printable ASCII (no control character, nothing above
+    /// 0x7E) that `allowed` accepts: the common case, decided without decoding scalars.
+    @inline(__always)
+    private static func asciiOnly(_ text: String, allowing allowed: (UInt8) -> Bool) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for b in bytes where b < 0x20 || b > 0x7E || !allowed(b) { return false }
+            return true
+        }
     }
 
     private static func isControl(_ s: Unicode.Scalar) -> Bool {

@@ -34,6 +34,14 @@ struct StderrLogHandlerTests {
         #expect(!line.contains("\n"))
     }
 
+    @Test("non-ASCII values: plain ones stay bare, C1 controls and line separators are escaped")
+    func escapingBeyondASCII() {
+        let line = StderrLogHandler.formatLine(
+            epochSeconds: t, level: .info, message: "m\u{2028}n",
+            metadata: ["a": "ünï/DJI_0001.JPG", "b": "x\u{85}y", "c": "p\u{2029}q", "d": "ü ü", "e": "del\u{7F}"])
+        #expect(line == #"2026-11-23T10:40:01Z info  m\u{2028}n a=ünï/DJI_0001.JPG b="x\u{85}y" c="p\u{2029}q" d="ü ü" e="del\u{7F}""#)
+    }
+
     @Test("secrets are blanked in the message and in values")
     func redaction() {
         let line = StderrLogHandler.formatLine(
@@ -87,7 +95,12 @@ struct SecretRedactionTests {
             ("SecretAccessKey: abc, next=1", "SecretAccessKey: <redacted>, next=1"),
             ("config.secret_key='abc'", "config.secret_key='<redacted>'"),
             ("password=hunter2&user=bob", "password=<redacted>&user=bob"),
-            ("session_token=tok123", "session_token=<redacted>")
+            ("session_token=tok123", "session_token=<redacted>"),
+            // Every trigger word, in upper case.
+            ("PASSWORD=hunter2", "PASSWORD=<redacted>"), ("API_KEY=abc", "API_KEY=<redacted>"),
+            ("SESSION_TOKEN=abc", "SESSION_TOKEN=<redacted>"), ("PRIVATE_KEY=abc", "PRIVATE_KEY=<redacted>"),
+            ("AWS_CREDENTIAL=abc", "AWS_CREDENTIAL=<redacted>"), ("X-AMZ-SIGNATURE=abc", "X-AMZ-SIGNATURE=<redacted>"),
+            ("MY_SECRET=abc", "MY_SECRET=<redacted>"), ("REQUEST_SIGNATURE=abc", "REQUEST_SIGNATURE=<redacted>")
         ])
     func redacts(input: String, expected: String) {
         #expect(redactSecrets(input) == expected)
