@@ -27,6 +27,8 @@ final class NASSession: DestinationSession {
     let receiverBulk: Bool
     /// The data session publishes what it verified (`fin`): no publish round trip per batch.
     let receiverFinishes: Bool
+    /// `blk` takes `ver`: one hash run for a chunk of re-verifications, not processes per file.
+    let receiverVerifiesInBulk: Bool
     /// The free space the receiver sent with its greeting, and when: spares the cycle's first
     /// space check a round trip.
     let greetingSpace: Mutex<(DestinationSpace, ContinuousClock.Instant)?>
@@ -40,8 +42,9 @@ final class NASSession: DestinationSession {
         destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
         journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true,
         receiverTidies: Bool = true, receiverBulk: Bool = false, receiverFinishes: Bool = false,
-        greetingSpace: DestinationSpace? = nil
+        receiverVerifiesInBulk: Bool = false, greetingSpace: DestinationSpace? = nil
     ) {
+        self.receiverVerifiesInBulk = receiverVerifiesInBulk
         self.receiverFinishes = receiverFinishes
         self.receiverBulk = receiverBulk
         self.greetingSpace = Mutex(greetingSpace.map { ($0, ContinuousClock.now) })
@@ -147,6 +150,7 @@ final class NASSession: DestinationSession {
             }
             var byIndex: [Int: RemoteProtocol.Verify] = [:]
             if !script.isEmpty {
+                if receiverVerifiesInBulk { script = RemoteProtocol.bulk(script) }
                 for line in try await channel.request(script, stall: stall, what: "verifying copies") {
                     let (index, reply) = RemoteProtocol.verifyLine(line)
                     if let index, asked.contains(index) { byIndex[index] = reply }

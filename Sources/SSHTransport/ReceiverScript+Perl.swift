@@ -7,6 +7,7 @@ extension ReceiverScript {
         # With perl, the puts are taken over by one perl process (the same checks; no process per file:
         # hundreds of small files per batch); without it, one dd per file.
         perldata='
+        use Fcntl;
         my ($first, $tool, $fault, $keep, $sf) = @ARGV;
         # A session that ends early (the stream cut, a refusal, a failure) removes the temps it
         # created, except those of files of $keep bytes or more (the daemon resumes them); none kept
@@ -41,7 +42,7 @@ extension ReceiverScript {
             die "dms-receive: ./$p is not $at bytes long\n" unless $st[7] == $at;
             $n -= $at;
           } else {
-            sysopen($fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or ($!{EEXIST} ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
+            sysopen($fh, "./$p", O_WRONLY | O_CREAT | O_EXCL, 0666) or (eexist() ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
           }
           push @temps, [$size, "./$p"];
           while ($n > 0) {
@@ -94,12 +95,13 @@ extension ReceiverScript {
     static let controlPerl: String = #"""
         # pb and pr with perl: the checks of the sh verbs below, then the work, in one perl process for
         # a whole batch (hundreds of files: no sh loop over them, no process per file). `pb LINE`: one
-        # pb request line. `blk N`: exactly N bytes of pb and pr lines follow on standard input, read
+        # pb request line. `blk N`: exactly N bytes of pb, pr and ver lines follow on standard input, read
         # here with exact lengths, never past them (dash reads a request line a byte at a time). A
         # refusal exits 3 and ends the session.
         perlctl='
         my ($tool, $mode, $arg) = @ARGV;
-        sub h1 { open(my $h, q{-|}, @{$hb{$tool}}, $_[0]) or die "dms-receive: $tool: $!\n"; my $l = <$h>; close $h; substr($l // q{}, 0, 64) }
+        # (sha256sum puts a backslash before the hash of a name with a backslash or a line break.)
+        sub h1 { open(my $h, q{-|}, @{$hb{$tool}}, $_[0]) or die "dms-receive: $tool: $!\n"; my $l = <$h> // q{}; close $h; $l =~ s/\A\\//; substr($l, 0, 64) }
         sub pb {
           my @f = @_;
           refuse(q{pb needs ID TEMP FINAL triples}, join(q{ }, @f)) unless @f && @f % 3 == 0;
@@ -130,10 +132,37 @@ extension ReceiverScript {
           }
           "$o$id F $n\n"
         }
+        # ver ID PATH MODE, as the sh ver() below, for a blk of them (the re-verification before each
+        # delayed deletion): the answers with a hash come last, from one run of the hash tool over all
+        # those files, where the sh way starts four processes a file. A name whose line in the tool
+        # output would not be one line as given (LF, CR, backslash) is hashed alone.
+        my @vq;
+        sub ver {
+          my ($id, $raw, $mode) = @_;
+          num($id);
+          my ($p) = checked($raw);
+          return "$id M\n" if -l "./$p" || !-f _;
+          my $s = (stat _)[7];
+          return "$id Z $s\n" if $mode eq q{size};
+          push @vq, [$id, "./$p", $s];
+          q{}
+        }
+        sub verhashes {
+          my %h;
+          my @many = grep { $_->[1] !~ /[\n\r\\]/ } @vq;
+          if (@many) {
+            open(my $h, q{-|}, @{$hb{$tool}}, map { $_->[1] } @many) or die "dms-receive: $tool: $!\n";
+            while (my $l = <$h>) { $h{$2} = lc $1 if $l =~ /\A([0-9a-fA-F]{64})[ *]+(.*?)\r?\n?\z/ }
+            close $h; # not 0 when a file went away meanwhile: it has no hash line
+          }
+          for (grep { $_->[1] =~ /[\n\r\\]/ } @vq) { my $x = h1($_->[1]); $h{$_->[1]} = lc $x if $x =~ /\A[0-9a-fA-F]{64}\z/ }
+          join q{}, map { defined $h{$_->[1]} ? "$_->[0] H $_->[2] $h{$_->[1]}\n" : "$_->[0] U hash\n" } @vq
+        }
         sub request {
           my @f = split /\t/, $_[0], -1;
           my $v = shift @f;
           return pb(@f) if $v eq q{pb};
+          if ($v eq q{ver}) { refuse(q{ver needs 3 fields}, $_[0]) unless @f == 3; return ver(@f) }
           refuse(q{pr needs 6 fields}, $_[0]) unless $v eq q{pr} && @f == 6;
           pr(@f)
         }
@@ -144,7 +173,7 @@ extension ReceiverScript {
           while (length($in) < $arg) { my $r = sysread(STDIN, $in, $arg - length($in), length $in); die "dms-receive: read: $!\n" unless defined $r; refuse(q{blk ended early}) unless $r }
           my $o = q{};
           $o .= request($_) for split /\n/, $in;
-          out($o);
+          out($o . verhashes());
         }
         '
 

@@ -9,6 +9,7 @@ extension ReceiverScript {
         # With perl, one perl process serves the whole session (no process per file); without it, sh
         # with cat/dd/head per file.
         perlread='
+        use Fcntl;
         while (defined(my $l = line())) {
           my @f = split /\t/, $l, -1;
           exit 0 if $f[0] eq q{end} && @f == 1;

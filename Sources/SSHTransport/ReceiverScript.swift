@@ -142,8 +142,9 @@ public enum ReceiverScript {
         num() { case $1 in ''|*[!0-9]*) refuse "not a number" "$1" ;; esac; }
 
         # sz FILE: its size, by the first of stat -c, stat -f and wc that works here. Found once, in the
-        # session's own shell (sz runs in $(...) subshells, where a redefinition is lost): at the start,
-        # except in a data session, which needs it only to resume without perl (one fork less a batch).
+        # session's own shell (sz runs in $(...) subshells, where a redefinition is lost): by a read
+        # session at its start, a control session with its greeting, a data session only when it
+        # resumes without perl (one process start less a batch).
         findsz() {
           SZF=1
           if stat -c %s . >/dev/null 2>&1; then sz() { stat -c %s -- "$1"; }
@@ -152,7 +153,7 @@ public enum ReceiverScript {
         }
         SZF=
         sz() { findsz; sz "$1"; }
-        [ "$kind" = data ] || findsz
+        [ "$kind" != read ] || findsz
 
         # usetool NAME: the hash commands of a known tool (never a name from a request run as a command).
         usetool() {
@@ -169,8 +170,11 @@ public enum ReceiverScript {
 
         # ---- perl, shared by the read and data sessions: refusals, framing, and path() ------------------
         perlcommon='
-        # No warnings pragma: loading it is ~2 ms of start-up per perl, and a batch starts two.
-        use strict; use Fcntl;
+        # No warnings pragma: loading it is ~2 ms of start-up per perl, and a batch starts two; Fcntl
+        # (as long again) only where a file is opened: the data and read sessions, not the probes.
+        use strict;
+        # EEXIST by number (17 on Linux and the BSDs, since V7): %! would load Errno, ~1.5 ms more.
+        sub eexist { $! == 17 }
         my ($tp, $ts, $logf) = splice(@ARGV, 0, 3);
         my ($buf, $lastd) = (q{}, q{});
         sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }
@@ -207,7 +211,7 @@ public enum ReceiverScript {
         # exists; the temp is removed) or "X why".
         sub publish1 {
           my ($t, $f) = @_;
-          if (link($t, $f)) { unlink($t); return q{P} } elsif ($!{EEXIST}) { unlink($t); return q{E} }
+          if (link($t, $f)) { unlink($t); return q{P} } elsif (eexist()) { unlink($t); return q{E} }
           elsif (!-e $f && !-l $f && rename($t, $f)) { return q{P} }
           my $e = "$!"; $e =~ s/[\r\n]/ /g; unlink($t); return "X $e";
         }
@@ -323,19 +327,32 @@ public enum ReceiverScript {
             fi
 
             # ---- control session -------------------------------------------------------------------------
+            # The checks run side by side: each starts a process, and one after another they were most of
+            # the greeting's wait. A line each: "ok openssl", "ok perl", "ok gnutail", "ok statc", "spc …".
+            caps=$(
+              case " $hashes " in *" openssl "*) { command -v openssl >/dev/null 2>&1 && openssl dgst -sha256 -r </dev/null >/dev/null 2>&1 && echo ok openssl; } & ;; esac
+              [ "$noperl" = 1 ] || { command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null && echo ok perl; } &
+              { tail --version 2>/dev/null | grep -q 'GNU coreutils' && echo ok gnutail; } &
+              { stat -c %s . >/dev/null 2>&1 && echo ok statc; } &
+              # The free space comes unasked with the greeting: the daemon checks it before every cycle's copies.
+              printf 'spc %s\n' "$(df -P -k . 2>/dev/null | tail -n 1)" &
+              wait
+            )
+            has() { case "$NL$caps$NL" in *"${NL}ok $1$NL"*) return 0 ;; esac; return 1; }
+            if has statc; then SZF=1; sz() { stat -c %s -- "$1"; }; else findsz; fi
             H=
             for c in $hashes; do
               case $c in
-              openssl) command -v openssl >/dev/null 2>&1 && openssl dgst -sha256 -r </dev/null >/dev/null 2>&1 && { usetool openssl; break; } ;;
+              openssl) has openssl && { usetool openssl; break; } ;;
               sha256sum|shasum|sha256) command -v $c >/dev/null 2>&1 && { usetool $c; break; } ;;
               esac
             done
             [ -n "$H" ] || { printf '@@ERR nohash\n'; exit 0; }
-            P=sh; [ "$noperl" = 1 ] || { command -v perl >/dev/null 2>&1 && perl -e 1 2>/dev/null && P=perl; }
-            F=0; tail --version 2>/dev/null | grep -q 'GNU coreutils' && F=1
-            # The free space comes unasked with the greeting: the daemon checks it before every cycle's copies.
-            printf '@@SPC %s\n' "$(df -P -k . 2>/dev/null | tail -n 1)"
-            B=; [ "$P" != perl ] || B=' blk fin'
+            P=sh; has perl && P=perl
+            F=0; has gnutail && F=1
+            spc=${caps#*spc }
+            printf '@@SPC %s\n' "${spc%%"$NL"*}"
+            B=; [ "$P" != perl ] || B=' blk fin ver'
             printf '@@READY %s %s %s resume tidy%s\n' "$H" "$P" "$F" "$B"
 
             # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files

@@ -181,6 +181,8 @@ enum RemoteProtocol {
         var bulk = false
         /// The data session takes `fin` (it publishes what it verified itself).
         var finishes = false
+        /// `blk` takes `ver` too (a blk of them hashed by one run of the hash tool).
+        var bulkVerify = false
     }
 
     enum Startup: Equatable {
@@ -192,7 +194,8 @@ enum RemoteProtocol {
 
     static let hashTools: Set<String> = ["openssl", "sha256sum", "shasum", "sha256"]
 
-    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume] [tidy]`.
+    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume] [tidy] [blk]
+    /// [fin] [ver]`.
     static func startup(_ lines: [[UInt8]]) -> Startup {
         guard let last = lines.last else { return .unexpected("no answer") }
         let text = String(decoding: last, as: UTF8.self)
@@ -205,14 +208,14 @@ enum RemoteProtocol {
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
         let features = Set(f.dropFirst(4))
-        guard (4...8).contains(f.count), features.isSubset(of: ["resume", "tidy", "blk", "fin"]), features.count == f.count - 4, f[0] == "@@READY",
+        guard (4...9).contains(f.count), features.isSubset(of: ["resume", "tidy", "blk", "fin", "ver"]), features.count == f.count - 4, f[0] == "@@READY",
             hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]), ["0", "1"].contains(f[3])
         else { return .unexpected(String(text.prefix(200))) }
         return .ready(
             Ready(
                 hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1",
                 resume: features.contains("resume"), tidy: features.contains("tidy"), bulk: features.contains("blk"),
-                finishes: features.contains("fin")))
+                finishes: features.contains("fin"), bulkVerify: features.contains("blk") && features.contains("ver")))
     }
 
     enum Probe: Equatable {

@@ -112,6 +112,9 @@ import Testing
         #expect(
             s("@@READY openssl perl 1 resume tidy blk fin")
                 == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true, finishes: true)))
+        #expect(
+            s("@@READY openssl perl 1 resume tidy blk fin ver")
+                == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true, finishes: true, bulkVerify: true)))
         func pb(_ text: String) -> (Int, RemoteProtocol.Publish?)? { RemoteProtocol.sessionPublishLine(Array(text.utf8)).map { ($0.id, $0.reply) } }
         #expect(pb("@@PB 7 P").map { [String($0.0), "\($0.1.map { "\($0)" } ?? "nil")"] } == ["7", "published"])
         #expect(pb("@@PB 8 D").map { $0.1 == nil && $0.0 == 8 } == true)
