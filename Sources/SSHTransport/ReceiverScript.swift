@@ -284,7 +284,7 @@ public enum ReceiverScript {
                   if [ "$v" = putw ]; then
                     dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none <&3 &
                     w=$!
-                    tail -c +1 -s 0.1 --pid=$w -f -- "./$t" 2>/dev/null | head -c "$b" | $HS | cut -c1-64 \
+                    tail -c +1 -s 0.1 --pid=$w -f -- "./$t" 2>/dev/null | $HS | cut -c1-64 \
                       | { read -r h; printf '%s  ./%s\n' "$h" "$t"; }
                     wait $w || exit 1
                     [ -z "$c" ] || touch -m -d "@$c" -- "./$t" || exit 1
