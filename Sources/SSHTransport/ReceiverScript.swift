@@ -282,6 +282,8 @@ public enum ReceiverScript {
                   : >"./$t" || exit 1   # noclobber (set -C): created new, or the session ends
                   TEMPS="$TEMPS$b $a$NL"
                   if [ "$v" = putw ]; then
+                    # A 1 MiB pipe from sshd (Linux), as the perl writer sets for itself: fewer reads a MiB.
+                    [ -z "$PD" ] || perl -e 'fcntl(STDIN, 1031, 1 << 20) if $^O eq q{linux}' <&3 2>/dev/null
                     dd of="./$t" bs=1048576 count="$b" iflag=count_bytes,fullblock conv=notrunc status=none <&3 &
                     w=$!
                     tail -c +1 -s 0.1 --pid=$w -f -- "./$t" 2>/dev/null | $HS | cut -c1-64 \
