@@ -11,7 +11,7 @@ import Synchronization
 final class EarlyConnections: Sendable {
     typealias Outcome = Result<any DestinationSession, DestinationError>
     private let task: Task<[Int: Outcome], Never>
-    private let taken = Atomic<Bool>(false)
+    private let taken = Mutex(false)
 
     init(_ engine: SyncEngine, observer: any TransferProgress, log: Logger) {
         task = Task {
@@ -28,20 +28,15 @@ final class EarlyConnections: Sendable {
         }
     }
 
-    /// True for the first caller only (take or closeUnused).
-    private func claim() -> Bool {
-        taken.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-    }
-
     /// The outcomes, once: to the cycle that connects now.
     func take() async -> [Int: Outcome] {
-        guard claim() else { return [:] }
+        guard taken.withLock({ t in defer { t = true }; return !t }) else { return [:] }
         return await task.value
     }
 
     /// Closes what nobody took (stopping a connect still under way).
     func closeUnused() async {
-        guard claim() else { return }
+        guard taken.withLock({ t in defer { t = true }; return !t }) else { return }
         task.cancel()
         for case let .success(session) in await task.value.values { await session.close() }
     }
