@@ -52,8 +52,6 @@ public struct SyncEngine: Sendable {
     /// Asked between phases, chunks and (by the transports) files: true stops the cycle after the
     /// files in flight (`dji-media-sync pause`). Must be cheap: the daemon answers from memory.
     public var shouldPause: @Sendable () -> Bool = { false }
-    /// Connect while scanning and planning (see EarlyConnections): for cycles that expect work.
-    public var connectEarly = false
 
     public init(config: MediaSyncConfig, store: StateStore, destinations: [any Destination], logger: Logger) {
         self.config = config
@@ -110,10 +108,7 @@ public struct SyncEngine: Sendable {
         log[metadataKey: "cycle_id"] = "\(summary.cycleID)"
         log.info("cycle started", metadata: SyncEvent.cycleStarted.metadata(["dry_run": "\(dryRun)"]))
 
-        let observer = PausingObserver(base: observer, shouldPause: shouldPause)
-        let early = connectEarly && !dryRun ? EarlyConnections(self, observer: observer, log: log) : nil
-        await runPhases(&summary, dryRun: dryRun, observer: observer, early: early, log: log)
-        await early?.closeUnused()
+        await runPhases(&summary, dryRun: dryRun, observer: PausingObserver(base: observer, shouldPause: shouldPause), log: log)
 
         summary.finishedAt = clock()
         if Task.isCancelled {
@@ -190,7 +185,7 @@ public struct SyncEngine: Sendable {
         }
     }
 
-    private func runPhases(_ summary: inout CycleSummary, dryRun: Bool, observer: any CycleObserver, early: EarlyConnections?, log: Logger) async {
+    private func runPhases(_ summary: inout CycleSummary, dryRun: Bool, observer: any CycleObserver, log: Logger) async {
         // 1. Discovery (local only).
         observer.phase("scanning")
         let report: Discovery.Report
@@ -267,7 +262,7 @@ public struct SyncEngine: Sendable {
         //    queued for deletion without it).
         observer.phase("connecting")
         var sessions = await connect(
-            early: early, where: { index in !due.isEmpty || checkDue || plan.count(for: index) > 0 },
+            where: { index in !due.isEmpty || checkDue || plan.count(for: index) > 0 },
             observer: observer, summary: &summary, log: log)
 
         // 3. Due deletions first: they free the edge disk. A copy that failed re-verification is

@@ -135,7 +135,6 @@ public final class ScriptedRemote: Sendable {
         var sequence = 0
         var generation = 0
         var sessions = 0
-        var closedSessions = 0
         var tempCounter = 0
         var calls: [RecordedCall] = []
         var verifications: [RecordedVerification] = []
@@ -223,8 +222,6 @@ public final class ScriptedRemote: Sendable {
     }
 
     public var hungCount: Int { state.withLock { $0.hung.count } }
-    /// Sessions opened, and closed, over the remote's life.
-    public var sessionCounts: (opened: Int, closed: Int) { state.withLock { ($0.sessions, $0.closedSessions) } }
 
     // MARK: inspection and tampering
 

@@ -86,7 +86,7 @@ public final class ScriptedSession: DestinationSession {
         }
     }
 
-    public func close() async { remote.state.withLock { $0.closedSessions += 1 } }
+    public func close() async {}
 
     public func space() async throws(DestinationError) -> DestinationSpace? {
         _ = try await remote.answer(.space, item: nil, generation: generation)

@@ -128,13 +128,8 @@ final class Daemon: Sendable {
             "dji-media-sync started: \(current.destinations.map(\.displayName).joined(separator: ", ")); every \(Format.duration(current.config.schedule.intervalMinutes * 60))")
         notifier.status("starting — first cycle now")
 
-        // Whether a cycle was asked for by SIGUSR1 or new media (not only the timer): it connects
-        // while it scans (SyncEngine.connectEarly).
-        var expectWork = false
         func startCycle() {
             let runtime = current
-            let early = expectWork
-            expectWork = false
             let interval = runtime.config.schedule.intervalMinutes * 60
             nextDue = Date().addingTimeInterval(interval)
             timer.schedule(deadline: .now() + interval)
@@ -142,7 +137,7 @@ final class Daemon: Sendable {
             observer.reset()
             gate.beginWork()
             cycleTask = Task {
-                let summary = await Self.lockedCycle(runtime, observer: observer, connectEarly: early, shouldPause: { pauses.isPaused })
+                let summary = await Self.lockedCycle(runtime, observer: observer, shouldPause: { pauses.isPaused })
                 continuation.yield(.cycleFinished(summary))
             }
         }
@@ -181,7 +176,6 @@ final class Daemon: Sendable {
                 trigger.cancelPending()
                 dueAfterPause = true
             case .timer, .runNow:
-                if case .runNow = event { expectWork = true }
                 let decision = trigger.request(now: now())
                 if case .runNow = event {
                     switch decision {
@@ -206,7 +200,6 @@ final class Daemon: Sendable {
                         dueAfterPause = true
                     } else {
                         log.debug("new media in the media roots: cycle requested")
-                        expectWork = true
                         act(trigger.request(now: now()))
                     }
                 }
@@ -290,9 +283,7 @@ final class Daemon: Sendable {
     }
 
     /// One cycle under the single-instance lock; waits its turn behind a `sync --once`.
-    static func lockedCycle(
-        _ runtime: Runtime, observer: DaemonObserver, connectEarly: Bool = false, shouldPause: @escaping @Sendable () -> Bool
-    ) async -> CycleSummary {
+    static func lockedCycle(_ runtime: Runtime, observer: DaemonObserver, shouldPause: @escaping @Sendable () -> Bool) async -> CycleSummary {
         let lockPath = FilePath(runtime.config.concurrency.lockFile)
         let lock: FileLock
         do {
@@ -312,7 +303,6 @@ final class Daemon: Sendable {
         }
         var engine = runtime.engine()
         engine.shouldPause = shouldPause
-        engine.connectEarly = connectEarly
         let summary = await engine.runCycle(observer: observer)
         withExtendedLifetime(lock) {}
         return summary

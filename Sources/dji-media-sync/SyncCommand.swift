@@ -44,9 +44,8 @@ struct SyncCommand: AsyncParsableCommand {
             runtime.config.concurrency.lockFile, wait: wait,
             hint: "not starting another. Use --wait to wait for it.")
         let progress = ConsoleProgress(enabled: !Verbosity.quiet)
-        var engine = runtime.engine()
-        engine.connectEarly = true // asked for now: connect while scanning
-        let cycle = Task { [engine] in await engine.runCycle(dryRun: dryRun, observer: progress) }
+        let engine = runtime.engine()
+        let cycle = Task { await engine.runCycle(dryRun: dryRun, observer: progress) }
         // Ctrl-C / TERM: stop the cycle cleanly (transfers aborted, temps removed, state kept).
         let received = FirstSignal()
         let signals = SignalSources([SIGINT, SIGTERM]) { number in
