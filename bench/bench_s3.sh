@@ -147,8 +147,9 @@ if uses dms; then
         dms=$binary
     else
         log "building dji-media-sync (release, scratch path $scratch) ..."
-        (cd "$repo" && swift build -c release --scratch-path "$scratch" --product dji-media-sync >&2)
-        dms="$(cd "$repo" && swift build -c release --scratch-path "$scratch" --show-bin-path)/dji-media-sync"
+        # The build the .deb ships: Swift's runtime linked in.
+        (cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product dji-media-sync >&2)
+        dms="$(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/dji-media-sync"
     fi
     [[ -x "$dms" ]] || die "no binary at $dms"
 fi

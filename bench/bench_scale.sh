@@ -88,9 +88,10 @@ ssh_opts+=" -o StrictHostKeyChecking=yes -o BatchMode=yes -o Ciphers=$ciphers"
 log "NAS: $DMS_SSH_USER@$DMS_SSH_HOST:$DMS_SSH_PORT (sshd pid $DMS_SSHD_PID)"
 
 log "building dji-media-sync and dms-benchtool (release, scratch path $scratch) ..."
-(cd "$repo" && swift build -c release --scratch-path "$scratch" --product dji-media-sync >&2 \
-    && swift build -c release --scratch-path "$scratch" --product dms-benchtool >&2)
-bin="$(cd "$repo" && swift build -c release --scratch-path "$scratch" --show-bin-path)"
+# The build the .deb ships: Swift's runtime linked in (the bench tool the same way, one build).
+(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product dji-media-sync >&2 \
+    && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product dms-benchtool >&2)
+bin="$(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
 dms="$bin/dji-media-sync"
 [[ -x "$dms" && -x "$bin/dms-benchtool" ]] || die "no binaries in $bin"
 
