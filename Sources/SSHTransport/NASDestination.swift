@@ -143,10 +143,7 @@ public struct NASDestination: Destination {
             throw DestinationError(.transient, "unexpected answer from the NAS receiver: \(text)")
         }
         let session = NASSession(
-            destination: self, channel: channel, controlPath: controlPath, hashTool: ready.hashTool,
-            perlPublisher: ready.perl, journal: journal, logger: logger,
-            gnuTail: ready.gnuTail, receiverResumes: ready.resume, receiverTidies: ready.tidy, receiverBulk: ready.bulk, receiverFinishes: ready.finishes,
-            receiverVerifiesInBulk: ready.bulkVerify,
+            destination: self, channel: channel, controlPath: controlPath, receiver: ready, journal: journal, logger: logger,
             greetingSpace: RemoteProtocol.startupSpace(lines).map { DestinationSpace(freeBytes: $0.freeBytes, totalBytes: $0.totalBytes) })
         logger.debug("connected to \(displayName) (receiver: \(config.receiver), remote hash: \(ready.hashTool), publisher: \(ready.perl ? "perl" : "sh"))")
         if !ready.resume, config.resumeMinBytes > 0 {

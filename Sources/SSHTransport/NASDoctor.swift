@@ -39,12 +39,12 @@ extension NASDestination {
             .ok("nas.base_path", subject, "\(config.basePath) exists and is writable")
         ]
         if let nas = session as? NASSession {
-            let publisher = nas.perlPublisher ? "perl (link, no-clobber)" : "sh (mv -n; no perl on the NAS)"
+            let publisher = nas.receiver.perl ? "perl (link, no-clobber)" : "sh (mv -n; no perl on the NAS)"
             checks.append(
                 .ok(
                     "nas.tools", subject,
-                    "receiver \(config.receiver); SHA-256 with \(nas.hashTool); publish with \(publisher); "
-                        + "hash while writing: \(nas.gnuTail ? "yes (GNU tail)" : "no (after writing)")"))
+                    "receiver \(config.receiver); SHA-256 with \(nas.receiver.hashTool); publish with \(publisher); "
+                        + "hash while writing: \(nas.receiver.gnuTail ? "yes (GNU tail)" : "no (after writing)")"))
         }
         do {
             if let space = try await session.space() {

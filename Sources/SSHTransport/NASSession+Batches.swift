@@ -152,7 +152,7 @@ extension NASSession {
 
     /// The dry run: `examine`, batch by batch, with nothing sent or published.
     func lookUp(_ items: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> LookUp {
-        var lookUp = LookUp(compared: "size, then SHA-256 (\(hashTool) on the NAS, the local file hashed here)")
+        var lookUp = LookUp(compared: "size, then SHA-256 (\(receiver.hashTool) on the NAS, the local file hashed here)")
         for batch in makeBatches(items) {
             if Task.isCancelled { throw DestinationError(.cancelled, "stopping") }
             let (decided, toSend) = try await examine(batch)
@@ -192,8 +192,7 @@ extension NASSession {
         }
         let asked = Set(batch.map(\.id))
         var probes: [Int: Probe] = [:]
-        if receiverBulk { script = RemoteProtocol.bulk(script) }
-        for line in try await channel.request(script, stall: stall, what: "checking existing files") {
+        for line in try await channel.request(RemoteProtocol.bulk(script, if: receiver.bulk), stall: stall, what: "checking existing files") {
             guard let (id, reply) = RemoteProtocol.probeLine(line), asked.contains(id) else { continue }
             var p = probes[id] ?? Probe()
             switch reply {
@@ -252,7 +251,7 @@ extension NASSession {
         let chunks = entries.isEmpty ? [entries[...]] : entries.chunked(by: 400)
         for (n, chunk) in chunks.enumerated() {
             let asked = Set(chunk.map(\.id))
-            var script = chunk.isEmpty ? [] : receiverBulk ? RemoteProtocol.bulk(RemoteProtocol.publish(chunk)) : RemoteProtocol.publish(chunk)
+            var script = chunk.isEmpty ? [] : RemoteProtocol.bulk(RemoteProtocol.publish(chunk), if: receiver.bulk)
             if n == chunks.count - 1 {
                 for names in thenRemoving.compactMap(relative).chunked(by: 500) { script += RemoteProtocol.removeTemps(names) }
             }

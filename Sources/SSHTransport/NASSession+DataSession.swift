@@ -34,16 +34,16 @@ extension NASSession {
         // written (GNU tail follows the temp file), so the check ends with the last byte instead of
         // costing a second pass. Otherwise: one hash command over every temp file once written.
         let overlapped =
-            destination.integrity.hashWhileWriting && gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
+            destination.integrity.hashWhileWriting && receiver.gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
             && destination.faultInjectionAfterExtract == nil && resumes.isEmpty
         // The receiver's perl publishes what it verified (`fin`); the overlapped hash runs in sh.
-        let finishing = receiverFinishes && !overlapped
+        let finishing = receiver.finishes && !overlapped
         let finals = files.map(\.finalName)
         // What precedes the files on the session's standard input: the hash tool the control
         // session found, the session file (holds the receiver's pid), the folders.
         let head =
-            RemoteProtocol.dataTool(hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
-            + (receiverTidies ? RemoteProtocol.dataTidy(keepFrom: resumeMinBytes) : [])
+            RemoteProtocol.dataTool(receiver.hashTool) + RemoteProtocol.dataSessionFile(sessionFile)
+            + (receiver.tidy ? RemoteProtocol.dataTidy(keepFrom: resumeMinBytes) : [])
             + directories.flatMap { RemoteProtocol.dataDirectory(Array($0.utf8)) }
         let process: SSHProcess
         if let early {

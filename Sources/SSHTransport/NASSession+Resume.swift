@@ -19,7 +19,7 @@ extension NASSession {
         var fallback: [UInt8]
     }
 
-    var resumeMinBytes: Int64 { receiverResumes ? Int64(destination.config.resumeMinBytes) : 0 }
+    var resumeMinBytes: Int64 { receiver.resume ? Int64(destination.config.resumeMinBytes) : 0 }
 
     func resumable(_ item: TransferItem) -> Bool { resumeMinBytes > 0 && item.identity.size >= resumeMinBytes }
 

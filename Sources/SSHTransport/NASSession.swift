@@ -13,22 +13,11 @@ final class NASSession: DestinationSession {
     let destination: NASDestination
     let channel: ControlChannel
     let controlPath: String
-    let hashTool: String
-    let perlPublisher: Bool
+    /// What the receiver's greeting said it can do: its hash tool, perl, GNU tail, and the verbs
+    /// it knows (an installed dms-receive may be older than some).
+    let receiver: RemoteProtocol.Ready
     let journal: any TempJournal
     let logger: Logger
-    /// GNU tail on the NAS: a large file is read back and hashed while it is being written.
-    let gnuTail: Bool
-    /// The receiver knows the resume verbs (an installed dms-receive may be older than them).
-    let receiverResumes: Bool
-    /// The receiver knows `tidy` (a data session cut short removes its own temps).
-    let receiverTidies: Bool
-    /// The receiver takes a batch's probes and publishes framed in one `blk`.
-    let receiverBulk: Bool
-    /// The data session publishes what it verified (`fin`): no publish round trip per batch.
-    let receiverFinishes: Bool
-    /// `blk` takes `ver`: one hash run for a chunk of re-verifications, not processes per file.
-    let receiverVerifiesInBulk: Bool
     /// The free space the receiver sent with its greeting, and when: spares the cycle's first
     /// space check a round trip.
     let greetingSpace: Mutex<(DestinationSpace, ContinuousClock.Instant)?>
@@ -39,23 +28,14 @@ final class NASSession: DestinationSession {
     let live = Mutex<[Int: SSHProcess]>([:])
 
     init(
-        destination: NASDestination, channel: ControlChannel, controlPath: String, hashTool: String, perlPublisher: Bool,
-        journal: any TempJournal, logger: Logger, gnuTail: Bool = false, receiverResumes: Bool = true,
-        receiverTidies: Bool = true, receiverBulk: Bool = false, receiverFinishes: Bool = false,
-        receiverVerifiesInBulk: Bool = false, greetingSpace: DestinationSpace? = nil
+        destination: NASDestination, channel: ControlChannel, controlPath: String, receiver: RemoteProtocol.Ready,
+        journal: any TempJournal, logger: Logger, greetingSpace: DestinationSpace? = nil
     ) {
-        self.receiverVerifiesInBulk = receiverVerifiesInBulk
-        self.receiverFinishes = receiverFinishes
-        self.receiverBulk = receiverBulk
+        self.receiver = receiver
         self.greetingSpace = Mutex(greetingSpace.map { ($0, ContinuousClock.now) })
-        self.receiverTidies = receiverTidies
-        self.gnuTail = gnuTail
-        self.receiverResumes = receiverResumes
         self.destination = destination
         self.channel = channel
         self.controlPath = controlPath
-        self.hashTool = hashTool
-        self.perlPublisher = perlPublisher
         self.journal = journal
         self.logger = logger
     }
@@ -150,8 +130,7 @@ final class NASSession: DestinationSession {
             }
             var byIndex: [Int: RemoteProtocol.Verify] = [:]
             if !script.isEmpty {
-                if receiverVerifiesInBulk { script = RemoteProtocol.bulk(script) }
-                for line in try await channel.request(script, stall: stall, what: "verifying copies") {
+                for line in try await channel.request(RemoteProtocol.bulk(script, if: receiver.bulkVerify), stall: stall, what: "verifying copies") {
                     let (index, reply) = RemoteProtocol.verifyLine(line)
                     if let index, asked.contains(index) { byIndex[index] = reply }
                 }

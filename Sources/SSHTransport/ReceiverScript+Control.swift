@@ -16,7 +16,7 @@ extension ReceiverScript {
           wait
         )
         has() { case "$NL$caps$NL" in *"${NL}ok $1$NL"*) return 0 ;; esac; return 1; }
-        if has statc; then SZF=1; sz() { stat -c %s -- "$1"; }; else findsz; fi
+        if has statc; then findsz statc; else findsz; fi
         H=
         for c in $hashes; do
           case $c in

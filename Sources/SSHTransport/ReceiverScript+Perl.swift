@@ -70,14 +70,12 @@ extension ReceiverScript {
             exit 0 unless @files;
             my @c = @{$hb{$tool}};
             exec { $c[0] } @c, @files or die "dms-receive: $c[0]: $!\n" unless @fin;
-            open(my $h, q{-|}, @c, @files) or die "dms-receive: $c[0]: $!\n";
-            my ($o, %got) = (q{});
-            while (my $l = <$h>) { $o .= $l; $got{$2} = lc $1 if $l =~ /\A([0-9a-fA-F]{64})[ *]+(.*?)\r?\n?\z/ }
-            close $h or die "dms-receive: $c[0] failed\n";
+            my ($o, $got, $ok) = hashrun($tool, @files);
+            $ok or die "dms-receive: $c[0] failed\n";
             my %done;
             for (@fin) {
               my ($i, $t, $f, $sha) = @$_;
-              my $r = defined $got{$t} && $got{$t} eq $sha ? publish1($t, $f) : q{D};
+              my $r = defined $got->{$t} && $got->{$t} eq $sha ? publish1($t, $f) : q{D};
               $done{$t} = 1 if $r eq q{P};
               $o .= "\@\@PB $i $r\n";
             }
@@ -151,15 +149,11 @@ extension ReceiverScript {
           q{}
         }
         sub verhashes {
-          my %h;
           my @many = grep { $_->[1] !~ /[\n\r\\]/ } @vq;
-          if (@many) {
-            open(my $h, q{-|}, @{$hb{$tool}}, map { $_->[1] } @many) or die "dms-receive: $tool: $!\n";
-            while (my $l = <$h>) { $h{$2} = lc $1 if $l =~ /\A([0-9a-fA-F]{64})[ *]+(.*?)\r?\n?\z/ }
-            close $h; # not 0 when a file went away meanwhile: it has no hash line
-          }
-          for (grep { $_->[1] =~ /[\n\r\\]/ } @vq) { my $x = h1($_->[1]); $h{$_->[1]} = lc $x if $x =~ /\A[0-9a-fA-F]{64}\z/ }
-          join q{}, map { defined $h{$_->[1]} ? "$_->[0] H $_->[2] $h{$_->[1]}\n" : "$_->[0] U hash\n" } @vq
+          # (The tool fails when a file went away meanwhile: that file just has no hash.)
+          my $h = @many ? (hashrun($tool, map { $_->[1] } @many))[1] : {};
+          for (grep { $_->[1] =~ /[\n\r\\]/ } @vq) { my $x = h1($_->[1]); $h->{$_->[1]} = lc $x if $x =~ /\A[0-9a-fA-F]{64}\z/ }
+          join q{}, map { defined $h->{$_->[1]} ? "$_->[0] H $_->[2] $h->{$_->[1]}\n" : "$_->[0] U hash\n" } @vq
         }
         sub request {
           my @f = split /\t/, $_[0], -1;

@@ -141,13 +141,14 @@ public enum ReceiverScript {
         issession() { case $1 in */*) return 1 ;; "$tp"*.session-*) return 0 ;; esac; return 1; }
         num() { case $1 in ''|*[!0-9]*) refuse "not a number" "$1" ;; esac; }
 
-        # sz FILE: its size, by the first of stat -c, stat -f and wc that works here. Found once, in the
+        # sz FILE: its size, by the first of stat -c, stat -f and wc that works here (`findsz statc`: stat -c
+        # is known to). Found once, in the
         # session's own shell (sz runs in $(...) subshells, where a redefinition is lost): by a read
         # session at its start, a control session with its greeting, a data session only when it
         # resumes without perl (one process start less a batch).
         findsz() {
           SZF=1
-          if stat -c %s . >/dev/null 2>&1; then sz() { stat -c %s -- "$1"; }
+          if [ "${1-}" = statc ] || stat -c %s . >/dev/null 2>&1; then sz() { stat -c %s -- "$1"; }
           elif stat -f %z . >/dev/null 2>&1; then sz() { stat -f %z -- "$1"; }
           else sz() { wc -c < "$1" | tr -d ' '; }; fi
         }
@@ -228,6 +229,16 @@ public enum ReceiverScript {
         }
         # The hash tools, by name, with the files to hash as arguments.
         my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
+        # One run of hash tool T over FILES: its output, the hashes (lower case) by name as printed, and
+        # whether it succeeded (a file that went away meanwhile has no line).
+        sub hashrun {
+          my ($t, @f) = @_;
+          open(my $h, q{-|}, @{$hb{$t}}, @f) or die "dms-receive: $t: $!\n";
+          my ($o, %got) = (q{});
+          while (my $l = <$h>) { $o .= $l; $got{$2} = lc $1 if $l =~ /\A([0-9a-fA-F]{64})[ *]+(.*?)\r?\n?\z/ }
+          my $ok = close $h;
+          ($o, \%got, $ok)
+        }
         '
 
         """# + readSession + #"""

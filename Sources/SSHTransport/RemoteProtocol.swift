@@ -73,6 +73,8 @@ enum RemoteProtocol {
     /// `blk`: `pr` and `pb` request lines framed by their length, for a receiver with perl to read in
     /// one process (a POSIX sh reads a request line a byte at a time).
     static func bulk(_ requests: [UInt8]) -> [UInt8] { line("blk", [number(requests.count)]) + requests }
+    /// `requests` in a `blk` where the receiver takes them so (`framed`), else as they are.
+    static func bulk(_ requests: [UInt8], if framed: Bool) -> [UInt8] { framed ? bulk(requests) : requests }
 
     /// `pb`: no-clobber publish of temp → final, many on one line (one perl for all).
     static func publish(_ entries: some Collection<(id: Int, temp: [UInt8], final: [UInt8])>) -> [UInt8] {

@@ -55,8 +55,8 @@ import Testing
                 runtimeDirectory: f.config.state.runtimeDirectory, instanceID: "bulkver")
             destination.forceShellPublisher = shell
             let session = try await destination.open(journal: NoTempJournal(), progress: SilentObserver(), logger: Logger(label: "test"))
-            #expect(session.receiverVerifiesInBulk == !shell, "the inline receiver takes ver in a blk where it has perl")
-            #expect(session.hashTool == tool)
+            #expect(session.receiver.bulkVerify == !shell, "the inline receiver takes ver in a blk where it has perl")
+            #expect(session.receiver.hashTool == tool)
             let hashed = try await session.verify(copies, mode: .sha256)
             let sized = try await session.verify(copies, mode: .size)
             await session.close()
