@@ -43,9 +43,9 @@ public struct RemoteLayout: Sendable {
                 case let .placeholder(p):
                     switch p {
                     case .dock: out += Array(dock.utf8)
-                    case .yyyy: out += Array(String(format: "%04d", day.year).utf8)
-                    case .mm: out += Array(String(format: "%02d", day.month).utf8)
-                    case .dd: out += Array(String(format: "%02d", day.day).utf8)
+                    case .yyyy: out += Array(Day.padded(day.year, 4).utf8)
+                    case .mm: out += Array(Day.padded(day.month, 2).utf8)
+                    case .dd: out += Array(Day.padded(day.day, 2).utf8)
                     case .name: out += name
                     case .stem: out += stem
                     case .ext: out += ext
@@ -80,7 +80,16 @@ public struct RemoteLayout: Sendable {
 
     public struct Day: Equatable, Sendable, CustomStringConvertible {
         public var year: Int, month: Int, day: Int
-        public var description: String { String(format: "%04d/%02d/%02d", year, month, day) }
+        public init(year: Int, month: Int, day: Int) { (self.year, self.month, self.day) = (year, month, day) }
+        public var description: String { "\(Self.padded(year, 4))/\(Self.padded(month, 2))/\(Self.padded(day, 2))" }
+
+        /// `value` in decimal, zero-padded to `width` (as %0*d; without Foundation's formatter,
+        /// which cost 3 % of a 100k-file sync's CPU here).
+        static func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value.magnitude)
+            let pad = String(repeating: "0", count: max(0, width - digits.count - (value < 0 ? 1 : 0)))
+            return value < 0 ? "-" + pad + digits : pad + digits
+        }
     }
 
     public func day(forName name: [UInt8], mtimeNanoseconds: Int64) -> Day {

@@ -20,18 +20,27 @@ extension StateStore {
                 """)
     }
 
+    // A batch journals and forgets hundreds of temps: a few statements of many rows each, not one
+    // statement a temp (that cost 6 % of a 100k-file sync's CPU).
     public func record(destination: String, paths: [FilePath]) throws {
         let now = Date().timeIntervalSince1970
         try db.write { db in
-            let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp_journal (destination, path, recorded_at) VALUES (?, ?, ?)")
-            for p in paths { try insert.execute(arguments: [destination, Data(p.bytes), now]) }
+            for chunk in paths.chunked(by: 300) {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO temp_journal (destination, path, recorded_at) VALUES "
+                        + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", "),
+                    arguments: StatementArguments(chunk.flatMap { [destination.databaseValue, Data($0.bytes).databaseValue, now.databaseValue] }))
+            }
         }
     }
 
     public func forget(destination: String, paths: [FilePath]) throws {
         try db.write { db in
-            let delete = try db.cachedStatement(sql: "DELETE FROM temp_journal WHERE destination = ? AND path = ?")
-            for p in paths { try delete.execute(arguments: [destination, Data(p.bytes)]) }
+            for chunk in paths.chunked(by: 500) {
+                try db.execute(
+                    sql: "DELETE FROM temp_journal WHERE destination = ? AND path IN (\(databaseQuestionMarks(count: chunk.count)))",
+                    arguments: StatementArguments([destination.databaseValue] + chunk.map { Data($0.bytes).databaseValue }))
+            }
         }
     }
 

@@ -280,6 +280,34 @@ public final class StateStore: TempJournal, Sendable {
                 ]))
     }
 
+    /// The ledger rows (ids) that still claim, as present, the remote path of a new copy in
+    /// `placements` while recording another version: that copy was gone (a publish never replaces
+    /// a file), so those rows are stale. Found by the fault simulation (seeds 119, 318 of 400): a
+    /// lost copy's name reused by the next version of the file. One query per 500 copies.
+    static func staleHolders(_ db: Database, of placements: [Placement], destination: String) throws -> [FilePath: [Int64]] {
+        var byRemote: [Data: Placement] = [:]
+        for p in placements { byRemote[Data(p.remotePath.bytes)] = p }
+        var stale: [FilePath: [Int64]] = [:]
+        for chunk in Array(byRemote.keys).chunked(by: 500) {
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, remote_path, local_path, size, mtime_ns, inode FROM ledger
+                    WHERE destination = ? AND state = 'present' AND remote_path IN (\(databaseQuestionMarks(count: chunk.count)))
+                    """,
+                arguments: StatementArguments([destination.databaseValue] + chunk.map(\.databaseValue)))
+            while let row = try rows.next() {
+                guard let remote = row[1] as Data?, let p = byRemote[remote] else { continue }
+                let id = p.item.identity
+                let same =
+                    row[2] as Data? == Data(p.item.localPath.bytes) && row[3] as Int64? == id.size
+                    && row[4] as Int64? == id.mtimeNanoseconds && row[5] as Int64? == Int64(bitPattern: id.inode)
+                if !same { stale[p.remotePath, default: []].append(row[0]) }
+            }
+        }
+        return stale
+    }
+
     public struct Placement: Sendable {
         public var item: TransferItem
         public var remotePath: FilePath
@@ -325,11 +353,9 @@ public final class StateStore: TempJournal, Sendable {
                 sql: """
                     DELETE FROM file_failures WHERE destination = ? AND local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?
                     """)
-            let staleHolders = try db.cachedStatement(
-                sql: """
-                    SELECT id FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'
-                      AND NOT (local_path = ? AND size = ? AND mtime_ns = ? AND inode = ?)
-                    """)
+            // Most cycles have no failures on record: then no row needs clearing.
+            let anyFailures = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM file_failures WHERE destination = ?)", arguments: [destination]) ?? true
+            let stale = try Self.staleHolders(db, of: placements.filter { !$0.alreadyPresent }, destination: destination)
             let wanted = Set(allDestinations)
             for p in placements {
                 let id = p.item.identity
@@ -340,21 +366,11 @@ public final class StateStore: TempJournal, Sendable {
                     Data(p.remotePath.bytes), p.remotePath.displayString,
                     p.alreadyPresent ? "already_present" : "copied", now, now, cycleID
                 ])
-                try clearFailure.execute(arguments: [destination, local, id.size, id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
-                // A new copy went under a name that another version's row still claims: that copy
-                // was gone (the publish never replaces a file), so its row is stale. Found by the
-                // fault simulation (seeds 119, 318 of 400): a lost copy's name reused by the next
-                // version of the file.
-                if !p.alreadyPresent {
-                    let stale = try Int64.fetchAll(
-                        staleHolders,
-                        arguments: [
-                            destination, Data(p.remotePath.bytes), local, id.size,
-                            id.mtimeNanoseconds, Int64(bitPattern: id.inode)
-                        ])
-                    for other in stale {
-                        try Self.loseCopy(db, other, reason: "its copy \(p.remotePath.displayString) was gone; the name now holds another version", now: now)
-                    }
+                if anyFailures {
+                    try clearFailure.execute(arguments: [destination, local, id.size, id.mtimeNanoseconds, Int64(bitPattern: id.inode)])
+                }
+                for other in stale[p.remotePath] ?? [] {
+                    try Self.loseCopy(db, other, reason: "its copy \(p.remotePath.displayString) was gone; the name now holds another version", now: now)
                 }
                 // Queued for deletion only once every destination holds this version.
                 let heldEverywhere = try wanted == [destination] || wanted.isSubset(of: Self.holders(db, local, id))

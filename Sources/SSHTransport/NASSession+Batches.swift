@@ -23,10 +23,14 @@ extension NASSession {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<workers {
                     group.addTask { [self] in
+                        // A batch's results are recorded while the worker goes on with its next batch
+                        // (the probe's round trip and the next stream overlap the ledger writes); at
+                        // most one recording is pending per worker, and the worker ends only after it.
+                        var recording: Task<Void, Never>?
                         // A pause lets the batches in flight finish and starts no more.
                         while !Task.isCancelled, !progress.stopRequested {
                             let index = queue.next.add(1, ordering: .relaxed).oldValue
-                            guard index < batches.count, queue.failure.withLock({ $0 }) == nil else { return }
+                            guard index < batches.count, queue.failure.withLock({ $0 }) == nil else { break }
                             do {
                                 let results = try await runBatch(batches[index], progress: progress)
                                 // Files cut off by a lost connection are not failures of their own:
@@ -40,7 +44,8 @@ extension NASSession {
                                     }
                                     return true
                                 }
-                                if !kept.isEmpty { await onResult(kept) }
+                                await recording?.value
+                                recording = kept.isEmpty ? nil : Task { await onResult(kept) }
                                 if let lost { throw lost }
                             } catch {
                                 let error = (error as? DestinationError) ?? DestinationError(.transient, "\(error)")
@@ -48,9 +53,10 @@ extension NASSession {
                                 // reconnects or reports the destination unavailable. Files not
                                 // reported are not recorded, and are planned again.
                                 queue.failure.withLock { if $0 == nil { $0 = error } }
-                                return
+                                break
                             }
                         }
+                        await recording?.value
                     }
                 }
             }
@@ -267,10 +273,4 @@ extension NASSession {
 final class BatchQueue: Sendable {
     let next = Atomic<Int>(0)
     let failure = Mutex<DestinationError?>(nil)
-}
-
-extension Array {
-    func chunked(by size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
-    }
 }

@@ -25,6 +25,13 @@ import Testing
         #expect(layout.day(forName: Array(name.utf8), mtimeNanoseconds: 1_720_087_200_000_000_000).description == "2024/07/04")
     }
 
+    @Test func dayFoldersAreZeroPaddedAsPrintfWouldPadThem() {
+        for (year, month, day) in [(2025, 1, 5), (987, 12, 31), (5, 3, 9), (12345, 10, 10), (-5, 1, 1), (0, 0, 0)] {
+            let expected = String(format: "%04d/%02d/%02d", year, month, day)
+            #expect(RemoteLayout.Day(year: year, month: month, day: day).description == expected)
+        }
+    }
+
     @Test func mtimeDateUsesTheConfiguredTimeZone() {
         var layout = RemoteLayout()
         layout.timeZone = TimeZone(identifier: "Asia/Shanghai")!
