@@ -21,6 +21,8 @@ public struct TestSSHServer: Sendable {
     public let pid: Int32
     /// The folder holding the server's keys, config, pid file and log (`sshd.log`).
     public let stateDirectory: String
+    /// A private server (``start(privateDirectory:)``): ``stop()`` removes its folder too.
+    let owned: Bool
 
     /// Where the shared server keeps its state: `$DMS_TEST_SSHD_DIR`, else /tmp/dms-test-sshd (kept
     /// running between `swift test` runs, so later runs reuse it). `scripts/test.sh` gives each run
@@ -64,10 +66,12 @@ public struct TestSSHServer: Sendable {
         return try await start(stateDirectory: privateDirectory, owned: true)
     }
 
-    /// Stops the server (SIGTERM, SIGKILL after a bound) and drops its open connections.
-    /// Never call this on the shared server.
+    /// Stops the server (SIGTERM, SIGKILL after a bound) and drops its open connections; a private
+    /// server's folder (its keys, config and log) is removed with it. Never call this on the shared
+    /// server.
     public func stop() async throws {
         _ = try await Self.runScript(["stop", stateDirectory])
+        if owned { try TemporaryDirectory.remove(path: stateDirectory) }
     }
 
     /// The ssh client options that log in to this server, as dji-media-sync and rsync use them.
@@ -141,7 +145,7 @@ public struct TestSSHServer: Sendable {
         return TestSSHServer(
             host: try value("DMS_SSH_HOST"), port: port, user: try value("DMS_SSH_USER"),
             identityFile: try value("DMS_SSH_KEY"), knownHostsFile: try value("DMS_SSH_KNOWN_HOSTS"),
-            pid: pid, stateDirectory: stateDirectory)
+            pid: pid, stateDirectory: stateDirectory, owned: owned)
     }
 
     /// Runs `scripts/test-sshd.sh <arguments>`; returns its standard output, or throws with its

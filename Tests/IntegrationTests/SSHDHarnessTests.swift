@@ -55,6 +55,7 @@ struct SSHDHarnessTests {
         #expect(try await server.runRemote("true").status.isSuccess)
 
         try await server.stop()
+        #expect(access(state.path, F_OK) != 0, "stop removes a private server's folder (its keys, config and log)")
         let afterStop = try await server.runRemote("true")
         #expect(afterStop.status == .exited(255), "ssh after stop: \(afterStop.status)")
         #expect(try await shared.runRemote("true").status.isSuccess, "the shared server must be untouched")
