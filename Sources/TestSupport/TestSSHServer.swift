@@ -66,6 +66,20 @@ public struct TestSSHServer: Sendable {
         return try await start(stateDirectory: privateDirectory, owned: true)
     }
 
+    /// Runs `body` with a private server in `directory`, and stops it (removing the folder) when
+    /// `body` returns or throws: a `defer` cannot await the stop, and a detached one may never run.
+    public static func withPrivateServer<T>(in directory: String, _ body: (TestSSHServer) async throws -> T) async throws -> T {
+        let server = try await start(privateDirectory: directory)
+        do {
+            let result = try await body(server)
+            try await server.stop()
+            return result
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+
     /// Stops the server (SIGTERM, SIGKILL after a bound) and drops its open connections; a private
     /// server's folder (its keys, config and log) is removed with it. Never call this on the shared
     /// server.

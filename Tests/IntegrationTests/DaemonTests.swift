@@ -264,41 +264,41 @@ import Testing
     }
 
     @Test func aStalledTransferStopsTheWatchdogPingsAndTheyResumeWhenItMovesAgain() async throws {
-        let nas = try await TestSSHServer.start(privateDirectory: "/tmp/dms-test-sshd-stall-\(getpid())")
-        defer { Task { try? await nas.stop() } }
-        let s = try await CLITests.Setup("daemon-stall", server: nas)
-        defer { s.cleanUp() }
-        // Throttled, so that the transfer is certainly still moving when the NAS is frozen.
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.configPath))) as! [String: Any]
-        var control = config["concurrency_control"] as! [String: Any]
-        control["bandwidth_limit_bytes_per_second"] = 50_000_000
-        config["concurrency_control"] = control
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
-        try Self.bigSparseFile(s)
-        let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 2) { execution, n, log in
-            try await waitUntil(timeout: .seconds(90), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
-            // Freeze the NAS side of the connection (sshd's session processes): the link is "dead".
-            let sessions = ProcessTree.descendants(of: nas.pid)
-            #expect(!sessions.isEmpty)
-            for pid in sessions { kill(pid, SIGSTOP) }
-            defer { for pid in sessions { kill(pid, SIGCONT) } }
-            // Within the stall limit (2 s) plus a tick, pings stop: wait for a 3-second silence.
-            do {
-                try await waitUntil(timeout: .seconds(30), waitingFor: "watchdog pings to stop") {
-                    guard let last = n.watchdogTimes().last else { return false }
-                    return ContinuousClock.now - last > .seconds(3)
+        try await TestSSHServer.withPrivateServer(in: "/tmp/dms-test-sshd-stall-\(getpid())") { nas in
+            let s = try await CLITests.Setup("daemon-stall", server: nas)
+            defer { s.cleanUp() }
+            // Throttled, so that the transfer is certainly still moving when the NAS is frozen.
+            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.configPath))) as! [String: Any]
+            var control = config["concurrency_control"] as! [String: Any]
+            control["bandwidth_limit_bytes_per_second"] = 50_000_000
+            config["concurrency_control"] = control
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: s.configPath))
+            try Self.bigSparseFile(s)
+            let (status, log) = try await Self.withDaemon(s, watchdogSeconds: 2) { execution, n, log in
+                try await waitUntil(timeout: .seconds(90), waitingFor: "a temp file on the NAS") { s.remoteFiles().contains { $0.contains("/.dms-") } }
+                // Freeze the NAS side of the connection (sshd's session processes): the link is "dead".
+                let sessions = ProcessTree.descendants(of: nas.pid)
+                #expect(!sessions.isEmpty)
+                for pid in sessions { kill(pid, SIGSTOP) }
+                defer { for pid in sessions { kill(pid, SIGCONT) } }
+                // Within the stall limit (2 s) plus a tick, pings stop: wait for a 3-second silence.
+                do {
+                    try await waitUntil(timeout: .seconds(30), waitingFor: "watchdog pings to stop") {
+                        guard let last = n.watchdogTimes().last else { return false }
+                        return ContinuousClock.now - last > .seconds(3)
+                    }
+                } catch {
+                    Issue.record("pings did not stop; daemon log:\n\(log().suffix(3000))")
+                    throw error
                 }
-            } catch {
-                Issue.record("pings did not stop; daemon log:\n\(log().suffix(3000))")
-                throw error
+                #expect(log().contains("withholding watchdog pings"))
+                for pid in sessions { kill(pid, SIGCONT) }
+                let silentSince = n.watchdogTimes().count
+                try await waitUntil(timeout: .seconds(15), waitingFor: "pings to resume") { n.watchdogTimes().count > silentSince }
+                try execution.send(signal: .terminate)
             }
-            #expect(log().contains("withholding watchdog pings"))
-            for pid in sessions { kill(pid, SIGCONT) }
-            let silentSince = n.watchdogTimes().count
-            try await waitUntil(timeout: .seconds(15), waitingFor: "pings to resume") { n.watchdogTimes().count > silentSince }
-            try execution.send(signal: .terminate)
+            #expect(status == .exited(0))
+            _ = log
         }
-        #expect(status == .exited(0))
-        _ = log
     }
 }

@@ -74,40 +74,38 @@ import Testing
 
     @Test func aNASThatDiesMidTransferAndComesBackCompletesTheCycleAfterABackoff() async throws {
         let dir = "/tmp/dms-test-sshd-restart-\(getpid())"
-        let nas = try await TestSSHServer.start(privateDirectory: dir)
-        var f = try await NASFixture("restart", server: nas)
-        defer {
-            f.cleanUp()
-            Task { try? await nas.stop() }
-        }
-        f.config.retryPolicy.baseDelaySeconds = 1
-        f.config.retryPolicy.jitterFraction = 0
-        f.config.concurrency.parallelTransfers = 1
-        f.config.concurrency.batchMaxMegabytes = 64
-        for i in 0..<4 { try f.add("DJI_2025010100000\(i)_000\(i)_V.MP4", size: 60_000_000, seed: UInt64(i)) }
-        let fixture = f
-        let killer = Task {
-            // Once the first batch is streaming, kill the NAS's sshd (listener and sessions) …
-            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file") {
-                (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
+        try await TestSSHServer.withPrivateServer(in: dir) { nas in
+            var f = try await NASFixture("restart", server: nas)
+            defer { f.cleanUp() }
+            f.config.retryPolicy.baseDelaySeconds = 1
+            f.config.retryPolicy.jitterFraction = 0
+            f.config.concurrency.parallelTransfers = 1
+            f.config.concurrency.batchMaxMegabytes = 64
+            for i in 0..<4 { try f.add("DJI_2025010100000\(i)_000\(i)_V.MP4", size: 60_000_000, seed: UInt64(i)) }
+            let fixture = f
+            let killer = Task {
+                // Once the first batch is streaming, kill the NAS's sshd (listener and sessions) …
+                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file") {
+                    (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
+                }
+                let sessions = ProcessTree.descendants(of: nas.pid)
+                kill(nas.pid, SIGKILL)
+                for pid in sessions { kill(pid, SIGKILL) }
+                // … and bring it back on the same port with the same host key.
+                let sshd = Process()
+                sshd.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+                sshd.arguments = ["-f", dir + "/sshd_config", "-E", dir + "/sshd.log"]
+                try sshd.run()
+                sshd.waitUntilExit()
             }
-            let sessions = ProcessTree.descendants(of: nas.pid)
-            kill(nas.pid, SIGKILL)
-            for pid in sessions { kill(pid, SIGKILL) }
-            // … and bring it back on the same port with the same host key.
-            let sshd = Process()
-            sshd.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-            sshd.arguments = ["-f", dir + "/sshd_config", "-E", dir + "/sshd.log"]
-            try sshd.run()
-            sshd.waitUntilExit()
+            let summary = try await f.cycle()
+            try await killer.value
+            #expect(summary.filesCopied == 4, "\(summary.messages)")
+            #expect(summary.failed == 0)
+            #expect(f.logs.lines.withLock { $0.contains { $0.message.contains("reconnecting in") } })
+            let remote = try f.remoteNames()
+            #expect(remote.count == 4)
+            #expect(!remote.contains { $0.contains(".dms-") }, "no temp file is left behind")
         }
-        let summary = try await f.cycle()
-        try await killer.value
-        #expect(summary.filesCopied == 4, "\(summary.messages)")
-        #expect(summary.failed == 0)
-        #expect(f.logs.lines.withLock { $0.contains { $0.message.contains("reconnecting in") } })
-        let remote = try f.remoteNames()
-        #expect(remote.count == 4)
-        #expect(!remote.contains { $0.contains(".dms-") }, "no temp file is left behind")
     }
 }
