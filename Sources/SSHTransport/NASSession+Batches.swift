@@ -23,40 +23,7 @@ extension NASSession {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<workers {
                     group.addTask { [self] in
-                        // A batch's results are recorded while the worker goes on with its next batch
-                        // (the probe's round trip and the next stream overlap the ledger writes); at
-                        // most one recording is pending per worker, and the worker ends only after it.
-                        var recording: Task<Void, Never>?
-                        // A pause lets the batches in flight finish and starts no more.
-                        while !Task.isCancelled, !progress.stopRequested {
-                            let index = queue.next.add(1, ordering: .relaxed).oldValue
-                            guard index < batches.count, queue.failure.withLock({ $0 }) == nil else { break }
-                            do {
-                                let results = try await runBatch(batches[index], progress: progress)
-                                // Files cut off by a lost connection are not failures of their own:
-                                // report the rest, and let the caller reconnect for these.
-                                var lost: DestinationError?
-                                let kept = results.filter { result in
-                                    // A full NAS stops the whole destination too: no retry storm.
-                                    if case let .failed(e) = result.outcome, e.kind.isConnectionLoss || e.kind == .destinationFull {
-                                        lost = lost ?? e
-                                        return false
-                                    }
-                                    return true
-                                }
-                                await recording?.value
-                                recording = kept.isEmpty ? nil : Task { await onResult(kept) }
-                                if let lost { throw lost }
-                            } catch {
-                                let error = (error as? DestinationError) ?? DestinationError(.transient, "\(error)")
-                                // The connection itself failed: stop the other workers; the caller
-                                // reconnects or reports the destination unavailable. Files not
-                                // reported are not recorded, and are planned again.
-                                queue.failure.withLock { if $0 == nil { $0 = error } }
-                                break
-                            }
-                        }
-                        await recording?.value
+                        await work(batches, queue: queue, progress: progress, onResult: onResult)
                     }
                 }
             }
@@ -84,27 +51,117 @@ extension NASSession {
         return batches
     }
 
-    /// Probe → (hash locally where a same-size file exists) → stream → compare → publish.
-    func runBatch(_ batch: [TransferItem], progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
+    /// One worker of a round: takes batches from `queue` until none is left, a pause or stop is
+    /// asked for, or the connection fails (recorded in `queue`, which stops the other workers).
+    ///
+    /// Two things overlap each batch's stream and the NAS's hashing of it: the probe of the worker's
+    /// next batch (a round trip on the control session, and the receiver's look at the names) and
+    /// the recording of its previous results. At most one batch is prepared ahead and one recording
+    /// pending; the worker ends only after both. A batch prepared but never sent (a pause, a stop, a
+    /// failure) had nothing written: its data session ends unused and its files are planned again.
+    func work(
+        _ batches: [[TransferItem]], queue: BatchQueue, progress: any TransferProgress,
+        onResult: @escaping @Sendable ([TransferResult]) async -> Void
+    ) async {
+        // A batch prepared ahead opens its data session early too only while the control session and
+        // two data sessions per worker stay within OpenSSH's default MaxSessions (10): beyond it, a
+        // refused session would cut the batch. Otherwise it opens when the batch is sent.
+        let sessionsAhead = 1 + 2 * destination.concurrency.parallelTransfers <= Self.defaultMaxSessions
+        func claim(first: Bool) -> Task<PreparedBatch, any Error>? {
+            guard !Task.isCancelled, !progress.stopRequested, queue.failure.withLock({ $0 }) == nil else { return nil }
+            let index = queue.next.add(1, ordering: .relaxed).oldValue
+            guard index < batches.count else { return nil }
+            let open = first || sessionsAhead
+            return Task { try await self.prepare(batches[index], openingSession: open) }
+        }
+        var recording: Task<Void, Never>?
+        var ahead = claim(first: true)
+        while let current = ahead {
+            ahead = nil
+            do {
+                let prepared = try await withTaskCancellationHandler {
+                    try await current.value
+                } onCancel: {
+                    current.cancel()
+                }
+                // A pause lets the batches in flight finish and starts no more.
+                guard !Task.isCancelled, !progress.stopRequested, queue.failure.withLock({ $0 }) == nil else {
+                    Self.discard(prepared.session)
+                    break
+                }
+                ahead = claim(first: false)
+                let results = try await send(prepared, progress: progress)
+                // Files cut off by a lost connection are not failures of their own: report the
+                // rest, and let the caller reconnect for these.
+                var lost: DestinationError?
+                let kept = results.filter { result in
+                    // A full NAS stops the whole destination too: no retry storm.
+                    if case let .failed(e) = result.outcome, e.kind.isConnectionLoss || e.kind == .destinationFull {
+                        lost = lost ?? e
+                        return false
+                    }
+                    return true
+                }
+                await recording?.value
+                recording = kept.isEmpty ? nil : Task { await onResult(kept) }
+                if let lost { throw lost }
+            } catch {
+                let error = (error as? DestinationError) ?? DestinationError(.transient, "\(error)")
+                // The connection itself failed: stop the other workers; the caller reconnects or
+                // reports the destination unavailable. Files not reported are not recorded, and
+                // are planned again.
+                queue.failure.withLock { if $0 == nil { $0 = error } }
+                break
+            }
+        }
+        if let ahead {
+            if Task.isCancelled || queue.failure.withLock({ $0 }) != nil { ahead.cancel() }
+            if let unused = try? await ahead.value { Self.discard(unused.session) }
+        }
+        await recording?.value
+    }
+
+    /// A batch examined (its probe answered), with its data session opened meanwhile, not yet sent.
+    struct PreparedBatch: Sendable {
+        let count: Int
+        let decided: [TransferResult]
+        let toSend: [Send]
+        let session: SSHProcess?
+        let started: ContinuousClock.Instant
+        let probeTime: Duration
+    }
+
+    /// OpenSSH's default limit of sessions on one connection (sshd_config MaxSessions).
+    static let defaultMaxSessions = 10
+
+    /// Probe → (hash locally where a same-size file exists): what ``send(_:progress:)`` needs.
+    /// `openingSession`: the batch's data session opens meanwhile.
+    func prepare(_ batch: [TransferItem], openingSession: Bool) async throws(DestinationError) -> PreparedBatch {
         let clock = ContinuousClock()
         let t0 = clock.now
         // The data session opens (ssh channel, the receiver starting on the NAS) while the probe is
         // answered: on a slow link that is a round trip or two less per batch. (It writes nothing
         // until its temps are journaled; unused, it just ends.)
-        let early = Task { try? await spawnSession(dataCommand) }
-        var results: [TransferResult]
+        let early = Task { openingSession ? try? await spawnSession(dataCommand) : nil }
+        let decided: [TransferResult]
         let toSend: [Send]
-        do { (results, toSend) = try await examine(batch) } catch {
+        do { (decided, toSend) = try await examine(batch) } catch {
             Self.discard(await early.value)
             throw error
         }
         let probeTime = clock.now - t0
-        if toSend.isEmpty {
-            Self.discard(await early.value)
-        } else {
-            results += try await sendAndPublish(toSend, progress: progress, session: await early.value)
+        var session: SSHProcess?
+        if toSend.isEmpty { Self.discard(await early.value) } else { session = await early.value }
+        return PreparedBatch(count: batch.count, decided: decided, toSend: toSend, session: session, started: t0, probeTime: probeTime)
+    }
+
+    /// Stream → compare → publish, for a prepared batch.
+    func send(_ batch: PreparedBatch, progress: any TransferProgress) async throws(DestinationError) -> [TransferResult] {
+        var results = batch.decided
+        if !batch.toSend.isEmpty {
+            results += try await sendAndPublish(batch.toSend, progress: progress, session: batch.session)
         }
-        logger.debug("batch of \(batch.count) files: probe \(probeTime), total \(clock.now - t0)")
+        logger.debug("batch of \(batch.count) files: probe \(batch.probeTime), total \(ContinuousClock.now - batch.started)")
         return results
     }
 
