@@ -285,8 +285,8 @@ public final class StateStore: TempJournal, Sendable {
     /// a file), so those rows are stale. Found by the fault simulation (seeds 119, 318 of 400): a
     /// lost copy's name reused by the next version of the file. One query per 500 copies.
     static func staleHolders(_ db: Database, of placements: [Placement], destination: String) throws -> [FilePath: [Int64]] {
-        var byRemote: [Data: Placement] = [:]
-        for p in placements { byRemote[Data(p.remotePath.bytes)] = p }
+        var byRemote: [Data: [Placement]] = [:]
+        for p in placements { byRemote[Data(p.remotePath.bytes), default: []].append(p) }
         var stale: [FilePath: [Int64]] = [:]
         for chunk in Array(byRemote.keys).chunked(by: 500) {
             let rows = try Row.fetchCursor(
@@ -297,12 +297,14 @@ public final class StateStore: TempJournal, Sendable {
                     """,
                 arguments: StatementArguments([destination.databaseValue] + chunk.map(\.databaseValue)))
             while let row = try rows.next() {
-                guard let remote = row[1] as Data?, let p = byRemote[remote] else { continue }
-                let id = p.item.identity
-                let same =
-                    row[2] as Data? == Data(p.item.localPath.bytes) && row[3] as Int64? == id.size
-                    && row[4] as Int64? == id.mtimeNanoseconds && row[5] as Int64? == Int64(bitPattern: id.inode)
-                if !same { stale[p.remotePath, default: []].append(row[0]) }
+                guard let remote = row[1] as Data? else { continue }
+                for p in byRemote[remote] ?? [] {
+                    let id = p.item.identity
+                    let same =
+                        row[2] as Data? == Data(p.item.localPath.bytes) && row[3] as Int64? == id.size
+                        && row[4] as Int64? == id.mtimeNanoseconds && row[5] as Int64? == Int64(bitPattern: id.inode)
+                    if !same { stale[p.remotePath, default: []].append(row[0]) }
+                }
             }
         }
         return stale

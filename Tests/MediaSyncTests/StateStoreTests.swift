@@ -62,6 +62,41 @@ import Testing
         #expect(try store.dueDeletes().count == 1)
     }
 
+    /// A new copy published under a name the ledger says another version's copy holds: that copy
+    /// was gone (a publish never replaces a file), so its row is lost and its source is not deleted
+    /// on it. Checked for a batch of many copies at once (one query per 500), with the stale row's
+    /// copy among them and copies of the same version recorded again left alone.
+    @Test func aNameReusedByAnotherVersionMarksTheOldRowLostInABatchOfMany() throws {
+        let dir = try TemporaryDirectory(in: TemporaryDirectory.memoryParent)
+        defer { try? dir.remove() }
+        let store = try StateStore(directory: dir.filePath)
+        let path: FilePath = "/media/DJI_1.JPG"
+        let v1 = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
+        var v2 = v1
+        v2.mtimeNanoseconds = 2
+        func others(_ range: Range<Int>) -> [StateStore.Placement] {
+            range.map { i in
+                .init(
+                    item: Self.item(FilePath("/media/f\(i).JPG"), FileIdentity(size: 5, mtimeNanoseconds: Int64(i), inode: UInt64(100 + i), device: 1)),
+                    remotePath: FilePath("/nas/f\(i).JPG"), sha256: SHA256Hasher.hash([UInt8(i % 256)]), alreadyPresent: false)
+            }
+        }
+        try store.recordPlacements(
+            [.init(item: Self.item(path, v1), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: false)] + others(0..<700),
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 1000)
+        // The next batch: v2 under v1's name, between hundreds of others, some recorded again.
+        try store.recordPlacements(
+            others(600..<900) + [.init(item: Self.item(path, v2), remotePath: "/nas/a", sha256: SHA256Hasher.hash([2]), alreadyPresent: false)]
+                + others(900..<1300),
+            destination: "nas", allDestinations: ["nas"], cycleID: nil, deleteDelaySeconds: 600, now: 2000)
+        #expect(try store.destinationsHolding(path, identity: v1, among: ["nas"]).isEmpty)
+        #expect(try store.destinationsHolding(path, identity: v2, among: ["nas"]) == ["nas"])
+        #expect(try store.destinationsHolding("/media/f650.JPG", identity: FileIdentity(size: 5, mtimeNanoseconds: 650, inode: 750, device: 1), among: ["nas"]) == ["nas"])
+        let due = try store.dueDeletes(now: 10_000, limit: 5000)
+        #expect(due.count == 1300 + 1)
+        #expect(!due.contains { $0.localPath == path && $0.identity == v1 }, "v1's source is not deleted on a copy that is gone")
+    }
+
     /// Found by the fault simulation: two versions of a file (a `touch`) found "already there"
     /// share one remote copy; when re-verification found it damaged, only one row was marked lost
     /// and the other still said "present" for a copy the destination no longer held.
