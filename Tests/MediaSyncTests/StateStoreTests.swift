@@ -7,6 +7,18 @@ import TestSupport
 import Testing
 
 @Suite struct StateStoreTests {
+    /// A fresh store in memory (tmpfs where there is one).
+    static func store() throws -> (TemporaryDirectory, StateStore) {
+        let dir = try TemporaryDirectory(in: TemporaryDirectory.memoryParent)
+        return (dir, try StateStore(directory: dir.filePath))
+    }
+
+    /// One file in two versions (a `touch` between them).
+    static let twoVersions: (path: FilePath, v1: FileIdentity, v2: FileIdentity) = (
+        "/media/DJI_1.JPG", FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1),
+        FileIdentity(size: 1, mtimeNanoseconds: 2, inode: 1, device: 1)
+    )
+
     static func item(_ path: FilePath, _ identity: FileIdentity) -> TransferItem {
         TransferItem(id: 0, localPath: path, identity: identity, remoteDirectory: "2025/01/01", remoteName: Array(path.lastComponent!.string.utf8))
     }
@@ -67,13 +79,9 @@ import Testing
     /// on it. Checked for a batch of many copies at once (one query per 500), with the stale row's
     /// copy among them and copies of the same version recorded again left alone.
     @Test func aNameReusedByAnotherVersionMarksTheOldRowLostInABatchOfMany() throws {
-        let dir = try TemporaryDirectory(in: TemporaryDirectory.memoryParent)
+        let (dir, store) = try Self.store()
         defer { try? dir.remove() }
-        let store = try StateStore(directory: dir.filePath)
-        let path: FilePath = "/media/DJI_1.JPG"
-        let v1 = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
-        var v2 = v1
-        v2.mtimeNanoseconds = 2
+        let (path, v1, v2) = Self.twoVersions
         func others(_ range: Range<Int>) -> [StateStore.Placement] {
             range.map { i in
                 .init(
@@ -101,13 +109,9 @@ import Testing
     /// share one remote copy; when re-verification found it damaged, only one row was marked lost
     /// and the other still said "present" for a copy the destination no longer held.
     @Test func aLostCopyIsLostForEveryVersionThatSharesIt() throws {
-        let dir = try TemporaryDirectory()
+        let (dir, store) = try Self.store()
         defer { try? dir.remove() }
-        let store = try StateStore(directory: dir.filePath)
-        let path: FilePath = "/media/DJI_1.JPG"
-        let v1 = FileIdentity(size: 1, mtimeNanoseconds: 1, inode: 1, device: 1)
-        var v2 = v1
-        v2.mtimeNanoseconds = 2
+        let (path, v1, v2) = Self.twoVersions
         for (identity, present) in [(v1, false), (v2, true)] {
             try store.recordPlacements(
                 [.init(item: Self.item(path, identity), remotePath: "/nas/a", sha256: SHA256Hasher.hash([1]), alreadyPresent: present)],
