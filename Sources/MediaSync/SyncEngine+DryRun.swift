@@ -92,9 +92,9 @@ extension SyncEngine {
             // Names the dry run would fill: a later file of this run that wants one gets `_N`.
             var claimed = Set<FilePath>()
             let wanted = plan.needs[index].indices.filter { plan.needs[index][$0] }
-            for start in stride(from: 0, to: wanted.count, by: chunkFiles) where !Task.isCancelled {
+            for chunk in wanted.chunked(by: chunkFiles) where !Task.isCancelled {
                 var items: [TransferItem] = []
-                for i in wanted[start..<min(start + chunkFiles, wanted.count)] {
+                for i in chunk {
                     let size = candidates.identities[i].size
                     if let b = budget {
                         guard size <= b else {

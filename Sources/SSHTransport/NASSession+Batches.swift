@@ -67,8 +67,10 @@ extension NASSession {
         // two data sessions per worker stay within OpenSSH's default MaxSessions (10): beyond it, a
         // refused session would cut the batch. Otherwise it opens when the batch is sent.
         let sessionsAhead = 1 + 2 * destination.concurrency.parallelTransfers <= Self.defaultMaxSessions
+        // Not after a stop, a pause or a failed connection.
+        func mayStart() -> Bool { !Task.isCancelled && !progress.stopRequested && queue.failure.withLock({ $0 }) == nil }
         func claim(first: Bool) -> Task<PreparedBatch, any Error>? {
-            guard !Task.isCancelled, !progress.stopRequested, queue.failure.withLock({ $0 }) == nil else { return nil }
+            guard mayStart() else { return nil }
             let index = queue.next.add(1, ordering: .relaxed).oldValue
             guard index < batches.count else { return nil }
             let open = first || sessionsAhead
@@ -85,7 +87,7 @@ extension NASSession {
                     current.cancel()
                 }
                 // A pause lets the batches in flight finish and starts no more.
-                guard !Task.isCancelled, !progress.stopRequested, queue.failure.withLock({ $0 }) == nil else {
+                guard mayStart() else {
                     Self.discard(prepared.session)
                     break
                 }

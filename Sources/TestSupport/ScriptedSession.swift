@@ -133,10 +133,9 @@ public final class ScriptedSession: DestinationSession {
     ) async throws(DestinationError) {
         _ = try await remote.answer(.transfer, item: nil, generation: generation)
         for round in TransferItem.roundsByRemoteName(items) {
-            for start in stride(from: 0, to: round.count, by: batchSize) {
+            for batch in round.chunked(by: batchSize) {
                 // A pause: the batch in flight was reported; start no more (as the NAS does).
                 if progress.stopRequested { return }
-                let batch = round[start..<min(start + batchSize, round.count)]
                 var results: [TransferResult] = []
                 var stop: DestinationError?
                 for item in batch {
