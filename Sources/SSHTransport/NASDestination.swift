@@ -85,7 +85,7 @@ public struct NASDestination: Destination {
     }
 
     public func connect(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
-        let session = try await open(journal: journal, progress: progress, logger: logger)
+        let session = try await open(journal: journal, progress: progress, logger: logger, reservingDataSession: true)
         try await session.reclaimTemps()
         return session
     }
@@ -93,10 +93,33 @@ public struct NASDestination: Destination {
     /// The same connection (the same receiver, `installed` or inline), without reclaiming temps:
     /// the dry run's probes read only, and its journal refuses any write.
     public func connectReadOnly(progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> any DestinationSession {
-        try await open(journal: NoTempJournal(), progress: progress, logger: logger)
+        try await open(journal: NoTempJournal(), progress: progress, logger: logger, reservingDataSession: false)
     }
 
-    func open(journal: any TempJournal, progress: any TransferProgress, logger: Logger) async throws(DestinationError) -> NASSession {
+    /// How long the NAS may take to log in and greet.
+    var greetingStall: Double { Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds }
+
+    /// An ssh session multiplexed on the master at `controlPath`, running `command`, its stdin ours.
+    func spawnSession(_ command: String, controlPath: String) async throws(DestinationError) -> SSHProcess {
+        do {
+            return try await SSHProcess.spawn(
+                executable: config.sshCommand, arguments: sshArguments(controlPath: controlPath, master: false) + [command], wantsStdin: true)
+        } catch {
+            throw DestinationError(.misconfigured, "cannot start \(config.sshCommand): \(error)")
+        }
+    }
+
+    /// The command of a data session (the same for every batch: what a batch needs comes on its input).
+    var dataCommand: String {
+        ReceiverScript.remoteCommand(.data, nas: config, integrity: integrity, faultAfterWrite: faultInjectionAfterExtract)
+    }
+
+    /// `reservingDataSession`: the first batch's data session opens as soon as the master has logged
+    /// in (its control socket appears), while the control session starts and greets. On a slow link
+    /// the first batch then streams a round trip or two sooner. Unused, it just ends.
+    func open(
+        journal: any TempJournal, progress: any TransferProgress, logger: Logger, reservingDataSession: Bool = false
+    ) async throws(DestinationError) -> NASSession {
         do {
             try LocalFS.createDirectories(FilePath(runtimeDirectory), mode: 0o700)
         } catch {
@@ -118,32 +141,29 @@ public struct NASDestination: Destination {
         } catch {
             throw DestinationError(.misconfigured, "cannot start \(config.sshCommand): \(error)")
         }
+        let reserve: Task<SSHProcess?, Never>? =
+            reservingDataSession
+            ? Task { [self] in
+                // (As long as the greeting may take: past it, the connection has failed anyway.)
+                guard await LocalFS.waitUntilExists(FilePath(controlPath), timeout: .seconds(greetingStall)) else { return nil }
+                return try? await spawnSession(dataCommand, controlPath: controlPath)
+            } : nil
         let channel = ControlChannel(process: process, heartbeat: { progress.heartbeat() })
         // The receiver checks the base and its tools, then says @@READY (or @@ERR) unasked.
-        let lines = try await channel.request(
-            [], stall: Double(config.connectTimeoutSeconds) + integrity.transferTimeoutSeconds,
-            what: "connecting to \(displayName)")
+        let lines: [[UInt8]]
         let ready: RemoteProtocol.Ready
-        switch RemoteProtocol.startup(lines) {
-        case let .ready(r): ready = r
-        case .baseMissing:
+        do {
+            lines = try await channel.request(
+                [], stall: greetingStall,
+                what: "connecting to \(displayName)")
+            ready = try greeting(lines)
+        } catch {
+            await NASSession.discard(reserve)
             await channel.close()
-            throw DestinationError(.misconfigured, "base_path does not exist or is not a folder on the NAS (is its volume mounted?)", remotePath: config.basePath)
-        case .baseNotWritable:
-            await channel.close()
-            throw DestinationError(.permanent, "base_path is not writable by the NAS user", remotePath: config.basePath)
-        case .noHashTool:
-            await channel.close()
-            throw DestinationError(.misconfigured, "the NAS has none of openssl, sha256sum, shasum, sha256 to compute SHA-256 (remote_hash_command)")
-        case let .refused(why):
-            await channel.close()
-            throw DestinationError(.misconfigured, "the NAS receiver refused the session (\(why)); check receiver and the key's forced command (docs/nas-receiver.md)")
-        case let .unexpected(text):
-            await channel.close()
-            throw DestinationError(.transient, "unexpected answer from the NAS receiver: \(text)")
+            throw error
         }
         let session = NASSession(
-            destination: self, channel: channel, controlPath: controlPath, receiver: ready, journal: journal, logger: logger,
+            destination: self, channel: channel, controlPath: controlPath, receiver: ready, journal: journal, logger: logger, reserve: reserve,
             greetingSpace: RemoteProtocol.startupSpace(lines).map { DestinationSpace(freeBytes: $0.freeBytes, totalBytes: $0.totalBytes) })
         logger.debug("connected to \(displayName) (receiver: \(config.receiver), remote hash: \(ready.hashTool), publisher: \(ready.perl ? "perl" : "sh"))")
         if !ready.resume, config.resumeMinBytes > 0 {
@@ -152,6 +172,23 @@ public struct NASDestination: Destination {
             )
         }
         return session
+    }
+
+    /// The receiver's greeting: what it can do, or why this connection cannot be used.
+    func greeting(_ lines: [[UInt8]]) throws(DestinationError) -> RemoteProtocol.Ready {
+        switch RemoteProtocol.startup(lines) {
+        case let .ready(r): return r
+        case .baseMissing:
+            throw DestinationError(.misconfigured, "base_path does not exist or is not a folder on the NAS (is its volume mounted?)", remotePath: config.basePath)
+        case .baseNotWritable:
+            throw DestinationError(.permanent, "base_path is not writable by the NAS user", remotePath: config.basePath)
+        case .noHashTool:
+            throw DestinationError(.misconfigured, "the NAS has none of openssl, sha256sum, shasum, sha256 to compute SHA-256 (remote_hash_command)")
+        case let .refused(why):
+            throw DestinationError(.misconfigured, "the NAS receiver refused the session (\(why)); check receiver and the key's forced command (docs/nas-receiver.md)")
+        case let .unexpected(text):
+            throw DestinationError(.transient, "unexpected answer from the NAS receiver: \(text)")
+        }
     }
 }
 

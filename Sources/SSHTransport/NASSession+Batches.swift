@@ -144,7 +144,7 @@ extension NASSession {
         // The data session opens (ssh channel, the receiver starting on the NAS) while the probe is
         // answered: on a slow link that is a round trip or two less per batch. (It writes nothing
         // until its temps are journaled; unused, it just ends.)
-        let early = Task { openingSession ? try? await spawnSession(dataCommand) : nil }
+        let early = Task { openingSession ? try? await openDataSession() : nil }
         let decided: [TransferResult]
         let toSend: [Send]
         do { (decided, toSend) = try await examine(batch) } catch {

@@ -49,7 +49,7 @@ extension NASSession {
         if let early {
             process = early
         } else {
-            process = try await spawnSession(dataCommand)
+            process = try await openDataSession()
         }
         early = nil
         let spawnedAt = ContinuousClock.now
@@ -397,17 +397,19 @@ extension NASSession {
         return nil
     }
 
-    /// The command of a data session.
-    var dataCommand: String {
-        ReceiverScript.remoteCommand(.data, nas: destination.config, integrity: destination.integrity, faultAfterWrite: destination.faultInjectionAfterExtract)
-    }
-
     /// Ends a data session opened ahead that was not used (nothing was written to it: its receiver
     /// reads the end of its input and exits). Not awaited: that takes a round trip.
     static func discard(_ process: SSHProcess?) {
         guard let process else { return }
         process.closeStdin()
         Task { _ = await process.wait() }
+    }
+
+    /// The same for a data session still being opened: it is not waited for.
+    static func discard(_ opening: Task<SSHProcess?, Never>?) async {
+        guard let opening else { return }
+        opening.cancel()
+        discard(await opening.value)
     }
 
     /// Ends a data session's receiver on the NAS (its process group, if it still runs) before its

@@ -26,12 +26,15 @@ final class NASSession: DestinationSession {
     let tempCounter = Atomic<Int>(0)
     /// Data sessions in flight, so that cancellation can stop them at once.
     let live = Mutex<[Int: SSHProcess]>([:])
+    /// The data session opened while connecting, for the first batch (taken once).
+    let reserve: Mutex<Task<SSHProcess?, Never>?>
 
     init(
         destination: NASDestination, channel: ControlChannel, controlPath: String, receiver: RemoteProtocol.Ready,
-        journal: any TempJournal, logger: Logger, greetingSpace: DestinationSpace? = nil
+        journal: any TempJournal, logger: Logger, reserve: Task<SSHProcess?, Never>? = nil, greetingSpace: DestinationSpace? = nil
     ) {
         self.receiver = receiver
+        self.reserve = Mutex(reserve)
         self.greetingSpace = Mutex(greetingSpace.map { ($0, ContinuousClock.now) })
         self.destination = destination
         self.channel = channel
@@ -44,14 +47,7 @@ final class NASSession: DestinationSession {
 
     /// An ssh session multiplexed on the control connection, running `command`, its stdin ours.
     func spawnSession(_ command: String) async throws(DestinationError) -> SSHProcess {
-        do {
-            return try await SSHProcess.spawn(
-                executable: destination.config.sshCommand,
-                arguments: destination.sshArguments(controlPath: controlPath, master: false) + [command],
-                wantsStdin: true)
-        } catch {
-            throw DestinationError(.misconfigured, "cannot start \(destination.config.sshCommand): \(error)")
-        }
+        try await destination.spawnSession(command, controlPath: controlPath)
     }
     var stall: Double { destination.integrity.transferTimeoutSeconds }
 
@@ -61,7 +57,16 @@ final class NASSession: DestinationSession {
         return FilePath(bytes: b + relative)
     }
 
-    func close() async { await channel.close() }
+    func close() async {
+        await Self.discard(reserve.withLock { $0.take() })
+        await channel.close()
+    }
+
+    /// A data session: the one opened while connecting if it is still there, else a new one.
+    func openDataSession() async throws(DestinationError) -> SSHProcess {
+        if let task = reserve.withLock({ $0.take() }), let process = await task.value { return process }
+        return try await spawnSession(destination.dataCommand)
+    }
 
     // MARK: temp files
 

@@ -231,13 +231,14 @@ public enum ReceiverScript {
         my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);
         # One run of hash tool T over FILES: its output, the hashes (lower case) by name as printed, and
         # whether it succeeded (a file that went away meanwhile has no line).
-        sub hashrun {
-          my ($t, @f) = @_;
-          open(my $h, q{-|}, @{$hb{$t}}, @f) or die "dms-receive: $t: $!\n";
-          my ($o, %got) = (q{});
-          while (my $l = <$h>) { $o .= $l; $got{$2} = lc $1 if $l =~ /\A([0-9a-fA-F]{64})[ *]+(.*?)\r?\n?\z/ }
-          my $ok = close $h;
-          ($o, \%got, $ok)
+        sub hashrun { my %got; my ($o, $ok) = hashread(hashopen(@_), \%got); ($o, \%got, $ok) }
+        sub hashopen { my ($t, @f) = @_; open(my $h, q{-|}, @{$hb{$t}}, @f) or die "dms-receive: $t: $!\n"; $h }
+        # Reads a run of the tool to its end into %$got: its output, and whether it succeeded.
+        sub hashread {
+          my ($h, $got) = @_;
+          my $o = q{};
+          while (my $l = <$h>) { $o .= $l; $got->{$2} = lc $1 if $l =~ /\A([0-9a-fA-F]{64})[ *]+(.*?)\r?\n?\z/ }
+          ($o, close $h)
         }
         '
 

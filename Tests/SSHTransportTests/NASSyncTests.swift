@@ -175,6 +175,28 @@ import Testing
         #expect(try f.remoteFiles() == expected)
     }
 
+    /// The receiver starts hashing every 4 MiB of a batch's temps in the background while the next
+    /// ones stream, and hashes the rest at the end: every file of the batch is verified and published
+    /// either way, with perl's publisher and with the shell's.
+    @Test(arguments: [false, true])
+    func aBatchHashedPartlyWhileItStreamsIsVerifiedWhole(shellPublisher: Bool) async throws {
+        var f = try await NASFixture("bghash-\(shellPublisher)")
+        defer { f.cleanUp() }
+        f.tweak = { $0.forceShellPublisher = shellPublisher }
+        f.config.concurrency.parallelTransfers = 1
+        var expected: [[UInt8]: [UInt8]] = [:]
+        // 20 × 512 KiB in one batch: two runs while it streams (after the 8th and 16th file), one at the end.
+        for index in 1...20 {
+            let name = "DJI_20250101120000_\(1000 + index)_D.JPG"
+            let path = try f.add(name, size: 1 << 19, seed: UInt64(index))
+            expected[Array("2025/01/01/\(name)".utf8)] = try FileIO.readWholeFile(path, limit: 1 << 30)
+        }
+        let summary = try await f.cycle()
+        #expect(summary.failed == 0, "\(summary.messages)")
+        #expect(summary.filesCopied == 20)
+        #expect(try f.remoteFiles() == expected)
+    }
+
     @Test func thePortableShellPublisherWorksToo() async throws {
         var f = try await NASFixture("shpublish")
         defer { f.cleanUp() }
