@@ -22,9 +22,10 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Declarations of Linux calls that Swift's Glibc module hides (pipe2).
         .systemLibrary(name: "CLinux"),
-        // libcurl (Debian: libcurl4-openssl-dev), and the only C code of ours: typed, non-variadic
-        // wrappers for its variadic curl_easy_setopt/curl_easy_getinfo.
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers (Debian: libcurl4-openssl-dev), and the only C code of ours: libcurl loaded
+        // when first needed (not at every start), with typed, non-variadic wrappers for its variadic
+        // curl_easy_setopt/curl_easy_getinfo.
+        .systemLibrary(name: "CCurl"),
         .target(name: "CCurlShims", dependencies: ["CCurl"]),
 
         // Exponential backoff with jitter: the one retry formula.

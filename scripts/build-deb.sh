@@ -9,7 +9,8 @@
 #
 # The version is the binary's own (`dji-media-sync --version`, set in DJIMediaSync.swift), the
 # architecture this machine's (`dpkg --print-architecture`: build on an arm64 Debian 12 for arm64).
-# Depends: what dpkg-shlibdeps derives from the binary's libraries, plus adduser (postinst),
+# Depends: what dpkg-shlibdeps derives from the binary's libraries, libcurl4 (loaded when first
+# needed: dpkg-shlibdeps cannot see it), adduser (postinst),
 # openssh-client (the NAS destination) and procps (the unit's ExecReload=/bin/kill).
 # Prints the path of the .deb last (on stdout; everything else goes to stderr).
 # Environment: DMS_REL_SCRATCH    swift build scratch path of the release build (default .build-rel)
@@ -117,6 +118,9 @@ shlibs=$(cd "$tmp/src" && dpkg-shlibdeps -O "$root/usr/bin/$PKG" 2>"$tmp/shlibde
     || { cat "$tmp/shlibdeps.err" >&2; die "dpkg-shlibdeps failed"; }
 shlibs=${shlibs#shlibs:Depends=}
 [[ -n "$shlibs" ]] || die "dpkg-shlibdeps found no libraries"
+# libcurl is loaded when first needed (dlopen), so dpkg-shlibdeps cannot see it: named here, from the
+# version that has CURLOPT_PROTOCOLS_STR.
+shlibs="$shlibs, libcurl4 (>= 7.85.0)"
 
 # 4. Control files.
 install -d -m 0755 "$root/DEBIAN"

@@ -1,3 +1,3 @@
-// libcurl (Debian: libcurl4-openssl-dev). curl_easy_setopt and curl_easy_getinfo are variadic and
-// so unavailable from Swift: use the typed wrappers in CCurlShims.
+// libcurl's declarations (Debian: libcurl4-openssl-dev). Not linked: CCurlShims loads the library
+// when it is first needed, and every call goes through its wrappers.
 #include <curl/curl.h>

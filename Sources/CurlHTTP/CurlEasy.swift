@@ -3,13 +3,21 @@ import CCurlShims
 import Glibc
 import Synchronization
 
-/// curl_global_init, once per process, before the first handle (thread-safe through Swift's
-/// lazy-global initialisation).
+/// libcurl loaded and curl_global_init run, once per process, before the first handle (thread-safe
+/// through Swift's lazy-global initialisation). nil once loaded, else why it could not be.
 enum CurlGlobal {
-    static let initialized: Void = {
-        let code = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        precondition(code == CURLE_OK, "curl_global_init failed: \(String(cString: curl_easy_strerror(code)))")
+    static let loadFailure: String? = {
+        if let failure = ccurl_load() {
+            return "libcurl (Debian package libcurl4) could not be loaded: \(String(cString: failure))"
+        }
+        let code = ccurl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        precondition(code == CURLE_OK, "curl_global_init failed: \(String(cString: ccurl_easy_strerror(code)))")
+        return nil
     }()
+}
+
+struct CurlUnavailable: Error {
+    let message: String
 }
 
 /// Set when the task that sent a request is cancelled; curl's progress callback reads it and
@@ -30,16 +38,17 @@ final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
-    init() {
-        _ = CurlGlobal.initialized
-        guard let handle = curl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
+    /// Throws the reason when libcurl cannot be loaded.
+    init() throws(CurlUnavailable) {
+        if let failure = CurlGlobal.loadFailure { throw CurlUnavailable(message: failure) }
+        guard let handle = ccurl_easy_init() else { fatalError("curl_easy_init failed: out of memory") }
         self.handle = handle
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        ccurl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -56,18 +65,18 @@ final class CurlEasy {
                     kind: .bodyRead, message: "invalid file range: offset \(offset), length \(length)",
                     method: request.method.rawValue, url: request.url))
         }
-        curl_easy_reset(handle)
+        ccurl_easy_reset(handle)
         errorBuffer[0] = 0
         let context = TransferContext(
             body: request.body, maximumResponseBodyBytes: configuration.maximumResponseBodyBytes,
             cancellation: cancellation, onBodyBytesSent: onBodyBytesSent, throttle: throttle)
         context.responseSink = responseSink
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { ccurl_slist_free_all(headerList) }
 
         return withExtendedLifetime(context) {
             configure(request, configuration: configuration, context: context, headerList: &headerList)
-            let code = curl_easy_perform(handle)
+            let code = ccurl_easy_perform(handle)
             return finish(code, request: request, context: context)
         }
     }
@@ -157,7 +166,7 @@ final class CurlEasy {
         if !request.headers.contains("Accept") { lines.append("Accept:") }
         if request.method == .post && !request.headers.contains("Content-Type") { lines.append("Content-Type:") }
         for line in lines {
-            guard let appended = curl_slist_append(headerList, line) else { fatalError("curl_slist_append: out of memory") }
+            guard let appended = ccurl_slist_append(headerList, line) else { fatalError("curl_slist_append: out of memory") }
             headerList = appended
         }
         set(CURLOPT_HTTPHEADER, pointer: UnsafeRawPointer(headerList))
@@ -183,7 +192,7 @@ final class CurlEasy {
     /// Setting a known option with a valid value cannot fail except for lack of memory or a
     /// libcurl built without the feature: a programming or installation error, not a request error.
     private func check(_ code: CURLcode, _ what: String) {
-        precondition(code == CURLE_OK, "curl_easy_setopt(\(what)) failed: \(String(cString: curl_easy_strerror(code)))")
+        precondition(code == CURLE_OK, "curl_easy_setopt(\(what)) failed: \(String(cString: ccurl_easy_strerror(code)))")
     }
 
     // MARK: - Result
@@ -205,7 +214,7 @@ final class CurlEasy {
                 return failure(.cancelled, "cancelled")
             }
             let detail = String(cString: errorBuffer)
-            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let message = detail.isEmpty ? String(cString: ccurl_easy_strerror(code)) : detail
             return failure(Self.kind(of: code), message)
         }
         var status = 0

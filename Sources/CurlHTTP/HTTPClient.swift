@@ -16,11 +16,12 @@ import Synchronization
 ///   complete response.
 public final class HTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
-    private let easy: Mutex<CurlEasy>
+    /// The handle, or why libcurl could not be loaded (every request fails with it).
+    private let easy: Mutex<Result<CurlEasy, CurlUnavailable>>
 
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
         self.configuration = configuration
-        easy = Mutex(CurlEasy())
+        easy = Mutex(Result { () throws(CurlUnavailable) in try CurlEasy() })
     }
 
     /// Sends `request` and returns the complete response.
@@ -43,10 +44,15 @@ public final class HTTPClient: Sendable {
             result = try await withTaskCancellationHandler {
                 try Task.checkCancellation()
                 return try await runBlocking { [self] in
-                    easy.withLock { handle in
-                        handle.perform(
-                            request, configuration: configuration, cancellation: cancellation,
-                            onBodyBytesSent: onBodyBytesSent, throttle: throttle, responseSink: responseSink)
+                    easy.withLock { easy in
+                        switch easy {
+                        case let .success(handle):
+                            handle.perform(
+                                request, configuration: configuration, cancellation: cancellation,
+                                onBodyBytesSent: onBodyBytesSent, throttle: throttle, responseSink: responseSink)
+                        case let .failure(unavailable):
+                            .failure(HTTPError(kind: .transfer, message: unavailable.message, method: request.method.rawValue, url: request.url))
+                        }
                     }
                 }
             } onCancel: {

@@ -299,6 +299,23 @@ import Testing
         #expect(stalled.err.contains("webhook: could not deliver"))
     }
 
+    /// libcurl and the ~30 libraries it needs cost every start ~7 ms: only the S3 destination and
+    /// the webhook load it. A NAS cycle runs without it (the dynamic loader lists every library it
+    /// loads, dlopen included).
+    @Test func aNASCycleNeverLoadsLibcurl() async throws {
+        let s = try await Setup("nocurl")
+        defer { s.cleanUp() }
+        try TestFiles.write(size: 1000, to: s.source.appending("DJI_20250101120000_0001_D.JPG"), modified: .secondsAgo(3600))
+        let r = try await Subprocess.run(
+            .path(FilePath(try Self.binary())), arguments: ["sync", "--once", "--config", s.configPath],
+            environment: .inherit.updating(["LD_DEBUG": "libs"]),
+            output: .string(limit: 1 << 20), error: .string(limit: 8 << 20))
+        #expect(r.terminationStatus == .exited(0), "\(r.standardError.suffix(2000))")
+        #expect(r.standardOutput.contains("copied:          1 file,"))
+        #expect(r.standardError.contains("libsqlite3.so"), "LD_DEBUG=libs lists the libraries loaded")
+        #expect(!r.standardError.contains("libcurl"))
+    }
+
     @Test func statusAndQueueListReadTheState() async throws {
         let s = try await Setup("status")
         defer { s.cleanUp() }

@@ -9,8 +9,9 @@ import Testing
 struct CurlShimTests {
     @Test("each wrapper accepts its own option type and refuses the others")
     func typeChecks() throws {
-        let handle = try #require(curl_easy_init())
-        defer { curl_easy_cleanup(handle) }
+        #expect(ccurl_load() == nil, "libcurl.so.4 loads")
+        let handle = try #require(ccurl_easy_init())
+        defer { ccurl_easy_cleanup(handle) }
         #expect(ccurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1) == CURLE_OK)
         #expect(ccurl_easy_setopt_long(handle, CURLOPT_URL, 1) == CURLE_BAD_FUNCTION_ARGUMENT)
         #expect(ccurl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, 1 << 40) == CURLE_OK)

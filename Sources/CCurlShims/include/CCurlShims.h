@@ -1,6 +1,11 @@
 #ifndef CCURLSHIMS_H
 #define CCURLSHIMS_H
 
+// libcurl, loaded when first needed (dlopen of libcurl.so.4) rather than when the program starts:
+// libcurl and the ~30 libraries it needs cost every start ~7 ms (measured: an empty C program
+// linked with them against without), and only the S3 destination and the webhook use it. So
+// every libcurl function is called through these wrappers, after ccurl_load().
+//
 // Typed, non-variadic wrappers for libcurl's variadic curl_easy_setopt and curl_easy_getinfo, which
 // Swift cannot call. Each wrapper checks that the option (or info) is of the wrapper's type, so a
 // long can never be passed where curl reads an off_t or a pointer: a mismatch returns
@@ -11,6 +16,18 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// Loads libcurl once (thread-safe). NULL when it is loaded, else why not (dlerror's text).
+const char *ccurl_load(void);
+
+CURLcode ccurl_global_init(long flags);
+CURL *ccurl_easy_init(void);
+void ccurl_easy_cleanup(CURL *handle);
+void ccurl_easy_reset(CURL *handle);
+CURLcode ccurl_easy_perform(CURL *handle);
+const char *ccurl_easy_strerror(CURLcode code);
+struct curl_slist *ccurl_slist_append(struct curl_slist *list, const char *string);
+void ccurl_slist_free_all(struct curl_slist *list);
 
 /// For options of type long (CURLOPTTYPE_LONG, CURLOPTTYPE_VALUES).
 CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value);
