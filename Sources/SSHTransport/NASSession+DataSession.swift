@@ -32,7 +32,8 @@ extension NASSession {
         let directories = Array(Set(files.map(\.item.remoteDirectory))).sorted()
         // One large file: the receiver reads it back from the NAS's disk and hashes it while it is
         // written (GNU tail follows the temp file), so the check ends with the last byte instead of
-        // costing a second pass. Otherwise: one hash command over every temp file once written.
+        // costing a second pass. Otherwise the hash tool reads the temps once written (with perl, in
+        // runs of 4 MiB that start while the rest of the batch streams).
         let overlapped =
             destination.integrity.hashWhileWriting && receiver.gnuTail && files.count == 1 && files[0].item.identity.size >= Self.overlappedHashMinimum
             && destination.faultInjectionAfterExtract == nil && resumes.isEmpty

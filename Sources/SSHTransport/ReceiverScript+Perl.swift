@@ -3,7 +3,7 @@ extension ReceiverScript {
     /// size; `text` includes it before the data session's sh. (The blank line before each closing
     /// delimiter keeps the last line's newline.)
     static let dataPerl: String = #"""
-        # ---- data session: folders, temp files of exact length, then one hash over them -------------
+        # ---- data session: folders, temp files of exact length, hashed in runs as they are written
         # With perl, the puts are taken over by one perl process (the same checks; no process per file:
         # hundreds of small files per batch); without it, one dd per file.
         perldata='
@@ -25,7 +25,7 @@ extension ReceiverScript {
         my (@runs, @rest);
         my $restb = 0;
         # fin ID TEMP FINAL SHA256: after the files, what the daemon hashed as it sent them. At end the
-        # temps are hashed here as always; each whose hash is the one announced is published (as pb),
+        # temps not hashed yet are hashed too; each whose hash is the one announced is published (as pb),
         # "@@PB ID P|E|X why|D" (D: differs, not published) follows the hash lines, and every temp not
         # published is removed, with the session file: no round trip left for the daemon.
         sub fin {
