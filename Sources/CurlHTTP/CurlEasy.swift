@@ -1,7 +1,7 @@
 import CCurl
 import CCurlShims
 import Glibc
-import Synchronization
+import LocalFS
 
 /// libcurl loaded and curl_global_init run, once per process, before the first handle (thread-safe
 /// through Swift's lazy-global initialisation). nil once loaded, else why it could not be.
@@ -18,14 +18,6 @@ enum CurlGlobal {
 
 struct CurlUnavailable: Error {
     let message: String
-}
-
-/// Set when the task that sent a request is cancelled; curl's progress callback reads it and
-/// aborts the transfer.
-final class CancellationFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func cancel() { flag.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// One curl easy handle. Not Sendable: ``HTTPClient`` keeps it in a `Mutex`, so it runs one
@@ -55,7 +47,7 @@ final class CurlEasy {
     /// Runs `request` to completion on the calling thread (blocking).
     func perform(
         _ request: HTTPRequest, configuration: HTTPClientConfiguration,
-        cancellation: CancellationFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?,
+        cancellation: StopFlag, onBodyBytesSent: (@Sendable (Int) -> Void)?,
         throttle: (@Sendable (Int) -> Void)? = nil,
         responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil
     ) -> Result<HTTPResponse, HTTPError> {
@@ -210,7 +202,7 @@ final class CurlEasy {
             if context.responseTooLarge {
                 return failure(.responseTooLarge, "response body larger than \(context.maximumResponseBodyBytes) bytes")
             }
-            if code == CURLE_ABORTED_BY_CALLBACK && context.cancellation.isCancelled {
+            if code == CURLE_ABORTED_BY_CALLBACK && context.cancellation.isSet {
                 return failure(.cancelled, "cancelled")
             }
             let detail = String(cString: errorBuffer)
@@ -272,13 +264,13 @@ final class TransferContext {
     /// Takes a 2xx body instead of `responseBody` (a download streamed to a file).
     var responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
-    let cancellation: CancellationFlag
+    let cancellation: StopFlag
     let onBodyBytesSent: (@Sendable (Int) -> Void)?
     /// May block: while it does, curl gets no more body bytes (this is how a bandwidth limit holds).
     let throttle: (@Sendable (Int) -> Void)?
 
     init(
-        body: HTTPBody, maximumResponseBodyBytes: Int, cancellation: CancellationFlag,
+        body: HTTPBody, maximumResponseBodyBytes: Int, cancellation: StopFlag,
         onBodyBytesSent: (@Sendable (Int) -> Void)?, throttle: (@Sendable (Int) -> Void)? = nil
     ) {
         self.body = body
@@ -329,7 +321,7 @@ final class TransferContext {
         }
         // Before curl sends them: a blocking throttle delays these bytes, not the next ones. A
         // cancelled transfer skips it (curl notices the flag at its next progress call).
-        if let throttle, !cancellation.isCancelled { throttle(got) }
+        if let throttle, !cancellation.isSet { throttle(got) }
         position += Int64(got)
         if position > reported {
             onBodyBytesSent?(Int(position - reported))
@@ -397,6 +389,6 @@ final class TransferContext {
     // MARK: Cancellation
 
     static let progressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
-        from(userdata).cancellation.isCancelled ? 1 : 0
+        from(userdata).cancellation.isSet ? 1 : 0
     }
 }

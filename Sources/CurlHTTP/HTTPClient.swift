@@ -37,7 +37,7 @@ public final class HTTPClient: Sendable {
         throttle: (@Sendable (Int) -> Void)? = nil,
         responseSink: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil
     ) async throws(HTTPError) -> HTTPResponse {
-        let cancellation = CancellationFlag()
+        let cancellation = StopFlag() // set when the calling task is cancelled; curl's progress callback aborts
         let configuration = self.configuration
         let result: Result<HTTPResponse, HTTPError>
         do {
@@ -56,7 +56,7 @@ public final class HTTPClient: Sendable {
                     }
                 }
             } onCancel: {
-                cancellation.cancel()
+                cancellation.set()
             }
         } catch {
             // Only Task.checkCancellation throws here (the blocking body returns a Result).

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 import SystemPackage
 
 extension LocalFS {
@@ -11,25 +10,15 @@ extension LocalFS {
     /// the folder cannot be watched (and the name is not there yet). The blocking wait runs on a
     /// thread of its own; it wakes at least every 20 ms to see a cancellation.
     public static func waitUntilExists(_ path: FilePath, timeout: Duration) async -> Bool {
-        let stop = WaitStop()
         let bytes = path.bytes
         let folder = path.removingLastComponent().bytes
-        return await withTaskCancellationHandler {
-            (try? await runBlocking { pathWait(bytes, folder: folder.isEmpty ? [UInt8(ascii: ".")] : folder, timeout: timeout, stop: stop) }) ?? false
-        } onCancel: {
-            stop.set()
-        }
+        return (try? await cancellableBlocking { stop in
+            pathWait(bytes, folder: folder.isEmpty ? [UInt8(ascii: ".")] : folder, timeout: timeout, stop: stop)
+        }) ?? false
     }
 }
 
-/// Set when the waiting task is cancelled.
-private final class WaitStop: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
-}
-
-private func pathWait(_ path: [UInt8], folder: [UInt8], timeout: Duration, stop: WaitStop) -> Bool {
+private func pathWait(_ path: [UInt8], folder: [UInt8], timeout: Duration, stop: StopFlag) -> Bool {
     func exists() -> Bool {
         (path + [0]).withUnsafeBufferPointer { access(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), F_OK) } == 0
     }

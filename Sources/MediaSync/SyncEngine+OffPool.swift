@@ -1,6 +1,5 @@
 import Foundation
 import LocalFS
-import Synchronization
 
 extension SyncEngine {
     /// Blocking work (SQLite writes and their fsync, unlink, fsync of folders) on a thread of its
@@ -25,21 +24,4 @@ extension SyncEngine {
         summary = after
         return value
     }
-}
-
-/// Runs blocking work (a scan, a long ledger read) on a thread of its own; the flag it gets turns
-/// true when the calling task is cancelled, for the work to stop at its next check.
-func cancellableBlocking<T: Sendable>(_ body: @escaping @Sendable (StopFlag) throws -> T) async throws -> T {
-    let stop = StopFlag()
-    return try await withTaskCancellationHandler {
-        try await runBlocking { try body(stop) }
-    } onCancel: {
-        stop.set()
-    }
-}
-
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
 }

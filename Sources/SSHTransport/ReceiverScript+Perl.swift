@@ -77,12 +77,11 @@ extension ReceiverScript {
             @temps = ();
             system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
             exit 0 unless @files;
-            my @c = @{$hb{$tool}};
             my ($o, %h) = (q{});
             my $got = \%h;
             for (@runs, @rest ? hashopen($tool, @rest) : ()) {
               my ($x, $ok) = hashread($_, $got);
-              $ok or die "dms-receive: $c[0] failed\n";
+              $ok or die "dms-receive: $hb{$tool}[0] failed\n";
               $o .= $x;
             }
             # Without fin lines (an older daemon, or the sh publisher), the hash lines are the answer.
