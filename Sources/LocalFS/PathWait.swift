@@ -12,9 +12,10 @@ extension LocalFS {
     public static func waitUntilExists(_ path: FilePath, timeout: Duration) async -> Bool {
         let bytes = path.bytes
         let folder = path.removingLastComponent().bytes
-        return (try? await cancellableBlocking { stop in
-            pathWait(bytes, folder: folder.isEmpty ? [UInt8(ascii: ".")] : folder, timeout: timeout, stop: stop)
-        }) ?? false
+        return
+            (try? await cancellableBlocking { stop in
+                pathWait(bytes, folder: folder.isEmpty ? [UInt8(ascii: ".")] : folder, timeout: timeout, stop: stop)
+            }) ?? false
     }
 }
 
