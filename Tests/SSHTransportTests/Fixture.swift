@@ -66,13 +66,12 @@ struct NASFixture {
 
     func store() throws -> StateStore { try StateStore(directory: state.filePath) }
 
-    /// One transfer at a time, paced at `bytesPerSecond` so that a test can act mid-stream
-    /// however fast (or loaded) the machine; retries and reconnects at once.
-    mutating func oneSlowTransfer(bytesPerSecond: Double) {
+    /// One transfer at a time (a ``HeldStream`` holds the one a test acts on); retries and
+    /// reconnects at once.
+    mutating func oneTransferAtATime() {
         config.concurrency.parallelTransfers = 1
         config.retryPolicy.baseDelaySeconds = 0
         config.retryPolicy.jitterFraction = 0
-        limiter = BandwidthLimiter(bytesPerSecond: bytesPerSecond)
     }
 
     func engine() throws -> SyncEngine {

@@ -46,13 +46,17 @@ import Testing
     @Test func anSSHKilledByASignalIsAConnectionLossNotChargedToTheFile() async throws {
         var f = try await NASFixture("ssh-killed")
         defer { f.cleanUp() }
-        f.oneSlowTransfer(bytesPerSecond: 15_000_000)
+        f.oneTransferAtATime()
         try f.add("DJI_20250101000000_0001_V.MP4", size: 60_000_000, seed: 1)
+        // The sender is held at 8 MB until the session is killed: the kill lands mid-stream.
+        // (A paced stream raced the killer: under load it once lost, and the file was "present".)
+        let stream = HeldStream(holdAt: 8_000_000)
         let fixture = f
         let base = f.remoteBase
         let killer = Task {
-            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file") {
-                (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
+            defer { stream.release() }
+            try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "the sender held, a temp file") {
+                stream.held && (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
             }
             // The data session's ssh (a multiplexed client whose command extracts into our base).
             let sessions = ProcessTree.descendants(of: getpid()).filter { pid in
@@ -61,11 +65,12 @@ import Testing
                 return text.contains("ControlMaster=no") && text.contains(base)
             }
             #expect(sessions.count == 1)
+            #expect(try !fixture.remoteNames().contains { $0.hasSuffix("/DJI_20250101000000_0001_V.MP4") }, "killed mid-stream")
             for pid in sessions { kill(pid, SIGKILL) }
         }
-        let summary = try await f.cycle()
+        let summary = try await f.cycle(observer: stream)
         try await killer.value
-        #expect(summary.failed == 0, "\(summary.messages)")
+        #expect(summary.failed == 0 && summary.filesAlreadyPresent == 0, "\(summary.messages)")
         #expect(summary.filesCopied == 1, "reconnected and copied: \(summary.messages)")
         #expect(try f.store().failures().isEmpty, "a lost session is not charged to the file")
         #expect(f.logs.lines.withLock { $0.contains { $0.message.contains("reconnecting in") } })

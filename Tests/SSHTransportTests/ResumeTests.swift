@@ -17,26 +17,6 @@ import Testing
 @Suite(.serialized) struct ResumeTests {
     static let size = 64 << 20
 
-    /// Counts the bytes sent. With `holdAt`: the sender (a blocking thread) is held once that many
-    /// bytes went out, until `release()`, so that a test cuts the connection at a known point.
-    final class Counter: TransferProgress {
-        let moved = Mutex<Int64>(0)
-        let holdAt: Int64?
-        let gate = DispatchSemaphore(value: 0)
-        init(holdAt: Int64? = nil) { self.holdAt = holdAt }
-        func fileStarted(_ item: TransferItem) {}
-        func bytesMoved(_ count: Int) {
-            let (before, after) = moved.withLock { total in
-                defer { total += Int64(count) }
-                return (total, total + Int64(count))
-            }
-            if let holdAt, before < holdAt, after >= holdAt { _ = gate.wait(timeout: .now() + 60) }
-        }
-        var bytes: Int64 { moved.withLock { $0 } }
-        var held: Bool { holdAt.map { bytes >= $0 } ?? false }
-        func release() { gate.signal() }
-    }
-
     struct Setup {
         var f: NASFixture
         let store: StateStore
@@ -80,9 +60,9 @@ import Testing
         /// One attempt cut once `fraction` of the file went out and reached the NAS; returns the
         /// length the NAS holds then.
         func cutAttempt(at fraction: Double) async throws -> Int64 {
-            let session = try await destination().connect(journal: store, progress: Counter(), logger: logger)
+            let session = try await destination().connect(journal: store, progress: HeldStream(), logger: logger)
             let runtime = f.config.state.runtimeDirectory
-            let counter = Counter(holdAt: Int64(Double(ResumeTests.size) * fraction))
+            let counter = HeldStream(holdAt: Int64(Double(ResumeTests.size) * fraction))
             let killer = Task { [self] () -> Int64 in
                 defer { counter.release() }
                 try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "the sender held, all it sent on the NAS") {
@@ -114,7 +94,7 @@ import Testing
 
         /// The next attempt: its bytes sent, and the outcome.
         func nextAttempt() async throws -> (sent: Int64, results: [TransferResult]) {
-            let counter = Counter()
+            let counter = HeldStream()
             let session = try await destination().connect(journal: store, progress: counter, logger: logger)
             let results = Mutex<[TransferResult]>([])
             try await session.transfer([try item()], progress: counter) { r in results.withLock { $0 += r } }
@@ -234,12 +214,12 @@ import Testing
         try s.f.putRemote("2025/01/01/.dms-\(id)-plain.part", [1])
         try s.store.record(destination: "nas", paths: [FilePath(s.f.remoteBase + "/2025/01/01/.dms-\(id)-plain.part")])
 
-        let first = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: Counter(), logger: s.logger)
+        let first = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: HeldStream(), logger: s.logger)
         await first.close()
         #expect(s.temps() == [".dms-\(id)-kept.part"])
         #expect(try s.store.resumable(destination: "nas").map(\.path) == [remote])
 
-        let second = try await s.destination(keepSeconds: 0).connect(journal: s.store, progress: Counter(), logger: s.logger)
+        let second = try await s.destination(keepSeconds: 0).connect(journal: s.store, progress: HeldStream(), logger: s.logger)
         await second.close()
         #expect(s.temps().isEmpty)
         #expect(try s.store.pending(destination: "nas").isEmpty)
@@ -248,7 +228,7 @@ import Testing
         try s.f.putRemote(name, [1])
         try s.store.keepForResume(destination: "nas", path: remote, source: s.path, identity: try s.item().identity)
         s.f.nas.resumeMinBytes = 0
-        let third = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: Counter(), logger: s.logger)
+        let third = try await s.destination(keepSeconds: 3600).connect(journal: s.store, progress: HeldStream(), logger: s.logger)
         await third.close()
         #expect(s.temps().isEmpty)
         #expect(try s.store.pending(destination: "nas").isEmpty)
@@ -261,19 +241,20 @@ import Testing
         defer { s.cleanUp() }
         s.f.config.retryPolicy.baseDelaySeconds = 0
         s.f.config.retryPolicy.jitterFraction = 0
-        s.f.limiter = BandwidthLimiter(bytesPerSecond: 15_000_000)
+        let stream = HeldStream(holdAt: Int64(Self.size / 2))
         let setup = s
         let runtime = s.f.config.state.runtimeDirectory
         let killer = Task {
+            defer { stream.release() }
             try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "half of the file on the NAS") {
-                setup.tempSize() >= Int64(Self.size / 2)
+                stream.held && setup.tempSize() == stream.bytes
             }
             for pid in ProcessTree.descendants(of: getpid()) {
                 let command = StaleSessionTests.commandLine(pid)
                 if command.contains("ControlMaster=no") && command.contains("ControlPath=\(runtime)/") { kill(pid, SIGKILL) }
             }
         }
-        let summary = try await s.f.cycle()
+        let summary = try await s.f.cycle(observer: stream)
         try await killer.value
         #expect(summary.filesCopied == 1 && summary.failed == 0, "\(summary.messages)")
         #expect(s.f.logs.lines.withLock { $0.contains { $0.message.contains("reconnecting in") } })
@@ -289,9 +270,9 @@ import Testing
         defer { s.cleanUp() }
         var d = try s.destination()
         d.faultInjectionAfterExtract = "for t in 2025/01/01/.dms-*; do printf X >> \"$t\"; break; done"
-        let session = try await d.connect(journal: s.store, progress: Counter(), logger: s.logger)
+        let session = try await d.connect(journal: s.store, progress: HeldStream(), logger: s.logger)
         let results = Mutex<[TransferResult]>([])
-        try await session.transfer([try s.item()], progress: Counter()) { r in results.withLock { $0 += r } }
+        try await session.transfer([try s.item()], progress: HeldStream()) { r in results.withLock { $0 += r } }
         await session.close()
         guard case let .failed(e)? = results.withLock({ $0.first?.outcome }) else {
             Issue.record("not failed")

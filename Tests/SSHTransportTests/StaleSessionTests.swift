@@ -138,14 +138,17 @@ import Testing
         var f = try await NASFixture("stalled-batch")
         defer { f.cleanUp() }
         f.config.integrity.transferTimeoutSeconds = 2
-        // The stream lasts seconds: the freezer must catch the receiver mid-stream.
-        f.oneSlowTransfer(bytesPerSecond: 2_000_000)
+        f.oneTransferAtATime()
+        // The sender is held at 500 kB until the receiver is frozen: it freezes mid-stream.
+        let stream = HeldStream(holdAt: 500_000)
         // Small files: the pipes and ssh's window hold many whole put requests for the receiver.
         for i in 0..<300 { try f.add("DJI_20250101120000_\(1000 + i)_D.JPG", size: 20_000, seed: UInt64(i)) }
         let base = f.remoteBase
         let freezer = Task { () -> [Int32] in
+            defer { stream.release() }
             var frozen: [Int32] = []
             try await waitUntil(timeout: .seconds(60), poll: .milliseconds(1), waitingFor: "the receiver writing") {
+                guard stream.held else { return false }
                 let day = (try? FileManager.default.contentsOfDirectory(atPath: base + "/2025/01/01")) ?? []
                 guard day.contains(where: { $0.hasPrefix(".dms-") }) else { return false }
                 frozen = Self.remoteWriters(in: base)
@@ -159,7 +162,7 @@ import Testing
         let done = Mutex(false)
         let cycle = Task {
             defer { done.withLock { $0 = true } }
-            return try await fixture.cycle()
+            return try await fixture.cycle(observer: stream)
         }
         let frozen = try await freezer.value
         defer { for pid in frozen { kill(pid, SIGCONT) } }
