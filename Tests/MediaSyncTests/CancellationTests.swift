@@ -32,10 +32,16 @@ import Testing
         let engine = f.engine()
         let clock = ContinuousClock()
         let start = clock.now
-        let task = Task { await engine.runCycle(observer: observer) }
+        // The cycle starts only once its task is stored: the observer then cancels it the moment
+        // the phase begins, never a phase later (under load, a scan once ended before the test
+        // thread could cancel it).
+        let (stored, storing) = AsyncStream<Never>.makeStream()
+        let task = Task {
+            for await _ in stored {}
+            return await engine.runCycle(observer: observer)
+        }
         observer.task.withLock { $0 = task }
-        // The observer may have seen the phase before the task was stored.
-        if observer.seen.withLock({ $0.contains { $0.hasPrefix(phase) } }) { task.cancel() }
+        storing.finish()
         let summary = await task.value
         return (summary, clock.now - start, observer.seen.withLock { $0 })
     }

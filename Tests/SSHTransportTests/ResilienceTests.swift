@@ -87,11 +87,14 @@ import Testing
             f.config.concurrency.parallelTransfers = 1
             f.config.concurrency.batchMaxMegabytes = 64
             for i in 0..<4 { try f.add("DJI_2025010100000\(i)_000\(i)_V.MP4", size: 60_000_000, seed: UInt64(i)) }
+            // The sender is held at 30 MB (inside the first file) until the NAS is killed.
+            let stream = HeldStream(holdAt: 30_000_000)
             let fixture = f
             let killer = Task {
+                defer { stream.release() }
                 // Once the first batch is streaming, kill the NAS's sshd (listener and sessions) …
-                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "a temp file") {
-                    (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
+                try await waitUntil(timeout: .seconds(60), poll: .milliseconds(5), waitingFor: "the sender held, a temp file") {
+                    stream.held && (try? fixture.remoteNames())?.contains { $0.contains("/.dms-") } == true
                 }
                 let sessions = ProcessTree.descendants(of: nas.pid)
                 kill(nas.pid, SIGKILL)
@@ -103,7 +106,7 @@ import Testing
                 try sshd.run()
                 sshd.waitUntilExit()
             }
-            let summary = try await f.cycle()
+            let summary = try await f.cycle(observer: stream)
             try await killer.value
             #expect(summary.filesCopied == 4, "\(summary.messages)")
             #expect(summary.failed == 0)
