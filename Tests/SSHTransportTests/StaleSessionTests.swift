@@ -73,7 +73,8 @@ import Testing
                 "lock_file": runtime + "/sync.lock", "parallel_transfers": 1,
                 "bandwidth_limit_bytes_per_second": 30_000_000
             ],
-            "state": ["directory": state.path + "/db", "runtime_directory": runtime]
+            "state": ["directory": state.path + "/db", "runtime_directory": runtime],
+            "logging": ["level": "debug"] // what each run did, in the failure message
         ]
         try TestFiles.write([UInt8](try JSONSerialization.data(withJSONObject: config)), to: FilePath(configPath))
         let count = 40 // 160 MB in one batch: the stream lasts long enough to be caught
@@ -124,7 +125,18 @@ import Testing
         let top = try FileManager.default.contentsOfDirectory(atPath: base)
         // (A receiver of the killed run that read its buffered stream after the reclaim removes what
         // it wrote itself: ReceiverTests.aDataSessionCutShortRemovesItsTempsExceptResumableOnes.)
-        #expect(day.filter { $0.hasPrefix(".dms-") }.isEmpty, "orphaned temp files: \(day.filter { $0.hasPrefix(".dms-") })")
+        // What the failure message needs to tell the old run's stream from the new run's leftovers.
+        let journaled = Set(((try? StateStore(directory: FilePath(state.path + "/db")).pending(destination: "nas")) ?? []).map(\.string))
+        let orphans = day.filter { $0.hasPrefix(".dms-") }.map { name -> String in
+            let path = base + "/2025/01/01/" + name
+            let status = try? LocalFS.status(FilePath(path))
+            let what = status.map { "\($0.identity.size) bytes, mtime \($0.identity.mtimeNanoseconds / 1_000_000) ms" } ?? "gone"
+            return "\(name) (\(what), \(journaled.contains(path) ? "journaled" : "not journaled"))"
+        }
+        let firstLog = (try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""
+        #expect(
+            orphans.isEmpty,
+            "orphaned temp files: \(orphans); checked at \(Int64(Date().timeIntervalSince1970 * 1000)) ms\nfirst run:\n\(firstLog)\nsecond run:\n\(log)")
         #expect(top.filter { $0.hasPrefix(".dms-") }.isEmpty, "\(top)")
         #expect(day.filter { $0.hasPrefix("DJI_") }.count == count, "\(log)")
         let sockets = (try? FileManager.default.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("cm-") } ?? []
