@@ -82,7 +82,8 @@ extension ReceiverScript {
           case $p in ''|*[!0-9]*) return 0 ;; esac
           kill -0 "$p" 2>/dev/null || return 0
           [ -r "/proc/$p/cmdline" ] && ! grep -aq dms-receive "/proc/$p/cmdline" 2>/dev/null && return 0
-          case $g in ''|*[!0-9]*) kill -9 "$p" ;; *) kill -9 -- "-$g" 2>/dev/null || kill -9 "$p" ;; esac 2>/dev/null
+          # (dash takes no "--" before a negative pid: "kill -9 -- -G" fails there, and only the pid died.)
+          case $g in ''|*[!0-9]*) kill -9 "$p" ;; *) kill -9 "-$g" 2>/dev/null || kill -9 -- "-$g" 2>/dev/null || kill -9 "$p" ;; esac 2>/dev/null
           n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done
         }
 

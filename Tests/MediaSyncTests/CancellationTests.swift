@@ -17,21 +17,25 @@ import Testing
         let phase: String
         let task = Mutex<Task<CycleSummary, Never>?>(nil)
         let seen = Mutex<[String]>([])
+        /// When the stop was sent: what a stop takes is measured from here.
+        let stoppedAt = Mutex<ContinuousClock.Instant?>(nil)
         init(_ phase: String) { self.phase = phase }
         func phase(_ text: String) {
             seen.withLock { $0.append(text) }
-            if text.hasPrefix(phase) { task.withLock { $0 }?.cancel() }
+            guard text.hasPrefix(phase), let task = task.withLock({ $0 }) else { return }
+            stoppedAt.withLock { $0 = $0 ?? .now }
+            task.cancel()
         }
         func fileStarted(_ item: TransferItem) {}
         func bytesMoved(_ count: Int) {}
     }
 
-    /// Runs a cycle that is stopped at `phase`; returns its summary and how long the stop took.
+    /// Runs a cycle that is stopped at `phase`; returns its summary, how long the stop took (from
+    /// the stop to the cycle's end: the time before it is the machine's, not the stop's) and the
+    /// phases seen.
     static func stoppedCycle(_ f: ScriptedFixture, at phase: String) async throws -> (CycleSummary, Duration, [String]) {
         let observer = StopAt(phase)
         let engine = f.engine()
-        let clock = ContinuousClock()
-        let start = clock.now
         // The cycle starts only once its task is stored: the observer then cancels it the moment
         // the phase begins, never a phase later (under load, a scan once ended before the test
         // thread could cancel it).
@@ -43,7 +47,8 @@ import Testing
         observer.task.withLock { $0 = task }
         storing.finish()
         let summary = await task.value
-        return (summary, clock.now - start, observer.seen.withLock { $0 })
+        let took = observer.stoppedAt.withLock { $0 }.map { ContinuousClock.now - $0 } ?? .seconds(3600) // never stopped
+        return (summary, took, observer.seen.withLock { $0 })
     }
 
     static func lastCycleStatus(_ store: StateStore) throws -> String? { try store.recentCycles(limit: 1).first?.status }

@@ -33,6 +33,15 @@ import Testing
 
     static func binary() throws -> String { try builtBinary() }
 
+    /// "state S, ppid P, pgrp G" from /proc/PID/stat, or "gone".
+    static func procStat(_ pid: Int32) -> String {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return "gone" }
+        let f = text[text.index(after: close)...].split(separator: " ")
+        return f.count > 3 ? "state \(f[0]), ppid \(f[1]), pgrp \(f[2])" : "?"
+    }
+
     static func start(_ binary: String, config: String, log: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -102,6 +111,11 @@ import Testing
         }
         for pid in frozen { kill(pid, SIGSTOP) }
         defer { for pid in frozen { kill(pid, SIGCONT) } }
+        // For the failure message: the writers frozen, and what the session files say.
+        var diagnosis = "frozen: " + frozen.map { "\($0) (\(Self.procStat($0)))" }.joined(separator: ", ")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.contains(".session-") {
+            diagnosis += "; \(name): \((try? String(contentsOfFile: base + "/" + name, encoding: .utf8)) ?? "?")"
+        }
         kill(first.processIdentifier, SIGKILL)
         try await waitUntil(timeout: .seconds(10), waitingFor: "the first run to end") { !first.isRunning }
         let oldSSH = Self.processes { Self.commandLine($0).contains("ControlPath=\(runtime)/") }
@@ -117,6 +131,7 @@ import Testing
 
         // 3. Whatever the old session still held is let go; once every process of the old run is
         //    gone (its stream over), nothing of it may be left on the NAS or in the runtime folder.
+        diagnosis += "; after the second run: " + frozen.map { "\($0) (\(Self.procStat($0)))" }.joined(separator: ", ")
         for pid in frozen { kill(pid, SIGCONT) }
         try await waitUntil(timeout: .seconds(60), poll: .milliseconds(50), waitingFor: "the old run's processes to end") {
             Self.remoteWriters(in: base).isEmpty && oldSSH.allSatisfy { kill($0, 0) != 0 }
@@ -136,7 +151,7 @@ import Testing
         let firstLog = (try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""
         #expect(
             orphans.isEmpty,
-            "orphaned temp files: \(orphans); checked at \(Int64(Date().timeIntervalSince1970 * 1000)) ms\nfirst run:\n\(firstLog)\nsecond run:\n\(log)")
+            "orphaned temp files: \(orphans); \(diagnosis); checked at \(Int64(Date().timeIntervalSince1970 * 1000)) ms\nfirst run:\n\(firstLog)\nsecond run:\n\(log)")
         #expect(top.filter { $0.hasPrefix(".dms-") }.isEmpty, "\(top)")
         #expect(day.filter { $0.hasPrefix("DJI_") }.count == count, "\(log)")
         let sockets = (try? FileManager.default.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("cm-") } ?? []
