@@ -261,41 +261,38 @@ extension ReceiverTests {
         try await f.useInstalledReceiver(busybox: false)
         let day = "2025/01/01", sessionFile = ".dms-test.session-1"
         let s = f.server
-        let ssh = Process()
-        ssh.executableURL = URL(fileURLWithPath: "/usr/bin/ssh")
-        ssh.arguments = [
+        let options = [
             "-F", "none", "-p", String(s.port), "-i", f.nas.identityFile ?? "", "-o", "IdentitiesOnly=yes",
             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(s.knownHostsFile)",
             "-o", "LogLevel=ERROR", "--", s.destination, "dms-receive data"
         ]
-        let input = Pipe()
-        ssh.standardInput = input
-        ssh.standardOutput = FileHandle.nullDevice
-        try ssh.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            ssh.terminate()
-            ssh.waitUntilExit()
-        }
         // A large file announced, a little of it sent, the stream left open: the writer waits for more.
+        // (Subprocess, not Foundation's Process: its reaper blocks in wait4 on a child that lives on,
+        // and with it every test that waits for a process.)
         let head =
             Self.line("tool", ["sha256sum"]) + Self.line("pid", [sessionFile]) + Self.line("dir", [day])
             + Self.line("putw", ["\(day)/.dms-w.part", "10000000"]) + [UInt8](repeating: 0x61, count: 100)
-        try input.fileHandleForWriting.write(contentsOf: Data(head))
         let base = f.remoteBase
-        var writers: [Int32] = []
-        try await waitUntil(timeout: .seconds(30), waitingFor: "the session's writer") {
-            writers = StaleSessionTests.remoteWriters(in: base)
-            return LocalFS.exists(FilePath(base + "/" + sessionFile)) && !writers.isEmpty
-        }
-        // Frozen, as behind a hung disk: a stopped writer reads no end of stream; only a kill ends it.
-        for pid in writers { kill(pid, SIGSTOP) }
-        defer { for pid in writers { kill(pid, SIGCONT) } }
-        let ended = try await Self.session(
-            f, command: "dms-receive control", input: Self.line("es", [sessionFile]) + Self.line("end", ["1"]))
-        #expect(ended.status == .exited(0), "\(ended.error)")
-        try await waitUntil(timeout: .seconds(10), waitingFor: "the writer to be ended with its session") {
-            writers.allSatisfy { StaleSessionTests.procStat($0) == "gone" || StaleSessionTests.procStat($0).hasPrefix("state Z") }
+        let fixture = f
+        _ = try await Subprocess.run(
+            .name("ssh"), arguments: Arguments(options), input: .inputWriter, output: .discarded, error: .discarded
+        ) { execution in
+            defer { try? execution.send(signal: .terminate) }
+            _ = try await execution.standardInputWriter.write(head)
+            var writers: [Int32] = []
+            try await waitUntil(timeout: .seconds(30), waitingFor: "the session's writer") {
+                writers = StaleSessionTests.remoteWriters(in: base)
+                return LocalFS.exists(FilePath(base + "/" + sessionFile)) && !writers.isEmpty
+            }
+            // Frozen, as behind a hung disk: a stopped writer reads no end of stream; only a kill ends it.
+            for pid in writers { kill(pid, SIGSTOP) }
+            defer { for pid in writers { kill(pid, SIGCONT) } }
+            let ended = try await Self.session(
+                fixture, command: "dms-receive control", input: Self.line("es", [sessionFile]) + Self.line("end", ["1"]))
+            #expect(ended.status == .exited(0), "\(ended.error)")
+            try await waitUntil(timeout: .seconds(10), waitingFor: "the writer to be ended with its session") {
+                writers.allSatisfy { StaleSessionTests.procStat($0) == "gone" || StaleSessionTests.procStat($0).hasPrefix("state Z") }
+            }
         }
     }
 }
