@@ -8,11 +8,7 @@ public enum ProcessTree {
     public static func descendants(of pid: Int32) -> [Int32] {
         var children: [Int32: [Int32]] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
-            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard let p = Int32(entry), let fields = statFields(p) else { continue }
             if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
         }
         var result: [Int32] = []
@@ -22,6 +18,16 @@ public enum ProcessTree {
             stack += children[p] ?? []
         }
         return result
+    }
+
+    /// The fields of /proc/PID/stat after the command name (state, ppid, pgrp, …: field N of
+    /// proc(5) is index N - 3), or nil once the process is gone. The name may hold spaces, so the
+    /// fields start after its last ')'.
+    public static func statFields(_ pid: Int32) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+            return nil
+        }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 }
 

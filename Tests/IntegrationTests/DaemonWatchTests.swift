@@ -31,11 +31,8 @@ import Testing
     }
 
     static func cpuSeconds(_ pid: pid_t) -> Double {
-        // utime and stime: fields 14 and 15 of /proc/PID/stat, after the parenthesised name.
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return .nan }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // utime and stime: fields 14 and 15 of /proc/PID/stat.
+        guard let fields = ProcessTree.statFields(pid), fields.count > 12 else { return .nan }
         let ticks = (Double(fields[11]) ?? .nan) + (Double(fields[12]) ?? .nan)
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }

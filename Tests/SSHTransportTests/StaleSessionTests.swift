@@ -35,10 +35,7 @@ import Testing
 
     /// "state S, ppid P, pgrp G" from /proc/PID/stat, or "gone".
     static func procStat(_ pid: Int32) -> String {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = text.lastIndex(of: ")")
-        else { return "gone" }
-        let f = text[text.index(after: close)...].split(separator: " ")
+        guard let f = ProcessTree.statFields(pid) else { return "gone" }
         return f.count > 3 ? "state \(f[0]), ppid \(f[1]), pgrp \(f[2])" : "?"
     }
 
