@@ -248,15 +248,21 @@ extension NASSession {
     }
 
     func probe(_ batch: [TransferItem]) async throws(DestinationError) -> [Int: Probe] {
+        let newFolders = try await foldersNotThere(Set(batch.map(\.remoteDirectory)))
+        var probes: [Int: Probe] = [:]
         var script: [UInt8] = []
         for item in batch {
+            if newFolders.contains(item.remoteDirectory) {
+                probes[item.id] = Probe(free: 0)
+                continue
+            }
             let (stem, ext) = RemoteLayout.conflictParts(item.remoteName)
             script += RemoteProtocol.probe(
                 id: item.id, directory: Array(item.remoteDirectory.utf8), name: item.remoteName,
                 stem: stem, ext: ext, size: item.identity.size)
         }
+        guard !script.isEmpty else { return probes }
         let asked = Set(batch.map(\.id))
-        var probes: [Int: Probe] = [:]
         for line in try await channel.request(RemoteProtocol.bulk(script, if: receiver.bulk), stall: stall, what: "checking existing files") {
             guard let (id, reply) = RemoteProtocol.probeLine(line), asked.contains(id) else { continue }
             var p = probes[id] ?? Probe()
@@ -268,6 +274,25 @@ extension NASSession {
             probes[id] = p
         }
         return probes
+    }
+
+    /// Those of `folders` that are not on the NAS (`dx`): no name is taken in them, so their files
+    /// need no probe (a first sync into new day folders skips the probe's process and its look at
+    /// every name). A folder seen is remembered for the connection; one not there is asked about
+    /// again each batch (an earlier batch may have created it meanwhile).
+    func foldersNotThere(_ folders: Set<String>) async throws(DestinationError) -> Set<String> {
+        guard receiver.folderCheck else { return [] }
+        let unknown = folders.subtracting(existingFolders.withLock { $0 }).sorted()
+        guard !unknown.isEmpty else { return [] }
+        let script = unknown.enumerated().flatMap { RemoteProtocol.folderCheck(id: $0.offset, directory: Array($0.element.utf8)) }
+        var absent = Set<String>()
+        var seen: [String] = []
+        for line in try await channel.request(script, stall: stall, what: "checking folders") {
+            guard let (id, exists) = RemoteProtocol.folderLine(line), unknown.indices.contains(id) else { continue }
+            if exists { seen.append(unknown[id]) } else { absent.insert(unknown[id]) }
+        }
+        existingFolders.withLock { $0.formUnion(seen) }
+        return absent
     }
 
     func hashLocal(_ item: TransferItem) async throws -> SourceFile.Result {

@@ -28,6 +28,8 @@ final class NASSession: DestinationSession {
     let live = Mutex<[Int: SSHProcess]>([:])
     /// The data session opened while connecting, for the first batch (taken once).
     let reserve: Mutex<Task<SSHProcess?, Never>?>
+    /// Remote folders seen to exist on this connection (`dx`): their files are probed without asking.
+    let existingFolders = Mutex<Set<String>>([])
 
     init(
         destination: NASDestination, channel: ControlChannel, controlPath: String, receiver: RemoteProtocol.Ready,

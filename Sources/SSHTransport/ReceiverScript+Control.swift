@@ -30,7 +30,7 @@ extension ReceiverScript {
         spc=${caps#*spc }
         printf '@@SPC %s\n' "${spc%%"$NL"*}"
         B=; [ "$P" != perl ] || B=' blk fin ver'
-        printf '@@READY %s %s %s resume tidy%s\n' "$H" "$P" "$F" "$B"
+        printf '@@READY %s %s %s resume tidy dx%s\n' "$H" "$P" "$F" "$B"
 
         # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
         # on the way with their hashes.
@@ -100,6 +100,12 @@ extension ReceiverScript {
                 dec "$3"; nm=$R; dec "$4"; st=$R; dec "$5"; ex=$R
                 case $nm in ''|.|..) refuse "path outside the base" "$nm" ;; esac
                 pr "$1" "$d" "$nm" "$st" "$ex" "$6" ;;
+              dx)
+                # dx ID FOLDER: "ID D" if the folder exists, else "ID N": in a folder not there yet, no
+                # name is taken and nothing needs a probe (the publish never overwrites all the same).
+                [ $# -eq 2 ] || refuse "dx needs 2 fields" "$line"
+                num "$1"; path "$2/x"; d=${R%/x}
+                if [ -d "$d" ]; then printf '%s D\n' "$1"; else printf '%s N\n' "$1"; fi ;;
               pb)
                 if [ "$P" = perl ]; then
                   perl -e "$perlcommon$perlctl" -- "$tp" "$ts" "$logf" "$H" pb "$line" || { [ $? -ne 3 ] || exit 3; }

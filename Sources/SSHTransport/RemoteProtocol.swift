@@ -70,6 +70,16 @@ enum RemoteProtocol {
         line("pr", [number(id), directory, name, stem, ext, number(size)])
     }
 
+    /// `dx`: whether a folder exists ("<id> D" or "<id> N"); files bound for a new folder need no probe.
+    static func folderCheck(id: Int, directory: [UInt8]) -> [UInt8] { line("dx", [number(id), directory]) }
+
+    /// A `dx` answer: the id, and whether the folder exists.
+    static func folderLine(_ line: [UInt8]) -> (id: Int, exists: Bool)? {
+        let f = fields(line)
+        guard f.count == 2, let id = Int(f[0]), f[1] == "D" || f[1] == "N" else { return nil }
+        return (id, f[1] == "D")
+    }
+
     /// `blk`: `pr` and `pb` request lines framed by their length, for a receiver with perl to read in
     /// one process (a POSIX sh reads a request line a byte at a time).
     static func bulk(_ requests: [UInt8]) -> [UInt8] { line("blk", [number(requests.count)]) + requests }
@@ -185,6 +195,8 @@ enum RemoteProtocol {
         var finishes = false
         /// `blk` takes `ver` too (a blk of them hashed by one run of the hash tool).
         var bulkVerify = false
+        /// The receiver answers `dx` (does a folder exist).
+        var folderCheck = false
     }
 
     enum Startup: Equatable {
@@ -196,8 +208,8 @@ enum RemoteProtocol {
 
     static let hashTools: Set<String> = ["openssl", "sha256sum", "shasum", "sha256"]
 
-    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume] [tidy] [blk]
-    /// [fin] [ver]`.
+    /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume] [tidy] [dx]
+    /// [blk] [fin] [ver]`.
     static func startup(_ lines: [[UInt8]]) -> Startup {
         guard let last = lines.last else { return .unexpected("no answer") }
         let text = String(decoding: last, as: UTF8.self)
@@ -210,14 +222,15 @@ enum RemoteProtocol {
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
         let features = Set(f.dropFirst(4))
-        guard (4...9).contains(f.count), features.isSubset(of: ["resume", "tidy", "blk", "fin", "ver"]), features.count == f.count - 4, f[0] == "@@READY",
+        guard (4...10).contains(f.count), features.isSubset(of: ["resume", "tidy", "dx", "blk", "fin", "ver"]), features.count == f.count - 4, f[0] == "@@READY",
             hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]), ["0", "1"].contains(f[3])
         else { return .unexpected(String(text.prefix(200))) }
         return .ready(
             Ready(
                 hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1",
                 resume: features.contains("resume"), tidy: features.contains("tidy"), bulk: features.contains("blk"),
-                finishes: features.contains("fin"), bulkVerify: features.contains("blk") && features.contains("ver")))
+                finishes: features.contains("fin"), bulkVerify: features.contains("blk") && features.contains("ver"),
+                folderCheck: features.contains("dx")))
     }
 
     enum Probe: Equatable {

@@ -131,6 +131,10 @@ import Testing
         expectRefused(
             try await Self.session(f, command: "dms-receive control", input: Self.line("pr", ["1", "2025/01/01", "..", "..", "%", "1"])),
             "pr ..")
+        // Asking whether a folder outside the base exists.
+        for folder in ["../outside", "2025/02", "/etc"] {
+            expectRefused(try await Self.session(f, command: "dms-receive control", input: Self.line("dx", ["1", folder])), "dx \(folder)")
+        }
         // Writing outside the base, or over a published file, in a data session.
         let dataHead = Self.line("tool", ["sha256sum"])
         for temp in ["../outside/.dms-x.part", "/tmp/.dms-x.part", "2025/02/.dms-x.part", "2025/01/01/DJI_0001.JPG", "2025/01/01/new.JPG"] {

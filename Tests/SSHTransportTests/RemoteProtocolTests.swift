@@ -115,6 +115,16 @@ import Testing
         #expect(
             s("@@READY openssl perl 1 resume tidy blk fin ver")
                 == .ready(.init(hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true, finishes: true, bulkVerify: true)))
+        #expect(
+            s("@@READY openssl perl 1 resume tidy dx blk fin ver")
+                == .ready(
+                    .init(
+                        hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true, finishes: true,
+                        bulkVerify: true, folderCheck: true)))
+        #expect(RemoteProtocol.folderLine(Array("3 D".utf8)).map { [$0.id == 3, $0.exists] } == [true, true])
+        #expect(RemoteProtocol.folderLine(Array("4 N".utf8)).map { [$0.id == 4, $0.exists] } == [true, false])
+        #expect(RemoteProtocol.folderLine(Array("4 F 0".utf8)) == nil)
+        #expect(RemoteProtocol.folderLine(Array("x D".utf8)) == nil)
         func pb(_ text: String) -> (Int, RemoteProtocol.Publish?)? { RemoteProtocol.sessionPublishLine(Array(text.utf8)).map { ($0.id, $0.reply) } }
         #expect(pb("@@PB 7 P").map { [String($0.0), "\($0.1.map { "\($0)" } ?? "nil")"] } == ["7", "published"])
         #expect(pb("@@PB 8 D").map { $0.1 == nil && $0.0 == 8 } == true)
