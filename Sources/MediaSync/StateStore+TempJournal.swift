@@ -20,6 +20,30 @@ extension StateStore {
                 """)
     }
 
+    /// Every temp of every batch is journaled, then forgotten: as a rowid table with its key and the
+    /// resume index beside it, each was three b-tree writes in and three out. Keyed by (destination,
+    /// path) without a rowid, with resumable temps alone in their index, it is one each way. (The
+    /// journal holds at most the temps in flight: the copy is quick.)
+    static func slimTempJournal(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE temp_journal_v10 (
+                    destination TEXT NOT NULL,
+                    path BLOB NOT NULL,
+                    recorded_at REAL NOT NULL,
+                    resume_source BLOB, resume_size INTEGER, resume_mtime_ns INTEGER, resume_inode INTEGER,
+                    resume_device INTEGER, resume_kept_at REAL,
+                    PRIMARY KEY (destination, path)
+                ) WITHOUT ROWID;
+                INSERT INTO temp_journal_v10
+                    SELECT destination, path, recorded_at, resume_source, resume_size, resume_mtime_ns, resume_inode,
+                           resume_device, resume_kept_at FROM temp_journal;
+                DROP TABLE temp_journal;
+                ALTER TABLE temp_journal_v10 RENAME TO temp_journal;
+                CREATE INDEX temp_journal_resume ON temp_journal (destination) WHERE resume_source IS NOT NULL;
+                """)
+    }
+
     // A batch journals and forgets hundreds of temps: a few statements of many rows each, not one
     // statement a temp (that cost 6 % of a 100k-file sync's CPU).
     public func record(destination: String, paths: [FilePath]) throws {

@@ -207,6 +207,7 @@ public final class StateStore: TempJournal, Sendable {
                     CREATE INDEX ledger_remote ON ledger (destination, remote_path, state);
                     """)
         }
+        m.registerMigration("v10: one b-tree per journaled temp", migrate: slimTempJournal)
         return m
     }
 
