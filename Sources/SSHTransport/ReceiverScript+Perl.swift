@@ -30,7 +30,6 @@ extension ReceiverScript {
         # small files) or its wait at the end. Hashes by temp, and as the tool would print them. Not with
         # a fault hook (it runs before any hashing), nor without Digest::SHA (the tool then, as before).
         my (%mine, $dsha);
-        my $mo = q{};
         # fin ID TEMP FINAL SHA256: after the files, what the daemon hashed as it sent them. At end the
         # temps not hashed yet are hashed too; each whose hash is the one announced is published (as pb),
         # "@@PB ID P|E|X why|D" (D: differs, not published) follows the hash lines, and every temp not
@@ -74,9 +73,7 @@ extension ReceiverScript {
             my ($d, $r, $b) = (Digest::SHA->new(256));
             $d->add($b) while $r = sysread($fh, $b, 65536);
             die "dms-receive: read ./$p: $!\n" unless defined $r;
-            my $x = $d->hexdigest;
-            $mine{"./$p"} = $x;
-            $mo .= "$x *./$p\n";
+            $mine{"./$p"} = $d->hexdigest;
           }
           close $fh or die "dms-receive: close ./$p: $!\n";
           utime($mt, $mt, "./$p") or die "dms-receive: utime ./$p: $!\n" if defined $mt && $mt ne q{};
@@ -95,7 +92,7 @@ extension ReceiverScript {
             @temps = ();
             system(q{sh}, q{-c}, "set +f; $fault") if $fault ne q{};
             exit 0 unless @files;
-            my ($o, %h) = ($mo, %mine);
+            my ($o, %h) = (join(q{}, map { "$mine{$_} *$_\n" } keys %mine), %mine);
             my $got = \%h;
             for (@runs, @rest ? hashopen($tool, @rest) : ()) {
               my ($x, $ok) = hashread($_, $got);

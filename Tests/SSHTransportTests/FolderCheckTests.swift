@@ -35,12 +35,3 @@ import Testing
         #expect(f.receiverLogLines().contains { $0.contains("pr in this test") }, "\(f.receiverLogLines())")
     }
 }
-
-extension ReceiverTests {
-    /// The receiver's text with `old` replaced (which must be there) by `new`.
-    static func variant(_ old: String, _ new: String) -> String {
-        let text = ReceiverScript.text.replacingOccurrences(of: old, with: new)
-        #expect(text != ReceiverScript.text, "the receiver no longer has: \(old)")
-        return text
-    }
-}

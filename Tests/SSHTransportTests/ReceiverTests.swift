@@ -74,17 +74,28 @@ import Testing
         let error: String
     }
 
-    /// One ssh session with the fixture's (forced-command) key, asking for `command`, `input` on
-    /// its standard input.
-    static func session(_ f: NASFixture, command: String, input: [UInt8] = []) async throws -> Reply {
+    /// The receiver's text with `old` replaced (which must be there) by `new`.
+    static func variant(_ old: String, _ new: String) -> String {
+        let text = ReceiverScript.text.replacingOccurrences(of: old, with: new)
+        #expect(text != ReceiverScript.text, "the receiver no longer has: \(old)")
+        return text
+    }
+
+    /// ssh's arguments for one session with the fixture's (forced-command) key, asking for `command`.
+    static func sshArguments(_ f: NASFixture, command: String) -> Arguments {
         let s = f.server
-        let options = [
+        return Arguments([
             "-F", "none", "-p", String(s.port), "-i", f.nas.identityFile ?? "", "-o", "IdentitiesOnly=yes",
             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(s.knownHostsFile)",
             "-o", "LogLevel=ERROR", "--", s.destination, command
-        ]
+        ])
+    }
+
+    /// One ssh session with the fixture's (forced-command) key, asking for `command`, `input` on
+    /// its standard input.
+    static func session(_ f: NASFixture, command: String, input: [UInt8] = []) async throws -> Reply {
         let r = try await Subprocess.run(
-            .name("ssh"), arguments: Arguments(options), input: .array(input),
+            .name("ssh"), arguments: sshArguments(f, command: command), input: .array(input),
             output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         return Reply(status: r.terminationStatus, output: r.standardOutput, error: r.standardError)
     }
@@ -236,9 +247,7 @@ import Testing
     @Test func theDataSessionPublishesWhatItVerifiedWithoutAPublishRequest() async throws {
         var f = try await NASFixture("recv-fin")
         defer { f.cleanUp() }
-        let noPublish = ReceiverScript.text.replacingOccurrences(
-            of: "return pb(@f) if $v eq q{pb};", with: "refuse(q{pb in this test}) if $v eq q{pb};")
-        #expect(noPublish != ReceiverScript.text)
+        let noPublish = Self.variant("return pb(@f) if $v eq q{pb};", "refuse(q{pb in this test}) if $v eq q{pb};")
         try await f.useInstalledReceiver(script: noPublish)
         for i in 0..<30 { try f.add("DJI_20250101000000_\(1000 + i)_D.JPG", size: 5000 + i, seed: UInt64(i)) }
         let summary = try await f.cycle()
@@ -264,12 +273,6 @@ extension ReceiverTests {
         defer { f.cleanUp() }
         try await f.useInstalledReceiver(busybox: false)
         let day = "2025/01/01", sessionFile = ".dms-test.session-1"
-        let s = f.server
-        let options = [
-            "-F", "none", "-p", String(s.port), "-i", f.nas.identityFile ?? "", "-o", "IdentitiesOnly=yes",
-            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(s.knownHostsFile)",
-            "-o", "LogLevel=ERROR", "--", s.destination, "dms-receive data"
-        ]
         // A large file announced, a little of it sent, the stream left open: the writer waits for more.
         // (Subprocess, not Foundation's Process: its reaper blocks in wait4 on a child that lives on,
         // and with it every test that waits for a process.)
@@ -279,7 +282,7 @@ extension ReceiverTests {
         let base = f.remoteBase
         let fixture = f
         _ = try await Subprocess.run(
-            .name("ssh"), arguments: Arguments(options), input: .inputWriter, output: .discarded, error: .discarded
+            .name("ssh"), arguments: Self.sshArguments(f, command: "dms-receive data"), input: .inputWriter, output: .discarded, error: .discarded
         ) { execution in
             defer { try? execution.send(signal: .terminate) }
             _ = try await execution.standardInputWriter.write(head)
