@@ -99,6 +99,7 @@ final class NASSession: DestinationSession {
             _ = try await channel.request(
                 RemoteProtocol.endSessions(sessionFiles), stall: stall,
                 what: "ending the data sessions of an interrupted run")
+            logger.notice("ended \(sessionFiles.count) data session(s) of an interrupted run on the NAS before removing its temp files")
         }
         try await removeRemote(leftovers)
         logger.notice(

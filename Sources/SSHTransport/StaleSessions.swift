@@ -66,11 +66,11 @@ extension NASSession {
         Array("\(destination.integrity.tempPrefix)\(destination.instanceID).session-\(uniqueName())".utf8)
     }
 
+    /// (By its name relative to the base: `absolute([])` would not do, FilePath drops its
+    /// trailing "/", and no session file ever matched: `es` was never sent.)
     func isSessionFile(_ path: FilePath) -> Bool {
-        let base = absolute([]).bytes
-        guard path.bytes.starts(with: base) else { return false }
-        let rest = path.bytes.dropFirst(base.count)
-        return !rest.contains(UInt8(ascii: "/"))
-            && rest.starts(with: Array("\(destination.integrity.tempPrefix)\(destination.instanceID).session-".utf8))
+        guard let name = relative(path) else { return false }
+        return !name.contains(UInt8(ascii: "/"))
+            && name.starts(with: Array("\(destination.integrity.tempPrefix)\(destination.instanceID).session-".utf8))
     }
 }

@@ -125,10 +125,14 @@ import Testing
         #expect(second.terminationStatus == 0, "\(log)")
         #expect(log.contains("stopped the ssh connection of an earlier run"), "\(log)")
         #expect(log.contains("temp files left by an interrupted run"), "\(log)")
+        #expect(log.contains("ended 1 data session(s) of an interrupted run"), "\(log)")
 
-        // 3. Whatever the old session still held is let go; once every process of the old run is
-        //    gone (its stream over), nothing of it may be left on the NAS or in the runtime folder.
+        // 3. The second run ended the old run's receiver (`es`, by its session file) before it removed
+        //    the temps: still frozen, it never woke to write one more from its buffered stream.
         diagnosis += "; after the second run: " + frozen.map { "\($0) (\(Self.procStat($0)))" }.joined(separator: ", ")
+        #expect(frozen.allSatisfy { kill($0, 0) != 0 }, "the killed run's receiver outlived the next run: \(diagnosis)\n\(log)")
+        // Whatever else of the old run is let go; once every process of it is gone, nothing of it
+        // may be left on the NAS or in the runtime folder.
         for pid in frozen { kill(pid, SIGCONT) }
         try await waitUntil(timeout: .seconds(60), poll: .milliseconds(50), waitingFor: "the old run's processes to end") {
             Self.remoteWriters(in: base).isEmpty && oldSSH.allSatisfy { kill($0, 0) != 0 }
@@ -146,15 +150,9 @@ import Testing
             return "\(name) (\(what), \(journaled.contains(path) ? "journaled" : "not journaled"))"
         }
         let firstLog = (try? String(contentsOfFile: state.path + "/first.log", encoding: .utf8)) ?? ""
-        // Known, open (closing note of 2026-12-03): now and then, under load, the killed run's frozen
-        // receiver outlives the next run's `es` although its session file names it ("after the second
-        // run: … state T"), and once let go it leaves one unjournaled temp. Reported every time it
-        // happens, with this diagnosis, until the cause is found and fixed.
-        withKnownIssue("the frozen receiver sometimes outlives es", isIntermittent: true) {
-            #expect(
-                orphans.isEmpty,
-                "orphaned temp files: \(orphans); \(diagnosis); checked at \(Int64(Date().timeIntervalSince1970 * 1000)) ms\nfirst run:\n\(firstLog)\nsecond run:\n\(log)")
-        }
+        #expect(
+            orphans.isEmpty,
+            "orphaned temp files: \(orphans); \(diagnosis); checked at \(Int64(Date().timeIntervalSince1970 * 1000)) ms\nfirst run:\n\(firstLog)\nsecond run:\n\(log)")
         #expect(top.filter { $0.hasPrefix(".dms-") }.isEmpty, "\(top)")
         #expect(day.filter { $0.hasPrefix("DJI_") }.count == count, "\(log)")
         let sockets = (try? FileManager.default.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("cm-") } ?? []
