@@ -99,6 +99,22 @@ import Testing
         #expect(LocalFS.exists(s.path))
     }
 
+    /// The trash's purge deletes only the very file that was trashed: another version under its
+    /// name stays, and so does a trashed path under no media root.
+    @Test func thePurgeDeletesOnlyTheFileThatWasTrashed() throws {
+        let s = try Self.setup(".dms-trash/DJI_1.JPG")
+        defer { try? s.dir.remove() }
+        let entry = StateStore.TrashedEntry(id: 1, trashPath: s.path, identity: s.entry.identity, trashedAt: 0)
+        if case .refused = SafeDeleter.purge(entry, mediaRoots: [s.dir.filePath.appending("elsewhere")]) {} else { Issue.record("purged under no media root") }
+        #expect(LocalFS.exists(s.path))
+        #expect(SafeDeleter.purge(entry, mediaRoots: [s.dir.filePath]) == .deleted)
+        #expect(!LocalFS.exists(s.path))
+        #expect(SafeDeleter.purge(entry, mediaRoots: [s.dir.filePath]) == .gone)
+        try TestFiles.write([9, 9, 9, 9], to: s.path)
+        if case .changed = SafeDeleter.purge(entry, mediaRoots: [s.dir.filePath]) {} else { Issue.record("another version was not reported as changed") }
+        #expect(LocalFS.exists(s.path), "another version under the trashed name must stay")
+    }
+
     /// Defect: a media sub-folder replaced by a symlink to a folder outside the root — the delete
     /// queue followed it and deleted the file there. Never read or delete through a symlinked folder.
     @Test func neverDeletesThroughAFolderReplacedByASymlink() throws {

@@ -1,11 +1,13 @@
 import Configuration
 import Foundation
+import GRDB
 import Hashing
 import LocalFS
-import MediaSync
 import SystemPackage
 import TestSupport
 import Testing
+
+@testable import MediaSync
 
 /// The real cycle and ledger (SQLite in a temp folder, real local files) against a scripted
 /// destination: each scenario of the sync contract in milliseconds, without an sshd.
@@ -271,5 +273,33 @@ import Testing
         #expect(s.filesCopied == 1)
         #expect(nas.tempFiles().isEmpty)
         #expect(try f.store.pending(destination: "nas").isEmpty)
+    }
+    /// The state database refuses to record a batch (a full disk): its copies stay on the NAS but
+    /// nothing is queued for deletion, the cycle says so, and the next cycle records them as
+    /// already there. No source is deleted on the strength of a copy the ledger does not hold.
+    @Test func copiesTheDatabaseCouldNotRecordAreRecordedByTheNextCycle() async throws {
+        var f = try ScriptedFixture()
+        defer { f.cleanUp() }
+        let nas = f.remote("nas")
+        let paths = try (0..<2).map { try f.add("DJI_20250101120000_000\($0)_V.MP4", bytes: Self.bytes(2000 + $0, UInt64($0))) }
+        try await f.store.db.write { db in
+            try db.execute(sql: "CREATE TRIGGER test_full BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END")
+        }
+        let first = await f.cycle()
+        #expect(first.filesCopied == 0 && first.failed == 2)
+        #expect(first.failuresByKind["state_database"] == 2)
+        #expect(first.messages.contains { $0.contains("disk full (test)") }, "\(first.messages)")
+        #expect(try f.store.counts().queuePending == 0)
+        #expect(nas.tempFiles().isEmpty)
+        #expect(try f.store.pending(destination: "nas").isEmpty)
+
+        try await f.store.db.write { db in try db.execute(sql: "DROP TRIGGER test_full") }
+        let second = await f.cycle()
+        #expect(second.filesAlreadyPresent == 2 && second.filesCopied == 0 && second.failed == 0)
+        #expect(try present(f, "nas").count == 2)
+        #expect(paths.allSatisfy { LocalFS.exists($0) })
+        let third = await f.cycle()
+        #expect(third.deleted == 2)
+        #expect(paths.allSatisfy { !LocalFS.exists($0) })
     }
 }
