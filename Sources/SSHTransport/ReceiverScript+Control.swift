@@ -78,10 +78,16 @@ extension ReceiverScript {
         # es SESSIONFILE…: ends the data sessions of an interrupted run (their receiver's process group,
         # only if that pid still is a dms-receive) and waits until they are gone.
         es1() {
-          read -r p g 2>/dev/null <"./$1" || return 0
+          read -r p g since 2>/dev/null <"./$1" || return 0
           case $p in ''|*[!0-9]*) return 0 ;; esac
           kill -0 "$p" 2>/dev/null || return 0
           [ -r "/proc/$p/cmdline" ] && ! grep -aq dms-receive "/proc/$p/cmdline" 2>/dev/null && return 0
+          # A session file with a start time (field 22 of /proc/PID/stat) names only the process that
+          # started then: a later one with the same pid (another session, another dock) is left alone.
+          case $since in
+          ''|*[!0-9]*) ;;
+          *) if read -r x x x x x x x x x x x x x x x x x x x x x began x <"/proc/$p/stat" 2>/dev/null && [ "$began" != "$since" ]; then return 0; fi ;;
+          esac
           # (dash takes no "--" before a negative pid: "kill -9 -- -G" fails there, and only the pid died.)
           case $g in ''|*[!0-9]*) kill -9 "$p" ;; *) kill -9 "-$g" 2>/dev/null || kill -9 -- "-$g" 2>/dev/null || kill -9 "$p" ;; esac 2>/dev/null
           n=0; while kill -0 "$p" 2>/dev/null && [ "$n" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n+1)); done

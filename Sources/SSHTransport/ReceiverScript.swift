@@ -273,9 +273,11 @@ public enum ReceiverScript {
                 pid)
                   dec "$a" || refuse "bad escape" "$a"
                   issession "$R" || refuse "not a session file name" "$R"
-                  read -r x x x x pg x </proc/$$/stat 2>/dev/null || pg=
+                  # Its process group (field 5) and start time (field 22, kept across the exec of perl): es
+                  # then ends this very process, never a later one that got the same pid.
+                  read -r x x x x pg x x x x x x x x x x x x x x x x st x </proc/$$/stat 2>/dev/null || pg= st=
                   if [ -e "$R" ] || [ -h "$R" ]; then refuse "session file exists" "$R"; fi
-                  printf '%s %s\n' "$$" "$pg" >"./$R" || exit 1
+                  printf '%s %s %s\n' "$$" "$pg" "$st" >"./$R" || exit 1
                   SF=$R ;;
                 dir)
                   path "$a/x"; d=${R%/x}

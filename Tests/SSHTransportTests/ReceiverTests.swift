@@ -294,6 +294,18 @@ extension ReceiverTests {
             // Frozen, as behind a hung disk: a stopped writer reads no end of stream; only a kill ends it.
             for pid in writers { kill(pid, SIGSTOP) }
             defer { for pid in writers { kill(pid, SIGCONT) } }
+            // The session file names the receiver, its process group and its start time. The same pid
+            // and group with another start time (a later process that got the pid) is left alone.
+            let named = String(decoding: try FileIO.readWholeFile(FilePath(base + "/" + sessionFile), limit: 1 << 10), as: UTF8.self)
+            let fields = named.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let receiver = try #require(fields.first.flatMap { Int32($0) }, "\(named)")
+            #expect(fields.count == 3 && fields[2] == ProcessTree.statFields(receiver).flatMap { $0.count > 19 ? String($0[19]) : nil }, "\(named)")
+            let otherProcess = ".dms-test.session-2"
+            try TestFiles.write(Array("\(fields[0]) \(fields[1]) 1\n".utf8), to: FilePath(base + "/" + otherProcess))
+            let spared = try await Self.session(
+                fixture, command: "dms-receive control", input: Self.line("es", [otherProcess]) + Self.line("end", ["1"]))
+            #expect(spared.status == .exited(0), "\(spared.error)")
+            #expect(writers.allSatisfy { StaleSessionTests.procStat($0).hasPrefix("state T") }, "es ended a process its session file does not name")
             let ended = try await Self.session(
                 fixture, command: "dms-receive control", input: Self.line("es", [sessionFile]) + Self.line("end", ["1"]))
             #expect(ended.status == .exited(0), "\(ended.error)")
