@@ -122,6 +122,37 @@ struct SmallVolume {
         #expect(f.logs.messages(.retentionDeleted).count == 2)
     }
 
+    /// Retention removes only what it placed: a copy that someone replaced on the NAS with a file of
+    /// another size is left alone, and the ledger no longer counts it as ours.
+    @Test func retentionLeavesACopyReplacedByAnotherFileAlone() async throws {
+        var f = try await NASFixture("retention-replaced")
+        defer { f.cleanUp() }
+        f.config.storageManagement.enableRetention = true
+        f.config.storageManagement.preserveRecentDays = 30
+        f.config.deletePolicy.delayMinutes = 0
+        for i in 0..<2 {
+            let path = f.source.appending("DJI_20240201000000_000\(i)_V.MP4")
+            try TestFiles.write(size: 300_000, seed: UInt64(i), to: path, modified: .secondsAgo(60 * 86_400))
+        }
+        #expect(try await f.cycle().filesCopied == 2)
+        #expect(try await f.cycle().deleted == 2)
+        let replaced = "2024/02/01/DJI_20240201000000_0001_V.MP4"
+        try f.putRemote(replaced, TestFiles.pseudoRandomBytes(count: 123_456, seed: 5))
+
+        let engine = try f.engine()
+        let session = try await engine.destinations[0].connect(journal: try f.store(), progress: SilentObserver(), logger: engine.logger)
+        var scratch = CycleSummary(cycleID: 0, startedAt: 0)
+        let report = await engine.runRetention(
+            destination: engine.destinations[0], session: session, bytesNeeded: 1 << 30, dryRun: false, summary: &scratch, log: engine.logger)
+        await session.close()
+        #expect(report.removed.map { $0.remotePath.lastComponent?.string } == ["DJI_20240201000000_0000_V.MP4"])
+        let names = try f.remoteNames()
+        #expect(names.contains(replaced), "a file the daemon did not write is never deleted")
+        #expect(!names.contains("2024/02/01/DJI_20240201000000_0000_V.MP4"))
+        let states = Dictionary(uniqueKeysWithValues: try f.store().ledgerEntries(destination: "nas").map { ($0.remotePath.lastComponent?.string ?? "", $0.state) })
+        #expect(states == ["DJI_20240201000000_0000_V.MP4": .expired, "DJI_20240201000000_0001_V.MP4": .foreign])
+    }
+
     @Test func withoutRetentionFilesWaitAndSourcesAreKept() async throws {
         var f = try await NASFixture("lowspace")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
