@@ -24,6 +24,17 @@ struct SmallVolume {
 }
 
 @Suite struct StorageTests {
+    /// Two flights of 60 days ago (2024/02/01/DJI_20240201000000_000{0,1}_V.MP4), copied and then
+    /// deleted locally: with their sources gone, their copies are what retention may remove.
+    static func copyAndDeleteTwoOldFlights(_ f: NASFixture, size: Int) async throws {
+        for i in 0..<2 {
+            let path = f.source.appending("DJI_20240201000000_000\(i)_V.MP4")
+            try TestFiles.write(size: size, seed: UInt64(i), to: path, modified: .secondsAgo(60 * 86_400))
+        }
+        #expect(try await f.cycle().filesCopied == 2)
+        #expect(try await f.cycle().deleted == 2)
+    }
+
     @Test func aFullNASIsClassifiedTheTempIsRemovedAndSourcesAreKeptWithoutARetryStorm() async throws {
         var f = try await NASFixture("enospc")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
@@ -85,14 +96,7 @@ struct SmallVolume {
         f.config.deletePolicy.delayMinutes = 0
         // A file the daemon did not write.
         try f.putRemote("2024/01/01/FOREIGN.MP4", TestFiles.pseudoRandomBytes(count: 2_000_000, seed: 9))
-        // Two old flights, copied and then deleted locally (sources gone).
-        let day = Int64(86_400)
-        for i in 0..<2 {
-            let path = f.source.appending("DJI_20240201000000_000\(i)_V.MP4")
-            try TestFiles.write(size: 3_000_000, seed: UInt64(i), to: path, modified: .secondsAgo(60 * day))
-        }
-        #expect(try await f.cycle().filesCopied == 2)
-        #expect(try await f.cycle().deleted == 2)
+        try await Self.copyAndDeleteTwoOldFlights(f, size: 3_000_000)
         // A recent copy whose source is still here must never be removed either.
         try f.add("DJI_20250301000000_0009_D.JPG", size: 1_000_000, seed: 7)
         #expect(try await f.cycle().filesCopied == 1)
@@ -130,12 +134,7 @@ struct SmallVolume {
         f.config.storageManagement.enableRetention = true
         f.config.storageManagement.preserveRecentDays = 30
         f.config.deletePolicy.delayMinutes = 0
-        for i in 0..<2 {
-            let path = f.source.appending("DJI_20240201000000_000\(i)_V.MP4")
-            try TestFiles.write(size: 300_000, seed: UInt64(i), to: path, modified: .secondsAgo(60 * 86_400))
-        }
-        #expect(try await f.cycle().filesCopied == 2)
-        #expect(try await f.cycle().deleted == 2)
+        try await Self.copyAndDeleteTwoOldFlights(f, size: 300_000)
         let replaced = "2024/02/01/DJI_20240201000000_0001_V.MP4"
         try f.putRemote(replaced, TestFiles.pseudoRandomBytes(count: 123_456, seed: 5))
 
