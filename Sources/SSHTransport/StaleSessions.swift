@@ -61,16 +61,16 @@ extension NASDestination {
 extension NASSession {
     /// Names `<prefix><instance>.session-<unique>` in the base folder: a "." right after the
     /// instance, where temp names have a "-", so the two are never confused. The file holds the
-    /// pid of the session's receiver and its process group.
-    func newSessionFileName() -> [UInt8] {
-        Array("\(destination.integrity.tempPrefix)\(destination.instanceID).session-\(uniqueName())".utf8)
-    }
+    /// pid of the session's receiver, its process group and its start time.
+    func newSessionFileName() -> [UInt8] { sessionFilePrefix + Array(uniqueName().utf8) }
+
+    var sessionFilePrefix: [UInt8] { Array("\(destination.integrity.tempPrefix)\(destination.instanceID).session-".utf8) }
 
     /// (By its name relative to the base: `absolute([])` would not do, FilePath drops its
     /// trailing "/", and no session file ever matched: `es` was never sent.)
     func isSessionFile(_ path: FilePath) -> Bool {
         guard let name = relative(path) else { return false }
         return !name.contains(UInt8(ascii: "/"))
-            && name.starts(with: Array("\(destination.integrity.tempPrefix)\(destination.instanceID).session-".utf8))
+            && name.starts(with: sessionFilePrefix)
     }
 }

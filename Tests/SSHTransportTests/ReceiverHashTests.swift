@@ -13,8 +13,6 @@ import Testing
 @Suite struct ReceiverHashTests {
     static let sizes = (0..<20).map { 3000 + 97 * $0 }
 
-    static func variant(_ old: String, _ new: String) -> String { ReceiverTests.variant(old, new) }
-
     static func addFiles(_ f: NASFixture) throws {
         for (i, size) in sizes.enumerated() { try f.add("DJI_20250101000000_\(2000 + i)_D.JPG", size: size, seed: UInt64(i)) }
     }
@@ -23,7 +21,7 @@ import Testing
         var f = try await NASFixture("hash-perl")
         defer { f.cleanUp() }
         try await f.useInstalledReceiver(
-            script: Self.variant("sub hashopen { my ($t, @f) = @_;", "sub hashopen { refuse(q{a hash tool run in this test}); my ($t, @f) = @_;"))
+            script: ReceiverTests.variant("sub hashopen { my ($t, @f) = @_;", "sub hashopen { refuse(q{a hash tool run in this test}); my ($t, @f) = @_;"))
         try Self.addFiles(f)
         let summary = try await f.cycle()
         #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
@@ -38,7 +36,7 @@ import Testing
     @Test func aNASPerlWithoutDigestSHAHashesWithTheTool() async throws {
         var f = try await NASFixture("hash-tool")
         defer { f.cleanUp() }
-        try await f.useInstalledReceiver(script: Self.variant("require Digest::SHA;", "require Digest::SHA::NotInstalledHere;"))
+        try await f.useInstalledReceiver(script: ReceiverTests.variant("require Digest::SHA;", "require Digest::SHA::NotInstalledHere;"))
         try Self.addFiles(f)
         let summary = try await f.cycle()
         #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
@@ -53,7 +51,7 @@ import Testing
         defer { f.cleanUp() }
         let damaged = Self.sizes[3]
         try await f.useInstalledReceiver(
-            script: Self.variant(
+            script: ReceiverTests.variant(
                 "sysseek($fh, 0, 0) or die", "syswrite($fh, q{X}) if $size == \(damaged);\n    sysseek($fh, 0, 0) or die"))
         try Self.addFiles(f)
         let summary = try await f.cycle()

@@ -35,6 +35,17 @@ struct SmallVolume {
         #expect(try await f.cycle().deleted == 2)
     }
 
+    /// One retention pass on its own connection, outside a cycle.
+    static func retention(_ f: NASFixture, bytesNeeded: Int64, dryRun: Bool) async throws -> SyncEngine.RetentionReport {
+        let engine = try f.engine()
+        let session = try await engine.destinations[0].connect(journal: try f.store(), progress: SilentObserver(), logger: engine.logger)
+        var scratch = CycleSummary(cycleID: 0, startedAt: 0)
+        let report = await engine.runRetention(
+            destination: engine.destinations[0], session: session, bytesNeeded: bytesNeeded, dryRun: dryRun, summary: &scratch, log: engine.logger)
+        await session.close()
+        return report
+    }
+
     @Test func aFullNASIsClassifiedTheTempIsRemovedAndSourcesAreKeptWithoutARetryStorm() async throws {
         var f = try await NASFixture("enospc")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
@@ -105,13 +116,7 @@ struct SmallVolume {
         try f.add("DJI_20250401000000_0010_V.MP4", size: 5_000_000, seed: 10)
         try f.add("DJI_20250401000001_0011_V.MP4", size: 5_000_000, seed: 11)
         // Dry run first: it lists the two old copies and removes nothing.
-        let engine = try f.engine()
-        let session = try await engine.destinations[0].connect(journal: try f.store(), progress: SilentObserver(), logger: engine.logger)
-        var scratch = CycleSummary(cycleID: 0, startedAt: 0)
-        let preview = await engine.runRetention(
-            destination: engine.destinations[0], session: session, bytesNeeded: 4_000_000,
-            dryRun: true, summary: &scratch, log: engine.logger)
-        await session.close()
+        let preview = try await Self.retention(f, bytesNeeded: 4_000_000, dryRun: true)
         #expect(preview.removed.map { $0.remotePath.lastComponent?.string } == ["DJI_20240201000000_0000_V.MP4", "DJI_20240201000000_0001_V.MP4"])
         #expect(try f.remoteNames().contains("2024/02/01/DJI_20240201000000_0000_V.MP4"))
 
@@ -138,12 +143,7 @@ struct SmallVolume {
         let replaced = "2024/02/01/DJI_20240201000000_0001_V.MP4"
         try f.putRemote(replaced, TestFiles.pseudoRandomBytes(count: 123_456, seed: 5))
 
-        let engine = try f.engine()
-        let session = try await engine.destinations[0].connect(journal: try f.store(), progress: SilentObserver(), logger: engine.logger)
-        var scratch = CycleSummary(cycleID: 0, startedAt: 0)
-        let report = await engine.runRetention(
-            destination: engine.destinations[0], session: session, bytesNeeded: 1 << 30, dryRun: false, summary: &scratch, log: engine.logger)
-        await session.close()
+        let report = try await Self.retention(f, bytesNeeded: 1 << 30, dryRun: false)
         #expect(report.removed.map { $0.remotePath.lastComponent?.string } == ["DJI_20240201000000_0000_V.MP4"])
         let names = try f.remoteNames()
         #expect(names.contains(replaced), "a file the daemon did not write is never deleted")
