@@ -14,6 +14,8 @@ enum RemoteProtocol {
 
     static func escape(_ field: [UInt8]) -> [UInt8] {
         if field.isEmpty { return [0x25] }
+        // Most fields hold none of those bytes (nor a NUL): sent as they are, without a copy.
+        if !field.contains(where: { $0 == 0x25 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0 }) { return field }
         var out: [UInt8] = []
         out.reserveCapacity(field.count)
         for byte in field {

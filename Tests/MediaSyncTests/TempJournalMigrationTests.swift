@@ -8,7 +8,8 @@ import Testing
 @testable import MediaSync
 
 /// v10 rebuilds the temp journal without a rowid: a database of v9 with journaled temps, one of
-/// them kept for resuming, keeps every one of them through the upgrade.
+/// them kept for resuming, keeps every one of them through the upgrade. v11 journals a batch as
+/// one row.
 @Suite struct TempJournalMigrationTests {
     @Test func journaledTempsSurviveTheUpgradeToTheSlimJournal() throws {
         let dir = try TemporaryDirectory(prefix: "dms-journal-v10")
@@ -46,5 +47,44 @@ import Testing
             try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'temp_journal'")
         }
         #expect(withoutRowid?.contains("WITHOUT ROWID") == true)
+    }
+
+    /// A batch's row shrinks as its temps are forgotten and goes with the last; a temp kept for
+    /// resuming stays journaled (and resumable) after its batch is forgotten; a crashed run's rows
+    /// (two batches, never forgotten) are all pending.
+    @Test func aBatchIsOneRowUntilItsLastTempIsForgotten() throws {
+        let dir = try TemporaryDirectory(prefix: "dms-journal-v11")
+        defer { try? dir.remove() }
+        let store = try StateStore(directory: dir.filePath)
+        func rows() throws -> Int { try store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM temp_batches") ?? -1 } }
+        let batch = (0..<600).map { FilePath("/nas/2025/01/0\($0 % 3)/.dms-\($0).part") } + ["/nas/.dms-s.session-1"]
+        try store.record(destination: "nas", paths: batch)
+        try store.record(destination: "other", paths: ["/nas/2025/01/00/.dms-0.part"])
+        #expect(try rows() == 2)
+        #expect(try store.pending(destination: "nas") == batch.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+
+        let identity = FileIdentity(size: 900, mtimeNanoseconds: 7, inode: 3, device: 1)
+        try store.keepForResume(destination: "nas", path: batch[5], source: "/media/DJI_5.MP4", identity: identity, at: 10)
+        // (As a data session does: every temp but the one kept.)
+        try store.forget(destination: "nas", paths: batch[0..<300].filter { $0 != batch[5] })
+        #expect(try rows() == 2)
+        #expect(try store.pending(destination: "nas") == ([batch[5]] + batch[300...]).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+        try store.forget(destination: "nas", paths: Array(batch[300...]))
+        #expect(try rows() == 2, "the kept temp is still in its batch's row")
+        #expect(try store.pending(destination: "nas") == [batch[5]])
+        #expect(try store.resumable(destination: "nas").map(\.path) == [batch[5]])
+        try store.forget(destination: "nas", paths: [batch[5]])
+        #expect(try store.pending(destination: "nas").isEmpty)
+        #expect(try store.pending(destination: "other") == ["/nas/2025/01/00/.dms-0.part"])
+
+        // A crash: two batches recorded, none forgotten. The next run sees both, then forgets them in chunks.
+        try store.record(destination: "nas", paths: ["/nas/a/.dms-1.part", "/nas/a/.dms-2.part"])
+        try store.record(destination: "nas", paths: ["/nas/b/.dms-3.part"])
+        let reopened = try StateStore(directory: dir.filePath)
+        let left = try reopened.pending(destination: "nas")
+        #expect(left == ["/nas/a/.dms-1.part", "/nas/a/.dms-2.part", "/nas/b/.dms-3.part"])
+        for path in left { try reopened.forget(destination: "nas", paths: [path]) }
+        #expect(try reopened.pending(destination: "nas").isEmpty)
+        #expect(try rows() == 1, "only the other destination's batch is left")
     }
 }
