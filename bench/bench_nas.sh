@@ -187,13 +187,6 @@ check_dest() { # check_dest TOOL EXPECTED_COUNT EXPECTED_BYTES LAYOUT(dated|flat
     [[ "$total" -eq "$want" ]] || log "bench: note: $tool left $((total - want)) other files under $dest"
 }
 
-# Busy CPU time of the whole machine, in clock ticks (user + nice + system + irq + softirq + steal):
-# on loopback both ends of a transfer (the tool, ssh, sshd, the remote tar/rsync) are in it, which
-# wall time on a shared 2-core machine hides; other work on the machine adds to it, so the load
-# average is printed too.
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-readonly ticks_per_second=$(getconf CLK_TCK)
-
 run_tool() { # run_tool TOOL SET_KEY RUN_NUMBER -> appends "SECONDS RSS_KIB" to the results file
     local tool=$1 key=$2 run=$3 name=${set_name[$2]} rc seconds rss busy_before busy_after cpu
     local want=${set_count[$2]} bytes=$((set_count[$2] * set_size[$2]))
@@ -245,31 +238,14 @@ for s in "${sets[@]}"; do
     done
 done
 
-# cpu_ratio LABEL SET FILE_A NAME_A FILE_B NAME_B: medians of CPU seconds per GiB and their ratio.
-cpu_ratio() {
-    python3 - "$@" <<'PY'
-import statistics, sys
-label, name, fa, na, fb, nb = sys.argv[1:7]
-def median(path):
-    try:
-        with open(path) as f:
-            return statistics.median(float(x) for x in f if x.strip())
-    except (FileNotFoundError, statistics.StatisticsError):
-        return None
-d, r = median(fa), median(fb)
-fmt = lambda v: "NA" if v is None else f"{v:.2f}"
-print(f"{label} set={name} {na}_cpu_s_per_gib={fmt(d)} {nb}_cpu_s_per_gib={fmt(r)} ratio={fmt(d / r if d and r else None)}")
-PY
-}
-
 log "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in "${sets[@]}"; do
     summarise result "${set_name[$s]}" "$work/results.$s.dms" rsync "$work/results.$s.rsync" 64
     # CPU seconds per GiB of the whole machine (both ends), medians: noise moves it less than wall time.
-    cpu_ratio CPU "${set_name[$s]}" "$work/cpu.$s.dms" dms "$work/cpu.$s.rsync" rsync
+    cpu_ratio CPU "${set_name[$s]}" "$work/cpu.$s.dms" dms "$work/cpu.$s.rsync" rsync gib
     if uses_receiver; then
         # Through the installed receiver (restricted key) against the inline one (unrestricted).
         summarise result "${set_name[$s]}" "$work/results.$s.dmsr" dms_inline "$work/results.$s.dms" 64 | sed 's/^RESULT/RECEIVER/; s/dms_median_s/installed_median_s/'
-        cpu_ratio RECEIVER_CPU "${set_name[$s]}" "$work/cpu.$s.dmsr" installed "$work/cpu.$s.dms" inline
+        cpu_ratio RECEIVER_CPU "${set_name[$s]}" "$work/cpu.$s.dmsr" installed "$work/cpu.$s.dms" inline gib
     fi
 done

@@ -19,6 +19,8 @@
 #                peer: target status <= 1 s, RSS <= 64 MiB).
 # Each set ends with
 #   RESULT set=<name> dms_median_s=<x> peer_median_s=<y> ratio=<x/y> dms_peak_rss_mib=<z>
+# and first_100k also with the busy CPU seconds of the whole machine (both ends) per 1000 files:
+#   CPU set=first_100k dms_cpu_s_per_1k_files=<a> rsync_cpu_s_per_1k_files=<b> ratio=<a/b>
 # Targets: noop_100k <= 1.0x rsync and <= 1 s; first_100k <= 1.5x; history_1m <= 1.1;
 # year_soak <= 1.2; peak RSS <= 64 MiB everywhere.
 #
@@ -158,17 +160,21 @@ sys.exit(rc)'
 
 # timed RESULTS_FILE LABEL CMD...: runs CMD, appends "SECONDS RSS_KIB" to RESULTS_FILE.
 timed() {
-    local results=$1 label=$2 rc=0 seconds rss
+    local results=$1 label=$2 rc=0 seconds rss busy_before cpu
     shift 2
+    busy_before=$(busy_ticks)
     python3 -c "$timer_py" "$work/seconds" /usr/bin/time -f %M -o "$work/rss" "$@" >"$work/out" 2>&1 || rc=$?
     if [[ "$rc" -ne 0 ]]; then
         tail -n 30 "$work/out" >&2
         die "$label exited with $rc"
     fi
+    # The machine's busy CPU seconds for the run: both ends of the loopback (see common.sh).
+    cpu=$(awk -v t=$(($(busy_ticks) - busy_before)) -v hz="$ticks_per_second" 'BEGIN { printf "%.2f", t / hz }')
     seconds=$(<"$work/seconds")
     rss=$(tail -n 1 "$work/rss")
-    printf 'run %s seconds=%.3f peak_rss_mib=%.1f\n' "$label" "$seconds" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+    printf 'run %s seconds=%.3f peak_rss_mib=%.1f machine_cpu_s=%s\n' "$label" "$seconds" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$cpu"
     echo "$seconds $rss" >>"$results"
+    echo "$cpu" >>"$results.cpu"
 }
 
 count_dest() { find "$dest" -type f ! -name '.dms-*' | wc -l; }
@@ -198,6 +204,9 @@ if wants noop_100k; then
         done
     done
     summarise result first_100k "$work/r.first.dms" rsync "$work/r.first.rsync" 64 | sed 's/rsync_median_s/peer_median_s/'
+    # CPU per 1000 files, both ends: a noisy shared machine moves it less than wall time.
+    for tool in dms rsync; do awk '{ print $1 / 100 }' "$work/r.first.$tool.cpu" >"$work/r.first.$tool.cpu1k"; done
+    cpu_ratio CPU first_100k "$work/r.first.dms.cpu1k" dms "$work/r.first.rsync.cpu1k" rsync 1k_files
     summarise result noop_100k "$work/r.noop.dms" rsync "$work/r.noop.rsync" 64 | sed 's/rsync_median_s/peer_median_s/'
 fi
 

@@ -1,5 +1,5 @@
-# Shared by bench/bench_nas.sh and bench/bench_s3.sh (sourced): logging, the data sets, the
-# per-run source copy and the summary lines. The caller sets $cache and $work.
+# Shared by the bench scripts (sourced): logging, the data sets, the per-run source copy, the
+# machine's busy CPU and the summary lines. The caller sets $cache and $work.
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "bench: FAILED: $*"; exit 1; }
@@ -70,5 +70,30 @@ if mode == "target":
 else:
     print(f"RESULT set={name} dms_median_s={fmt(dms_median, '.3f')} {peer}_median_s={fmt(peer_median, '.3f')} "
           f"ratio={fmt(ratio, '.2f')} dms_peak_rss_mib={fmt(peak_mib, '.1f')}")
+PY
+}
+
+# Busy CPU time of the whole machine, in clock ticks (user + nice + system + irq + softirq + steal):
+# on loopback both ends of a transfer (the tool, ssh, sshd, the remote tar/rsync) are in it, which
+# wall time on a shared 2-core machine hides; other work on the machine adds to it, so the load
+# average is printed too.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+ticks_per_second=$(getconf CLK_TCK)
+
+# cpu_ratio LABEL SET FILE_A NAME_A FILE_B NAME_B UNIT: medians of CPU seconds per UNIT (files of
+# one figure a line) and their ratio.
+cpu_ratio() {
+    python3 - "$@" <<'PY'
+import statistics, sys
+label, name, fa, na, fb, nb, unit = sys.argv[1:8]
+def median(path):
+    try:
+        with open(path) as f:
+            return statistics.median(float(x) for x in f if x.strip())
+    except (FileNotFoundError, statistics.StatisticsError):
+        return None
+d, r = median(fa), median(fb)
+fmt = lambda v: "NA" if v is None else f"{v:.2f}"
+print(f"{label} set={name} {na}_cpu_s_per_{unit}={fmt(d)} {nb}_cpu_s_per_{unit}={fmt(r)} ratio={fmt(d / r if d and r else None)}")
 PY
 }
