@@ -158,7 +158,8 @@ with open(out, "w") as f:
     f.write(f"{time.monotonic() - t0:.6f}\n")
 sys.exit(rc)'
 
-# timed RESULTS_FILE LABEL CMD...: runs CMD, appends "SECONDS RSS_KIB" to RESULTS_FILE.
+# timed RESULTS_FILE LABEL CMD...: runs CMD, appends "SECONDS RSS_KIB" to RESULTS_FILE and the
+# machine's busy CPU seconds to RESULTS_FILE.cpu.
 timed() {
     local results=$1 label=$2 rc=0 seconds rss busy_before cpu
     shift 2

@@ -93,7 +93,7 @@ def median(path):
     except (FileNotFoundError, statistics.StatisticsError):
         return None
 d, r = median(fa), median(fb)
-fmt = lambda v: "NA" if v is None else f"{v:.2f}"
+fmt = lambda v: "NA" if v is None else f"{v:.3f}"
 print(f"{label} set={name} {na}_cpu_s_per_{unit}={fmt(d)} {nb}_cpu_s_per_{unit}={fmt(r)} ratio={fmt(d / r if d and r else None)}")
 PY
 }
