@@ -205,6 +205,9 @@ public enum RemovalResult: Sendable, Equatable {
     case missing
     /// The file there now has another size: not the copy we placed; left alone.
     case notOurs(foundSize: Int64)
+    /// The file there has the size we placed but was modified at another time (seconds since
+    /// 1970): another file written over it; left alone.
+    case replaced(foundModified: Int64)
     case failed(String)
 }
 
@@ -212,10 +215,14 @@ public struct RemoteCopy: Sendable {
     public let remotePath: FilePath
     public let size: Int64
     public let sha256: SHA256Digest
-    public init(remotePath: FilePath, size: Int64, sha256: SHA256Digest) {
+    /// The source's modification time (ns) the copy was given when it was placed, if known: a
+    /// removal leaves alone a file of the same size modified at another time, where it can tell.
+    public let sourceModifiedNanoseconds: Int64?
+    public init(remotePath: FilePath, size: Int64, sha256: SHA256Digest, sourceModifiedNanoseconds: Int64? = nil) {
         self.remotePath = remotePath
         self.size = size
         self.sha256 = sha256
+        self.sourceModifiedNanoseconds = sourceModifiedNanoseconds
     }
 }
 

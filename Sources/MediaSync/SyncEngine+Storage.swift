@@ -98,7 +98,9 @@ extension SyncEngine {
             log.warning("retention: no copy may be removed from \(destination.displayName) (none older than \(Int(storage.preserveRecentDays)) days whose source is gone)")
             return report
         }
-        let copies = chosen.map { RemoteCopy(remotePath: $0.remotePath, size: $0.identity.size, sha256: $0.sha256!) }
+        let copies = chosen.map {
+            RemoteCopy(remotePath: $0.remotePath, size: $0.identity.size, sha256: $0.sha256!, sourceModifiedNanoseconds: $0.identity.mtimeNanoseconds)
+        }
         let results: [RemovalResult]
         do { results = try await session.removeCopies(copies) } catch {
             log.error("retention on \(destination.displayName) failed: \(error)")
@@ -131,6 +133,11 @@ extension SyncEngine {
                     case let .notOurs(size):
                         try store.markCopyRemoved(entry.id, state: .foreign)
                         log.warning("retention: \(path) now has \(size) bytes, not the \(entry.identity.size) we placed; left alone")
+                    case let .replaced(modified):
+                        try store.markCopyRemoved(entry.id, state: .foreign)
+                        let found = JSONOutput.time(Date(timeIntervalSince1970: Double(modified)))
+                        let placed = JSONOutput.time(Date(timeIntervalSince1970: Double(entry.identity.mtimeNanoseconds / 1_000_000_000)))
+                        log.warning("retention: \(path) has the size we placed but was modified at \(found), not \(placed): another file was written over it; left alone")
                     case let .failed(why):
                         log.error("retention: could not remove \(path): \(why)")
                     }

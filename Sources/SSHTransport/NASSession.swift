@@ -189,7 +189,9 @@ final class NASSession: DestinationSession {
         for chunk in copies.chunked(by: 200) {
             var script: [UInt8] = []
             for (i, copy) in chunk.enumerated() {
-                if let path = relative(copy.remotePath) { script += RemoteProtocol.removeCopy(index: i, path: path, size: copy.size) }
+                // The modification time as `put` gave it (whole seconds), where the receiver checks it.
+                let mtime = receiver.removalChecksTime ? copy.sourceModifiedNanoseconds.map { $0 / 1_000_000_000 } : nil
+                if let path = relative(copy.remotePath) { script += RemoteProtocol.removeCopy(index: i, path: path, size: copy.size, mtime: mtime) }
             }
             var byIndex: [Int: RemoteProtocol.Removal] = [:]
             if !script.isEmpty {
@@ -206,6 +208,7 @@ final class NASSession: DestinationSession {
                 case .removed: results.append(.removed)
                 case .missing: results.append(.missing)
                 case let .notOurs(size): results.append(.notOurs(foundSize: size))
+                case let .replaced(modified): results.append(.replaced(foundModified: modified))
                 case let .failed(why): results.append(.failed(why))
                 }
             }

@@ -30,7 +30,7 @@ extension ReceiverScript {
         spc=${caps#*spc }
         printf '@@SPC %s\n' "${spc%%"$NL"*}"
         B=; [ "$P" != perl ] || B=' blk fin ver'
-        printf '@@READY %s %s %s resume tidy dx%s\n' "$H" "$P" "$F" "$B"
+        printf '@@READY %s %s %s resume tidy dx rmvm%s\n' "$H" "$P" "$F" "$B"
 
         # pr ID FOLDER NAME STEM EXT SIZE: the first free name among NAME, STEM_1EXT, …; same-size files
         # on the way with their hashes.
@@ -58,12 +58,25 @@ extension ReceiverScript {
           if [ "$s" -gt "$3" ]; then printf '%s Z %s\n' "$1" "$s"; else printf '%s H %s %s\n' "$1" "$s" "$(h1 "./$2")"; fi
         }
 
-        # rmv ID PATH SIZE: retention; only with --allow-remove, only a file of the recorded size.
+        # mt FILE: its modification time, seconds since 1970, by date -r (GNU, BusyBox, BSD) or stat.
+        mt() {
+          mm=$(date -r "$1" +%s 2>/dev/null) || mm=$(stat -c %Y -- "$1" 2>/dev/null) || mm=$(stat -f %m -- "$1" 2>/dev/null) || return 1
+          case $mm in ''|*[!0-9]*) return 1 ;; esac
+          printf '%s\n' "$mm"
+        }
+
+        # rmv ID PATH SIZE [MTIME]: retention; only with --allow-remove, only a file of the recorded size
+        # and, given MTIME (the one its copy was given), modified within 2 s of it (FAT keeps 2 s): "N SIZE"
+        # for a file of another size, "T MTIME" for one of the same size written since, never removed.
         rmv() {
           if [ "$allowrm" != 1 ]; then say "refused: removing a published copy (no --allow-remove): $(clean "$2")"; printf '%s F refused by the NAS: no --allow-remove\n' "$1"; return; fi
           if [ -h "$2" ] || [ ! -f "$2" ]; then printf '%s M\n' "$1"; return; fi
           s=$(sz "./$2") || { printf '%s F size\n' "$1"; return; }
           if [ "$s" != "$3" ]; then printf '%s N %s\n' "$1" "$s"; return; fi
+          if [ -n "$4" ]; then
+            mm=$(mt "./$2") || { printf '%s F no modification time\n' "$1"; return; }
+            if [ "$mm" -lt $(($4 - 2)) ] || [ "$mm" -gt $(($4 + 2)) ]; then printf '%s T %s\n' "$1" "$mm"; return; fi
+          fi
           if rm -f -- "./$2"; then printf '%s D\n' "$1"; else printf '%s F rm\n' "$1"; fi
         }
 
@@ -136,10 +149,10 @@ extension ReceiverScript {
                 istemp "$R" || refuse "rsm of a file that is not a temp file" "$R"
                 rsm "$1" "$R" "$3" ;;
               rmv)
-                [ $# -eq 3 ] || refuse "rmv needs 3 fields" "$line"
-                num "$1"; num "$3"; path "$2"
+                [ $# -eq 3 ] || [ $# -eq 4 ] || refuse "rmv needs 3 or 4 fields" "$line"
+                num "$1"; num "$3"; [ $# -eq 3 ] || num "$4"; path "$2"
                 istemp "$R" && refuse "rmv of a temp file" "$R"
-                rmv "$1" "$R" "$3" ;;
+                rmv "$1" "$R" "$3" "${4-}" ;;
               rmt)
                 k=$#
                 while [ "$k" -gt 0 ]; do

@@ -97,9 +97,11 @@ enum RemoteProtocol {
         line("ver", [number(index), path, Array(mode.utf8)])
     }
 
-    /// `rmv`: retention's removal of a published copy (the receiver needs `--allow-remove`).
-    static func removeCopy(index: Int, path: [UInt8], size: Int64) -> [UInt8] {
-        line("rmv", [number(index), path, number(size)])
+    /// `rmv`: retention's removal of a published copy (the receiver needs `--allow-remove`), only
+    /// if it still has `size` bytes and, given `mtime`, the modification time the copy was given (as
+    /// `put` sends it; receivers that say `rmvm`).
+    static func removeCopy(index: Int, path: [UInt8], size: Int64, mtime: Int64? = nil) -> [UInt8] {
+        line("rmv", [number(index), path, number(size)] + (mtime.map { [number(max(0, $0))] } ?? []))
     }
 
     /// `rsm`: what a temp kept from a cut transfer holds, for a file of `size` bytes. Answered
@@ -199,6 +201,8 @@ enum RemoteProtocol {
         var bulkVerify = false
         /// The receiver answers `dx` (does a folder exist).
         var folderCheck = false
+        /// `rmv` takes the copy's modification time and leaves a same-size file written since alone.
+        var removalChecksTime = false
     }
 
     enum Startup: Equatable {
@@ -211,7 +215,7 @@ enum RemoteProtocol {
     static let hashTools: Set<String> = ["openssl", "sha256sum", "shasum", "sha256"]
 
     /// The receiver's first answer: `@@READY <tool> <perl|sh> <gnutail 0|1> [resume] [tidy] [dx]
-    /// [blk] [fin] [ver]`.
+    /// [rmvm] [blk] [fin] [ver]`.
     static func startup(_ lines: [[UInt8]]) -> Startup {
         guard let last = lines.last else { return .unexpected("no answer") }
         let text = String(decoding: last, as: UTF8.self)
@@ -224,7 +228,8 @@ enum RemoteProtocol {
         if text.hasPrefix("@@REFUSED ") { return .refused(String(text.dropFirst(10).prefix(200))) }
         let f = fields(last)
         let features = Set(f.dropFirst(4))
-        guard (4...10).contains(f.count), features.isSubset(of: ["resume", "tidy", "dx", "blk", "fin", "ver"]), features.count == f.count - 4, f[0] == "@@READY",
+        guard (4...11).contains(f.count), features.isSubset(of: ["resume", "tidy", "dx", "rmvm", "blk", "fin", "ver"]), features.count == f.count - 4,
+            f[0] == "@@READY",
             hashTools.contains(f[1]), ["perl", "sh"].contains(f[2]), ["0", "1"].contains(f[3])
         else { return .unexpected(String(text.prefix(200))) }
         return .ready(
@@ -232,7 +237,7 @@ enum RemoteProtocol {
                 hashTool: f[1], perl: f[2] == "perl", gnuTail: f[3] == "1",
                 resume: features.contains("resume"), tidy: features.contains("tidy"), bulk: features.contains("blk"),
                 finishes: features.contains("fin"), bulkVerify: features.contains("blk") && features.contains("ver"),
-                folderCheck: features.contains("dx")))
+                folderCheck: features.contains("dx"), removalChecksTime: features.contains("rmvm")))
     }
 
     enum Probe: Equatable {
@@ -297,10 +302,12 @@ enum RemoteProtocol {
     enum Removal: Equatable {
         case removed, missing
         case notOurs(foundSize: Int64)
+        case replaced(foundModified: Int64)
         case failed(String)
     }
 
-    /// `rmv`: "<i> D" removed, "<i> M" missing, "<i> N <size>" a different file, "<i> F why".
+    /// `rmv`: "<i> D" removed, "<i> M" missing, "<i> N <size>" a different file, "<i> T <mtime>" a
+    /// file of the same size modified at another time, "<i> F why".
     static func removalLine(_ line: [UInt8]) -> (index: Int, reply: Removal)? {
         let text = String(decoding: line, as: UTF8.self)
         let parts = text.split(separator: " ", maxSplits: 2).map(String.init)
@@ -309,6 +316,7 @@ enum RemoteProtocol {
         case ("D", 2): return (i, .removed)
         case ("M", 2): return (i, .missing)
         case ("N", 3): if let n = Int64(parts[2]) { return (i, .notOurs(foundSize: n)) }
+        case ("T", 3): if let t = Int64(parts[2]) { return (i, .replaced(foundModified: t)) }
         case ("F", _): return (i, .failed(parts.count > 2 ? parts[2] : "failed"))
         default: break
         }

@@ -178,17 +178,32 @@ import Testing
     }
 
     /// With --allow-remove (the NAS admin enabled retention for the key), retention removes copies
-    /// of the recorded size through the receiver.
-    @Test func retentionRemovesCopiesOnlyWhenTheNASAllowsIt() async throws {
-        var f = try await NASFixture("recv-retention")
+    /// of the recorded size through the receiver and, given the modification time the copy had, only
+    /// a file modified within 2 s of it. Under dash and BusyBox (its `date -r`).
+    @Test(arguments: [false, true])
+    func retentionRemovesCopiesOnlyWhenTheNASAllowsIt(busybox: Bool) async throws {
+        var f = try await NASFixture(busybox ? "recv-retention-bb" : "recv-retention")
         defer { f.cleanUp() }
-        try await f.useInstalledReceiver(allowRemove: true)
-        try f.putRemote("2025/01/01/DJI_0001.JPG", [1, 2, 3])
+        try await f.useInstalledReceiver(busybox: busybox, allowRemove: true)
+        let (copy, other) = ("2025/01/01/DJI_0001.JPG", "2025/01/01/DJI_0002.JPG")
+        for name in [copy, other] {
+            try f.putRemote(name, [1, 2, 3])
+            try TestFiles.setModificationTime(FilePath(f.remoteBase + "/" + name), to: .epoch(seconds: 1_700_000_000))
+        }
         let reply = try await Self.session(
             f, command: "dms-receive control",
-            input: Self.line("rmv", ["0", "2025/01/01/DJI_0001.JPG", "3"]) + Self.line("end", ["1"]))
+            input: Self.line("rmv", ["0", copy, "3", "1700000001"]) + Self.line("rmv", ["1", other, "3", "1700000100"])
+                + Self.line("end", ["1"]))
         #expect(reply.output.contains("0 D"), "\(reply.output) \(reply.error)")
-        #expect(!LocalFS.exists(FilePath(f.remoteBase + "/2025/01/01/DJI_0001.JPG")))
+        #expect(reply.output.contains("1 T 1700000000"), "a file of the same size modified at another time stays: \(reply.output)")
+        #expect(!LocalFS.exists(FilePath(f.remoteBase + "/" + copy)))
+        #expect(LocalFS.exists(FilePath(f.remoteBase + "/" + other)))
+        // Without a time (an older daemon), size alone; a time that is not a number is refused.
+        let sizeOnly = try await Self.session(
+            f, command: "dms-receive control", input: Self.line("rmv", ["2", other, "3"]) + Self.line("end", ["1"]))
+        #expect(sizeOnly.output.contains("2 D"), "\(sizeOnly.output)")
+        let bad = try await Self.session(f, command: "dms-receive control", input: Self.line("rmv", ["3", copy, "3", "-5"]))
+        #expect(bad.status != .exited(0) && bad.error.contains("dms-receive: refused: not a number"), "\(bad.output) \(bad.error)")
     }
 
     /// A data session that ends before `end` (its daemon gone, the stream cut) removes the temps it

@@ -89,7 +89,11 @@ import Testing
         #expect(RemoteProtocol.removalLine(b("4 D"))! == (4, .removed))
         #expect(RemoteProtocol.removalLine(b("4 N 99"))! == (4, .notOurs(foundSize: 99)))
         #expect(RemoteProtocol.removalLine(b("4 F refused by the NAS: no --allow-remove"))! == (4, .failed("refused by the NAS: no --allow-remove")))
-        for bad in ["D 4", "4 N", "4 N x", "4 Y"] { #expect(RemoteProtocol.removalLine(b(bad)) == nil, "\(bad)") }
+        #expect(RemoteProtocol.removalLine(b("4 T 1700000000"))! == (4, .replaced(foundModified: 1_700_000_000)))
+        for bad in ["D 4", "4 N", "4 N x", "4 Y", "4 T", "4 T x"] { #expect(RemoteProtocol.removalLine(b(bad)) == nil, "\(bad)") }
+        // The copy's modification time goes with it only where given (a receiver that says rmvm).
+        #expect(RemoteProtocol.removeCopy(index: 4, path: Array("a/b".utf8), size: 9) == b("rmv\t4\ta/b\t9\n"))
+        #expect(RemoteProtocol.removeCopy(index: 4, path: Array("a/b".utf8), size: 9, mtime: 1_700_000_000) == b("rmv\t4\ta/b\t9\t1700000000\n"))
         #expect(RemoteProtocol.freeSpace(b("/dev/sda1 1000 400 600 40% /volume1"))! == (600 * 1024, 1000 * 1024))
         #expect(RemoteProtocol.freeSpace(b("Filesystem 1024-blocks Used Available Capacity Mounted on")) == nil)
         let hashed = RemoteProtocol.hashLine(b("\(Self.hash)  ./2025/01/01/.dms-a.part"))
@@ -121,6 +125,12 @@ import Testing
                     .init(
                         hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true, finishes: true,
                         bulkVerify: true, folderCheck: true)))
+        #expect(
+            s("@@READY openssl perl 1 resume tidy dx rmvm blk fin ver")
+                == .ready(
+                    .init(
+                        hashTool: "openssl", perl: true, gnuTail: true, resume: true, tidy: true, bulk: true, finishes: true,
+                        bulkVerify: true, folderCheck: true, removalChecksTime: true)))
         #expect(RemoteProtocol.folderLine(Array("3 D".utf8)).map { [$0.id == 3, $0.exists] } == [true, true])
         #expect(RemoteProtocol.folderLine(Array("4 N".utf8)).map { [$0.id == 4, $0.exists] } == [true, false])
         #expect(RemoteProtocol.folderLine(Array("4 F 0".utf8)) == nil)

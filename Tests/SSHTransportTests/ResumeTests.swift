@@ -141,7 +141,7 @@ import Testing
     /// A dms-receive installed before the resume verbs: nothing is kept, the file starts over,
     /// and the log says to reinstall it.
     @Test func anInstalledReceiverOlderThanTheResumeVerbsStartsOverAndKeepsNoTemp() async throws {
-        let old = ReceiverTests.variant(#" resume tidy dx%s\n' "$H" "$P" "$F" "$B""#, #"\n' "$H" "$P" "$F""#)
+        let old = ReceiverTests.variant(#" resume tidy dx rmvm%s\n' "$H" "$P" "$F" "$B""#, #"\n' "$H" "$P" "$F""#)
         let s = try await Setup("resume-old-receiver", installed: true, script: old)
         defer { s.cleanUp() }
         _ = try await s.cutAttempt(at: 0.5)

@@ -133,7 +133,10 @@ struct SmallVolume {
 
     /// Retention removes only what it placed: a copy that someone replaced on the NAS with a file of
     /// another size is left alone, and the ledger no longer counts it as ours.
-    @Test func retentionLeavesACopyReplacedByAnotherFileAlone() async throws {
+    /// Someone wrote another file over one of two old copies: of another size, or of the same size
+    /// (then told apart by its modification time, which the copy had from its source).
+    @Test(arguments: [123_456, 300_000])
+    func retentionLeavesACopyReplacedByAnotherFileAlone(replacementSize: Int) async throws {
         var f = try await NASFixture("retention-replaced")
         defer { f.cleanUp() }
         f.config.storageManagement.enableRetention = true
@@ -141,7 +144,7 @@ struct SmallVolume {
         f.config.deletePolicy.delayMinutes = 0
         try await Self.copyAndDeleteTwoOldFlights(f, size: 300_000)
         let replaced = "2024/02/01/DJI_20240201000000_0001_V.MP4"
-        try f.putRemote(replaced, TestFiles.pseudoRandomBytes(count: 123_456, seed: 5))
+        try f.putRemote(replaced, TestFiles.pseudoRandomBytes(count: replacementSize, seed: 5))
 
         let report = try await Self.retention(f, bytesNeeded: 1 << 30, dryRun: false)
         #expect(report.removed.map { $0.remotePath.lastComponent?.string } == ["DJI_20240201000000_0000_V.MP4"])
