@@ -29,7 +29,7 @@ extension ReceiverScript {
         # without a tool run (a process start and an open, a stat and a read a file, most of a batch of
         # small files) or its wait at the end. Hashes by temp, and as the tool would print them. Not with
         # a fault hook (it runs before any hashing), nor without Digest::SHA (the tool then, as before).
-        my (%mine, $dsha);
+        my (%mine, $dsha, %put);
         # fin ID TEMP FINAL SHA256: after the files, what the daemon hashed as it sent them. At end the
         # temps not hashed yet are hashed too; each whose hash is the one announced is published (as pb),
         # "@@PB ID P|E|X why|D" (D: differs, not published) follows the hash lines, and every temp not
@@ -38,7 +38,12 @@ extension ReceiverScript {
           my ($i, $tr, $fr, $sha) = @_;
           num($i);
           refuse(q{not a SHA-256}, $sha) unless $sha =~ /\A[0-9a-f]{64}\z/;
-          push @fin, [$i, pubnames($tr, $fr), $sha];
+          # A temp this session wrote was checked by put: only the final name is left to check.
+          my $t = $put{$tr};
+          unless (defined $t) { push @fin, [$i, pubnames($tr, $fr), $sha]; return }
+          my ($f, $fd, $fn) = checked($fr);
+          refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
+          push @fin, [$i, $t, "./$f", $sha];
         }
         # Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
         # temp of exactly that length, appended to (O_NOFOLLOW).
@@ -61,6 +66,7 @@ extension ReceiverScript {
             sysopen($fh, "./$p", ($rd ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL, 0666) or (eexist() ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
           }
           push @temps, [$size, "./$p"];
+          $put{$raw} = "./$p";
           while ($n > 0) {
             if (!length $buf) { more() or die "dms-receive: the stream ended inside ./$p\n" }
             my $k = length($buf) < $n ? length($buf) : $n;
@@ -70,10 +76,11 @@ extension ReceiverScript {
           }
           if ($rd) {
             sysseek($fh, 0, 0) or die "dms-receive: seek ./$p: $!\n";
-            my ($d, $r, $b) = (Digest::SHA->new(256));
-            $d->add($b) while $r = sysread($fh, $b, 65536);
+            # (Under 1 MiB: read whole, then hashed in one call.)
+            my ($b, $r) = (q{});
+            1 while $r = sysread($fh, $b, 65536, length $b);
             die "dms-receive: read ./$p: $!\n" unless defined $r;
-            $mine{"./$p"} = $d->hexdigest;
+            $mine{"./$p"} = Digest::SHA::sha256_hex($b);
           }
           close $fh or die "dms-receive: close ./$p: $!\n";
           utime($mt, $mt, "./$p") or die "dms-receive: utime ./$p: $!\n" if defined $mt && $mt ne q{};

@@ -192,7 +192,7 @@ public enum ReceiverScript {
         }
         sub more { my $r = sysread(STDIN, $buf, 1 << 20, length $buf); die "dms-receive: read: $!\n" unless defined $r; $r }
         sub line { for (;;) { my $i = index($buf, "\n"); if ($i >= 0) { my $l = substr($buf, 0, $i); substr($buf, 0, $i + 1) = q{}; return $l } return undef unless more() } }
-        sub dec { my $f = shift; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25|09|0[AaDd])/; $f =~ s/%(25|09|0[AaDd])/chr(hex $1)/ge; $f }
+        sub dec { my $f = shift; return $f if index($f, q{%}) < 0; return q{} if $f eq q{%}; return undef if $f =~ /%(?!25|09|0[AaDd])/; $f =~ s/%(25|09|0[AaDd])/chr(hex $1)/ge; $f }
         # The checks of the sh path(): relative, no empty/./.. component, no symbolic link or non-folder
         # on the way. Returns the path, its folder (undef in the base) and its name. (No quote character
         # in this text: it is a single-quoted sh string.)
@@ -200,7 +200,8 @@ public enum ReceiverScript {
           my $raw = shift;
           my $p = dec($raw); refuse(q{bad escape}, $raw) unless defined $p;
           refuse(q{path outside the base}, $p) if "/$p/" =~ m{//|/\./|/\.\./};
-          my ($d, $name) = $p =~ m{\A(?:(.*)/)?([^/]*)\z}s;
+          my $k = rindex($p, q{/});
+          my ($d, $name) = $k < 0 ? (undef, $p) : (substr($p, 0, $k), substr($p, $k + 1));
           if (defined $d && $d ne $lastd) {
             my $q = q{};
             for my $c (split m{/}, $d) { $q = $q eq q{} ? $c : "$q/$c"; refuse(q{symbolic link on the way}, $q) if -l $q; refuse(q{not a folder}, $q) if -e _ && !-d _ }

@@ -153,6 +153,20 @@ import Testing
             expectRefused(try await Self.session(f, command: "dms-receive data", input: put), "put \(temp)")
         }
         expectRefused(try await Self.session(f, command: "dms-receive data", input: dataHead + Self.line("dir", ["../outside/d"])), "dir ..")
+        // Publishing (fin) a temp this session wrote outside the base or under a temp name, or a
+        // file it did not write. (Without perl there is no fin: refused as an unknown request.)
+        let hash = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" // SHA-256 of "abc"
+        for (n, (temp, final)) in [
+            (nil, "../outside/x.JPG"), (nil, "2025/02/x.JPG"), (nil, "2025/01/01/.dms-v.part"), ("2025/01/01/DJI_0001.JPG", "2025/01/01/y.JPG")
+        ].enumerated() {
+            // (A temp of its own each: a refused session leaves the one it wrote.)
+            let wrote = "2025/01/01/.dms-w\(n).part"
+            let fin =
+                dataHead + Self.line("dir", ["2025/01/01"]) + Self.line("put", [wrote, "3"]) + Array("abc".utf8)
+                + Self.line("fin", ["0", temp ?? wrote, final, hash]) + Self.line("end", [])
+            expectRefused(try await Self.session(f, command: "dms-receive data", input: fin), "fin \(temp ?? wrote) as \(final)")
+        }
+        #expect(LocalFS.exists(FilePath(f.remoteBase + "/2025/01/01/DJI_0001.JPG")), "the published file is still there")
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty, "nothing written outside the base")
         // Removing a published file as if it were a temp; publishing over it.
         expectRefused(
