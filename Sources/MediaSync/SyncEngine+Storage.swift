@@ -137,7 +137,11 @@ extension SyncEngine {
                         try store.markCopyRemoved(entry.id, state: .foreign)
                         let found = JSONOutput.time(Date(timeIntervalSince1970: Double(modified)))
                         let placed = JSONOutput.time(Date(timeIntervalSince1970: Double(entry.identity.mtimeNanoseconds / 1_000_000_000)))
-                        log.warning("retention: \(path) has the size we placed but was modified at \(found), not \(placed): another file was written over it; left alone")
+                        log.warning(
+                            """
+                            retention: \(path) has the size we placed but was modified at \(found), not \(placed): another file \
+                            was written over it (or the NAS does not keep modification times); left alone
+                            """)
                     case let .failed(why):
                         log.error("retention: could not remove \(path): \(why)")
                     }

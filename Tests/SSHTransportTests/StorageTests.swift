@@ -153,6 +153,9 @@ struct SmallVolume {
         #expect(!names.contains("2024/02/01/DJI_20240201000000_0000_V.MP4"))
         let states = Dictionary(uniqueKeysWithValues: try f.store().ledgerEntries(destination: "nas").map { ($0.remotePath.lastComponent?.string ?? "", $0.state) })
         #expect(states == ["DJI_20240201000000_0000_V.MP4": .expired, "DJI_20240201000000_0001_V.MP4": .foreign])
+        // The journal says why, in terms of what differs.
+        let why = replacementSize == 300_000 ? "has the size we placed but was modified at" : "now has \(replacementSize) bytes"
+        #expect(f.logs.any { $0.contains("retention: ") && $0.contains(why) && $0.contains("left alone") })
     }
 
     @Test func withoutRetentionFilesWaitAndSourcesAreKept() async throws {
