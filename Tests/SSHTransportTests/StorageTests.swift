@@ -158,6 +158,25 @@ struct SmallVolume {
         #expect(f.logs.any { $0.contains("retention: ") && $0.contains(why) && $0.contains("left alone") })
     }
 
+    /// A receiver installed before the time check (no `rmvm` in its greeting; `rmv` takes three
+    /// fields) is sent the size alone: retention still works through it, nothing is refused.
+    @Test func retentionThroughAReceiverOlderThanTheTimeCheckGoesBySizeAlone() async throws {
+        var f = try await NASFixture("retention-old-receiver")
+        defer { f.cleanUp() }
+        let old = ReceiverTests.variant(" dx rmvm%s", " dx%s")
+            .replacingOccurrences(of: #"[ $# -eq 3 ] || [ $# -eq 4 ] || refuse "rmv needs 3 or 4 fields""#, with: #"[ $# -eq 3 ] || refuse "rmv needs 3 fields""#)
+        #expect(old.contains("rmv needs 3 fields"))
+        try await f.useInstalledReceiver(allowRemove: true, script: old)
+        f.config.storageManagement.enableRetention = true
+        f.config.storageManagement.preserveRecentDays = 30
+        f.config.deletePolicy.delayMinutes = 0
+        try await Self.copyAndDeleteTwoOldFlights(f, size: 300_000)
+        let report = try await Self.retention(f, bytesNeeded: 1 << 30, dryRun: false)
+        #expect(report.removed.count == 2)
+        #expect(try f.remoteNames().isEmpty)
+        #expect(f.receiverLogLines().isEmpty, "nothing refused: \(f.receiverLogLines())")
+    }
+
     @Test func withoutRetentionFilesWaitAndSourcesAreKept() async throws {
         var f = try await NASFixture("lowspace")
         let volume = try SmallVolume(at: f.remoteBase, megabytes: 8, owner: f.server.user)
