@@ -185,6 +185,11 @@ final class NASSession: DestinationSession {
     }
 
     func removeCopies(_ copies: [RemoteCopy]) async throws(DestinationError) -> [RemovalResult] {
+        if !receiver.removalChecksTime, !copies.isEmpty {
+            logger.notice(
+                "\(destination.displayName): the installed dms-receive is older than this dji-media-sync: retention tells a copy from a file written over it by its size alone until it is reinstalled (docs/nas-receiver.md)"
+            )
+        }
         var results: [RemovalResult] = []
         for chunk in copies.chunked(by: 200) {
             var script: [UInt8] = []

@@ -156,6 +156,7 @@ struct SmallVolume {
         // The journal says why, in terms of what differs.
         let why = replacementSize == 300_000 ? "has the size we placed but was modified at" : "now has \(replacementSize) bytes"
         #expect(f.logs.any { $0.contains("retention: ") && $0.contains(why) && $0.contains("left alone") })
+        #expect(!f.logs.any { $0.contains("the installed dms-receive is older") }, "this receiver checks the time")
     }
 
     /// A receiver installed before the time check (no `rmvm` in its greeting; `rmv` takes three
@@ -175,6 +176,7 @@ struct SmallVolume {
         #expect(report.removed.count == 2)
         #expect(try f.remoteNames().isEmpty)
         #expect(f.receiverLogLines().isEmpty, "nothing refused: \(f.receiverLogLines())")
+        #expect(f.logs.any { $0.contains("the installed dms-receive is older") && $0.contains("by its size alone") }, "the journal says to reinstall it")
     }
 
     @Test func withoutRetentionFilesWaitAndSourcesAreKept() async throws {
