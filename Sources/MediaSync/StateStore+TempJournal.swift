@@ -85,18 +85,17 @@ extension StateStore {
                 let id: Int64 = row["id"]
                 let blob = [UInt8](row["paths"] as Data)
                 // Usually a whole batch at once, as recorded: no set to build.
-                if blob == whole {
-                    try db.execute(sql: "DELETE FROM temp_batches WHERE id = ?", arguments: [id])
-                    continue
+                var after: [ArraySlice<UInt8>] = []
+                if blob != whole {
+                    let set = gone ?? Set(names.map { PathKey(bytes: $0[...]) })
+                    gone = set
+                    let before = Self.batchPaths(blob)
+                    after = before.filter { !set.contains(PathKey(bytes: $0)) }
+                    if after.count == before.count { continue } // another batch in flight
                 }
-                // (Another batch in flight: its row stays as it is.)
-                let set = gone ?? Set(names.map { PathKey(bytes: $0[...]) })
-                gone = set
-                let before = Self.batchPaths(blob)
-                let after = before.filter { !set.contains(PathKey(bytes: $0)) }
                 if after.isEmpty {
                     try db.execute(sql: "DELETE FROM temp_batches WHERE id = ?", arguments: [id])
-                } else if after.count < before.count {
+                } else {
                     try db.execute(sql: "UPDATE temp_batches SET paths = ? WHERE id = ?", arguments: [Data(Self.batchBlob(after)), id])
                 }
             }

@@ -288,14 +288,15 @@ public final class StateStore: TempJournal, Sendable {
     /// simulation (seeds 119, 318 of 400): a lost copy's name reused by the next version of the
     /// file. One cached lookup a copy (`ledger_remote`): a statement naming 500 paths cost more to
     /// parse and bind than its lookups (21,000 instructions a file, against about 5,000).
-    static func staleHolders(_ db: Database, of placements: [Placement], destination: String) throws -> [[Int64]] {
+    /// (`remotes`: each placement's remote path as stored.)
+    static func staleHolders(_ db: Database, of placements: [Placement], remotes: [Data], destination: String) throws -> [[Int64]] {
         let statement = try db.cachedStatement(
             sql: "SELECT id, local_path, size, mtime_ns, inode FROM ledger WHERE destination = ? AND remote_path = ? AND state = 'present'")
-        return try placements.map { p in
+        return try zip(placements, remotes).map { p, remote in
             guard !p.alreadyPresent else { return [] }
             var stale: [Int64] = []
             let id = p.item.identity
-            let rows = try Row.fetchCursor(statement, arguments: [destination, Data(p.remotePath.bytes)])
+            let rows = try Row.fetchCursor(statement, arguments: [destination, remote])
             while let row = try rows.next() {
                 let same =
                     row[1] as Data? == Data(p.item.localPath.bytes) && row[2] as Int64? == id.size
@@ -353,18 +354,18 @@ public final class StateStore: TempJournal, Sendable {
                     """)
             // Most cycles have no failures on record: then no row needs clearing.
             let anyFailures = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM file_failures WHERE destination = ?)", arguments: [destination]) ?? true
-            let stale = try Self.staleHolders(db, of: placements, destination: destination)
+            let remotes = placements.map { Data($0.remotePath.bytes) }
+            let stale = try Self.staleHolders(db, of: placements, remotes: remotes, destination: destination)
             let wanted = Set(allDestinations)
-            for (p, staleIDs) in zip(placements, stale) {
+            for ((p, remote), staleIDs) in zip(zip(placements, remotes), stale) {
                 let id = p.item.identity
                 // (Each converted once: both tables take them.)
                 let localBytes = p.item.localPath.bytes
                 let local = Data(localBytes), localText = FilePath.display(localBytes), sha = p.sha256.hex
-                let remoteBytes = p.remotePath.bytes
                 try insertLedger.execute(arguments: [
                     destination, local, localText, id.size, id.mtimeNanoseconds,
                     Int64(bitPattern: id.inode), Int64(bitPattern: id.device), sha,
-                    Data(remoteBytes), FilePath.display(remoteBytes),
+                    remote, FilePath.display([UInt8](remote)),
                     p.alreadyPresent ? "already_present" : "copied", now, now, cycleID
                 ])
                 if anyFailures {

@@ -104,7 +104,7 @@ extension NASSession {
                             }
                             progress.fileStarted(item)
                             let what = "sending \(item.localPath.displayString)"
-                            let mtime = item.identity.mtimeNanoseconds / 1_000_000_000
+                            let mtime = RemoteProtocol.seconds(nanoseconds: item.identity.mtimeNanoseconds)
                             guard let point = resumes[index] else {
                                 inFlight = (index, temps[index])
                                 try out.write(RemoteProtocol.put(temp: temps[index], size: item.identity.size, mtime: mtime, hashWhileWriting: overlapped), what: what)

@@ -194,8 +194,8 @@ final class NASSession: DestinationSession {
         for chunk in copies.chunked(by: 200) {
             var script: [UInt8] = []
             for (i, copy) in chunk.enumerated() {
-                // The modification time as `put` gave it (whole seconds), where the receiver checks it.
-                let mtime = receiver.removalChecksTime ? copy.sourceModifiedNanoseconds.map { $0 / 1_000_000_000 } : nil
+                // The modification time as `put` gave it, where the receiver checks it.
+                let mtime = receiver.removalChecksTime ? copy.sourceModifiedNanoseconds.map { RemoteProtocol.seconds(nanoseconds: $0) } : nil
                 if let path = relative(copy.remotePath) { script += RemoteProtocol.removeCopy(index: i, path: path, size: copy.size, mtime: mtime) }
             }
             var byIndex: [Int: RemoteProtocol.Removal] = [:]

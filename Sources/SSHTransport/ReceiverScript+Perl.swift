@@ -40,10 +40,7 @@ extension ReceiverScript {
           refuse(q{not a SHA-256}, $sha) unless $sha =~ /\A[0-9a-f]{64}\z/;
           # A temp this session wrote was checked by put: only the final name is left to check.
           my $t = $put{$tr};
-          unless (defined $t) { push @fin, [$i, pubnames($tr, $fr), $sha]; return }
-          my ($f, $fd, $fn) = checked($fr);
-          refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
-          push @fin, [$i, $t, "./$f", $sha];
+          push @fin, [$i, defined $t ? ($t, pubfinal($fr)) : pubnames($tr, $fr), $sha];
         }
         # Then a temp name only, created new (O_EXCL never follows a link), or with an offset: an existing
         # temp of exactly that length, appended to (O_NOFOLLOW).

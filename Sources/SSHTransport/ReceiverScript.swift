@@ -223,10 +223,14 @@ public enum ReceiverScript {
         # The temp and the final name of a publish (pb, fin), checked; as ./ paths.
         sub pubnames {
           my ($t, $td, $tn) = checked($_[0]);
-          my ($f, $fd, $fn) = checked($_[1]);
           refuse(q{publishing a file that is not a temp file}, $t) unless istemp($td, $tn);
+          ("./$t", pubfinal($_[1]))
+        }
+        # The final name of a publish, checked; as a ./ path.
+        sub pubfinal {
+          my ($f, $fd, $fn) = checked($_[0]);
           refuse(q{publishing under a temp file name}, $f) if istemp($fd, $fn);
-          ("./$t", "./$f")
+          "./$f"
         }
         # The hash tools, by name, with the files to hash as arguments.
         my %hb = (openssl => [q{openssl}, q{dgst}, q{-sha256}, q{-r}], sha256sum => [q{sha256sum}], shasum => [q{shasum}, q{-a}, q{256}], sha256 => [q{sha256}, q{-r}]);

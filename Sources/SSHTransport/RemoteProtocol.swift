@@ -97,11 +97,18 @@ enum RemoteProtocol {
         line("ver", [number(index), path, Array(mode.utf8)])
     }
 
+    /// A file's modification time as `put`, `app` and `rmv` carry it: the source's, in whole
+    /// seconds (the receiver sets it on the temp, and retention checks it against the copy).
+    static func seconds(nanoseconds: Int64) -> Int64 { nanoseconds / 1_000_000_000 }
+
+    /// The optional modification-time field: none before 1970.
+    static func mtimeField(_ seconds: Int64?) -> [[UInt8]] { seconds.map { [number(max(0, $0))] } ?? [] }
+
     /// `rmv`: retention's removal of a published copy (the receiver needs `--allow-remove`), only
     /// if it still has `size` bytes and, given `mtime`, the modification time the copy was given (as
     /// `put` sends it; receivers that say `rmvm`).
     static func removeCopy(index: Int, path: [UInt8], size: Int64, mtime: Int64? = nil) -> [UInt8] {
-        line("rmv", [number(index), path, number(size)] + (mtime.map { [number(max(0, $0))] } ?? []))
+        line("rmv", [number(index), path, number(size)] + mtimeField(mtime))
     }
 
     /// `rsm`: what a temp kept from a cut transfer holds, for a file of `size` bytes. Answered
@@ -135,12 +142,12 @@ enum RemoteProtocol {
     /// modification time. `hashWhileWriting`: the receiver hashes the file from disk while it is
     /// written (GNU tail), instead of with the others at the end.
     static func put(temp: [UInt8], size: Int64, mtime: Int64? = nil, hashWhileWriting: Bool = false) -> [UInt8] {
-        line(hashWhileWriting ? "putw" : "put", [temp, number(size)] + (mtime.map { [number(max(0, $0))] } ?? []))
+        line(hashWhileWriting ? "putw" : "put", [temp, number(size)] + mtimeField(mtime))
     }
     /// `app`: the rest of a temp that holds the file's first `offset` bytes (checked by the
     /// receiver): followed by exactly `size - offset` bytes.
     static func append(temp: [UInt8], size: Int64, offset: Int64, mtime: Int64? = nil) -> [UInt8] {
-        line("app", [temp, number(size), number(offset)] + (mtime.map { [number(max(0, $0))] } ?? []))
+        line("app", [temp, number(size), number(offset)] + mtimeField(mtime))
     }
     static let dataEnd = line("end", [])
 
