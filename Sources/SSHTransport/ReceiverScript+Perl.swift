@@ -7,7 +7,7 @@ extension ReceiverScript {
         # With perl, the puts are taken over by one perl process (the same checks; no process per file:
         # hundreds of small files per batch); without it, one dd per file.
         perldata='
-        use Fcntl;
+        BEGIN { xs(q{Fcntl}) or require Fcntl }
         # A larger pipe from sshd (Linux: F_SETPIPE_SZ, up to pipe-max-size): fewer reads and wake-ups
         # per MiB on both sides of it. Nothing else changes if it is refused.
         fcntl(STDIN, 1031, 1 << 20) if $^O eq q{linux};
@@ -51,16 +51,16 @@ extension ReceiverScript {
           num($n);
           refuse(q{not a number}, $mt) unless !defined $mt || $mt eq q{} || $mt =~ /\A[0-9]+\z/;
           my ($fh, $size) = (undef, $n);
-          my $rd = $n < 1048576 && !defined $at && $fault eq q{} && ($dsha //= eval { require Digest::SHA; 1 } ? 1 : 0);
+          my $rd = $n < 1048576 && !defined $at && $fault eq q{} && ($dsha //= (xs(q{Digest::SHA}) || eval { require Digest::SHA; 1 }) ? 1 : 0);
           if (defined $at) {
             num($at);
             refuse(q{offset past the end}, $at) if $at > $n;
-            sysopen($fh, "./$p", O_WRONLY | O_APPEND | O_NOFOLLOW) or refuse(q{not a temp file}, $p);
+            sysopen($fh, "./$p", Fcntl::O_WRONLY() | Fcntl::O_APPEND() | Fcntl::O_NOFOLLOW()) or refuse(q{not a temp file}, $p);
             my @st = stat $fh; refuse(q{not a temp file}, $p) unless -f _;
             die "dms-receive: ./$p is not $at bytes long\n" unless $st[7] == $at;
             $n -= $at;
           } else {
-            sysopen($fh, "./$p", ($rd ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL, 0666) or (eexist() ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
+            sysopen($fh, "./$p", ($rd ? Fcntl::O_RDWR() : Fcntl::O_WRONLY()) | Fcntl::O_CREAT() | Fcntl::O_EXCL(), 0666) or (eexist() ? refuse(q{file exists}, $p) : die "dms-receive: cannot create ./$p: $!\n");
           }
           push @temps, [$size, "./$p"];
           $put{$raw} = "./$p";

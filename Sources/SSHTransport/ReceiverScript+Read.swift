@@ -9,7 +9,7 @@ extension ReceiverScript {
         # With perl, one perl process serves the whole session (no process per file); without it, sh
         # with cat/dd/head per file.
         perlread='
-        use Fcntl;
+        BEGIN { xs(q{Fcntl}) or require Fcntl }
         while (defined(my $l = line())) {
           my @f = split /\t/, $l, -1;
           exit 0 if $f[0] eq q{end} && @f == 1;
@@ -20,7 +20,7 @@ extension ReceiverScript {
             if (defined $d && $pre && length($name) >= length($tp) + length($ts) && ($ts eq q{} || substr($name, -length $ts) eq $ts))
             || (!defined $d && $pre && index($name, q{.session-}, length $tp) >= 0);
           my $fh;
-          if (-l "./$p" || !-f _ || !sysopen($fh, "./$p", O_RDONLY | O_NOFOLLOW)) { out("\@\@M\n"); next }
+          if (-l "./$p" || !-f _ || !sysopen($fh, "./$p", Fcntl::O_RDONLY() | Fcntl::O_NOFOLLOW())) { out("\@\@M\n"); next }
           my $left = (stat $fh)[7];
           out("\@\@F $left\n");
           while ($left > 0) {

@@ -172,10 +172,25 @@ public enum ReceiverScript {
         # ---- perl, shared by the read and data sessions: refusals, framing, and path() ------------------
         perlcommon='
         # No warnings pragma: loading it is ~2 ms of start-up per perl, and a batch starts two; Fcntl
-        # (as long again) only where a file is opened: the data and read sessions, not the probes.
+        # only where a file is opened (the data and read sessions, not the probes), and through xs.
         use strict;
         # EEXIST by number (17 on Linux and the BSDs, since V7): %! would load Errno, ~1.5 ms more.
         sub eexist { $! == 17 }
+        # xs MODULE: boots a core XS module (Fcntl, Digest::SHA) the way XSLoader does, without its .pm:
+        # those load Exporter, warnings, vars and more, ~5 ms of start-up a batch. False if the layout
+        # is not the usual one (a static perl, no .so under @INC); the caller then loads the .pm.
+        sub xs {
+          my ($m) = @_;
+          (my $f = $m) =~ s{::}{/}g; (my $b = $m) =~ s{::}{__}g; my $n = substr($m, rindex($m, q{:}) + 1);
+          eval {
+            defined &DynaLoader::dl_load_file or DynaLoader::boot_DynaLoader(q{DynaLoader});
+            my ($so) = grep { -f } map { "$_/auto/$f/$n.so" } @INC;
+            my $h = defined $so && DynaLoader::dl_load_file($so, 0) or return 0;
+            my $s = DynaLoader::dl_find_symbol($h, "boot_$b") or return 0;
+            &{DynaLoader::dl_install_xsub("${m}::bootstrap", $s)}($m);
+            1;
+          };
+        }
         my ($tp, $ts, $logf) = splice(@ARGV, 0, 3);
         my ($buf, $lastd) = (q{}, q{});
         sub clean { my $s = substr($_[0], 0, 200); $s =~ s/[^ -~]/?/g; $s }

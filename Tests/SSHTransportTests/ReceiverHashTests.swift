@@ -1,5 +1,6 @@
 import Foundation
 import LocalFS
+import Subprocess
 import SystemPackage
 import TestSupport
 import Testing
@@ -36,12 +37,61 @@ import Testing
     @Test func aNASPerlWithoutDigestSHAHashesWithTheTool() async throws {
         var f = try await NASFixture("hash-tool")
         defer { f.cleanUp() }
-        try await f.useInstalledReceiver(script: ReceiverTests.variant("require Digest::SHA;", "require Digest::SHA::NotInstalledHere;"))
+        // (Neither booted directly nor loaded as usual; each tool run leaves a mark in the base.)
+        let script = ReceiverTests.variant(
+            "(xs(q{Digest::SHA}) || eval { require Digest::SHA; 1 })",
+            "(xs(q{Digest::SHA::NotInstalledHere}) || eval { require Digest::SHA::NotInstalledHere; 1 })"
+        ).replacingOccurrences(of: "sub hashopen { my ($t, @f) = @_;", with: "sub hashopen { open(my $m, q{>>}, q{hash-tool-ran}); my ($t, @f) = @_;")
+        try await f.useInstalledReceiver(script: script)
         try Self.addFiles(f)
         let summary = try await f.cycle()
         #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
         #expect(summary.filesCopied == Self.sizes.count)
+        #expect(FileManager.default.fileExists(atPath: f.remoteBase + "/hash-tool-ran"), "the hash tool ran")
         #expect(try f.remoteNames().filter { $0.contains(".dms-") }.isEmpty)
+    }
+
+    /// A perl where `xs` cannot boot a module directly (a static build, another layout) loads it
+    /// as usual: the batch is written and hashed by perl all the same. (One module at a time:
+    /// Digest::SHA.pm loads Fcntl too.)
+    @Test(arguments: ["Fcntl", "Digest::SHA", "*"])
+    func aPerlWhoseModulesCannotBeBootedDirectlyLoadsThemAsUsual(module: String) async throws {
+        var f = try await NASFixture("hash-xs-fallback")
+        defer { f.cleanUp() }
+        let script = ReceiverTests.variant("sub xs {", module == "*" ? "sub xs { return 0;" : "sub xs { return 0 if $_[0] eq q{\(module)};")
+            .replacingOccurrences(of: "sub hashopen { my ($t, @f) = @_;", with: "sub hashopen { refuse(q{a hash tool run in this test}); my ($t, @f) = @_;")
+        try await f.useInstalledReceiver(script: script)
+        try Self.addFiles(f)
+        let summary = try await f.cycle()
+        #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
+        #expect(summary.filesCopied == Self.sizes.count)
+        #expect(f.receiverLogLines().isEmpty, "no hash tool ran: \(f.receiverLogLines())")
+    }
+
+    /// `xs` boots Fcntl and Digest::SHA without their .pm (which load Exporter, warnings and more:
+    /// ~5 ms a batch): the same constants and hashes as the modules loaded as usual, nothing else
+    /// loaded, and false for a module it cannot boot.
+    @Test func xsBootsModulesAsTheirPMWould() async throws {
+        let text = ReceiverScript.text
+        let start = try #require(text.range(of: "perlcommon='\n")).upperBound
+        let end = try #require(text.range(of: "\n'\n", range: start..<text.endIndex)).lowerBound
+        let probe = """
+            print join(q{ }, xs(q{Fcntl}) ? 1 : 0, xs(q{Digest::SHA}) ? 1 : 0, xs(q{No::Such}) ? 1 : 0, sort keys %INC),
+              q{ }, join(q{ }, Fcntl::O_RDONLY(), Fcntl::O_WRONLY(), Fcntl::O_RDWR(), Fcntl::O_APPEND(), Fcntl::O_CREAT(), Fcntl::O_EXCL(), Fcntl::O_NOFOLLOW(), Digest::SHA::sha256_hex(q{abc}));
+            """
+        let usual = """
+            use Fcntl; use Digest::SHA;
+            print join(q{ }, O_RDONLY, O_WRONLY, O_RDWR, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, Digest::SHA::sha256_hex(q{abc}));
+            """
+        func perl(_ program: String) async throws -> String {
+            let r = try await Subprocess.run(
+                .name("perl"), arguments: ["-e", program, "--", ".dms-", ".part", ""], output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+            #expect(r.terminationStatus.isSuccess, "\(r.standardError)")
+            return r.standardOutput ?? ""
+        }
+        let expected = try await perl(usual)
+        #expect(expected.hasSuffix(" ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
+        #expect(try await perl(String(text[start..<end]) + "\n" + probe) == "1 1 0 strict.pm " + expected)
     }
 
     /// The hash is of the bytes the NAS holds, not of the bytes received: one temp changed on the
