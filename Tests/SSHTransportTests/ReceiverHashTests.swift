@@ -18,11 +18,18 @@ import Testing
         for (i, size) in sizes.enumerated() { try f.add("DJI_20250101000000_\(2000 + i)_D.JPG", size: size, seed: UInt64(i)) }
     }
 
+    /// `script` with `perl` run first whenever a hash tool is started.
+    static func onToolRun(_ perl: String, in script: String) -> String {
+        let start = "sub hashopen { my ($t, @f) = @_;"
+        #expect(script.contains(start), "the receiver no longer has: \(start)")
+        return script.replacingOccurrences(of: start, with: "sub hashopen { \(perl) my ($t, @f) = @_;")
+    }
+
     @Test func smallFilesAreHashedByTheReceiverWithoutAToolRun() async throws {
         var f = try await NASFixture("hash-perl")
         defer { f.cleanUp() }
         try await f.useInstalledReceiver(
-            script: ReceiverTests.variant("sub hashopen { my ($t, @f) = @_;", "sub hashopen { refuse(q{a hash tool run in this test}); my ($t, @f) = @_;"))
+            script: Self.onToolRun("refuse(q{a hash tool run in this test});", in: ReceiverScript.text))
         try Self.addFiles(f)
         let summary = try await f.cycle()
         #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
@@ -40,9 +47,8 @@ import Testing
         // (Neither booted directly nor loaded as usual; each tool run leaves a mark in the base.)
         let script = ReceiverTests.variant(
             "(xs(q{Digest::SHA}) || eval { require Digest::SHA; 1 })",
-            "(xs(q{Digest::SHA::NotInstalledHere}) || eval { require Digest::SHA::NotInstalledHere; 1 })"
-        ).replacingOccurrences(of: "sub hashopen { my ($t, @f) = @_;", with: "sub hashopen { open(my $m, q{>>}, q{hash-tool-ran}); my ($t, @f) = @_;")
-        try await f.useInstalledReceiver(script: script)
+            "(xs(q{Digest::SHA::NotInstalledHere}) || eval { require Digest::SHA::NotInstalledHere; 1 })")
+        try await f.useInstalledReceiver(script: Self.onToolRun("open(my $m, q{>>}, q{hash-tool-ran});", in: script))
         try Self.addFiles(f)
         let summary = try await f.cycle()
         #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
@@ -59,8 +65,7 @@ import Testing
         var f = try await NASFixture("hash-xs-fallback")
         defer { f.cleanUp() }
         let script = ReceiverTests.variant("sub xs {", module == "*" ? "sub xs { return 0;" : "sub xs { return 0 if $_[0] eq q{\(module)};")
-            .replacingOccurrences(of: "sub hashopen { my ($t, @f) = @_;", with: "sub hashopen { refuse(q{a hash tool run in this test}); my ($t, @f) = @_;")
-        try await f.useInstalledReceiver(script: script)
+        try await f.useInstalledReceiver(script: Self.onToolRun("refuse(q{a hash tool run in this test});", in: script))
         try Self.addFiles(f)
         let summary = try await f.cycle()
         #expect(summary.failed == 0, "\(summary.messages) \(f.receiverLogLines())")
