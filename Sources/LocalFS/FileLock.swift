@@ -16,22 +16,37 @@ public final class FileLock: Sendable {
         }
         let fd = path.withPlatformString { open($0, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw LocalFSError("open lock file", path: path, errno: errno) }
-        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
-            let err = errno
-            if err == EINTR { continue }
-            if err == EWOULDBLOCK {
-                let holder = Self.readPID(fd)
-                close(fd)
-                return .busy(holderPID: holder)
-            }
+        guard try lock(fd, path: path, wait: wait) else {
+            let holder = Self.readPID(fd)
             close(fd)
-            throw LocalFSError("flock", path: path, errno: err)
+            return .busy(holderPID: holder)
         }
         // The holder's PID is informational (for "a cycle is running (pid N)"); the lock is the flock.
         var text = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
         _ = pwrite(fd, &text, text.count, 0)
         return .acquired(FileLock(path: path, fd: fd))
+    }
+
+    /// Waits for an exclusive flock on the directory itself: no lock file, so none can be left
+    /// owned by another user (root) that the service then cannot open.
+    public static func onDirectory(_ path: FilePath) throws -> FileLock {
+        let fd = path.withPlatformString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw LocalFSError("open directory to lock", path: path, errno: errno) }
+        _ = try lock(fd, path: path, wait: true)
+        return FileLock(path: path, fd: fd)
+    }
+
+    /// flock(LOCK_EX): false when `wait` is false and another holds it; closes `fd` on an error.
+    private static func lock(_ fd: Int32, path: FilePath, wait: Bool) throws -> Bool {
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            let err = errno
+            if err == EINTR { continue }
+            if err == EWOULDBLOCK { return false }
+            close(fd)
+            throw LocalFSError("flock", path: path, errno: err)
+        }
+        return true
     }
 
     private init(path: FilePath, fd: Int32) {

@@ -88,3 +88,33 @@ import Testing
         #expect(try rows() == 1, "only the other destination's batch is left")
     }
 }
+
+/// Two processes opening a database that needs migrating (the daemon starting while `status` runs,
+/// or a test polling a daemon's state) take turns: neither fails on a migration the other applied.
+@Suite struct ConcurrentMigrationTests {
+    @Test(arguments: [nil, "v5: multipart uploads"])
+    func storesOpenedAtOnceAllSeeOneMigratedDatabase(from start: String?) async throws {
+        for round in 0..<12 {
+            let dir = try TemporaryDirectory(prefix: "dms-migrate-\(round)", in: TemporaryDirectory.memoryParent)
+            defer { try? dir.remove() }
+            if let start {
+                let old = try DatabaseQueue(path: dir.filePath.appending("state.sqlite").string)
+                try StateStore.migrator.migrate(old, upTo: start)
+                try old.close()
+            }
+            // Separate connections lock SQLite as separate processes do.
+            let failures = await withTaskGroup(of: String?.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        do { _ = try StateStore(directory: dir.filePath) } catch { return "\(error)" }
+                        return nil
+                    }
+                }
+                return await group.reduce(into: [String]()) { all, failure in failure.map { all.append($0) } }
+            }
+            #expect(failures.isEmpty, "round \(round): \(failures)")
+            let store = try StateStore(directory: dir.filePath)
+            #expect(try await store.db.read { try StateStore.migrator.hasCompletedMigrations($0) })
+        }
+    }
+}

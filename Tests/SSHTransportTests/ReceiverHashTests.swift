@@ -92,7 +92,7 @@ import Testing
             let r = try await Subprocess.run(
                 .name("perl"), arguments: ["-e", program, "--", ".dms-", ".part", ""], output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
             #expect(r.terminationStatus.isSuccess, "\(r.standardError)")
-            return r.standardOutput ?? ""
+            return r.standardOutput
         }
         let expected = try await perl(usual)
         #expect(expected.hasSuffix(" ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
