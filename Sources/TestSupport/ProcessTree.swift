@@ -29,6 +29,12 @@ public enum ProcessTree {
         }
         return stat[stat.index(after: close)...].split(separator: " ")
     }
+
+    /// The process has exited (a zombie not reaped yet, or gone): a wait on what it should do can
+    /// stop at once instead of at its deadline.
+    public static func hasEnded(_ pid: Int32) -> Bool {
+        statFields(pid).map { $0.first == "Z" } ?? true
+    }
 }
 
 /// The `KEY=value` lines a scripts/test-*.sh `start` prints.

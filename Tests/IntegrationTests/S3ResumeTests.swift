@@ -60,10 +60,13 @@ import Testing
             error: .fileDescriptor(logFD, closeAfterSpawningProcess: true)
         ) { execution in
             do {
+                var ended = false
                 try await waitUntil(timeout: .seconds(120), poll: .milliseconds(20), waitingFor: "two journaled parts") {
                     let store = try? StateStore(directory: FilePath(state.path + "/db"))
-                    return (try? store?.multipartUploads().first?.parts.count ?? 0) ?? 0 >= 2
+                    ended = ProcessTree.hasEnded(execution.processIdentifier.value)
+                    return ended || (try? store?.multipartUploads().first?.parts.count ?? 0) ?? 0 >= 2
                 }
+                if ended { throw TestSupportError("the first run ended before two parts were journaled") }
             } catch {
                 let log = (try? FileIO.readWholeFile(logPath)).map { String(decoding: $0, as: UTF8.self) } ?? ""
                 throw TestSupportError("\(error)\nthe first run's log:\n\(log)")
