@@ -1,8 +1,9 @@
 import Glibc
 import SystemPackage
 
-/// An exclusive flock(2) on a lock file. The file is never unlinked: unlinking a held lock file
-/// lets a second process lock a new inode under the same name, which breaks mutual exclusion.
+/// An exclusive flock(2) on a lock file (or a directory). The file is never unlinked: unlinking a
+/// held lock file lets a second process lock a new inode under the same name, which breaks mutual
+/// exclusion.
 public final class FileLock: Sendable {
     public let path: FilePath
     private let fd: Int32
