@@ -20,9 +20,7 @@ import Testing
 
     /// `script` with `perl` run first whenever a hash tool is started.
     static func onToolRun(_ perl: String, in script: String) -> String {
-        let start = "sub hashopen { my ($t, @f) = @_;"
-        #expect(script.contains(start), "the receiver no longer has: \(start)")
-        return script.replacingOccurrences(of: start, with: "sub hashopen { \(perl) my ($t, @f) = @_;")
+        ReceiverTests.variant("sub hashopen { my ($t, @f) = @_;", "sub hashopen { \(perl) my ($t, @f) = @_;", in: script)
     }
 
     @Test func smallFilesAreHashedByTheReceiverWithoutAToolRun() async throws {

@@ -74,10 +74,10 @@ import Testing
         let error: String
     }
 
-    /// The receiver's text with `old` replaced (which must be there) by `new`.
-    static func variant(_ old: String, _ new: String) -> String {
-        let text = ReceiverScript.text.replacingOccurrences(of: old, with: new)
-        #expect(text != ReceiverScript.text, "the receiver no longer has: \(old)")
+    /// The receiver's text (or `script`) with `old` replaced (which must be there) by `new`.
+    static func variant(_ old: String, _ new: String, in script: String = ReceiverScript.text) -> String {
+        let text = script.replacingOccurrences(of: old, with: new)
+        #expect(text != script, "the receiver no longer has: \(old)")
         return text
     }
 
