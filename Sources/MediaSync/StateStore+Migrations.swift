@@ -4,14 +4,26 @@ import SystemPackage
 
 /// The schema and how a database reaches it.
 extension StateStore {
-    /// GRDB's migrator reads which migrations are applied outside its transactions, so two
-    /// processes opening a database that needs one (the daemon starting while `status` runs) would
-    /// both apply it, and one fails ("table already exists"). An flock on its folder makes
-    /// them take turns; a current database (every start after the first) does not wait for it.
-    static func migrate(_ db: DatabaseQueue, lockingDirectory directory: FilePath) throws {
-        if try db.read(migrator.hasCompletedMigrations) { return }
+    /// Switches a database to WAL and migrates it, under an flock on its folder, so that processes
+    /// opening it at once (the daemon starting while `status` runs) take turns:
+    /// - GRDB's migrator reads which migrations are applied outside its transactions, so two would
+    ///   both apply one, and one fails ("table already exists");
+    /// - two connections switching to WAL together each hold a read lock and want the write lock:
+    ///   SQLite answers one "database is locked" at once, without waiting.
+    /// A ready database (every start after the first) does not wait for the lock.
+    static func prepare(_ db: DatabaseQueue, lockingDirectory directory: FilePath) throws {
+        // The unlocked look may fail where it races a migrator: GRDB's "no such table" check runs
+        // after its SELECT, so a table created in between makes it rethrow. Any such error is
+        // read again under the lock, where nothing changes the schema, and thrown from there.
+        let ready = try? db.read { db in
+            try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal" && migrator.hasCompletedMigrations(db)
+        }
+        if ready == true { return }
         let lock = try FileLock.onDirectory(directory)
-        try withExtendedLifetime(lock) { try migrator.migrate(db) }
+        try withExtendedLifetime(lock) {
+            try db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            try migrator.migrate(db)
+        }
     }
 
     static var migrator: DatabaseMigrator {

@@ -29,14 +29,14 @@ public final class StateStore: TempJournal, Sendable {
                     if case let .statement(statement) = event { statementLog.add(statement.sql) }
                 }
             }
-            // WAL + NORMAL: a commit survives a crash of this process at any instant; after a power
-            // cut the last commits may be lost, which costs only a re-check ("already there").
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            // WAL (set by `prepare`) + NORMAL: a commit survives a crash of this process at any
+            // instant; after a power cut the last commits may be lost, which costs only a re-check
+            // ("already there").
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         db = try DatabaseQueue(path: path.string, configuration: configuration)
-        try Self.migrate(db, lockingDirectory: directory)
+        try Self.prepare(db, lockingDirectory: directory)
         let status = try LocalFS.status(path)
         fileIdentity = (status.identity.device, status.identity.inode)
     }
